@@ -1,0 +1,284 @@
+"""Reading a post-mortem file without trusting PyYAML's defaults.
+
+A file is decoded strictly as UTF-8 (a byte-order mark is dropped, CRLF counts as one line
+break), its front-matter block is located explicitly, and the YAML is *composed* (not
+constructed) with PyYAML's C parser. Our own constructor then walks the node tree so that:
+
+* anchors and aliases are refused before anything is expanded (alias bombs cost nothing);
+* duplicate keys are reported with both lines instead of the last one silently winning;
+* every scalar is kept as the text that was written, so ``no`` never becomes ``False`` and
+  ``3.10`` never becomes ``3.1``; the YAML 1.1 type PyYAML *would* have given a plain scalar
+  is recorded, so the validator can tell the author to quote it;
+* every value keeps its 1-based line and column in the file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .model import Problem
+
+try:  # libyaml is bundled with PyYAML's wheels; fall back to the pure-Python parser.
+    _YamlLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _YamlLoader = yaml.SafeLoader
+
+_FENCE = re.compile(r"^(---|\.\.\.)[ \t]*$")
+_HEADING_IN_YAML = re.compile(r"^#{2,6}[ \t]+\S|^#[ \t]+(summary|impact|timeline|root cause)\b", re.I)
+_TOP_LEVEL_KEY = re.compile(r"^([^\s#:][^:]*?)[ \t]*:(?:[ \t]|$)")
+_TAG = "tag:yaml.org,2002:"
+# Types PyYAML's YAML 1.1 resolver gives plain scalars that YAML 1.2 tools read as text.
+YAML11_SURPRISES = {f"{_TAG}bool": "boolean", f"{_TAG}int": "number", f"{_TAG}float": "number"}
+
+
+@dataclass
+class SourceFile:
+    """A post-mortem file as read from disk, before any field is validated.
+
+    ``data`` is the front matter as nested dicts/lists of ``str`` (``None`` for YAML null), or
+    ``None`` when the block could not be read. ``positions`` maps a dotted field path
+    (``action_items[0].due``) to the 1-based ``(line, column)`` of its value in the file;
+    ``key_lines`` maps a mapping key's path to the line of the key itself. ``plain_types`` maps
+    a path to the YAML 1.1 type PyYAML would have given that *unquoted* scalar
+    (``tag:yaml.org,2002:bool`` ...), when it is not plain text.
+    """
+
+    path: Path
+    relpath: str
+    size: int
+    text: str = ""
+    data: dict | None = None
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    key_lines: dict[str, int] = field(default_factory=dict)
+    plain_types: dict[str, str] = field(default_factory=dict)
+    front_matter_line: int = 2
+    body: str = ""
+    body_line: int = 1
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, line, column, fld, level, code, message, fix) -> None:
+        """Record a problem against this file (same argument order as :class:`Problem`)."""
+        self.problems.append(Problem(self.relpath, line, column, fld, level, code, message, fix))
+
+    def line_of(self, path: str) -> int | None:
+        """Line of a field's value, else of its key, else of the nearest enclosing field."""
+        while path:
+            if path in self.positions:
+                return self.positions[path][0]
+            if path in self.key_lines:
+                return self.key_lines[path]
+            path = _parent_path(path)
+        return None
+
+
+def _parent_path(path: str) -> str:
+    cut = max(path.rfind("."), path.rfind("["))
+    return path[:cut] if cut > 0 else ""
+
+
+def read_source(path: Path, relpath: str | None = None) -> SourceFile:
+    """Read and parse one post-mortem file; never raises for bad content.
+
+    Args:
+        path: the file on disk.
+        relpath: how the file is named in problems (defaults to ``str(path)``).
+
+    Returns:
+        A :class:`SourceFile`; unreadable or malformed input is described in its ``problems``
+        and leaves ``data`` as ``None``. ``OSError`` while reading becomes a problem too.
+    """
+    src = SourceFile(path=path, relpath=relpath or str(path), size=0)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        src.problem(None, None, None, "error", "file-unreadable", f"cannot read the file: {exc.strerror}",
+                    "check the file's permissions")
+        return src
+    src.size = len(raw)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte-order mark: harmless, dropped (editors on Windows add it)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        src.problem(line, column, None, "error", "not-utf8",
+                    f"byte 0x{raw[exc.start]:02x} is not valid UTF-8 ({exc.reason})",
+                    "save the file as UTF-8 (most editors: 'Save with encoding' > UTF-8)")
+        return src
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            line = text.count("\n", 0, text.index("\r")) + 1
+            src.problem(line, None, None, "warning", "line-endings",
+                        "the file uses bare carriage returns (\\r) as line breaks",
+                        "save the file with LF or CRLF line endings")
+            text = text.replace("\r", "\n")
+    src.text = text
+    _split_front_matter(src)
+    return src
+
+
+def _split_front_matter(src: SourceFile) -> None:
+    lines = src.text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        first = lines[0][:40] if lines else ""
+        src.problem(1, 1, None, "error", "front-matter-missing",
+                    f"the file does not start with a front-matter block (first line: {first!r})",
+                    "start the file with '---', the YAML fields, then a closing '---' (see `pmkb new`)")
+        src.body, src.body_line = src.text, 1
+        return
+    close = None
+    for i in range(1, len(lines)):
+        if _FENCE.match(lines[i]):
+            close = i
+            break
+        if _HEADING_IN_YAML.match(lines[i]):
+            break  # a Markdown heading inside the block: the closing '---' was forgotten
+    if close is None:
+        heading = next((i for i in range(1, len(lines)) if _HEADING_IN_YAML.match(lines[i])), None)
+        where = (f"before the Markdown heading on line {heading + 1}" if heading is not None
+                 else "before the end of the file")
+        src.problem(1, 1, None, "error", "front-matter-unclosed",
+                    f"front matter opened on line 1 is not closed {where}",
+                    "add a line with just '---' after the last YAML field")
+        src.body, src.body_line = "\n".join(lines[1:]), 2
+        return
+    src.front_matter_line = 2
+    src.body = "\n".join(lines[close + 1:])
+    src.body_line = close + 2
+    fm_lines = lines[1:close]
+    yaml_text = "\n".join(fm_lines)
+    if not yaml_text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in fm_lines):
+        src.problem(1, 1, None, "error", "front-matter-empty",
+                    "front matter is empty",
+                    "add the required fields: id, title, date, severity, status, services, authors")
+        return
+    if _refuse_tabs(src, fm_lines) or _refuse_anchors(src, yaml_text):
+        return
+    try:
+        node = yaml.compose(yaml_text, Loader=_YamlLoader)
+    except yaml.YAMLError as exc:
+        _yaml_error(src, exc, fm_lines)
+        return
+    if node is None:
+        src.problem(1, 1, None, "error", "front-matter-empty", "front matter is empty",
+                    "add the required fields: id, title, date, severity, status, services, authors")
+        return
+    if not isinstance(node, yaml.MappingNode):
+        kind = "a list" if isinstance(node, yaml.SequenceNode) else "text"
+        line = node.start_mark.line + src.front_matter_line
+        src.problem(line, node.start_mark.column + 1, None, "error", "front-matter-not-mapping",
+                    f"front matter must be a mapping of fields, got {kind}",
+                    "write one 'field: value' per line, e.g. 'id: PM-2024-001'")
+        return
+    src.data = _Constructor(src).mapping(node, "")
+
+
+def _refuse_tabs(src: SourceFile, fm_lines: list[str]) -> bool:
+    bad = [i for i, ln in enumerate(fm_lines) if "\t" in ln[: len(ln) - len(ln.lstrip(" \t"))]]
+    if not bad:
+        return False
+    i = bad[0]
+    more = f" (and {len(bad) - 1} more line{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
+    src.problem(i + src.front_matter_line, fm_lines[i].index("\t") + 1, _enclosing_key(fm_lines, i),
+                "error", "yaml-tab-indent", f"a tab is used for indentation{more}; YAML does not allow tabs",
+                "indent with spaces (two per level)")
+    return True
+
+
+def _refuse_anchors(src: SourceFile, yaml_text: str) -> bool:
+    if "&" not in yaml_text and "*" not in yaml_text:
+        return False
+    try:
+        for event in yaml.parse(yaml_text, Loader=_YamlLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                mark = event.start_mark
+                name = event.anchor
+                src.problem(mark.line + src.front_matter_line, mark.column + 1,
+                            _enclosing_key(yaml_text.split("\n"), mark.line), "error", "yaml-anchor",
+                            f"anchors and aliases are not allowed in post-mortem front matter (found '{name}')",
+                            "write the value out in full instead of '&name' / '*name'")
+                return True
+    except yaml.YAMLError as exc:
+        _yaml_error(src, exc, yaml_text.split("\n"))
+        return True
+    return False
+
+
+def _enclosing_key(fm_lines: list[str], index: int) -> str | None:
+    """The top-level key whose block contains front-matter line ``index`` (0-based)."""
+    for i in range(min(index, len(fm_lines) - 1), -1, -1):
+        m = _TOP_LEVEL_KEY.match(fm_lines[i])
+        if m:
+            return m.group(1).strip("'\"")
+    return None
+
+
+def _yaml_error(src: SourceFile, exc: yaml.YAMLError, fm_lines: list[str]) -> None:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + src.front_matter_line if mark else src.front_matter_line
+    column = mark.column + 1 if mark else None
+    what = getattr(exc, "problem", None) or str(exc)
+    ctx = getattr(exc, "context", None)
+    message = f"front matter is not valid YAML: {what}" + (f" ({ctx})" if ctx else "")
+    fix = "check indentation and quoting on this line; quote values that contain ': ' or start with a symbol"
+    src.problem(line, column, _enclosing_key(fm_lines, mark.line if mark else 0), "error", "yaml-syntax",
+                message, fix)
+
+
+class _Constructor:
+    """Turns composed YAML nodes into plain dicts/lists/str, recording positions."""
+
+    def __init__(self, src: SourceFile):
+        self.src = src
+        self.offset = src.front_matter_line
+
+    def pos(self, node: yaml.Node) -> tuple[int, int]:
+        return node.start_mark.line + self.offset, node.start_mark.column + 1
+
+    def value(self, node: yaml.Node, path: str):
+        self.src.positions[path] = self.pos(node)
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.value(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.ScalarNode, path: str):
+        if node.style is None:  # plain (unquoted): note what YAML 1.1 would have made of it
+            if node.tag == f"{_TAG}null":
+                return None
+            if node.tag != f"{_TAG}str":
+                self.src.plain_types[path] = node.tag
+        elif node.tag not in (f"{_TAG}str",):
+            line, column = self.pos(node)
+            self.src.problem(line, column, path or None, "error", "yaml-tag",
+                             f"explicit YAML tag {node.tag!r} is not allowed", "remove the '!tag'")
+        return node.value
+
+    def mapping(self, node: yaml.MappingNode, path: str) -> dict:
+        result: dict = {}
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line, column = self.pos(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.src.problem(line, column, path or None, "error", "yaml-key",
+                                 "a field name must be plain text, not a list or mapping",
+                                 "write 'name: value'")
+                continue
+            key = key_node.value
+            child = f"{path}.{key}" if path else key
+            if key in seen:
+                self.src.problem(line, column, child, "error", "duplicate-key",
+                                 f"duplicate key {key!r} on lines {seen[key]} and {line}",
+                                 f"keep one '{key}:' and delete the other")
+                continue
+            seen[key] = line
+            self.src.key_lines[child] = line
+            result[key] = self.value(value_node, child)
+        return result

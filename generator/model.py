@@ -1,0 +1,159 @@
+"""The incident model: post-mortems, action items and validation problems.
+
+Everything downstream (validation, similarity, clusters, reports, the MkDocs plugin) works on
+these dataclasses; nothing here imports YAML, MkDocs or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+"""Severity levels, worst first (the usual SEV1..SEV4 incident scale)."""
+
+STATUSES = ("draft", "in-review", "final")
+ACTION_ITEM_STATUSES = ("open", "in-progress", "done", "wont-do")
+
+REQUIRED_FIELDS = ("id", "title", "date", "severity", "status", "services", "authors")
+TIMESTAMP_FIELDS = ("started_at", "detected_at", "mitigated_at", "resolved_at")
+
+REQUIRED_FINAL_SECTIONS = ("Summary", "Impact", "Root cause", "Action items")
+STANDARD_SECTIONS = (
+    "Summary",
+    "Impact",
+    "Timeline",
+    "Root cause",
+    "Trigger",
+    "Detection",
+    "Resolution",
+    "Action items",
+    "Lessons learned",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation finding.
+
+    ``line`` and ``column`` are 1-based positions in the file as written (a CRLF pair counts as
+    one line break); either may be ``None`` when the problem concerns the whole file.
+    ``field`` is a dotted path such as ``action_items[1].due`` or ``None``.
+    ``code`` is stable across releases (documented in the README) and ``message`` quotes the
+    offending value as written, already masked when it is a secret or personal data.
+    """
+
+    path: str
+    line: int | None
+    column: int | None
+    field: str | None
+    level: str  # "error" | "warning"
+    code: str
+    message: str
+    fix: str
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line or 0, self.column or 0, self.code, self.field or "")
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "field": self.field,
+            "level": self.level,
+            "code": self.code,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass
+class ActionItem:
+    """A follow-up from a post-mortem. ``due`` is a calendar date or ``None``."""
+
+    title: str
+    owner: str | None = None
+    status: str = "open"
+    due: dt.date | None = None
+    ticket: str | None = None
+
+
+@dataclass
+class Postmortem:
+    """One incident as loaded from ``postmortems/``.
+
+    Timestamps are timezone-aware datetimes as written (their own UTC offset is kept);
+    ``date`` is the calendar date the incident started. ``path`` is the file's path relative
+    to the docs folder, with forward slashes. ``body`` is the Markdown after the front matter,
+    ``body_line`` the 1-based file line on which it starts.
+    """
+
+    id: str
+    title: str
+    date: dt.date
+    severity: str
+    status: str
+    services: list[str]
+    authors: list[str]
+    path: str
+    tags: list[str] = field(default_factory=list)
+    summary: str = ""
+    started_at: dt.datetime | None = None
+    detected_at: dt.datetime | None = None
+    mitigated_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+    trigger: str = ""
+    root_cause: str = ""
+    related: list[str] = field(default_factory=list)
+    not_related: list[str] = field(default_factory=list)
+    action_items: list[ActionItem] = field(default_factory=list)
+    body: str = ""
+    body_line: int = 1
+    sections: dict[str, str] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        """The file name without ``.md`` (used for page URLs)."""
+        return Path(self.path).stem
+
+    def _since_start(self, later: dt.datetime | None) -> float | None:
+        if self.started_at is None or later is None:
+            return None
+        return (later - self.started_at).total_seconds()
+
+    @property
+    def time_to_detect(self) -> float | None:
+        """Seconds from ``started_at`` to ``detected_at`` (TTD), or ``None`` if either is missing."""
+        return self._since_start(self.detected_at)
+
+    @property
+    def time_to_mitigate(self) -> float | None:
+        """Seconds from ``started_at`` to ``mitigated_at``, or ``None`` if either is missing."""
+        return self._since_start(self.mitigated_at)
+
+    @property
+    def time_to_resolve(self) -> float | None:
+        """Seconds from ``started_at`` to ``resolved_at`` (TTR), or ``None`` if either is missing."""
+        return self._since_start(self.resolved_at)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds of customer impact: ``started_at`` to ``mitigated_at``, else to ``resolved_at``."""
+        return self._since_start(self.mitigated_at or self.resolved_at)
+
+
+def format_duration(seconds: float | None) -> str:
+    """Render a duration in seconds as ``2 h 28 min`` / ``45 min`` / ``3 d 4 h``; ``—`` for None."""
+    if seconds is None:
+        return "—"
+    minutes = int(round(seconds / 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -1,0 +1,365 @@
+"""Content scans of a post-mortem's text: secrets, personal data, executable HTML, links.
+
+Detection itself is done by well-kept libraries: detect-secrets (Yelp) finds credentials,
+phonenumbers (Google's libphonenumber) finds phone numbers, markdown-it-py finds code blocks,
+and the standard library's HTML tokenizer reads raw HTML. Our code only decides *where* to
+look, so that 10,000 files stay fast: a cheap pre-filter picks the few lines that could hold a
+secret, and only those lines go through detect-secrets' plugins and filters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from html.parser import HTMLParser
+
+# --- masking -------------------------------------------------------------------------------
+
+
+def mask(value: str) -> str:
+    """Mask a secret or personal value for display: ``AKIAIOSFODNN7EXAMPLE`` -> ``AKIA…MPLE``.
+
+    Values of 12 characters or fewer keep only their first character. Phone numbers keep
+    only their last two digits. The result never contains more than 8 characters of the input.
+    """
+    value = value.strip()
+    if _PHONE_CHARS.fullmatch(value):
+        digits = re.sub(r"\D", "", value)
+        return "+" * value.startswith("+") + "•" * max(len(digits) - 2, 3) + digits[-2:]
+    if "@" in value and _EMAIL.fullmatch(value):
+        user, _, domain = value.partition("@")
+        return f"{user[:1]}…@…{domain[domain.rfind('.'):]}"
+    if len(value) <= 12:
+        return value[:1] + "…"
+    return f"{value[:4]}…{value[-4:]}"
+
+
+_PHONE_CHARS = re.compile(r"\+?[\d\s().\-]{7,}")
+
+# --- secrets -------------------------------------------------------------------------------
+
+# Plugins of detect-secrets that we run. Left out: IPPublicDetector (post-mortems about
+# routing quote public addresses on purpose) and HexHighEntropyString (commit hashes).
+SECRET_PLUGINS = [
+    {"name": name}
+    for name in (
+        "ArtifactoryDetector", "AWSKeyDetector", "AzureStorageKeyDetector", "BasicAuthDetector",
+        "CloudantDetector", "DiscordBotTokenDetector", "GitHubTokenDetector", "GitLabTokenDetector",
+        "IbmCloudIamDetector", "IbmCosHmacDetector", "JwtTokenDetector", "KeywordDetector",
+        "MailchimpDetector", "NpmDetector", "OpenAIDetector", "PrivateKeyDetector",
+        "PypiTokenDetector", "SendGridDetector", "SlackDetector", "SoftlayerDetector",
+        "SquareOAuthDetector", "StripeDetector", "TelegramBotTokenDetector", "TwilioKeyDetector",
+    )
+] + [{"name": "Base64HighEntropyString", "limit": 4.5}]
+
+# Lines worth handing to detect-secrets: a credential keyword from the library's own keyword
+# list, a PEM header, credentials inside a URL, or a long token-like run (checked below for
+# mixed letters and digits). Everything detect-secrets' regex plugins look for is such a run.
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9+/=_\-.~]{20,}")
+
+
+@lru_cache(maxsize=1)
+def _secret_hint() -> re.Pattern:
+    from detect_secrets.plugins.keyword import DENYLIST
+
+    return re.compile(r"(?i)(" + "|".join(DENYLIST) + r")|-----BEGIN|://[^\s/:@]+:[^\s/@]+@")
+
+
+def _may_hold_secret(line: str) -> bool:
+    if _secret_hint().search(line):
+        return True
+    for run in _TOKEN_RUN.findall(line):
+        if any(c.isdigit() for c in run) and any(c.isalpha() for c in run):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A value found in the text: 1-based file ``line``, ``kind`` in words, the raw ``value``."""
+
+    line: int
+    kind: str
+    value: str
+
+
+class SecretScanner:
+    """Runs detect-secrets' plugins and filters over the lines a pre-filter flags.
+
+    Use as a context manager around a whole validation run (detect-secrets keeps its settings
+    in a global; entering them once costs ~50 ms).
+    """
+
+    def __enter__(self) -> "SecretScanner":
+        from detect_secrets.core import scan as ds_scan
+        from detect_secrets.settings import transient_settings
+
+        self._settings = transient_settings({"plugins_used": SECRET_PLUGINS})
+        self._settings.__enter__()
+        # detect-secrets has no public "scan these lines" call; this is what scan_file uses.
+        self._process = ds_scan._process_line_based_plugins
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._settings.__exit__(*exc)
+
+    def scan(self, lines: list[str], first_line: int, code_lines: frozenset[int] = frozenset(),
+             yaml_lines: int = 0) -> list[Finding]:
+        """Find secrets in ``lines``.
+
+        Args:
+            lines: the text, one string per line, without line breaks.
+            first_line: the 1-based file line of ``lines[0]``.
+            code_lines: 0-based indexes into ``lines`` that sit in a code block; they are read
+                as configuration (``KEY=value`` is enough, no quotes needed).
+            yaml_lines: how many of the first lines are YAML front matter.
+
+        Returns:
+            One :class:`Finding` per line and secret kind, in line order.
+        """
+        found: dict[tuple[int, str], Finding] = {}
+        for i, line in enumerate(lines):
+            if not _may_hold_secret(line):
+                continue
+            name = "front-matter.yaml" if i < yaml_lines else ("pasted.cfg" if i in code_lines else "body.md")
+            for secret in self._process([(first_line + i, line)], name):
+                value = secret.secret_value or ""
+                key = (secret.line_number, secret.type)
+                if key not in found:
+                    found[key] = Finding(secret.line_number, secret.type, value)
+        return sorted(found.values(), key=lambda f: (f.line, f.kind))
+
+
+# --- personal data -------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+_PHONE_HINT = re.compile(r"\+?\(?\d[\d \t().\-]{6,}\d")
+
+
+def find_personal_data(lines: list[str], first_line: int, phone_region: str | None = "US") -> list[Finding]:
+    """Find e-mail addresses and phone numbers.
+
+    Phone numbers are confirmed by ``phonenumbers.PhoneNumberMatcher`` (leniency VALID) and
+    must be written like phone numbers (a leading ``+`` or separators), so that bare integers
+    such as 2147483647, which incident reports quote often, are not taken for one.
+    ``phone_region`` is the ISO country assumed for numbers without ``+``; ``None`` keeps only
+    international numbers.
+    """
+    found: list[Finding] = []
+    for i, line in enumerate(lines):
+        if "@" in line:
+            for m in _EMAIL.finditer(line):
+                if not line[max(0, m.start() - 1):m.start()] in ("/", ":"):  # not user@host in a URL
+                    found.append(Finding(first_line + i, "e-mail address", m.group()))
+        if _PHONE_HINT.search(line):
+            import phonenumbers
+
+            for m in phonenumbers.PhoneNumberMatcher(line, phone_region, leniency=phonenumbers.Leniency.VALID):
+                raw = m.raw_string
+                if raw.startswith("+") or re.search(r"\d[ ().\-]+\d", raw):
+                    found.append(Finding(first_line + i, "phone number", raw))
+    return found
+
+
+# --- Markdown structure --------------------------------------------------------------------
+
+_CODE_MARKERS = ("```", "~~~", "    ", "\t")
+
+
+def code_line_indexes(body: str) -> frozenset[int]:
+    """0-based indexes of body lines inside fenced or indented code blocks (markdown-it-py)."""
+    if not any(marker in body for marker in _CODE_MARKERS):
+        return frozenset()
+    tokens = _markdown().parse(body)
+    lines: set[int] = set()
+    for tok in tokens:
+        if tok.type in ("fence", "code_block") and tok.map:
+            lines.update(range(tok.map[0], tok.map[1]))
+    return frozenset(lines)
+
+
+@lru_cache(maxsize=1)
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
+
+
+_INLINE_CODE = re.compile(r"(`+)(.+?)\1")
+
+
+def prose_lines(body_lines: list[str], code: frozenset[int]) -> list[str]:
+    """The body with code blocks blanked and inline code spans replaced by spaces.
+
+    Line count and column positions are kept, so findings map back to the file.
+    """
+    out = []
+    for i, line in enumerate(body_lines):
+        if i in code:
+            out.append("")
+        elif "`" in line:
+            out.append(_INLINE_CODE.sub(lambda m: " " * len(m.group()), line))
+        else:
+            out.append(line)
+    return out
+
+
+# --- executable HTML -----------------------------------------------------------------------
+
+DANGEROUS_TAGS = frozenset({"script", "iframe", "frame", "frameset", "object", "embed", "applet",
+                            "base", "meta", "form"})
+_URL_ATTRS = frozenset({"href", "src", "action", "formaction", "xlink:href", "data", "background",
+                        "poster", "srcdoc"})
+_SCRIPT_URL = re.compile(r"^\s*(javascript|vbscript|data\s*:\s*text/html)", re.I)
+_MD_SCRIPT_LINK = re.compile(r"\]\(\s*<?\s*(?:javascript|vbscript)\s*:", re.I)
+
+
+@dataclass(frozen=True)
+class HtmlFinding:
+    """Executable HTML: 1-based ``line`` and ``column`` and what was found, in words."""
+
+    line: int
+    column: int
+    what: str
+
+
+class _ScriptFinder(HTMLParser):
+    def __init__(self, first_line: int):
+        super().__init__(convert_charrefs=True)
+        self.first_line = first_line
+        self.found: list[HtmlFinding] = []
+
+    def _add(self, what: str) -> None:
+        line, col = self.getpos()
+        self.found.append(HtmlFinding(self.first_line + line - 1, col + 1, what))
+
+    def handle_starttag(self, tag, attrs):
+        if tag in DANGEROUS_TAGS:
+            self._add(f"<{tag}> element")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self._add(f"'{name}' event-handler attribute on <{tag}>")
+            elif name in _URL_ATTRS and value and _SCRIPT_URL.match(value):
+                self._add(f"{value.split(':')[0].strip().lower()}: URL in {name}= of <{tag}>")
+
+    handle_startendtag = handle_starttag
+
+
+def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]:
+    """Raw HTML in the prose that would run in a reader's browser.
+
+    Args:
+        prose: body lines with code already blanked (see :func:`prose_lines`).
+        first_line: 1-based file line of ``prose[0]``.
+
+    Returns:
+        Findings in line order: dangerous elements, ``on*=`` attributes, ``javascript:`` /
+        ``vbscript:`` / ``data:text/html`` URLs in attributes or Markdown links.
+    """
+    found: list[HtmlFinding] = []
+    text = "\n".join(prose)
+    if "<" in text:
+        finder = _ScriptFinder(first_line)
+        try:
+            finder.feed(text)
+            finder.close()
+        except Exception:  # noqa: BLE001 - html.parser is lenient; never let it stop a run
+            pass
+        found.extend(finder.found)
+    if ":" in text:
+        for i, line in enumerate(prose):
+            for m in _MD_SCRIPT_LINK.finditer(line):
+                found.append(HtmlFinding(first_line + i, m.start() + 1, "javascript: URL in a Markdown link"))
+    return sorted(set(found), key=lambda f: (f.line, f.column))
+
+
+# --- links ---------------------------------------------------------------------------------
+
+_MD_LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
+_REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A relative link target written in the body, with its 1-based file line and column."""
+
+    line: int
+    column: int
+    target: str
+
+
+def relative_links(prose: list[str], first_line: int) -> list[Link]:
+    """Relative link targets (inline and reference-style) outside code, in line order.
+
+    Absolute URLs (``https:``, ``mailto:`` ...), site-absolute paths (``/x``) and in-page
+    anchors (``#x``) are left out.
+    """
+    links = []
+    for i, line in enumerate(prose):
+        if "](" not in line and "]:" not in line:
+            continue
+        matches = [(m.start(1), m.group(1)) for m in _MD_LINK.finditer(line)]
+        ref = _REF_DEF.match(line)
+        if ref:
+            matches.append((ref.start(1), ref.group(1)))
+        for col, target in matches:
+            if _SCHEME.match(target) or target.startswith(("#", "/", "//")):
+                continue
+            links.append(Link(first_line + i, col + 1, target))
+    return links
+
+
+# --- sections ------------------------------------------------------------------------------
+
+_ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_PLACEHOLDER = re.compile(r"^[-*+>\s]*(?:todo|tbd|tba|fixme|xxx|\.\.\.|…|\[[^\]]*\]|\{\{.*?\}\}|<[^>]*>)?[\s.:!]*$", re.I)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A ``##`` section of the body: its heading as written, 1-based heading line, text."""
+
+    title: str
+    line: int
+    text: str
+
+
+def split_sections(body_lines: list[str], code: frozenset[int], first_line: int) -> list[Section]:
+    """Level-2 sections of the body, in order; headings inside code blocks are ignored.
+
+    Text before the first level-2 heading is not a section. Deeper headings (``###``) stay
+    inside the section that holds them.
+    """
+    sections: list[Section] = []
+    title, start, buf = None, 0, []
+    for i, line in enumerate(body_lines):
+        m = None if i in code else _ATX.match(line)
+        if m and len(m.group(1)) <= 2:
+            if title is not None:
+                sections.append(Section(title, first_line + start, "\n".join(buf).strip()))
+            title, start, buf = m.group(2).strip(), i, []
+        elif title is not None:
+            buf.append(line)
+    if title is not None:
+        sections.append(Section(title, first_line + start, "\n".join(buf).strip()))
+    return sections
+
+
+def section_key(title: str) -> str:
+    """Normalise a heading for matching: ``Root Cause`` / ``root-cause:`` -> ``root cause``."""
+    return re.sub(r"[\s_\-:]+", " ", title).strip().lower()
+
+
+def is_placeholder(text: str) -> bool:
+    """True when a section holds nothing but HTML comments or template placeholders.
+
+    Placeholders are lines holding only TODO, TBD, TBA, FIXME, XXX, ``...``, a ``[hint in
+    brackets]``, a ``{{ variable }}`` or ``<angle-bracket hint>``, possibly after a bullet.
+    """
+    stripped = _COMMENT.sub("", text).strip()
+    if not stripped:
+        return True
+    return all(_PLACEHOLDER.match(line.strip()) for line in stripped.splitlines())

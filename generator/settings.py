@@ -1,0 +1,148 @@
+"""Options of postmortem-kb, read from the ``postmortems`` plugin entry in ``mkdocs.yml``.
+
+The CLI and the MkDocs plugin read the same options from the same place, so CI and the site
+never disagree. This module does not import MkDocs (``pmkb validate`` stays fast); the plugin
+builds its MkDocs config scheme from :data:`DEFAULTS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+CONFIG_FILE = "mkdocs.yml"
+PLUGIN_NAME = "postmortems"
+
+
+def _default_weights() -> dict[str, float]:
+    return {
+        "title": 3.0,
+        "summary": 2.0,
+        "root_cause": 3.0,
+        "trigger": 2.0,
+        "tags": 2.0,
+        "services": 0.5,
+        "section_root_cause": 2.0,
+        "section_trigger": 1.0,
+        "section_impact": 0.5,
+        "body": 0.5,
+    }
+
+
+@dataclass
+class Settings:
+    """Every option, with its default. Units: bytes for sizes, cosine similarity for scores.
+
+    ``docs_dir`` is absolute once loaded from a config file. ``ignore`` holds glob patterns,
+    relative to ``docs_dir``, of Markdown files that are ordinary pages, not post-mortems.
+    """
+
+    docs_dir: Path = Path("postmortems")
+    ignore: list[str] = field(default_factory=lambda: ["index.md", "README.md", "_*", "_*/**"])
+    broken_links: str = "error"
+    max_file_size: int = 1_000_000
+    phone_region: str | None = "US"
+    top_k: int = 5
+    min_score: float = 0.12
+    cluster_threshold: float = 0.2
+    field_weights: dict[str, float] = field(default_factory=_default_weights)
+    config_file: Path | None = None
+
+    def plugin_options(self) -> dict:
+        """The options as they are written under ``plugins: - postmortems:``."""
+        skip = {"docs_dir", "config_file"}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
+
+
+DEFAULTS = Settings()
+OPTION_NAMES = tuple(DEFAULTS.plugin_options())
+
+
+class ConfigError(Exception):
+    """``mkdocs.yml`` cannot be read or an option has the wrong type; the message says which."""
+
+
+class _PermissiveLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml without executing ``!!python/name`` or ``!ENV`` tags (they become None)."""
+
+
+_PermissiveLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+_PermissiveLoader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """``mkdocs.yml`` in ``start`` (default: the working directory), or ``None``."""
+    candidate = (start or Path.cwd()) / CONFIG_FILE
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Read the options from ``config_file`` (default: ``./mkdocs.yml`` if present).
+
+    Returns:
+        :class:`Settings` with ``docs_dir`` made absolute against the config file's folder;
+        defaults when there is no config file (``docs_dir`` = ``./postmortems``).
+
+    Raises:
+        ConfigError: the file is not YAML, or a ``postmortems`` option is unknown or mistyped.
+    """
+    config_file = config_file or find_config()
+    if config_file is None:
+        return Settings(docs_dir=Path.cwd() / "postmortems")
+    try:
+        raw = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_PermissiveLoader) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{config_file}: cannot read: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_file}: expected a mapping of settings")
+    options = plugin_options_from(raw.get("plugins"))
+    settings = settings_from_options(options, source=str(config_file))
+    settings.docs_dir = (config_file.parent / str(raw.get("docs_dir") or "docs")).resolve()
+    settings.config_file = config_file.resolve()
+    return settings
+
+
+def plugin_options_from(plugins) -> dict:
+    """The ``postmortems`` entry of a ``plugins:`` value (list or mapping form), or ``{}``."""
+    if isinstance(plugins, dict):
+        return dict(plugins.get(PLUGIN_NAME) or {})
+    for item in plugins or []:
+        if isinstance(item, dict) and PLUGIN_NAME in item:
+            return dict(item[PLUGIN_NAME] or {})
+    return {}
+
+
+def settings_from_options(options: dict, source: str = CONFIG_FILE) -> Settings:
+    """Build :class:`Settings` from plugin options, checking names and types.
+
+    Raises:
+        ConfigError: naming the unknown or mistyped option and what it should be.
+    """
+    settings = Settings()
+    for name, value in options.items():
+        if name not in OPTION_NAMES:
+            raise ConfigError(f"{source}: unknown option '{name}' for plugin '{PLUGIN_NAME}' "
+                              f"(known: {', '.join(OPTION_NAMES)})")
+        default = getattr(DEFAULTS, name)
+        if name == "field_weights":
+            if not isinstance(value, dict) or not all(isinstance(v, (int, float)) for v in value.values()):
+                raise ConfigError(f"{source}: '{name}' must map field names to numbers")
+            unknown = set(value) - set(default)
+            if unknown:
+                raise ConfigError(f"{source}: unknown field weight(s) {sorted(unknown)} "
+                                  f"(known: {', '.join(default)})")
+            value = {**default, **{k: float(v) for k, v in value.items()}}
+        elif name == "broken_links" and value not in ("error", "warning"):
+            raise ConfigError(f"{source}: 'broken_links' must be 'error' or 'warning', not {value!r}")
+        elif name == "phone_region":
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"{source}: 'phone_region' must be a two-letter country code or null")
+        elif isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = float(value)
+        elif type(value) is not type(default):
+            raise ConfigError(f"{source}: '{name}' must be {type(default).__name__}, not {value!r}")
+        setattr(settings, name, value)
+    return settings

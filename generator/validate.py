@@ -1,0 +1,615 @@
+"""Validation rules for post-mortem files and for the corpus as a whole.
+
+Field types, patterns and enums come from the published JSON Schema
+(``generator/schemas/postmortem.schema.json``), checked with jsonschema-rs. The rules a schema
+cannot express (timestamp order, ``date`` against ``started_at``, file names, unique ids,
+links, required sections, secrets, personal data, executable HTML) are ours, below.
+
+Every problem names file, line, field, a stable code, the value as written and a fix. A file
+that cannot be read still yields problems, never an exception, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from . import scan
+from .loader import YAML11_SURPRISES, SourceFile, read_source
+from .model import (
+    REQUIRED_FINAL_SECTIONS,
+    TIMESTAMP_FIELDS,
+    ActionItem,
+    Postmortem,
+    Problem,
+)
+from .settings import Settings
+
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "postmortem.schema.json"
+FILE_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.md$")
+ID_PARTS = re.compile(r"^([A-Z][A-Z0-9]*)-(\d{4})-(\d{3,})$")
+_NAIVE_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?[ ]*"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2})?)$"
+)
+DATE_FIELDS = ("date", "due")
+# The widest offset in use (UTC+14): a date is "in the future" only if it is in the future
+# everywhere, so the answer does not depend on the machine's time zone.
+_LATEST_OFFSET = dt.timedelta(hours=14)
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    """The post-mortem front-matter JSON Schema (draft 2020-12) as a dict."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(schema(), validate_formats=True)
+
+
+@dataclass
+class ValidationResult:
+    """Outcome of validating files.
+
+    ``postmortems`` holds every file whose front matter could be turned into a
+    :class:`Postmortem` (also ones with errors elsewhere), sorted by id; ``valid_ids`` the ids
+    of those without errors. ``problems`` is sorted by path, line, column. ``files`` counts the
+    files checked.
+    """
+
+    postmortems: list[Postmortem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+    valid_ids: set[str] = field(default_factory=set)
+
+    @property
+    def errors(self) -> int:
+        return sum(p.level == "error" for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(p.level == "warning" for p in self.problems)
+
+
+# --- finding files -------------------------------------------------------------------------
+
+
+def is_ignored(relpath: str, settings: Settings) -> bool:
+    """True for Markdown files under the docs folder that are ordinary pages (``ignore`` globs)."""
+    parts = relpath.split("/")
+    if any(part.startswith(".") for part in parts):
+        return True
+    return any(fnmatch.fnmatchcase(relpath, pattern) for pattern in settings.ignore)
+
+
+def collect_files(paths: list[Path], settings: Settings) -> list[tuple[Path, Path]]:
+    """Expand PATH arguments to ``(file, root)`` pairs, sorted and without repeats.
+
+    A folder contributes every ``*.md`` below it that ``ignore`` does not exclude, with the
+    folder as root. A file is taken as given, with ``docs_dir`` as root when it lies inside
+    it, else its own folder.
+
+    Raises:
+        FileNotFoundError: a PATH does not exist (the CLI turns this into a usage error).
+    """
+    found: dict[Path, Path] = {}
+    docs = settings.docs_dir.resolve()
+    for path in paths:
+        path = path.resolve()
+        if path.is_dir():
+            for file in sorted(path.rglob("*.md")):
+                rel = file.relative_to(path).as_posix()
+                if file.is_file() and not is_ignored(rel, settings):
+                    found.setdefault(file, path)
+        elif path.is_file():
+            root = docs if docs in path.parents else path.parent
+            found.setdefault(path, root)
+        else:
+            raise FileNotFoundError(str(path))
+    return sorted(found.items())
+
+
+# --- one file ------------------------------------------------------------------------------
+
+
+def _fix_for(schema_path: list) -> str:
+    node, best = schema(), ""
+    for step in schema_path[:-1]:
+        node = node.get(step) if isinstance(node, dict) else node[step]
+        if isinstance(node, dict) and "x-fix" in node:
+            best = node["x-fix"]
+    if isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"].split("/")[-1]
+        best = schema()["$defs"][ref].get("x-fix", best)
+    return best or "see the post-mortem format in the README"
+
+
+def _dotted(instance_path: list) -> str:
+    out = ""
+    for step in instance_path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _value_at(data, instance_path: list):
+    for step in instance_path:
+        data = data[step]
+    return data
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def _schema_problems(src: SourceFile) -> set[str]:
+    """Check ``src.data`` against the schema; return the paths that have an error."""
+    bad: set[str] = set()
+    for path, tag in src.plain_types.items():
+        leaf = path.rsplit(".", 1)[-1]
+        if leaf in DATE_FIELDS or leaf in TIMESTAMP_FIELDS or tag not in YAML11_SURPRISES:
+            continue
+        value = _value_at_path(src.data, path)
+        kind = YAML11_SURPRISES[tag]
+        src.problem(*src.positions[path], path, "error", "yaml-implicit-type",
+                    f"{value!r} is written without quotes, so YAML 1.1 tools (PyYAML, MkDocs) read it "
+                    f"as a {kind}, not as text",
+                    f"quote it: '{value}'")
+        bad.add(path)
+    seen: set[tuple[str, str]] = set()
+    for err in _validator().iter_errors(src.data):
+        kind = type(err.kind).__name__
+        path = _dotted(err.instance_path)
+        if kind == "Required":
+            missing = err.kind.property
+            where = f"{path}.{missing}" if path else missing
+            line = src.line_of(path) if path else 1
+            fix = _fix_for(["properties", missing, "x"]) if not path else "add it"
+            src.problem(line, None, where, "error", "field-missing", f"required field '{missing}' is missing",
+                        f"add '{missing}:' ({fix})" if not path else f"add '{missing}:' to this item")
+            bad.add(where)
+            continue
+        if kind == "AdditionalProperties":
+            for name in err.kind.unexpected:
+                where = f"{path}.{name}" if path else name
+                known = ", ".join(schema()["properties"] if not path else
+                                  schema()["$defs"]["action_item"]["properties"])
+                src.problem(src.key_lines.get(where, src.line_of(where)), None, where, "warning",
+                            "field-unknown", f"unknown field '{name}'",
+                            f"check the spelling; known fields: {known}")
+            continue
+        if path in bad or (path, kind) in seen or any(path.startswith(b + "[") or path.startswith(b + ".")
+                                                       for b in bad):
+            continue
+        seen.add((path, kind))
+        value = _value_at(src.data, err.instance_path)
+        line, column = src.positions.get(path, (src.line_of(path), None))
+        leaf = path.rsplit(".", 1)[-1]
+        if leaf in TIMESTAMP_FIELDS and isinstance(value, str) and _NAIVE_TIMESTAMP.match(value.strip()):
+            src.problem(line, column, path, "error", "timestamp-no-offset",
+                        f"timestamp {value!r} has no UTC offset, so its moment depends on the reader's time zone",
+                        f"append Z for UTC or the offset it was written in, e.g. {value.strip()}Z")
+        elif value is None:
+            src.problem(line, column, path, "error", "field-empty", f"'{leaf}' is empty",
+                        f"give it a value or remove the line ({_fix_for(err.schema_path)})")
+        elif kind == "Type":
+            src.problem(line, column, path, "error", "field-type",
+                        f"'{leaf}' must be {_expected(err)}, got {_describe(value)}", _fix_for(err.schema_path))
+        elif kind == "Enum":
+            src.problem(line, column, path, "error", "field-enum", f"'{leaf}' is {value!r}, not an allowed value",
+                        _fix_for(err.schema_path))
+        elif kind in ("Pattern", "Format"):
+            src.problem(line, column, path, "error", "field-format",
+                        f"'{leaf}' value {value!r} is not in the expected form", _fix_for(err.schema_path))
+        elif kind in ("MinItems", "MinLength"):
+            src.problem(line, column, path, "error", "field-empty", f"'{leaf}' is empty",
+                        _fix_for(err.schema_path))
+        elif kind == "MaxLength":
+            src.problem(line, column, path, "error", "field-too-long",
+                        f"'{leaf}' has {len(value)} characters, more than {err.kind.limit}",
+                        _fix_for(err.schema_path))
+        else:
+            src.problem(line, column, path, "error", "field-invalid", f"'{leaf}': {err.message}",
+                        _fix_for(err.schema_path))
+        bad.add(path)
+    return bad
+
+
+def _expected(err) -> str:
+    types = getattr(err.kind, "types", None) or []
+    names = {"string": "text", "array": "a list", "object": "a mapping"}
+    words = [names.get(str(t), str(t)) for t in types]
+    return " or ".join(words) or "of another type"
+
+
+def _value_at_path(data, path: str):
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        data = data[int(part[1:-1])] if part.startswith("[") else data[part]
+    return data
+
+
+def parse_timestamp(text: str) -> dt.datetime | None:
+    """Parse an ISO 8601 timestamp that carries a UTC offset (``Z`` or ``+hh:mm``).
+
+    Returns an aware datetime in the offset as written, or ``None`` when the text is not such
+    a timestamp or names an impossible moment (25:00, 2024-02-30).
+    """
+    m = _TIMESTAMP.match(text.strip())
+    if not m:
+        return None
+    year, month, day, hour, minute, second, frac, zulu, sign, oh, om = m.groups()
+    offset = dt.timedelta(0)
+    if not zulu:
+        offset = dt.timedelta(hours=int(oh), minutes=int(om or 0)) * (1 if sign == "+" else -1)
+    try:
+        return dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+                           int((frac or "0")[:6].ljust(6, "0")), tzinfo=dt.timezone(offset))
+    except ValueError:
+        return None
+
+
+def parse_date(text: str) -> dt.date | None:
+    """Parse ``YYYY-MM-DD``; ``None`` when it is not a real calendar date."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except (ValueError, AttributeError):
+        return None
+
+
+def _check_times(src: SourceFile, data: dict, bad: set[str], today: dt.date) -> dict:
+    times: dict[str, dt.datetime] = {}
+    for name in TIMESTAMP_FIELDS:
+        value = data.get(name)
+        if name in bad or not isinstance(value, str):
+            continue
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            src.problem(*src.positions[name], name, "error", "field-format",
+                        f"'{name}' value {value!r} is not a real moment in time",
+                        "write an ISO 8601 timestamp with a UTC offset, e.g. 2024-03-14T09:12:00Z")
+            bad.add(name)
+            continue
+        times[name] = parsed
+    previous = None
+    for name in TIMESTAMP_FIELDS:
+        if name not in times:
+            continue
+        if previous and times[name] < times[previous]:
+            src.problem(*src.positions[name], name, "error", "timestamps-order",
+                        f"{name} {data[name]!r} is earlier than {previous} {data[previous]!r}",
+                        "timestamps must be ordered: started_at <= detected_at <= mitigated_at <= resolved_at")
+        previous = name
+    horizon = dt.datetime.now(dt.timezone.utc) + _LATEST_OFFSET
+    for name, moment in times.items():
+        if moment > horizon:
+            src.problem(*src.positions[name], name, "error", "date-in-future",
+                        f"{name} {data[name]!r} is in the future", "check the year and month")
+    date_text = data.get("date")
+    date = parse_date(date_text) if isinstance(date_text, str) and "date" not in bad else None
+    if date is not None:
+        if date > today:
+            src.problem(*src.positions["date"], "date", "error", "date-in-future",
+                        f"date {date_text!r} is in the future", "use the day the incident started")
+        started = times.get("started_at")
+        if started is not None and started.date() != date:
+            src.problem(*src.positions["date"], "date", "error", "date-mismatch",
+                        f"date {date_text!r} is not the day of started_at {data['started_at']!r} "
+                        f"({started.date().isoformat()} in the offset written there)",
+                        f"set date: {started.date().isoformat()}, or correct started_at")
+    return times
+
+
+def _check_file_name(src: SourceFile, data: dict | None) -> None:
+    name = src.path.name
+    m = FILE_NAME.match(name)
+    date_text = data.get("date") if isinstance(data, dict) else None
+    date = parse_date(date_text) if isinstance(date_text, str) else None
+    if m and parse_date(m.group(1)) and (date is None or m.group(1) == date.isoformat()):
+        return
+    from slugify import slugify
+
+    stem = name[:-3] if name.endswith(".md") else name
+    prefix = re.match(r"^(\d{4}-\d{2}-\d{2})[-_ ]?", stem)
+    rest = stem[prefix.end():] if prefix else stem
+    title = data.get("title") if isinstance(data, dict) and isinstance(data.get("title"), str) else ""
+    slug = slugify(rest, max_length=60, word_boundary=True) or slugify(title, max_length=60,
+                                                                       word_boundary=True) or "incident"
+    day = date.isoformat() if date else (prefix.group(1) if prefix else "YYYY-MM-DD")
+    suggestion = f"{day}-{slug}.md"
+    if m and date is not None:
+        src.problem(src.line_of("date") or 1, None, "date", "error", "file-name-date",
+                    f"file name date {m.group(1)} differs from date {date_text!r}", f"rename the file to {suggestion}")
+    else:
+        src.problem(1, None, None, "error", "file-name",
+                    f"file name {name!r} is not YYYY-MM-DD-slug.md in lowercase ASCII with hyphens",
+                    f"rename the file to {suggestion}")
+
+
+def _build_postmortem(src: SourceFile, data: dict, bad: set[str], times: dict, relpath: str) -> Postmortem | None:
+    if any(not isinstance(data.get(name), (str, list)) or name in bad for name in ("id", "title", "date")):
+        return None
+    date = parse_date(data["date"])
+    if date is None:
+        return None
+
+    def text(name: str) -> str:
+        value = data.get(name)
+        return value.strip() if isinstance(value, str) and name not in bad else ""
+
+    def strings(name: str) -> list[str]:
+        value = data.get(name)
+        if not isinstance(value, list):
+            return []
+        return [v for v in value if isinstance(v, str)]
+
+    items = []
+    for raw in data.get("action_items") or [] if isinstance(data.get("action_items"), list) else []:
+        if not isinstance(raw, dict) or not isinstance(raw.get("title"), str):
+            continue
+        due = parse_date(raw["due"]) if isinstance(raw.get("due"), str) else None
+        items.append(ActionItem(
+            title=raw["title"].strip(),
+            owner=raw.get("owner") if isinstance(raw.get("owner"), str) else None,
+            status=raw.get("status") if raw.get("status") in ("open", "in-progress", "done", "wont-do") else "open",
+            due=due,
+            ticket=raw.get("ticket") if isinstance(raw.get("ticket"), str) else None,
+        ))
+    known = set(schema()["properties"])
+    return Postmortem(
+        id=data["id"].strip(), title=data["title"].strip(), date=date,
+        severity=text("severity") or "SEV4", status=text("status") or "draft",
+        services=strings("services"), authors=strings("authors"), path=relpath,
+        tags=strings("tags"), summary=text("summary"),
+        started_at=times.get("started_at"), detected_at=times.get("detected_at"),
+        mitigated_at=times.get("mitigated_at"), resolved_at=times.get("resolved_at"),
+        trigger=text("trigger"), root_cause=text("root_cause"),
+        related=strings("related"), not_related=strings("not_related"), action_items=items,
+        body=src.body, body_line=src.body_line,
+        extra={k: v for k, v in data.items() if k not in known},
+    )
+
+
+def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.SecretScanner | None,
+               today: dt.date | None = None) -> tuple[Postmortem | None, set[str]]:
+    """Apply every per-file rule to a loaded file; problems go to ``src.problems``.
+
+    Args:
+        src: the file as returned by :func:`~generator.loader.read_source`.
+        settings: options (file size limit, phone region ...).
+        relpath: the file's path relative to its docs folder, for the model.
+        secrets: an entered :class:`~generator.scan.SecretScanner`, or ``None`` to skip secrets.
+        today: the reference date for "in the future" (default: today at UTC+14).
+
+    Returns:
+        ``(postmortem or None, bad_fields)``.
+    """
+    today = today or (dt.datetime.now(dt.timezone.utc) + _LATEST_OFFSET).date()
+    if src.size > settings.max_file_size:
+        src.problem(None, None, None, "warning", "file-too-large",
+                    f"the file is {src.size / 1e6:.1f} MB, over the {settings.max_file_size / 1e6:g} MB limit",
+                    "move long logs or dumps to an attachment and link to it; keep the excerpt that matters")
+    _check_file_name(src, src.data)
+    if not src.text:
+        return None, set()
+    data = src.data
+    bad: set[str] = set()
+    times: dict = {}
+    pm = None
+    if data is not None:
+        bad = _schema_problems(src)
+        times = _check_times(src, data, bad, today)
+        pm = _build_postmortem(src, data, bad, times, relpath)
+    body_lines = src.body.split("\n")
+    code = scan.code_line_indexes(src.body)
+    prose = scan.prose_lines(body_lines, code)
+    sections = scan.split_sections(body_lines, code, src.body_line)
+    if pm is not None:
+        pm.sections = {s.title: s.text for s in sections}
+        if pm.status == "final":
+            _check_final_sections(src, sections)
+    for finding in scan.find_executable_html(prose, src.body_line):
+        src.problem(finding.line, finding.column, None, "error", "unsafe-html",
+                    f"{finding.what} would run in a reader's browser",
+                    "remove it, or put the payload in a fenced code block (```html) so it shows as text")
+    if secrets is not None:
+        all_lines = src.text.split("\n")
+        fm_count = src.body_line - 1
+        code_in_file = frozenset(fm_count + i for i in code)
+        for finding in secrets.scan(all_lines, 1, code_in_file, yaml_lines=fm_count):
+            src.problem(finding.line, None, _field_on_line(src, finding.line), "error", "secret",
+                        f"{finding.kind} found: {scan.mask(finding.value)}",
+                        "remove it from the file (and from git history), and rotate the credential")
+    for finding in scan.find_personal_data(prose, src.body_line, settings.phone_region):
+        src.problem(finding.line, None, None, "warning", "personal-data",
+                    f"{finding.kind} in the text: {scan.mask(finding.value)}",
+                    "replace it with a role or team name (e.g. 'a customer', 'the on-call engineer')")
+    return pm, bad
+
+
+def _field_on_line(src: SourceFile, line: int) -> str | None:
+    if line >= src.body_line:
+        return None
+    best = None
+    for path, key_line in src.key_lines.items():
+        if key_line <= line and (best is None or key_line >= src.key_lines[best]):
+            best = path
+    return best
+
+
+def _check_final_sections(src: SourceFile, sections: list[scan.Section]) -> None:
+    by_key = {scan.section_key(s.title): s for s in sections}
+    status_line = src.line_of("status")
+    for name in REQUIRED_FINAL_SECTIONS:
+        section = by_key.get(scan.section_key(name))
+        if section is None:
+            src.problem(status_line, None, "status", "error", "section-missing",
+                        f"status is 'final' but the '## {name}' section is missing",
+                        f"add a '## {name}' section, or set status: in-review until it is written")
+        elif scan.is_placeholder(section.text):
+            src.problem(section.line, None, None, "error", "section-empty",
+                        f"status is 'final' but the '## {name}' section is empty",
+                        f"write the {name.lower()} section, or set status: in-review until it is written")
+
+
+# --- the corpus ----------------------------------------------------------------------------
+
+
+def next_free_id(taken: set[str], like: str) -> str:
+    """The next id after the highest one with the same prefix and year as ``like``.
+
+    ``next_free_id({"PM-2024-052", "PM-2024-007"}, "PM-2024-052") == "PM-2024-053"``; the
+    sequence keeps at least three digits.
+    """
+    m = ID_PARTS.match(like)
+    if not m:
+        return like
+    prefix, year = m.group(1), m.group(2)
+    numbers = [int(x.group(3)) for x in map(ID_PARTS.match, taken) if x and x.group(1) == prefix
+               and x.group(2) == year]
+    width = max(3, len(m.group(3)))
+    return f"{prefix}-{year}-{max(numbers, default=0) + 1:0{width}d}"
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it, else absolute."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def validate(paths: list[Path], settings: Settings, today: dt.date | None = None,
+             scan_secrets: bool = True) -> ValidationResult:
+    """Validate post-mortem files and the links between them, in one pass.
+
+    Args:
+        paths: files and folders (see :func:`collect_files`); folders are the corpus used
+            for the cross-file rules. Files given alone inside ``settings.docs_dir`` are checked
+            against the rest of that folder (unique ids, related ids, links).
+        settings: options from ``mkdocs.yml``.
+        today: reference date for "in the future" (default: now at UTC+14).
+        scan_secrets: run the secret scan (always on in the CLI and the build).
+
+    Returns:
+        A :class:`ValidationResult`. Problems of files outside ``paths`` are not reported.
+
+    Raises:
+        FileNotFoundError: a path does not exist.
+    """
+    targets = collect_files(paths, settings)
+    target_set = {file for file, _ in targets}
+    docs = settings.docs_dir.resolve()
+    dir_args = {p.resolve() for p in paths if p.is_dir()}
+    context: list[tuple[Path, Path]] = []
+    if docs.is_dir() and docs not in dir_args and any(root == docs for _, root in targets):
+        context = [(f, r) for f, r in collect_files([docs], settings) if f not in target_set]
+    result = ValidationResult(files=len(targets))
+    sources: list[tuple[SourceFile, Postmortem | None, Path]] = []
+    manager = scan.SecretScanner() if scan_secrets else None
+    if manager is not None:
+        manager.__enter__()
+    try:
+        for file, root in targets:
+            src = read_source(file, display_path(file))
+            pm, _ = check_file(src, settings, file.relative_to(root).as_posix(), manager, today)
+            sources.append((src, pm, root))
+    finally:
+        if manager is not None:
+            manager.__exit__(None, None, None)
+    others: list[tuple[str, str, int]] = []  # (id, display path, line) of context files
+    for file, root in context:
+        src = read_source(file, display_path(file))
+        if src.data and isinstance(src.data.get("id"), str):
+            others.append((src.data["id"].strip(), src.relpath, src.line_of("id") or 1))
+    _check_corpus(sources, others, settings)
+    problems: list[Problem] = []
+    for src, pm, _ in sources:
+        problems.extend(src.problems)
+        if pm is not None:
+            result.postmortems.append(pm)
+            if not any(p.level == "error" for p in src.problems):
+                result.valid_ids.add(pm.id)
+    result.problems = sorted(problems, key=Problem.sort_key)
+    result.postmortems.sort(key=lambda p: (p.id, p.path))
+    return result
+
+
+def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
+                  others: list[tuple[str, str, int]], settings: Settings) -> None:
+    by_id: dict[str, list[tuple[str, int, SourceFile | None]]] = {}
+    for src, _, _ in sources:
+        data = src.data
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            by_id.setdefault(data["id"].strip(), []).append((src.relpath, src.line_of("id") or 1, src))
+    for pid, relpath, line in others:
+        by_id.setdefault(pid, []).append((relpath, line, None))
+    taken = set(by_id)
+    for pid, holders in by_id.items():
+        if len(holders) < 2:
+            continue
+        suggestion = next_free_id(taken, pid)
+        for relpath, line, src in holders:
+            if src is None:
+                continue
+            elsewhere = ", ".join(f"{p}:{ln}" for p, ln, s in holders if s is not src)
+            src.problem(line, None, "id", "error", "duplicate-id",
+                        f"id {pid!r} is also used by {elsewhere}",
+                        f"give one of them the next free id, {suggestion}")
+    for src, _, root in sources:
+        data = src.data
+        if not isinstance(data, dict):
+            continue
+        for name in ("related", "not_related"):
+            values = data.get(name)
+            if not isinstance(values, list):
+                continue
+            for i, value in enumerate(values):
+                if isinstance(value, str) and value not in taken and ID_PARTS.match(value):
+                    path = f"{name}[{i}]"
+                    src.problem(*src.positions.get(path, (src.line_of(name), None)), path, "error", "unknown-id",
+                                f"{name} names {value!r}, which no post-mortem has",
+                                "check the id (ids are case-sensitive) or remove it")
+                elif value == data.get("id"):
+                    path = f"{name}[{i}]"
+                    src.problem(*src.positions.get(path, (src.line_of(name), None)), path, "warning", "self-link",
+                                f"{name} names the post-mortem itself ({value!r})", "remove it")
+        _check_links(src, root, settings)
+
+
+def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
+    if not src.body or ("](" not in src.body and "]:" not in src.body):
+        return
+    body_lines = src.body.split("\n")
+    prose = scan.prose_lines(body_lines, scan.code_line_indexes(src.body))
+    folder = src.path.parent
+    for link in scan.relative_links(prose, src.body_line):
+        target = link.target.split("#", 1)[0].split("?", 1)[0]
+        if not target:
+            continue
+        from urllib.parse import unquote
+
+        resolved = (folder / unquote(target)).resolve()
+        if resolved.exists():
+            if root.resolve() not in resolved.parents and resolved != root.resolve():
+                src.problem(link.line, link.column, None, settings.broken_links, "link-outside",
+                            f"link to {link.target!r} points outside the post-mortems folder, so the site cannot serve it",
+                            "link to a page inside the folder, or use an absolute https:// URL")
+            continue
+        hint = "check the file name (`ls` the folder) or link by id from 'related:' instead"
+        src.problem(link.line, link.column, None, settings.broken_links, "broken-link",
+                    f"link target {link.target!r} does not exist", hint)
