@@ -231,6 +231,9 @@ def _yaml_error(src: SourceFile, exc: yaml.YAMLError, fm_lines: list[str]) -> No
                 message, fix)
 
 
+_RESOLVER = yaml.resolver.Resolver()
+
+
 class _Constructor:
     """Turns composed YAML nodes into plain dicts/lists/str, recording positions."""
 
@@ -250,15 +253,17 @@ class _Constructor:
         return self.scalar(node, path)
 
     def scalar(self, node: yaml.ScalarNode, path: str):
-        if node.style is None:  # plain (unquoted): note what YAML 1.1 would have made of it
+        plain = not node.style  # libyaml reports '' for plain scalars, pure-Python PyYAML None
+        implicit = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False)) if plain else f"{_TAG}str"
+        if node.tag != implicit:  # written with an explicit !tag
+            line, column = self.pos(node)
+            self.src.problem(line, column, path or None, "error", "yaml-tag",
+                             f"explicit YAML tag {node.tag!r} is not allowed", "remove the '!tag'")
+        elif plain:  # note what YAML 1.1 would have made of an unquoted value
             if node.tag == f"{_TAG}null":
                 return None
             if node.tag != f"{_TAG}str":
                 self.src.plain_types[path] = node.tag
-        elif node.tag not in (f"{_TAG}str",):
-            line, column = self.pos(node)
-            self.src.problem(line, column, path or None, "error", "yaml-tag",
-                             f"explicit YAML tag {node.tag!r} is not allowed", "remove the '!tag'")
         return node.value
 
     def mapping(self, node: yaml.MappingNode, path: str) -> dict:

@@ -613,3 +613,16 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
         hint = "check the file name (`ls` the folder) or link by id from 'related:' instead"
         src.problem(link.line, link.column, None, settings.broken_links, "broken-link",
                     f"link target {link.target!r} does not exist", hint)
+
+
+def corpus_ids(folder: Path, settings: Settings) -> set[str]:
+    """Every ``id`` written in the post-mortems under ``folder`` (files that fail to load skipped).
+
+    Used by ``pmkb new`` to pick the next free id without running the full validation.
+    """
+    ids: set[str] = set()
+    for file, _ in collect_files([folder], settings):
+        src = read_source(file, display_path(file))
+        if isinstance(src.data, dict) and isinstance(src.data.get("id"), str):
+            ids.add(src.data["id"].strip())
+    return ids

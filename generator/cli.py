@@ -1,0 +1,207 @@
+"""``pmkb``: the command line over the library (validate, new, and the analysis commands).
+
+Commands parse arguments, call the library, and map its errors to a clean message and exit
+code: 0 success, 1 the files have errors, 2 usage or configuration error. Heavy imports
+(scikit-learn) happen inside the commands that need them, so ``pmkb validate`` stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .model import SEVERITIES
+from .settings import ConfigError, Settings, load_settings
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class Context:
+    """Per-invocation state: the config file named by ``--config-file`` and its settings."""
+
+    def __init__(self, config_file: Path | None):
+        self.config_file = config_file
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """Options from ``mkdocs.yml``; a broken config file is a usage error (exit 2)."""
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_file)
+            except ConfigError as exc:
+                raise click.UsageError(str(exc)) from exc
+        return self._settings
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pmkb")
+@click.option("--config-file", "-f", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="mkdocs.yml to read the 'postmortems' plugin options from (default: ./mkdocs.yml).")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None) -> None:
+    """postmortem-kb: validate, link and report on incident post-mortems."""
+    ctx.obj = Context(config_file)
+
+
+def resolve_paths(settings: Settings, paths: tuple[Path, ...]) -> list[Path]:
+    """PATH arguments, or the docs folder from ``mkdocs.yml`` when none are given.
+
+    Raises:
+        click.UsageError: no PATH and the docs folder does not exist.
+    """
+    if paths:
+        return list(paths)
+    if not settings.docs_dir.is_dir():
+        raise click.UsageError(f"no PATH given and the docs folder {settings.docs_dir} does not exist; "
+                               "pass the post-mortem files or folders to check")
+    return [settings.docs_dir]
+
+
+PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+
+
+@cli.command()
+@PATHS
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="text for people, json for tools, github for Actions annotations.")
+@pass_context
+def validate(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:
+    """Check post-mortems against the v1 format and each other.
+
+    PATHS are files or folders (default: the docs_dir of mkdocs.yml). Every problem is
+    reported, with file, line, field, a stable code and a fix. Exit 1 when there is an error.
+    """
+    from .output import format_github, format_json, format_text
+    from .validate import validate as run_validation
+
+    settings = obj.settings
+    result = run_validation(resolve_paths(settings, paths), settings)
+    if fmt == "json":
+        click.echo(format_json(result))
+    elif fmt == "github":
+        click.echo(format_github(result))
+    else:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        click.echo(format_text(result, style=click.style if color else (lambda text, **kw: text)), color=color)
+    sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
+
+
+def _default_author() -> str:
+    """A kebab-case name for the person running the command (git's user.name, else the login)."""
+    import subprocess
+
+    try:
+        name = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        name = ""
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):
+            name = ""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "your-name"
+
+
+def _parse_date(ctx, param, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2024-03-14")
+
+
+def _check_service(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", value):
+            raise click.BadParameter(f"{value!r} is not kebab-case; use lowercase words joined by '-', "
+                                     "e.g. checkout-api")
+    return values
+
+
+@cli.command()
+@click.argument("title")
+@click.option("--severity", type=click.Choice(SEVERITIES), default="SEV3", show_default=True,
+              help="SEV1 (worst) .. SEV4.")
+@click.option("--service", "services", multiple=True, callback=_check_service,
+              help="Affected service in kebab-case; repeat for several.")
+@click.option("--date", "date", callback=_parse_date, help="Day the incident started (default: today, UTC).")
+@click.option("--author", "authors", multiple=True, help="Author; repeat for several (default: git user.name).")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write into (default: the docs_dir of mkdocs.yml).")
+@pass_context
+def new(obj: Context, title: str, severity: str, services: tuple[str, ...], date: dt.date | None,
+        authors: tuple[str, ...], directory: Path | None) -> None:
+    """Start a post-mortem from the standard template.
+
+    Writes DIR/YYYY-MM-DD-slug.md with the next free id and status: draft, prints its path,
+    and never overwrites an existing file.
+    """
+    from slugify import slugify
+
+    from .validate import ID_PARTS, corpus_ids, next_free_id
+
+    if not title.strip():
+        raise click.BadParameter("the title is empty", param_hint="TITLE")
+    if len(title) > 120:
+        raise click.BadParameter(f"the title has {len(title)} characters; keep it to 120", param_hint="TITLE")
+    settings = obj.settings
+    folder = directory or settings.docs_dir
+    date = date or dt.datetime.now(dt.timezone.utc).date()
+    slug = slugify(title, max_length=60, word_boundary=True) or "incident"
+    path = folder / f"{date.isoformat()}-{slug}.md"
+    taken = corpus_ids(folder, settings) if folder.is_dir() else set()
+    pm_id = next_free_id({i for i in taken if ID_PARTS.match(i)}, f"PM-{date.year}-000")
+    from .templates import render_template
+
+    text = render_template(pm_id, title.strip(), date, severity, list(services),
+                           list(authors) or [_default_author()])
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(path, "x", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise click.ClickException(f"{path} already exists; pick another title or edit that file")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror}")
+    click.echo(str(path))
+    if not services:
+        click.echo("note: add the affected services to 'services:' (validation needs at least one)", err=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="pmkb")
+
+
+def _register_optional_commands() -> None:
+    """Attach the commands that live in their own modules (similarity, reports, review)."""
+    import importlib
+
+    for module_name in ("generator.cli_similarity", "generator.cli_report", "generator.cli_review"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register_optional_commands()
+
+if __name__ == "__main__":
+    main()
