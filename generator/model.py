@@ -157,3 +157,45 @@ def format_duration(seconds: float | None) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+@dataclass(frozen=True)
+class RelatedLink:
+    """A link from one post-mortem to a related one.
+
+    ``score`` is the cosine similarity of the two TF-IDF vectors (0..1); ``terms`` are the
+    terms with the largest products of the two TF-IDF weights, most important first (at most
+    five); ``pinned`` is True when the author listed the id in ``related:`` (always shown).
+    """
+
+    id: str
+    score: float
+    terms: tuple[str, ...] = ()
+    pinned: bool = False
+
+
+@dataclass
+class Cluster:
+    """A recurring problem: post-mortems that describe the same underlying failure.
+
+    ``id`` is derived from the earliest member (``C-`` + its id), so it does not change when a
+    later incident joins. ``members`` are ids in date order (ties by id); ``first``/``last``
+    the dates of the first and last occurrence. ``action_items`` pairs each member's id with
+    its action items. ``recurred_after_fix`` lists the members that started after an action
+    item of an earlier member had been marked ``done`` (the fix did not hold).
+    """
+
+    id: str
+    label: str
+    members: list[str]
+    first: dt.date
+    last: dt.date
+    services: list[str] = field(default_factory=list)
+    severities: dict[str, int] = field(default_factory=dict)
+    terms: tuple[str, ...] = ()
+    action_items: list[tuple[str, ActionItem]] = field(default_factory=list)
+    recurred_after_fix: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
