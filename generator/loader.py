@@ -246,6 +246,13 @@ class _Constructor:
 
     def value(self, node: yaml.Node, path: str):
         self.src.positions[path] = self.pos(node)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            default = f"{_TAG}map" if isinstance(node, yaml.MappingNode) else f"{_TAG}seq"
+            if node.tag != default:  # e.g. !!python/object/apply: refused, never constructed
+                line, column = self.pos(node)
+                self.src.problem(line, column, path or None, "error", "yaml-tag",
+                                 f"explicit YAML tag {node.tag!r} is not allowed", "remove the '!tag'")
+                return None
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):

@@ -172,9 +172,13 @@ def _schema_problems(src: SourceFile) -> set[str]:
                     f"quote it: '{value}'")
         bad.add(path)
     seen: set[tuple[str, str]] = set()
+    reported = {p.field for p in src.problems if p.field}  # e.g. a refused !tag: one problem is enough
     for err in _validator().iter_errors(src.data):
         kind = type(err.kind).__name__
         path = _dotted(err.instance_path)
+        if path in reported:
+            bad.add(path)
+            continue
         if kind == "Required":
             missing = err.kind.property
             where = f"{path}.{missing}" if path else missing
@@ -294,7 +298,9 @@ def _check_times(src: SourceFile, data: dict, bad: set[str], today: dt.date) -> 
                         f"{name} {data[name]!r} is earlier than {previous} {data[previous]!r}",
                         "timestamps must be ordered: started_at <= detected_at <= mitigated_at <= resolved_at")
         previous = name
-    horizon = dt.datetime.now(dt.timezone.utc) + _LATEST_OFFSET
+    # The end of ``today`` at UTC+14, the last place on Earth where it is still ``today``.
+    horizon = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min,
+                                  tzinfo=dt.timezone(_LATEST_OFFSET))
     for name, moment in times.items():
         if moment > horizon:
             src.problem(*src.positions[name], name, "error", "date-in-future",

@@ -1,0 +1,399 @@
+"""Unit tests of the validation rules: each test writes a file that breaks one rule of the v1
+format and asserts the exact problem (line, field, code, level) and what the message says."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from generator.settings import Settings
+from generator.validate import next_free_id, validate
+
+from .conftest import ROOT, TODAY
+
+VALID = """\
+---
+id: PM-2024-017
+title: Checkout API down after TLS certificate expired
+date: 2024-03-14
+severity: SEV1
+status: final
+services: [checkout-api, edge-proxy]
+tags: [tls, certificates]
+authors: [alice]
+summary: Card payments failed for 2 h 28 min because the edge certificate expired.
+started_at: 2024-03-14T09:12:00Z
+detected_at: 2024-03-14T09:31:00Z
+mitigated_at: 2024-03-14T11:05:00Z
+resolved_at: 2024-03-14T11:40:00Z
+trigger: certificate-expiry
+root_cause: Manual renewal step was skipped when the on-call rota changed.
+action_items:
+  - title: Automate certificate renewal with ACME
+    owner: platform-team
+    status: open
+    due: 2024-04-30
+    ticket: OPS-1234
+---
+
+## Summary
+
+Card payments failed because the certificate on the edge proxy expired.
+
+## Impact
+
+All card payments failed for 2 h 28 min.
+
+## Root cause
+
+The manual renewal step was skipped when the on-call rota changed.
+
+## Action items
+
+- Automate renewal.
+"""
+
+NAME = "2024-03-14-checkout-tls-expiry.md"
+
+
+def check(tmp_path: Path, text: str | bytes, name: str = NAME, extra: dict[str, str] | None = None,
+          **options):
+    """Validate ``text`` written as ``name`` (plus ``extra`` files) in a fresh docs folder."""
+    docs = tmp_path / "postmortems"
+    docs.mkdir(exist_ok=True)
+    target = docs / name
+    if isinstance(text, bytes):
+        target.write_bytes(text)
+    else:
+        target.write_text(text, encoding="utf-8", newline="")
+    for other, content in (extra or {}).items():
+        (docs / other).write_text(content, encoding="utf-8")
+    result = validate([docs], Settings(docs_dir=docs, **options), today=TODAY)
+    return result
+
+
+def problems(result) -> list[tuple]:
+    return [(Path(p.path).name, p.line, p.field, p.level, p.code) for p in result.problems]
+
+
+def test_valid_file_has_no_problems(tmp_path):
+    result = check(tmp_path, VALID)
+    assert result.problems == []
+    assert [pm.id for pm in result.postmortems] == ["PM-2024-017"]
+    pm = result.postmortems[0]
+    assert pm.time_to_detect == 19 * 60
+    assert pm.time_to_resolve == (2 * 60 + 28) * 60
+    assert pm.action_items[0].due.isoformat() == "2024-04-30"
+    assert list(pm.sections) == ["Summary", "Impact", "Root cause", "Action items"]
+
+
+@pytest.mark.parametrize("written, kind", [
+    ("yes", "boolean"), ("off", "boolean"), ("1.20", "number"), ("0644", "number"), ("12:30", "number"),
+])
+def test_yaml11_implicit_types_in_text_fields(tmp_path, written, kind):
+    text = VALID.replace("tags: [tls, certificates]", f"tags: [tls, {written}]")
+    result = check(tmp_path, text)
+    assert problems(result) == [(NAME, 8, "tags[1]", "error", "yaml-implicit-type")]
+    message = result.problems[0].message
+    assert f"'{written}'" in message and kind in message
+    assert result.problems[0].fix == f"quote it: '{written}'" or written in result.problems[0].fix
+
+
+def test_implicit_type_in_title_and_owner(tmp_path):
+    text = VALID.replace("title: Checkout API down after TLS certificate expired", "title: 2024") \
+                .replace("owner: platform-team", "owner: on")
+    assert problems(check(tmp_path, text)) == [
+        (NAME, 3, "title", "error", "yaml-implicit-type"),
+        (NAME, 19, "action_items[0].owner", "error", "yaml-implicit-type"),
+    ]
+
+
+def test_bytes_that_are_not_utf8(tmp_path):
+    data = VALID.replace("Card payments failed because", "Caf\udce9 payments failed because")
+    raw = data.encode("utf-8", "surrogateescape")  # a lone latin-1 byte 0xE9 on line 27
+    result = check(tmp_path, raw)
+    assert problems(result) == [(NAME, 27, None, "error", "not-utf8")]
+
+
+def test_explicit_python_tag_is_refused_not_executed(tmp_path):
+    text = VALID.replace("trigger: certificate-expiry", "trigger: !!python/object/apply:os.system ['true']")
+    assert problems(check(tmp_path, text)) == [(NAME, 15, "trigger", "error", "yaml-tag")]
+
+
+def test_anchor_and_alias_are_refused(tmp_path):
+    text = VALID.replace("tags: [tls, certificates]", "tags: &t [tls]\nx: *t").replace("x: *t", "x: *t")
+    result = check(tmp_path, text)
+    assert [(p.line, p.code) for p in result.problems] == [(8, "yaml-anchor")]
+
+
+def test_duplicate_key_names_both_lines(tmp_path):
+    text = VALID.replace("tags: [tls, certificates]\n", "tags: [tls, certificates]\nseverity: SEV2\n")
+    result = check(tmp_path, text)
+    assert problems(result) == [(NAME, 9, "severity", "error", "duplicate-key")]
+    assert "lines 5 and 9" in result.problems[0].message
+
+
+def test_tab_indentation(tmp_path):
+    text = VALID.replace("    owner: platform-team", "\towner: platform-team")
+    assert problems(check(tmp_path, text)) == [(NAME, 19, "action_items", "error", "yaml-tab-indent")]
+
+
+def test_crlf_and_bom_are_accepted(tmp_path):
+    text = "\ufeff" + VALID.replace("\n", "\r\n")
+    assert check(tmp_path, text).problems == []
+
+
+def test_bare_cr_line_endings_warn(tmp_path):
+    text = VALID.replace("\n", "\r")
+    result = check(tmp_path, text)
+    assert ("line-endings", "warning") in [(p.code, p.level) for p in result.problems]
+    assert result.errors == 0
+
+
+def test_missing_front_matter(tmp_path):
+    assert problems(check(tmp_path, "# Just a page\n")) == [(NAME, 1, None, "error", "front-matter-missing")]
+
+
+def test_unknown_field_is_a_warning(tmp_path):
+    text = VALID.replace("tags: [tls, certificates]", "tags: [tls, certificates]\nteam: payments")
+    result = check(tmp_path, text)
+    assert problems(result) == [(NAME, 9, "team", "warning", "field-unknown")]
+
+
+def test_required_field_missing(tmp_path):
+    text = VALID.replace("authors: [alice]\n", "")
+    result = check(tmp_path, text)
+    assert problems(result) == [(NAME, 1, "authors", "error", "field-missing")]
+
+
+@pytest.mark.parametrize("line, replacement, field, code", [
+    (5, "severity: SEV5", "severity", "field-enum"),
+    (5, "severity: sev1", "severity", "field-enum"),
+    (6, "status: done", "status", "field-enum"),
+    (2, "id: pm-17", "id", "field-format"),
+    (7, "services: [Checkout API]", "services[0]", "field-format"),
+    (7, "services: []", "services", "field-empty"),
+    (3, "title: " + "x" * 121, "title", "field-too-long"),
+])
+def test_schema_rules(tmp_path, line, replacement, field, code):
+    original = VALID.splitlines()[line - 1]
+    result = check(tmp_path, VALID.replace(original, replacement))
+    assert problems(result) == [(NAME, line, field, "error", code)]
+
+
+def test_action_item_status_enum_names_the_item(tmp_path):
+    result = check(tmp_path, VALID.replace("    status: open", "    status: closed"))
+    assert problems(result) == [(NAME, 20, "action_items[0].status", "error", "field-enum")]
+    assert "'closed'" in result.problems[0].message
+
+
+def test_timestamp_without_offset(tmp_path):
+    result = check(tmp_path, VALID.replace("detected_at: 2024-03-14T09:31:00Z", "detected_at: 2024-03-14T09:31:00"))
+    assert problems(result) == [(NAME, 12, "detected_at", "error", "timestamp-no-offset")]
+
+
+def test_timestamps_out_of_order(tmp_path):
+    result = check(tmp_path, VALID.replace("mitigated_at: 2024-03-14T11:05:00Z", "mitigated_at: 2024-03-14T09:20:00Z"))
+    assert problems(result) == [(NAME, 13, "mitigated_at", "error", "timestamps-order")]
+
+
+def test_date_is_read_in_the_offset_written(tmp_path):
+    # 23:30 at UTC-05:00 is already the 15th in UTC; the date is the 14th, as written.
+    text = VALID.replace("started_at: 2024-03-14T09:12:00Z", "started_at: 2024-03-14T23:30:00-05:00") \
+                .replace("detected_at: 2024-03-14T09:31:00Z", "detected_at: 2024-03-15T05:00:00Z") \
+                .replace("mitigated_at: 2024-03-14T11:05:00Z", "mitigated_at: 2024-03-15T06:00:00Z") \
+                .replace("resolved_at: 2024-03-14T11:40:00Z", "resolved_at: 2024-03-15T07:00:00Z")
+    assert check(tmp_path, text).problems == []
+
+
+def test_date_mismatch_suggests_the_started_at_day(tmp_path):
+    text = VALID.replace("date: 2024-03-14", "date: 2024-03-13")
+    result = check(tmp_path, text, name="2024-03-13-checkout-tls-expiry.md")
+    assert problems(result) == [("2024-03-13-checkout-tls-expiry.md", 4, "date", "error", "date-mismatch")]
+    assert result.problems[0].fix == "set date: 2024-03-14, or correct started_at"
+
+
+def test_date_in_the_future(tmp_path):
+    text = VALID.replace("2024-03-14", "2027-03-14")
+    result = check(tmp_path, text, name="2027-03-14-checkout-tls-expiry.md")
+    codes = [(p.field, p.code) for p in result.problems]
+    assert ("date", "date-in-future") in codes
+    assert ("started_at", "date-in-future") in codes
+
+
+def test_file_name_date_differs_and_the_right_name_is_suggested(tmp_path):
+    result = check(tmp_path, VALID, name="2024-03-15-checkout-tls-expiry.md")
+    assert problems(result) == [("2024-03-15-checkout-tls-expiry.md", 4, "date", "error", "file-name-date")]
+    assert "2024-03-14-checkout-tls-expiry.md" in result.problems[0].fix
+
+
+@pytest.mark.parametrize("name, suggestion", [
+    ("2024-03-14 Checkout TLS.md", "2024-03-14-checkout-tls.md"),
+    ("2024-03-14-Checkout_TLS.md", "2024-03-14-checkout-tls.md"),
+    ("checkout-tls.md", "2024-03-14-checkout-tls.md"),
+    ("2024-03-14-café-ünïcode.md", "2024-03-14-cafe-unicode.md"),
+])
+def test_bad_file_names(tmp_path, name, suggestion):
+    result = check(tmp_path, VALID, name=name)
+    assert [p.code for p in result.problems] == ["file-name"]
+    assert suggestion in result.problems[0].fix
+
+
+def test_final_needs_the_required_sections(tmp_path):
+    text = VALID.replace("## Impact\n\nAll card payments failed for 2 h 28 min.\n", "") \
+                .replace("The manual renewal step was skipped when the on-call rota changed.\n",
+                         "<!-- The underlying reason. -->\n")
+    result = check(tmp_path, text)
+    assert problems(result) == [
+        (NAME, 6, "status", "error", "section-missing"),
+        (NAME, 30, None, "error", "section-empty"),
+    ]
+    assert "'## Impact'" in result.problems[0].message
+    assert "'## Root cause'" in result.problems[1].message
+
+
+@pytest.mark.parametrize("placeholder", ["TODO", "TBD.", "[Describe the impact]", "{{ impact }}", "<!-- hint -->"])
+def test_placeholders_count_as_empty(tmp_path, placeholder):
+    text = VALID.replace("All card payments failed for 2 h 28 min.", placeholder)
+    result = check(tmp_path, text)
+    assert problems(result) == [(NAME, 29, None, "error", "section-empty")]
+
+
+def test_draft_may_have_empty_sections(tmp_path):
+    text = VALID.replace("status: final", "status: draft").replace("## Impact\n", "")
+    assert check(tmp_path, text).problems == []
+
+
+def test_duplicate_id_names_both_files_and_suggests_the_next_free_id(tmp_path):
+    other = VALID.replace("2024-03-14", "2024-05-02").replace("Checkout API down", "Search down")
+    result = check(tmp_path, VALID, extra={"2024-05-02-search-down.md": other})
+    assert [(Path(p.path).name, p.line, p.code) for p in result.problems] == [
+        ("2024-03-14-checkout-tls-expiry.md", 2, "duplicate-id"),
+        ("2024-05-02-search-down.md", 2, "duplicate-id"),
+    ]
+    assert "2024-05-02-search-down.md:2" in result.problems[0].message
+    assert result.problems[0].fix == "give one of them the next free id, PM-2024-018"
+
+
+def test_next_free_id():
+    assert next_free_id({"PM-2024-052", "PM-2024-007", "PM-2023-900", "INC-2024-999"}, "PM-2024-052") == "PM-2024-053"
+    assert next_free_id(set(), "PM-2025-000") == "PM-2025-001"
+
+
+def test_related_and_not_related_ids_must_exist(tmp_path):
+    text = VALID.replace("trigger: certificate-expiry", "trigger: certificate-expiry\nrelated: [PM-2023-041]\n"
+                         "not_related: [PM-2024-017]")
+    result = check(tmp_path, text)
+    assert problems(result) == [
+        (NAME, 16, "related[0]", "error", "unknown-id"),
+        (NAME, 17, "not_related[0]", "warning", "self-link"),
+    ]
+
+
+def test_broken_relative_link_has_its_line_and_column(tmp_path):
+    text = VALID + "\nSee [the earlier outage](2023-01-01-missing.md) and [runbook](../runbooks/x.md).\n"
+    result = check(tmp_path, text)
+    assert [(p.line, p.column, p.code) for p in result.problems] == [(41, 26, "broken-link"), (41, 63, "broken-link")]
+
+
+def test_links_inside_code_are_not_checked(tmp_path):
+    text = VALID + "\n```\n[x](missing.md)\n```\n\nAnd `[y](missing.md)` inline.\n"
+    assert check(tmp_path, text).problems == []
+
+
+def test_broken_links_can_be_warnings(tmp_path):
+    text = VALID + "\nSee [x](missing.md).\n"
+    result = check(tmp_path, text, broken_links="warning")
+    assert [(p.level, p.code) for p in result.problems] == [("warning", "broken-link")]
+
+
+@pytest.mark.parametrize("html, what", [
+    ("<iframe src='https://evil.example'></iframe>", "<iframe>"),
+    ("<a href=\"javascript:alert(1)\">x</a>", "javascript:"),
+    ("<div onclick=\"steal()\">x</div>", "onclick"),
+    ("<SCRIPT>alert(1)</SCRIPT>", "<script>"),
+])
+def test_executable_html(tmp_path, html, what):
+    result = check(tmp_path, VALID + "\n" + html + "\n")
+    assert [(p.line, p.code) for p in result.problems] == [(41, "unsafe-html")]
+    assert what in result.problems[0].message
+
+
+def test_html_in_a_code_block_is_fine(tmp_path):
+    text = VALID + "\n```html\n<script>alert(1)</script>\n```\n"
+    assert check(tmp_path, text).problems == []
+
+
+SECRETS = [
+    ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "AWS Access Key found: AKIA…MPLE"),
+    ("token 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", "GitHub Token found: "),
+    ("-----BEGIN RSA PRIVATE KEY-----", "Private Key found: "),
+    ("xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "Slack Token found: "),
+]
+
+
+@pytest.mark.parametrize("line_text, shown", SECRETS)
+def test_secrets_are_errors_and_masked(tmp_path, line_text, shown):
+    result = check(tmp_path, VALID + "\n" + line_text + "\n")
+    secrets = [p for p in result.problems if p.code == "secret"]
+    assert [(p.line, p.level) for p in secrets] == [(41, "error")]
+    raw = line_text.split()[-1]
+    assert raw not in secrets[0].message + secrets[0].fix
+    assert shown in secrets[0].message
+
+
+def test_secret_in_front_matter_names_the_field(tmp_path):
+    text = VALID.replace("ticket: OPS-1234", "ticket: https://admin:hunter2hunter2@tracker.example.com/OPS-1")
+    result = check(tmp_path, text)
+    assert [(p.line, p.field, p.code) for p in result.problems] == [(22, "action_items[0].ticket", "secret")]
+    assert "hunter2hunter2" not in result.problems[0].message
+
+
+def test_personal_data_is_a_masked_warning(tmp_path):
+    result = check(tmp_path, VALID + "\nCall Jane on +1 415 555 0132 or jane.doe@example.org.\n")
+    assert [(p.line, p.level, p.code) for p in result.problems] == [
+        (41, "warning", "personal-data"), (41, "warning", "personal-data")]
+    text = " ".join(p.message for p in result.problems)
+    assert "jane.doe@example.org" not in text and "555 0132" not in text
+
+
+def test_version_numbers_and_ips_are_not_phone_numbers(tmp_path):
+    result = check(tmp_path, VALID + "\nUpgraded 1.20.3 to 1.21.0 at 10.0.12.255 on 2024-03-14 12:30.\n")
+    assert result.problems == []
+
+
+def test_large_file_is_a_warning(tmp_path):
+    text = VALID + "\n```text\n" + ("log line 0123456789 level=info msg=ok\n" * 30_000) + "```\n"
+    result = check(tmp_path, text)
+    assert problems(result) == [(NAME, None, None, "warning", "file-too-large")]
+    assert result.errors == 0
+
+
+def test_every_file_is_reported_in_one_pass(tmp_path):
+    broken = {
+        "2024-05-01-a.md": "---\nid: [\n---\n",
+        "2024-05-02-b.md": "---\n- a\n---\n",
+        "2024-05-03-c.md": "no front matter\n",
+    }
+    result = check(tmp_path, VALID, extra=broken)
+    assert sorted({Path(p.path).name for p in result.problems}) == sorted(broken)
+    assert result.files == 4
+
+
+def test_validation_never_writes(tmp_path):
+    check(tmp_path, VALID)
+    docs = tmp_path / "postmortems"
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in docs.iterdir()}
+    validate([docs], Settings(docs_dir=docs), today=TODAY)
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in docs.iterdir()}
+    assert before == after
+
+
+def test_shipped_knowledge_base_is_clean():
+    docs = ROOT / "postmortems"
+    result = validate([docs], Settings(docs_dir=docs), today=TODAY)
+    assert result.files == 60
+    assert [p.as_dict() for p in result.problems] == []
+    assert len(result.valid_ids) == 60
