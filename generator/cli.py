@@ -151,7 +151,7 @@ def new(obj: Context, title: str, severity: str, services: tuple[str, ...], date
     """
     from slugify import slugify
 
-    from .validate import ID_PARTS, corpus_ids, next_free_id
+    from .validate import ID_PARTS, corpus_ids, display_path, next_free_id
 
     if not title.strip():
         raise click.BadParameter("the title is empty", param_hint="TITLE")
@@ -176,7 +176,7 @@ def new(obj: Context, title: str, severity: str, services: tuple[str, ...], date
         raise click.ClickException(f"{path} already exists; pick another title or edit that file")
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror}")
-    click.echo(str(path))
+    click.echo(display_path(path.resolve()))
     if not services:
         click.echo("note: add the affected services to 'services:' (validation needs at least one)", err=True)
 

@@ -1,0 +1,192 @@
+"""The ``pmkb`` command line: validate's formats and exit codes, ``new``, and configuration."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from generator.cli import cli
+
+from .conftest import ROOT
+from .test_validate import NAME, VALID
+
+
+def write_corpus(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A project folder with an mkdocs.yml naming ``postmortems`` as docs_dir, holding ``files``."""
+    docs = tmp_path / "postmortems"
+    docs.mkdir()
+    for name, text in files.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text("site_name: t\ndocs_dir: postmortems\nplugins:\n  - postmortems\n")
+    return docs
+
+
+BROKEN = VALID.replace("detected_at: 2024-03-14T09:31:00Z", "detected_at: 2024-03-14T09:31:00")
+
+
+def test_validate_text_output_and_exit_1(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {NAME: BROKEN})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"postmortems/{NAME}:12:14: error timestamp-no-offset detected_at: timestamp '2024-03-14T09:31:00' "
+        "has no UTC offset, so its moment depends on the reader's time zone "
+        "(append Z for UTC or the offset it was written in, e.g. 2024-03-14T09:31:00Z)",
+        "1 error, 0 warnings in 1 file",
+    ]
+
+
+def test_validate_clean_exit_0(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {NAME: VALID})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate"])
+    assert (result.exit_code, result.output) == (0, "1 file checked: no problems\n")
+
+
+def test_validate_json_has_the_keys_check_cases_reads(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {NAME: BROKEN})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate", "--format", "json", "postmortems"])
+    data = json.loads(result.output)
+    assert result.exit_code == 1
+    assert data["counts"] == {"files": 1, "errors": 1, "warnings": 0}
+    assert data["ok"] is False
+    assert data["problems"] == [{
+        "path": f"postmortems/{NAME}", "line": 12, "column": 14, "field": "detected_at", "level": "error",
+        "code": "timestamp-no-offset",
+        "message": "timestamp '2024-03-14T09:31:00' has no UTC offset, so its moment depends on the "
+                   "reader's time zone",
+        "fix": "append Z for UTC or the offset it was written in, e.g. 2024-03-14T09:31:00Z",
+    }]
+
+
+def test_validate_github_annotations(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {NAME: BROKEN})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate", "--format", "github"])
+    first = result.output.splitlines()[0]
+    assert first.startswith(f"::error file=postmortems/{NAME},line=12,col=14,title=timestamp-no-offset detected_at::")
+    # the message part escapes nothing here, but ':' inside properties would be %3A
+    assert "2024-03-14T09:31:00Z" in first
+
+
+def test_github_format_escapes_properties(runner, tmp_path, monkeypatch):
+    from generator.model import Problem
+    from generator.output import format_github
+    from generator.validate import ValidationResult
+
+    result = ValidationResult(problems=[Problem("a,b:c.md", 3, None, "f", "warning", "x", "50% done\nnext", "fix")],
+                              files=1)
+    assert format_github(result).splitlines()[0] == "::warning file=a%2Cb%3Ac.md,line=3,title=x f::50%25 done%0Anext (fix)"
+
+
+def test_missing_path_is_a_usage_error(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate", "nope.md"])
+    assert result.exit_code == 2
+    assert "'nope.md' does not exist" in result.output
+
+
+def test_no_docs_folder_is_a_usage_error(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate"])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_bad_plugin_option_is_a_usage_error(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {NAME: VALID})
+    (tmp_path / "mkdocs.yml").write_text("docs_dir: postmortems\nplugins:\n  - postmortems:\n      top_kk: 3\n")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate"])
+    assert result.exit_code == 2
+    assert "unknown option 'top_kk' for plugin 'postmortems'" in result.output
+
+
+def test_options_come_from_mkdocs_yml(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {NAME: VALID + "\nSee [x](missing.md).\n"})
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(cli, ["validate"]).exit_code == 1
+    (tmp_path / "mkdocs.yml").write_text("docs_dir: postmortems\nplugins:\n  - search\n  - postmortems:\n"
+                                         "      broken_links: warning\n")
+    result = runner.invoke(cli, ["validate"])
+    assert result.exit_code == 0
+    assert "warning broken-link" in result.output
+
+
+def test_mkdocs_yml_with_python_tags_is_read_without_executing_them(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {NAME: VALID})
+    (tmp_path / "mkdocs.yml").write_text(
+        "docs_dir: postmortems\nmarkdown_extensions:\n  - pymdownx.emoji:\n"
+        "      emoji_index: !!python/name:material.extensions.emoji.twemoji\n"
+        "plugins:\n  - offline:\n      enabled: !ENV [OFFLINE, false]\n  - postmortems\n")
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(cli, ["validate"]).exit_code == 0
+
+
+def test_new_writes_a_draft_with_the_next_free_id(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {NAME: VALID})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["new", "Search: p99 latency doubled after index rebuild", "--severity", "SEV2",
+                                 "--service", "search-api", "--service", "indexer", "--date", "2024-11-02",
+                                 "--author", "bob"])
+    assert result.exit_code == 0, result.output
+    path = Path(result.output.strip())
+    assert path == Path("postmortems/2024-11-02-search-p99-latency-doubled-after-index-rebuild.md")
+    text = path.read_text(encoding="utf-8")
+    head = text.split("---\n")[1]
+    assert "id: PM-2024-018\n" in head  # after PM-2024-017, the highest id of 2024
+    assert 'title: "Search: p99 latency doubled after index rebuild"\n' in head
+    assert "status: draft\n" in head and "severity: SEV2\n" in head
+    assert 'services: ["search-api", "indexer"]\n' in head and 'authors: ["bob"]\n' in head
+    assert re.findall(r"^## (.+)$", text, re.M) == [
+        "Summary", "Impact", "Timeline", "Root cause", "Trigger", "Detection", "Resolution",
+        "Action items", "Lessons learned"]
+    check = runner.invoke(cli, ["validate"])
+    assert (check.exit_code, check.output) == (0, "2 files checked: no problems\n")
+
+
+def test_new_ids_follow_the_highest_of_the_year(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {NAME: VALID})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["new", "Second one", "--service", "api", "--date", "2024-06-01"])
+    text = Path(result.output.strip()).read_text()
+    assert "id: PM-2024-018\n" in text
+
+
+def test_new_never_overwrites(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    args = ["new", "Disk full", "--service", "db", "--date", "2024-01-05"]
+    first = runner.invoke(cli, args)
+    path = Path(first.output.strip())
+    path.write_text("my edits")
+    second = runner.invoke(cli, args)
+    assert second.exit_code == 1
+    assert "already exists" in second.output
+    assert path.read_text() == "my edits"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["new", "x", "--date", "14/03/2024"], "is not a date"),
+    (["new", "x", "--service", "Checkout API"], "is not kebab-case"),
+    (["new", "x", "--severity", "SEV9"], "SEV9"),
+    (["new", "   "], "the title is empty"),
+])
+def test_new_rejects_bad_arguments(runner, tmp_path, monkeypatch, args, message):
+    write_corpus(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert list((tmp_path / "postmortems").iterdir()) == []
+
+
+def test_shipped_corpus_through_the_cli(runner, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(cli, ["validate"])
+    assert (result.exit_code, result.output) == (0, "60 files checked: no problems\n")
