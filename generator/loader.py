@@ -176,7 +176,7 @@ def _split_front_matter(src: SourceFile) -> None:
                     f"front matter must be a mapping of fields, got {kind}",
                     "write one 'field: value' per line, e.g. 'id: PM-2024-001'")
         return
-    src.data = _Constructor(src).mapping(node, "")
+    src.data = _Constructor(src, may_have_tags="!" in yaml_text).mapping(node, "")
 
 
 def _refuse_tabs(src: SourceFile, fm_lines: list[str]) -> bool:
@@ -237,8 +237,9 @@ _RESOLVER = yaml.resolver.Resolver()
 class _Constructor:
     """Turns composed YAML nodes into plain dicts/lists/str, recording positions."""
 
-    def __init__(self, src: SourceFile):
+    def __init__(self, src: SourceFile, may_have_tags: bool = True):
         self.src = src
+        self.may_have_tags = may_have_tags  # no '!' in the text: no explicit tag to look for
         self.offset = src.front_matter_line
 
     def pos(self, node: yaml.Node) -> tuple[int, int]:
@@ -248,7 +249,7 @@ class _Constructor:
         self.src.positions[path] = self.pos(node)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             default = f"{_TAG}map" if isinstance(node, yaml.MappingNode) else f"{_TAG}seq"
-            if node.tag != default:  # e.g. !!python/object/apply: refused, never constructed
+            if self.may_have_tags and node.tag != default:  # e.g. !!python/object/apply: refused, never constructed
                 line, column = self.pos(node)
                 self.src.problem(line, column, path or None, "error", "yaml-tag",
                                  f"explicit YAML tag {node.tag!r} is not allowed", "remove the '!tag'")
@@ -261,7 +262,12 @@ class _Constructor:
 
     def scalar(self, node: yaml.ScalarNode, path: str):
         plain = not node.style  # libyaml reports '' for plain scalars, pure-Python PyYAML None
-        implicit = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False)) if plain else f"{_TAG}str"
+        if not self.may_have_tags:
+            implicit = node.tag
+        elif plain:
+            implicit = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))
+        else:
+            implicit = f"{_TAG}str"
         if node.tag != implicit:  # written with an explicit !tag
             line, column = self.pos(node)
             self.src.problem(line, column, path or None, "error", "yaml-tag",

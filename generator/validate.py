@@ -525,18 +525,7 @@ def validate(paths: list[Path], settings: Settings, today: dt.date | None = None
     if docs.is_dir() and docs not in dir_args and any(root == docs for _, root in targets):
         context = [(f, r) for f, r in collect_files([docs], settings) if f not in target_set]
     result = ValidationResult(files=len(targets))
-    sources: list[tuple[SourceFile, Postmortem | None, Path]] = []
-    manager = scan.SecretScanner() if scan_secrets else None
-    if manager is not None:
-        manager.__enter__()
-    try:
-        for file, root in targets:
-            src = read_source(file, display_path(file))
-            pm, _ = check_file(src, settings, file.relative_to(root).as_posix(), manager, today)
-            sources.append((src, pm, root))
-    finally:
-        if manager is not None:
-            manager.__exit__(None, None, None)
+    sources = _check_files(targets, settings, today, scan_secrets)
     others: list[tuple[str, str, int]] = []  # (id, display path, line) of context files
     for file, root in context:
         src = read_source(file, display_path(file))
@@ -553,6 +542,60 @@ def validate(paths: list[Path], settings: Settings, today: dt.date | None = None
     result.problems = sorted(problems, key=Problem.sort_key)
     result.postmortems.sort(key=lambda p: (p.id, p.path))
     return result
+
+
+# Below this many files a worker pool costs more than it saves (process start-up ~50 ms).
+PARALLEL_MIN_FILES = 400
+_worker_state: dict = {}
+
+
+def _worker_start(settings: Settings, today: dt.date | None, scan_secrets: bool) -> None:
+    _worker_state.update(settings=settings, today=today,
+                         scanner=scan.SecretScanner().__enter__() if scan_secrets else None)
+
+
+def _worker_check(target: tuple[Path, Path]) -> tuple[SourceFile, Postmortem | None, Path]:
+    file, root = target
+    src = read_source(file, display_path(file))
+    pm, _ = check_file(src, _worker_state["settings"], file.relative_to(root).as_posix(),
+                       _worker_state["scanner"], _worker_state["today"])
+    return src, pm, root
+
+
+def _worker_check_compact(target: tuple[Path, Path]) -> tuple[SourceFile, Postmortem | None, Path]:
+    """:func:`_worker_check` without the file's full text, which nothing needs afterwards and
+    which would double what goes back through the pipe (the body is kept)."""
+    src, pm, root = _worker_check(target)
+    src.text = ""
+    return src, pm, root
+
+
+def _check_files(targets: list[tuple[Path, Path]], settings: Settings, today: dt.date | None,
+                 scan_secrets: bool) -> list[tuple[SourceFile, Postmortem | None, Path]]:
+    """Run :func:`check_file` over ``targets``, in a pool of processes for large corpora.
+
+    The per-file rules are independent, so files are spread over ``os.cpu_count()`` worker
+    processes (``PMKB_JOBS`` overrides; ``1`` disables). Results keep the order of ``targets``.
+    """
+    import os
+
+    jobs = int(os.environ.get("PMKB_JOBS") or os.cpu_count() or 1)
+    if jobs > 1 and len(targets) >= PARALLEL_MIN_FILES:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start,
+                                 initargs=(settings, today, scan_secrets)) as pool:
+            return list(pool.map(_worker_check_compact, targets, chunksize=max(16, len(targets) // (jobs * 8))))
+    _worker_start(settings, today, scan_secrets)
+    try:
+        return [_worker_check(target) for target in targets]
+    finally:
+        scanner = _worker_state.pop("scanner", None)
+        if scanner is not None:
+            scanner.__exit__(None, None, None)
+        _worker_state.clear()
 
 
 def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
