@@ -1,22 +1,47 @@
 """The ``postmortems`` MkDocs plugin: a thin adapter from MkDocs to the postmortem-kb library.
 
-This is the only module that imports MkDocs. (The site itself is built in the site issue;
-for now the plugin validates the corpus when the build starts, so a broken post-mortem stops
-the build with the same messages as ``pmkb validate``.)
+This is the only module that imports MkDocs. Per build it:
+
+1. ``on_config``: reads the options into :class:`~generator.settings.Settings`, resets all
+   per-build state (the instance is kept across ``mkdocs serve`` rebuilds because it defines
+   ``on_startup``), adds the Markdown extensions the pages need, our stylesheet, and swaps the
+   offline plugin's CDN copy of the ``iframe-worker`` shim for the bundled one;
+2. ``on_pre_build``: validates the corpus (errors stop the build with ``pmkb validate``'s
+   messages; warnings go through the plugin logger so ``--strict`` counts them);
+3. ``on_files``: marks post-mortems as not in the nav (drafts as MkDocs drafts: shown by
+   ``mkdocs serve``, left out of ``mkdocs build``), runs the analysis, and adds the generated
+   pages, the report pages of :mod:`generator.reports`, the exports and the assets as
+   in-memory files (nothing is ever written into ``docs_dir``);
+4. ``on_page_markdown``: adds the summary card and the Related incidents section;
+5. ``on_page_content``: sanitises the HTML of post-mortem pages with nh3.
+
+Page contents come from :mod:`generator.site` (pure functions, no MkDocs).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+from importlib import resources
 from pathlib import Path
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
+from mkdocs.structure.files import File, InclusionLevel
 
+from . import site
+from .analysis import Analysis
+from .model import Postmortem
 from .settings import DEFAULTS, ConfigError, settings_from_options
 
 log = get_plugin_logger(__name__)
+
+ASSETS = "assets/pmkb"
+STYLESHEET = f"{ASSETS}/pmkb.css"
+WORKER_SHIM = f"{ASSETS}/iframe-worker-shim.js"
+NEEDED_EXTENSIONS = ("attr_list", "md_in_html", "tables", "admonition")
 
 
 class PostmortemsConfig(base.Config):
@@ -33,10 +58,28 @@ class PostmortemsConfig(base.Config):
 
 
 class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
-    """Validates the post-mortems in ``docs_dir`` when the build starts."""
+    """Builds the knowledge base: validation, generated pages, cards, related links, exports."""
 
+    def __init__(self):
+        self.command = "build"
+        self._reset()
+
+    def _reset(self) -> None:
+        self.settings = None
+        self.result = None
+        self.analysis: Analysis | None = None
+        self.published: list[Postmortem] = []
+        self.pm_by_src: dict[str, Postmortem] = {}
+        self.draft_related: dict[str, list] = {}
+
+    def on_startup(self, *, command, dirty):
+        """Remember whether this is ``mkdocs serve`` (drafts get related links there)."""
+        self.command = command
+
+    @event_priority(-90)  # after the offline plugin has added its polyfill
     def on_config(self, config):
-        """Turn the plugin options into :class:`~generator.settings.Settings`."""
+        """Reset per-build state, read the options, add extensions, stylesheet and offline shim."""
+        self._reset()
         options = dict(self.config.items())
         if not options.get("field_weights"):
             options.pop("field_weights", None)
@@ -45,11 +88,18 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         except ConfigError as exc:
             raise PluginError(str(exc)) from exc
         self.settings.docs_dir = Path(config.docs_dir)
+        for name in NEEDED_EXTENSIONS:
+            if not any(str(ext).split(".")[-1] == name for ext in config.markdown_extensions):
+                config.markdown_extensions.append(name)
+        if STYLESHEET not in config.extra_css:
+            config.extra_css.append(STYLESHEET)
+        polyfills = config.extra.get("polyfills")
+        if polyfills:
+            config.extra["polyfills"] = [WORKER_SHIM if "iframe-worker" in str(url) else url for url in polyfills]
         return config
 
     def on_pre_build(self, config):
         """Validate the corpus; errors stop the build, warnings go to the plugin logger."""
-        from .output import format_text
         from .validate import validate
 
         result = validate([self.settings.docs_dir], self.settings)
@@ -62,6 +112,156 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
                 log.error(_one_line(problem))
             raise PluginError(f"{len(errors)} post-mortem error(s); run 'pmkb validate' for details")
         self.result = result
+
+    def on_files(self, files, config):
+        """Mark post-mortems, analyse them, add generated pages, reports, exports and assets."""
+        self.pm_by_src = {pm.path: pm for pm in self.result.postmortems}
+        for pm in self.result.postmortems:
+            file = files.get_file_from_path(pm.path)
+            if file is not None:
+                file.inclusion = InclusionLevel.DRAFT if pm.status == "draft" else InclusionLevel.NOT_IN_NAV
+        self.published = [pm for pm in self.result.postmortems if pm.status != "draft"]
+        self.analysis = self._analyse(self.published)
+        drafts = [pm for pm in self.result.postmortems if pm.status == "draft"]
+        if drafts and self.command == "serve":
+            everything = self._analyse(self.result.postmortems)
+            self.draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
+
+        try:
+            pages: dict[str, str | bytes] = dict(site.generated_pages(self.published, self.analysis,
+                                                                     config.site_name))
+        except ValueError as exc:
+            raise PluginError(str(exc)) from exc
+        for path, content in self._report_pages().items():
+            if path in pages:
+                raise PluginError(f"report page {path} collides with a generated page of the same path")
+            pages[path] = content
+        added = self._add_pages(files, config, pages)
+
+        urls = {}
+        for pm in self.published:
+            file = files.get_file_from_path(pm.path)
+            if file is not None:
+                urls[pm.id] = file.url
+        records = site.export_records(self.published, self.analysis, urls)
+        extras = {
+            "api/postmortems.json": site.export_json(records),
+            "api/postmortems.csv": site.export_csv(records),
+            STYLESHEET: _asset("pmkb.css"),
+            WORKER_SHIM: _asset("iframe-worker-shim.js"),
+        }
+        for path, content in extras.items():
+            self._replace_or_add(files, File.generated(config, path, content=content))
+        self._check_destinations(files, added)
+        if "reports/index.md" in added and config.nav is not None:
+            if not any("reports/index.md" in str(item) for item in config.nav):
+                config.nav.append({"Reports": "reports/index.md"})
+        return files
+
+    def on_page_markdown(self, markdown, page, config, files):
+        """Post-mortem pages: hand ``status`` over from Material, add the card and Related incidents."""
+        pm = self.pm_by_src.get(page.file.src_uri)
+        if pm is None or page.file.generated_by:
+            return markdown
+        # Material reads `status` as its own "page status" (an icon in the nav); ours is the
+        # review state of the post-mortem, shown on the card instead.
+        if "status" in page.meta:
+            page.meta["incident_status"] = page.meta.pop("status")
+        by_id = {p.id: p for p in self.published}
+        cluster_id = self.analysis.cluster_of.get(pm.id) if pm.status != "draft" else None
+        cluster = next((c for c in self.analysis.clusters if c.id == cluster_id), None)
+        links = self.analysis.related.get(pm.id) or self.draft_related.get(pm.id, [])
+        return (site.card_markdown(pm, cluster) + markdown
+                + site.related_markdown(pm, links, by_id, cluster, self.settings.min_score))
+
+    def on_page_content(self, html, page, config, files):
+        """Sanitise the HTML rendered from a post-mortem (scripts, ``on*=``, ``javascript:``)."""
+        if page.file.src_uri in self.pm_by_src and not page.file.generated_by:
+            return site.sanitize_html(html)
+        return html
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _analyse(self, postmortems: list[Postmortem]) -> Analysis:
+        """Related links and clusters; empty (with a warning) while the similarity code is absent."""
+        from .analysis import analyse
+
+        try:
+            analysis = analyse(postmortems, self.settings)
+        except ImportError as exc:
+            if exc.name not in ("generator.similarity", "generator.clusters"):
+                raise
+            log.warning(f"related incidents and clusters are unavailable: {exc}")
+            return Analysis(postmortems=list(postmortems))
+        for message in analysis.warnings:
+            log.info(message)
+        return analysis
+
+    def _report_pages(self) -> dict[str, str | bytes]:
+        """Pages from ``generator.reports.site_pages(analysis, settings, today)``, if it exists.
+
+        The hook returns ``{docs-relative path: Markdown text or SVG bytes}``. ``today`` is UTC
+        today, or the day of ``SOURCE_DATE_EPOCH`` when set (reproducible builds).
+        """
+        try:
+            from . import reports
+        except ModuleNotFoundError as exc:
+            if exc.name == "generator.reports":
+                return {}
+            raise
+        hook = getattr(reports, "site_pages", None)
+        if hook is None:
+            return {}
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        now = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else dt.datetime.now(dt.timezone.utc)
+        return dict(hook(self.analysis, self.settings, now.date()))
+
+    def _add_pages(self, files, config, pages: dict[str, str | bytes]) -> set[str]:
+        """Add generated pages; an authored ordinary page at the same path wins, a post-mortem there is an error."""
+        added = set()
+        for path, content in pages.items():
+            existing = files.get_file_from_path(path)
+            if existing is not None:
+                if path in self.pm_by_src:
+                    raise PluginError(f"post-mortem {path} has the path of a generated page "
+                                      f"({_describe(path)}); rename the post-mortem file")
+                log.info(f"authored page {path} is used instead of the generated {_describe(path)}")
+                continue
+            inclusion = InclusionLevel.NOT_IN_NAV if path.endswith(".md") else InclusionLevel.UNDEFINED
+            files.append(File.generated(config, path, content=content, inclusion=inclusion))
+            added.add(path)
+        return added
+
+    @staticmethod
+    def _replace_or_add(files, file: File) -> None:
+        existing = files.get_file_from_path(file.src_uri)
+        if existing is not None:
+            raise PluginError(f"{existing.src_uri} in the docs folder has the path of the generated "
+                              f"{file.src_uri}; rename or remove it")
+        files.append(file)
+
+    @staticmethod
+    def _check_destinations(files, added: set[str]) -> None:
+        """Two files that would be written to the same place in the site are an error naming both."""
+        seen: dict[str, str] = {}
+        for file in files:
+            if not file.inclusion.is_in_serve():
+                continue
+            other = seen.setdefault(file.dest_uri, file.src_uri)
+            if other != file.src_uri and (file.src_uri in added or other in added):
+                raise PluginError(f"{other} and {file.src_uri} would both be written to {file.dest_uri}; "
+                                  "rename one of them")
+
+
+def _describe(path: str) -> str:
+    top = path.split("/", 1)[0]
+    kind = {"index.md": "home page", "incidents": "incident index page", "services": "service page",
+            "clusters": "recurring-problem page", "tags": "tag page", "reports": "report page"}
+    return kind.get(top, "page")
+
+
+def _asset(name: str) -> bytes:
+    return resources.files("generator").joinpath("assets", name).read_bytes()
 
 
 def _one_line(p) -> str:
