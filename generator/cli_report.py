@@ -1,0 +1,75 @@
+"""``pmkb report``: the recurrence report and reliability metrics on the command line.
+
+Registered by :mod:`generator.cli`. Prints the same figures as the site's report pages
+(:mod:`generator.reports`), as Markdown, JSON or one CSV table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .cli import EXIT_OK, Context, _parse_date, pass_context, PATHS, resolve_paths
+
+
+@click.command()
+@PATHS
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True,
+              help="md for people (Markdown), json for tools, csv for a spreadsheet (one table, see --table).")
+@click.option("--table", type=click.Choice(["clusters", "quarters", "ttd-quarter", "ttr-quarter", "ttd-year",
+                                            "ttr-year", "services", "triggers", "data-quality", "action-items",
+                                            "owners"]),
+              default="clusters", show_default=True, help="Which table --format csv prints.")
+@click.option("--since", callback=_parse_date, metavar="YYYY-MM-DD",
+              help="Only incidents on or after this date (recurring problems with an incident since then are "
+                   "shown with their whole history).")
+@click.option("--today", callback=_parse_date, metavar="YYYY-MM-DD",
+              help="Reference date for ages, recency and overdue items (default: today, UTC).")
+@pass_context
+def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: dt.date | None,
+           today: dt.date | None) -> None:
+    """Print the recurrence report and reliability metrics.
+
+    PATHS are post-mortem files or folders (default: the docs_dir of mkdocs.yml). Files with
+    validation errors are left out (with a note on stderr; run 'pmkb validate' for details).
+    Recurring problems are ranked by how much they hurt; TTD and TTR are medians and p90s by
+    the nearest-rank method. Exit 0, or 2 on a usage or configuration error.
+    """
+    from .reports import build_report, render_cli_markdown, report_csv
+    from .validate import validate as run_validation
+
+    if fmt != "csv" and table != "clusters":
+        raise click.UsageError("--table applies only to --format csv")
+    settings = obj.settings
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    result = run_validation(resolve_paths(settings, paths), settings)
+    postmortems = [pm for pm in result.postmortems if pm.id in result.valid_ids]
+    left_out = len(result.postmortems) - len(postmortems)
+    if left_out or result.errors:
+        click.echo(f"note: {left_out} post-mortem(s) with validation errors left out of the report "
+                   "(run 'pmkb validate')", err=True)
+    clusters, warnings = [], []
+    if postmortems:
+        from .analysis import analyse
+
+        analysis = analyse(postmortems, settings)
+        clusters, warnings = analysis.clusters, analysis.warnings
+    rep = build_report(postmortems, clusters, today, since=since, warnings=warnings)
+    for warning in warnings:
+        click.echo(f"note: {warning}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(rep.as_dict(), indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        click.echo(report_csv(rep, table), nl=False)
+    else:
+        click.echo(render_cli_markdown(rep), nl=False)
+    sys.exit(EXIT_OK)
+
+
+COMMANDS = [report]
+
+__all__ = ["COMMANDS", "Context", "report"]

@@ -1,0 +1,1307 @@
+"""Recurrence and reliability reports: metrics over the model, and the report pages.
+
+Everything here is a pure function of the post-mortems, the clusters and an explicit ``today``
+(a calendar date, UTC): nothing reads the clock, so every figure can be tested against a value
+computed by hand. Durations are seconds; dates are the incident's ``date`` (the day it started,
+as written in the post-mortem).
+
+Definitions used throughout (standard SRE vocabulary):
+
+* **TTD** (time to detect) = ``detected_at - started_at``; **TTR** (time to resolve) =
+  ``resolved_at - started_at``; **impact time** = ``started_at`` to ``mitigated_at``, else to
+  ``resolved_at`` (:attr:`Postmortem.duration`). A post-mortem missing either timestamp has
+  no value and is left out of that figure (never counted as zero); the data-quality page says
+  how many have it.
+* **Percentiles** use the *nearest-rank* method: the p-th percentile of n sorted values is the
+  value at rank ``ceil(p / 100 * n)`` (1-based). It always returns a duration some incident
+  really had, which matters for the small samples of one quarter. The **median** is p50 by
+  the same rule, so for an even n it is the lower of the two middle values.
+* An action item is **open** when its status is ``open`` or ``in-progress``; it is **overdue**
+  when it is open and its ``due`` date is before ``today``. Its **age** is the number of days
+  from the incident's date to ``today``.
+* **Quarters** are calendar quarters of the incident date: ``2024-Q1`` = January to March.
+* The **recurrence ranking** ("how much it hurts") is :func:`hurt_score`, documented there.
+
+The site pages (:func:`site_pages`) and the CLI (``pmkb report``) render the same
+:class:`Report`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+from .model import SEVERITIES, ActionItem, Cluster, Postmortem, format_duration
+
+OPEN_STATUSES = ("open", "in-progress")
+"""Action-item statuses that count as open (not yet done, not abandoned)."""
+
+SEVERITY_WEIGHT = {"SEV1": 8.0, "SEV2": 4.0, "SEV3": 2.0, "SEV4": 1.0}
+"""Weight of one incident in the recurrence ranking: each level counts twice the one below."""
+
+HALF_LIFE_DAYS = 1095
+"""Recency half-life of the recurrence ranking, in days: an incident three years old counts half."""
+
+PUBLISHED_STATUSES = ("final", "in-review")
+"""Post-mortem statuses that are shown in the feed."""
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def nearest_rank(values: Iterable[float], p: int) -> float | None:
+    """The p-th percentile of ``values`` by the nearest-rank method, or ``None`` if empty.
+
+    Sort the n values; return the one at 1-based rank ``ceil(p * n / 100)`` (at least 1).
+    Examples: p90 of [1..10] is 9; p90 of [1, 2, 3] is 3; p50 of [1, 2, 3, 4] is 2.
+
+    Args:
+        values: numbers (seconds, for durations).
+        p: percentile, an integer from 1 to 100.
+    """
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    if not 0 < p <= 100:
+        raise ValueError(f"percentile must be in 1..100, not {p}")
+    rank = max(1, -(-p * len(ordered) // 100))  # ceil without floating point
+    return ordered[rank - 1]
+
+
+def quarter_of(day: dt.date) -> str:
+    """The calendar quarter of ``day`` as ``"2024-Q1"``."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def quarter_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of the calendar quarter containing ``day``."""
+    first_month = 3 * ((day.month - 1) // 3) + 1
+    start = dt.date(day.year, first_month, 1)
+    end = dt.date(day.year + (first_month == 10), 1 if first_month == 10 else first_month + 3, 1)
+    return start, end - dt.timedelta(days=1)
+
+
+def quarters_between(first: dt.date, last: dt.date) -> list[str]:
+    """Every quarter label from the one containing ``first`` to the one containing ``last``."""
+    out = []
+    year, q = first.year, (first.month - 1) // 3
+    while (year, q) <= (last.year, (last.month - 1) // 3):
+        out.append(f"{year}-Q{q + 1}")
+        year, q = (year + 1, 0) if q == 3 else (year, q + 1)
+    return out
+
+
+def _severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+def _pct(have: int, total: int) -> int | None:
+    """Share in whole percent, rounded half up (5/8 -> 63); ``None`` when total is 0."""
+    if not total:
+        return None
+    return (200 * have + total) // (2 * total)
+
+
+# --- recurrence ----------------------------------------------------------------------------
+
+
+def hurt_score(postmortems: Sequence[Postmortem], today: dt.date) -> float:
+    """How much a recurring problem hurts: the sum, over its incidents, of
+
+        ``SEVERITY_WEIGHT[severity] * 0.5 ** (age_days / HALF_LIFE_DAYS) * (1 + log2(1 + impact_hours))``
+
+    * severity: SEV1 = 8, SEV2 = 4, SEV3 = 2, SEV4 = 1 (each level twice the one below, the
+      usual geometric severity scale);
+    * recency: ``age_days`` = days from the incident's date to ``today`` (0 if later); the
+      weight halves every three years (:data:`HALF_LIFE_DAYS` = 1095), so a problem that is
+      still happening outranks one that was fixed long ago;
+    * impact time: hours of :attr:`Postmortem.duration`; the logarithm keeps one three-day
+      outage from outweighing everything else (1 h -> x2, 3 h -> x3, 7 h -> x4). Unknown
+      impact time counts as 0 h (factor 1), so missing timestamps never raise a score;
+    * count: every recurrence adds a term, so more occurrences rank higher.
+
+    Example: a SEV1 today with 1 h impact scores 8 * 1 * 2 = 16; a SEV2 1095 days ago with
+    3 h scores 4 * 0.5 * 3 = 6; a cluster of both scores 22.
+    """
+    total = 0.0
+    for pm in postmortems:
+        age = max(0, (today - pm.date).days)
+        hours = (pm.duration or 0.0) / 3600.0
+        total += (SEVERITY_WEIGHT.get(pm.severity, 1.0) * 0.5 ** (age / HALF_LIFE_DAYS)
+                  * (1.0 + math.log2(1.0 + max(hours, 0.0))))
+    return total
+
+
+@dataclass
+class ClusterSummary:
+    """One recurring problem as the recurrence report shows it.
+
+    ``members`` are the post-mortems in date order; ``intervals_days`` the days between
+    consecutive occurrences; ``impact_seconds`` the sum of the known impact times and
+    ``impact_known`` how many members have one; ``action_counts`` maps each action-item status
+    to its count; ``open_items`` counts open + in-progress. ``recurred_after_fix`` lists the
+    members that happened after an earlier member's action item was marked done (from
+    :attr:`Cluster.recurred_after_fix`); ``no_open_action_item`` is True when nothing is open
+    (including when the cluster has no action item at all).
+    """
+
+    cluster: Cluster
+    members: list[Postmortem]
+    score: float
+    severities: dict[str, int]
+    intervals_days: list[int]
+    days_since_last: int
+    impact_seconds: float
+    impact_known: int
+    action_counts: dict[str, int]
+    open_items: int
+    overdue_items: int
+    recurred_after_fix: list[str]
+    no_open_action_item: bool
+
+    @property
+    def id(self) -> str:
+        return self.cluster.id
+
+    @property
+    def label(self) -> str:
+        return self.cluster.label
+
+    @property
+    def count(self) -> int:
+        return len(self.members)
+
+    @property
+    def median_interval_days(self) -> float | None:
+        """Median days between recurrences (nearest rank), ``None`` for a single occurrence."""
+        return nearest_rank(self.intervals_days, 50)
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "score": round(self.score, 3),
+            "count": self.count,
+            "first": self.members[0].date.isoformat() if self.members else None,
+            "last": self.members[-1].date.isoformat() if self.members else None,
+            "days_since_last": self.days_since_last,
+            "severities": self.severities,
+            "services": list(self.cluster.services),
+            "terms": list(self.cluster.terms),
+            "members": [{"id": pm.id, "date": pm.date.isoformat(), "severity": pm.severity, "title": pm.title,
+                         "path": pm.path, "impact_seconds": pm.duration} for pm in self.members],
+            "intervals_days": self.intervals_days,
+            "median_interval_days": self.median_interval_days,
+            "impact_seconds": self.impact_seconds,
+            "impact_known": self.impact_known,
+            "action_items": self.action_counts,
+            "open_items": self.open_items,
+            "overdue_items": self.overdue_items,
+            "recurred_after_fix": self.recurred_after_fix,
+            "no_open_action_item": self.no_open_action_item,
+        }
+
+
+def rank_clusters(clusters: Sequence[Cluster], postmortems: Sequence[Postmortem], today: dt.date) -> list[ClusterSummary]:
+    """Summarise and rank recurring problems, the one that hurts most first.
+
+    Args:
+        clusters: from :func:`generator.analysis.analyse` (or built by hand in tests).
+        postmortems: at least every member of every cluster (ids missing here are skipped).
+        today: the reference date (UTC) for recency, overdue and "days since last".
+
+    Returns:
+        Summaries sorted by :func:`hurt_score` (descending), then by count (descending), most
+        recent occurrence, and id.
+    """
+    by_id = {pm.id: pm for pm in postmortems}
+    out = []
+    for cluster in clusters:
+        members = sorted((by_id[m] for m in cluster.members if m in by_id), key=lambda pm: (pm.date, pm.id))
+        if not members:
+            continue
+        severities = {sev: n for sev in SEVERITIES if (n := sum(pm.severity == sev for pm in members))}
+        items = cluster.action_items or [(pm.id, item) for pm in members for item in pm.action_items]
+        counts = Counter(item.status for _, item in items)
+        open_items = sum(counts[s] for s in OPEN_STATUSES)
+        overdue = sum(_is_overdue(item, today) for _, item in items)
+        durations = [pm.duration for pm in members if pm.duration is not None]
+        out.append(ClusterSummary(
+            cluster=cluster,
+            members=members,
+            score=hurt_score(members, today),
+            severities=severities,
+            intervals_days=[(b.date - a.date).days for a, b in zip(members, members[1:])],
+            days_since_last=max(0, (today - members[-1].date).days),
+            impact_seconds=float(sum(durations)),
+            impact_known=len(durations),
+            action_counts={s: counts[s] for s in ("open", "in-progress", "done", "wont-do") if counts[s]},
+            open_items=open_items,
+            overdue_items=overdue,
+            recurred_after_fix=list(cluster.recurred_after_fix),
+            no_open_action_item=open_items == 0,
+        ))
+    out.sort(key=lambda s: (-round(s.score, 9), -s.count, -s.members[-1].date.toordinal(), s.id))
+    return out
+
+
+# --- trends --------------------------------------------------------------------------------
+
+
+@dataclass
+class DurationStats:
+    """Median and p90 (nearest rank, seconds) of the ``n`` known values of one duration."""
+
+    n: int
+    median: float | None
+    p90: float | None
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> "DurationStats":
+        return cls(len(values), nearest_rank(values, 50), nearest_rank(values, 90))
+
+    def as_dict(self) -> dict:
+        return {"n": self.n, "median_seconds": self.median, "p90_seconds": self.p90}
+
+
+def _span(postmortems: Sequence[Postmortem]) -> list[str]:
+    if not postmortems:
+        return []
+    return quarters_between(min(pm.date for pm in postmortems), max(pm.date for pm in postmortems))
+
+
+def incidents_per_quarter(postmortems: Sequence[Postmortem]) -> list[tuple[str, dict[str, int]]]:
+    """Incidents per calendar quarter and severity.
+
+    Returns:
+        ``[(quarter, {"SEV1": n, ..., "SEV4": n}), ...]`` for every quarter from the first
+        incident's to the last one's, quarters without incidents included (all zero).
+    """
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for pm in postmortems:
+        counts[quarter_of(pm.date)][pm.severity] += 1
+    return [(q, {sev: counts[q][sev] for sev in SEVERITIES}) for q in _span(postmortems)]
+
+
+def duration_per_quarter(postmortems: Sequence[Postmortem], metric: str) -> list[tuple[str, DurationStats]]:
+    """Median and p90 of TTD or TTR per quarter.
+
+    Args:
+        metric: ``"ttd"`` (:attr:`Postmortem.time_to_detect`), ``"ttr"``
+            (:attr:`Postmortem.time_to_resolve`) or ``"impact"`` (:attr:`Postmortem.duration`).
+
+    Returns:
+        ``[(quarter, DurationStats), ...]`` for every quarter of the span; ``n`` is the number of
+        post-mortems of that quarter that have the value (``median``/``p90`` None when 0).
+    """
+    return _duration_per(postmortems, metric, lambda day: quarter_of(day), _span(postmortems))
+
+
+def duration_per_year(postmortems: Sequence[Postmortem], metric: str) -> list[tuple[str, DurationStats]]:
+    """Like :func:`duration_per_quarter`, per calendar year (``"2024"``), every year of the span."""
+    years = sorted({pm.date.year for pm in postmortems})
+    span = [str(y) for y in range(years[0], years[-1] + 1)] if years else []
+    return _duration_per(postmortems, metric, lambda day: str(day.year), span)
+
+
+def _duration_per(postmortems, metric, key, span) -> list[tuple[str, DurationStats]]:
+    getter = _METRICS[metric]
+    values: dict[str, list[float]] = defaultdict(list)
+    for pm in postmortems:
+        value = getter(pm)
+        if value is not None:
+            values[key(pm.date)].append(value)
+    return [(period, DurationStats.of(values[period])) for period in span]
+
+
+def duration_stats(postmortems: Sequence[Postmortem], metric: str) -> DurationStats:
+    """Median and p90 (nearest rank, seconds) of TTD/TTR/impact over ``postmortems``."""
+    getter = _METRICS[metric]
+    return DurationStats.of([v for pm in postmortems if (v := getter(pm)) is not None])
+
+
+_METRICS: dict[str, Callable[[Postmortem], float | None]] = {
+    "ttd": lambda pm: pm.time_to_detect,
+    "ttr": lambda pm: pm.time_to_resolve,
+    "impact": lambda pm: pm.duration,
+}
+
+
+def counts_by_service(postmortems: Sequence[Postmortem]) -> list[tuple[str, int]]:
+    """Incidents per affected service (an incident counts once for each of its services).
+
+    Returns:
+        ``[(service, n), ...]`` most incidents first, ties by name.
+    """
+    counts = Counter(s for pm in postmortems for s in dict.fromkeys(pm.services))
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def counts_by_trigger(postmortems: Sequence[Postmortem]) -> list[tuple[str, int]]:
+    """Incidents per ``trigger`` (post-mortems without one are left out; see data quality).
+
+    Returns:
+        ``[(trigger, n), ...]`` most incidents first, ties by name.
+    """
+    counts = Counter(pm.trigger for pm in postmortems if pm.trigger)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+# --- data quality --------------------------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    """How many records have a field the metrics use, overall and per severity.
+
+    ``counts`` maps ``"SEV1"``..``"SEV4"`` and ``"all"`` to ``(have, total)``; ``unit`` is
+    ``"post-mortems"`` or ``"action items"`` (for owner and due, counted per action item and
+    grouped by the severity of the incident they came from). ``affects`` names the figures
+    that depend on it.
+    """
+
+    field: str
+    affects: str
+    unit: str
+    counts: dict[str, tuple[int, int]]
+
+    def share(self, key: str = "all") -> int | None:
+        """Whole percent of ``key``'s records that have the field (half up), None if none."""
+        have, total = self.counts.get(key, (0, 0))
+        return _pct(have, total)
+
+    def as_dict(self) -> dict:
+        return {"field": self.field, "affects": self.affects, "unit": self.unit,
+                "counts": {k: {"have": h, "total": t, "percent": _pct(h, t)} for k, (h, t) in self.counts.items()}}
+
+
+_PM_FIELDS: list[tuple[str, str, Callable[[Postmortem], bool]]] = [
+    ("started_at", "TTD, TTR, impact time", lambda pm: pm.started_at is not None),
+    ("detected_at", "TTD", lambda pm: pm.detected_at is not None),
+    ("mitigated_at", "impact time", lambda pm: pm.mitigated_at is not None),
+    ("resolved_at", "TTR, impact time", lambda pm: pm.resolved_at is not None),
+    ("TTD", "TTD per quarter (needs started_at and detected_at)", lambda pm: pm.time_to_detect is not None),
+    ("TTR", "TTR per quarter (needs started_at and resolved_at)", lambda pm: pm.time_to_resolve is not None),
+    ("impact time", "recurrence ranking, worst incidents (needs started_at and mitigated_at or resolved_at)",
+     lambda pm: pm.duration is not None),
+    ("trigger", "incidents by trigger", lambda pm: bool(pm.trigger)),
+    ("action_items", "action-item ledger, recurrence action state", lambda pm: bool(pm.action_items)),
+]
+_ITEM_FIELDS: list[tuple[str, str, Callable[[ActionItem], bool]]] = [
+    ("action item owner", "open and overdue per owner", lambda item: bool(item.owner)),
+    ("action item due", "overdue counts", lambda item: item.due is not None),
+]
+
+
+def data_quality(postmortems: Sequence[Postmortem]) -> list[Coverage]:
+    """Coverage of every field the metrics use, overall and per severity.
+
+    Returns:
+        One :class:`Coverage` per field, in this order: started_at, detected_at, mitigated_at,
+        resolved_at, TTD, TTR, impact time, trigger, action_items (per post-mortem), then
+        action item owner and action item due (per action item).
+    """
+    out = []
+    for name, affects, has in _PM_FIELDS:
+        counts = {}
+        for key in (*SEVERITIES, "all"):
+            group = [pm for pm in postmortems if key == "all" or pm.severity == key]
+            counts[key] = (sum(1 for pm in group if has(pm)), len(group))
+        out.append(Coverage(name, affects, "post-mortems", counts))
+    for name, affects, has in _ITEM_FIELDS:
+        counts = {}
+        for key in (*SEVERITIES, "all"):
+            items = [item for pm in postmortems if key == "all" or pm.severity == key for item in pm.action_items]
+            counts[key] = (sum(1 for item in items if has(item)), len(items))
+        out.append(Coverage(name, affects, "action items", counts))
+    return out
+
+
+def coverage_note(coverage: Sequence[Coverage], name: str) -> str:
+    """One sentence for next to a figure: ``"detected_at present in 62% of SEV1s (5 of 8) ..."``."""
+    cov = next(c for c in coverage if c.field == name)
+    have, total = cov.counts["all"]
+    if not total:
+        return f"{name}: no {cov.unit} to measure."
+    parts = [f"{sev} {cov.share(sev)}%" for sev in SEVERITIES if cov.counts[sev][1]]
+    return (f"{name} known for {have} of {total} {cov.unit} ({cov.share()}%; " + ", ".join(parts) + ").")
+
+
+# --- action items --------------------------------------------------------------------------
+
+
+def _is_overdue(item: ActionItem, today: dt.date) -> bool:
+    return item.status in OPEN_STATUSES and item.due is not None and item.due < today
+
+
+@dataclass
+class LedgerRow:
+    """One action item with its source incident. ``age_days`` = today - incident date;
+    ``days_overdue`` = today - due for an overdue item, else 0."""
+
+    postmortem: Postmortem
+    item: ActionItem
+    age_days: int
+    overdue: bool
+    days_overdue: int
+
+    @property
+    def is_open(self) -> bool:
+        return self.item.status in OPEN_STATUSES
+
+    def as_dict(self) -> dict:
+        pm, item = self.postmortem, self.item
+        return {"postmortem": pm.id, "incident_date": pm.date.isoformat(), "severity": pm.severity,
+                "path": pm.path, "title": item.title, "owner": item.owner, "status": item.status,
+                "due": item.due.isoformat() if item.due else None, "ticket": item.ticket,
+                "age_days": self.age_days, "overdue": self.overdue, "days_overdue": self.days_overdue}
+
+
+def action_item_ledger(postmortems: Sequence[Postmortem], today: dt.date) -> list[LedgerRow]:
+    """Every action item of every post-mortem, overdue first.
+
+    Order: overdue (most days overdue first), then the other open items (earliest due first,
+    no due date last, then oldest incident first), then done, then wont-do (newest incident
+    first). Ties by post-mortem id and position in the file.
+    """
+    rows = []
+    for pm in postmortems:
+        for index, item in enumerate(pm.action_items):
+            overdue = _is_overdue(item, today)
+            rows.append((LedgerRow(pm, item, max(0, (today - pm.date).days), overdue,
+                                   (today - item.due).days if overdue else 0), index))
+
+    def key(entry):
+        row, index = entry
+        status = row.item.status
+        if row.overdue:
+            return (0, -row.days_overdue, 0, row.postmortem.id, index)
+        if status in OPEN_STATUSES:
+            due = row.item.due.toordinal() if row.item.due else 10**7
+            return (1, due, -row.age_days, row.postmortem.id, index)
+        return (2 if status == "done" else 3, row.age_days, 0, row.postmortem.id, index)
+
+    return [row for row, _ in sorted(rows, key=key)]
+
+
+@dataclass
+class OwnerRow:
+    """Action-item counts for one owner (``"(no owner)"`` when the field is missing)."""
+
+    owner: str
+    open: int
+    overdue: int
+    done: int
+    wont_do: int
+    total: int
+
+    def as_dict(self) -> dict:
+        return {"owner": self.owner, "open": self.open, "overdue": self.overdue, "done": self.done,
+                "wont_do": self.wont_do, "total": self.total}
+
+
+NO_OWNER = "(no owner)"
+
+
+def owner_summary(ledger: Sequence[LedgerRow]) -> list[OwnerRow]:
+    """Open (open + in-progress), overdue, done and wont-do counts per owner.
+
+    Returns:
+        Owners with the most overdue first, then most open, then by name.
+    """
+    groups: dict[str, list[LedgerRow]] = defaultdict(list)
+    for row in ledger:
+        groups[row.item.owner or NO_OWNER].append(row)
+    out = [OwnerRow(owner, sum(r.is_open for r in rows), sum(r.overdue for r in rows),
+                    sum(r.item.status == "done" for r in rows), sum(r.item.status == "wont-do" for r in rows),
+                    len(rows)) for owner, rows in groups.items()]
+    return sorted(out, key=lambda o: (-o.overdue, -o.open, o.owner))
+
+
+# --- periods -------------------------------------------------------------------------------
+
+
+@dataclass
+class PeriodSummary:
+    """What happened between ``start`` and ``end`` (inclusive dates).
+
+    ``new_clusters``: recurring problems first seen in the period; ``recurring_clusters``:
+    problems seen before the period that came back in it. Action items have no completion date
+    in the v1 format, so ``items_done``/``items_open``/``items_overdue`` count the action items
+    *of the period's incidents* by their current status.
+    """
+
+    title: str
+    start: dt.date
+    end: dt.date
+    postmortems: list[Postmortem]
+    severities: dict[str, int]
+    worst: list[Postmortem]
+    new_clusters: list[ClusterSummary]
+    recurring_clusters: list[ClusterSummary]
+    items_done: int
+    items_open: int
+    items_overdue: int
+    ttd: DurationStats
+    ttr: DurationStats
+
+    def as_dict(self) -> dict:
+        return {"title": self.title, "start": self.start.isoformat(), "end": self.end.isoformat(),
+                "incidents": len(self.postmortems), "severities": self.severities,
+                "worst": [pm.id for pm in self.worst],
+                "new_clusters": [c.id for c in self.new_clusters],
+                "recurring_clusters": [c.id for c in self.recurring_clusters],
+                "action_items": {"done": self.items_done, "open": self.items_open, "overdue": self.items_overdue},
+                "ttd": self.ttd.as_dict(), "ttr": self.ttr.as_dict()}
+
+
+def worst_incidents(postmortems: Sequence[Postmortem], limit: int = 5) -> list[Postmortem]:
+    """The ``limit`` worst incidents: highest severity, then longest impact time (unknown
+    last), then earliest date and id."""
+    return sorted(postmortems, key=lambda pm: (_severity_rank(pm.severity),
+                                               -(pm.duration if pm.duration is not None else -1.0),
+                                               pm.date, pm.id))[:limit]
+
+
+def period_summary(title: str, start: dt.date, end: dt.date, postmortems: Sequence[Postmortem],
+                   ranked: Sequence[ClusterSummary], today: dt.date) -> PeriodSummary:
+    """Summarise the incidents dated ``start``..``end`` (inclusive).
+
+    Args:
+        ranked: the output of :func:`rank_clusters` (order kept in the result).
+        today: reference date for overdue.
+    """
+    inside = [pm for pm in postmortems if start <= pm.date <= end]
+    ids = {pm.id for pm in inside}
+    new, recurring = [], []
+    for summary in ranked:
+        if not any(pm.id in ids for pm in summary.members):
+            continue
+        (new if summary.members[0].date >= start else recurring).append(summary)
+    items = [item for pm in inside for item in pm.action_items]
+    return PeriodSummary(
+        title=title, start=start, end=end, postmortems=sorted(inside, key=lambda pm: (pm.date, pm.id)),
+        severities={sev: sum(pm.severity == sev for pm in inside) for sev in SEVERITIES},
+        worst=worst_incidents(inside),
+        new_clusters=new, recurring_clusters=recurring,
+        items_done=sum(item.status == "done" for item in items),
+        items_open=sum(item.status in OPEN_STATUSES for item in items),
+        items_overdue=sum(_is_overdue(item, today) for item in items),
+        ttd=duration_stats(inside, "ttd"), ttr=duration_stats(inside, "ttr"),
+    )
+
+
+def year_summaries(postmortems: Sequence[Postmortem], ranked: Sequence[ClusterSummary], today: dt.date) -> list[PeriodSummary]:
+    """One :class:`PeriodSummary` per calendar year that has incidents, plus ``today``'s year,
+    newest first."""
+    years = sorted({pm.date.year for pm in postmortems} | {today.year}, reverse=True)
+    return [period_summary(str(y), dt.date(y, 1, 1), dt.date(y, 12, 31), postmortems, ranked, today) for y in years]
+
+
+def current_quarter_summary(postmortems: Sequence[Postmortem], ranked: Sequence[ClusterSummary],
+                            today: dt.date) -> PeriodSummary:
+    """The :class:`PeriodSummary` of the quarter containing ``today``, up to ``today``."""
+    start, _ = quarter_bounds(today)
+    return period_summary(quarter_of(today).replace("-", " "), start, today, postmortems, ranked, today)
+
+
+# --- the whole report ----------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """Every figure of the reports for one corpus, window and ``today``.
+
+    ``postmortems`` are those in the window (``date >= since``); ``clusters`` the ranked
+    recurring problems with at least one member in the window (all their members are shown and
+    scored, so the history stays visible).
+    """
+
+    QUARTERS_MAX = 24
+    """Longer spans show TTD and TTR per year: most quarters would hold one incident or none."""
+
+    def duration_periods(self, metric: str) -> tuple[str, list[tuple[str, DurationStats]]]:
+        """``("quarter" | "year", per-period stats)`` as the pages show them for ``metric``."""
+        if len(self.per_quarter) > self.QUARTERS_MAX:
+            return "year", self.ttd_per_year if metric == "ttd" else self.ttr_per_year
+        return "quarter", self.ttd_per_quarter if metric == "ttd" else self.ttr_per_quarter
+
+    today: dt.date
+    since: dt.date | None
+    postmortems: list[Postmortem]
+    clusters: list[ClusterSummary]
+    per_quarter: list[tuple[str, dict[str, int]]]
+    ttd_per_quarter: list[tuple[str, DurationStats]]
+    ttr_per_quarter: list[tuple[str, DurationStats]]
+    ttd_per_year: list[tuple[str, DurationStats]]
+    ttr_per_year: list[tuple[str, DurationStats]]
+    ttd: dict[str, DurationStats]
+    ttr: dict[str, DurationStats]
+    services: list[tuple[str, int]]
+    triggers: list[tuple[str, int]]
+    coverage: list[Coverage]
+    ledger: list[LedgerRow]
+    owners: list[OwnerRow]
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """The report as JSON-ready data (seconds, ISO dates)."""
+        return {
+            "today": self.today.isoformat(),
+            "since": self.since.isoformat() if self.since else None,
+            "percentile_method": "nearest-rank: value at rank ceil(p*n/100) of the sorted values; median = p50",
+            "ranking": f"sum over incidents of severity_weight * 0.5 ** (age_days / {HALF_LIFE_DAYS}) * (1 + log2(1 + impact_hours)); "
+                       "severity_weight SEV1=8 SEV2=4 SEV3=2 SEV4=1",
+            "incidents": len(self.postmortems),
+            "severities": {sev: sum(pm.severity == sev for pm in self.postmortems) for sev in SEVERITIES},
+            "clusters": [c.as_dict() for c in self.clusters],
+            "per_quarter": [{"quarter": q, **counts, "total": sum(counts.values())} for q, counts in self.per_quarter],
+            "ttd": {k: v.as_dict() for k, v in self.ttd.items()},
+            "ttr": {k: v.as_dict() for k, v in self.ttr.items()},
+            "ttd_per_quarter": [{"quarter": q, **s.as_dict()} for q, s in self.ttd_per_quarter],
+            "ttr_per_quarter": [{"quarter": q, **s.as_dict()} for q, s in self.ttr_per_quarter],
+            "ttd_per_year": [{"year": y, **s.as_dict()} for y, s in self.ttd_per_year],
+            "ttr_per_year": [{"year": y, **s.as_dict()} for y, s in self.ttr_per_year],
+            "services": [{"service": s, "incidents": n} for s, n in self.services],
+            "triggers": [{"trigger": t, "incidents": n} for t, n in self.triggers],
+            "data_quality": [c.as_dict() for c in self.coverage],
+            "action_items": [r.as_dict() for r in self.ledger],
+            "owners": [o.as_dict() for o in self.owners],
+            "warnings": self.warnings,
+        }
+
+
+def build_report(postmortems: Sequence[Postmortem], clusters: Sequence[Cluster], today: dt.date,
+                 since: dt.date | None = None, warnings: Sequence[str] = ()) -> Report:
+    """Compute every figure.
+
+    Args:
+        postmortems: the whole corpus (cluster members are looked up here).
+        clusters: recurring problems (:attr:`Analysis.clusters`, or hand-built).
+        today: reference date (UTC) for ages, recency and overdue.
+        since: keep only incidents dated on or after it (``None``: all).
+    """
+    window = [pm for pm in postmortems if since is None or pm.date >= since]
+    window.sort(key=lambda pm: (pm.date, pm.id))
+    in_window = {pm.id for pm in window}
+    ranked = [c for c in rank_clusters(clusters, postmortems, today) if any(pm.id in in_window for pm in c.members)]
+    ledger = action_item_ledger(window, today)
+    by_sev = {"all": window, **{sev: [pm for pm in window if pm.severity == sev] for sev in SEVERITIES}}
+    return Report(
+        today=today, since=since, postmortems=window, clusters=ranked,
+        per_quarter=incidents_per_quarter(window),
+        ttd_per_quarter=duration_per_quarter(window, "ttd"),
+        ttr_per_quarter=duration_per_quarter(window, "ttr"),
+        ttd_per_year=duration_per_year(window, "ttd"),
+        ttr_per_year=duration_per_year(window, "ttr"),
+        ttd={k: duration_stats(v, "ttd") for k, v in by_sev.items()},
+        ttr={k: duration_stats(v, "ttr") for k, v in by_sev.items()},
+        services=counts_by_service(window), triggers=counts_by_trigger(window),
+        coverage=data_quality(window), ledger=ledger, owners=owner_summary(ledger),
+        warnings=list(warnings),
+    )
+
+
+# --- Markdown ------------------------------------------------------------------------------
+
+
+class Links:
+    """How report pages link to post-mortems, clusters and each other.
+
+    ``prefix`` is the path from the report page's folder to the docs root: ``"../"`` for pages
+    under ``reports/``. With ``prefix=None`` (CLI output) nothing is linked, ids are plain text.
+
+    URL assumptions (site-relative source paths; MkDocs turns them into page URLs):
+    a post-mortem is the page of its source file ``<pm.path>``; a cluster is the page
+    ``clusters/<cluster id lowercase>.md``; report pages live side by side under ``reports/``
+    and charts under ``reports/charts/``.
+    """
+
+    def __init__(self, prefix: str | None = "../"):
+        self.prefix = prefix
+
+    def pm(self, pm: Postmortem) -> str:
+        return f"[{pm.id}]({self.prefix}{pm.path})" if self.prefix is not None else pm.id
+
+    def cluster(self, summary: ClusterSummary) -> str:
+        label = _cell(summary.label)
+        if self.prefix is None:
+            return f"{label} ({summary.id})"
+        return f"[{label}]({self.prefix}clusters/{summary.id.lower()}.md)"
+
+    def page(self, name: str, text: str) -> str:
+        return f"[{text}]({name})" if self.prefix is not None else text
+
+
+def _cell(text: str | None) -> str:
+    """Text safe inside a Markdown table cell (no pipe, no line break, no raw HTML)."""
+    if not text:
+        return ""
+    return (str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+            .replace("\r", " ").replace("\n", " "))
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[object]], align: str = "") -> str:
+    """A Markdown table; ``align`` has one letter per column, ``l`` or ``r`` (default l)."""
+    marks = ["---:" if (align[i:i + 1] == "r") else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks) + " |"]
+    for row in rows:
+        lines.append("| " + " | ".join("" if c is None else str(c) for c in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _sev_mix(counts: dict[str, int]) -> str:
+    return ", ".join(f"{sev} {counts[sev]}" for sev in SEVERITIES if counts.get(sev))
+
+
+def _pct_cell(have: int, total: int) -> str:
+    share = _pct(have, total)
+    return "—" if share is None else f"{share}% ({have}/{total})"
+
+
+def _dur(seconds: float | None) -> str:
+    return format_duration(seconds)
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def _window(report: Report) -> str:
+    if not report.postmortems:
+        return "no incidents"
+    first, last = report.postmortems[0].date, report.postmortems[-1].date
+    return f"{_plural(len(report.postmortems), 'incident')} from {first.isoformat()} to {last.isoformat()}"
+
+
+def _as_of(report: Report) -> str:
+    since = f", incidents since {report.since.isoformat()}" if report.since else ""
+    return f"*As of {report.today.isoformat()} (UTC){since}.*\n"
+
+
+PERCENTILE_NOTE = ("Median and p90 use the nearest-rank method: sort the n known values and take the one at "
+                   "rank ⌈p × n / 100⌉, so each figure is a duration some incident really had (for an even n the "
+                   "median is the lower middle value). Incidents missing a timestamp are left out, never "
+                   "counted as zero.")
+
+RANKING_NOTE = (
+    "Problems are ranked by how much they hurt: the sum over their incidents of "
+    "*severity weight × recency × impact*, where severity weight is SEV1 = 8, SEV2 = 4, SEV3 = 2, SEV4 = 1; "
+    f"recency is 0.5^(age in days / {HALF_LIFE_DAYS}), so an incident three years old counts half; and impact is "
+    "1 + log₂(1 + impact hours), so 1 h doubles the weight, 3 h triples it, and a multi-day outage does not "
+    "drown everything else (unknown impact time counts as 0 h). More recurrences add more terms. Clusters come "
+    "from TF-IDF similarity of the post-mortems (see each cluster's page).")
+
+
+def render_recurrence(report: Report, links: Links, chart: str | None = None, limit: int | None = None) -> str:
+    """The recurrence page: headline, ranked table, then one section per problem.
+
+    Args:
+        chart: relative path of the timeline SVG to embed (``None``: no chart).
+        limit: show at most this many problems in detail (all in the table).
+    """
+    ranked = report.clusters
+    covered = sum(c.count for c in ranked)
+    after_fix = [c for c in ranked if c.recurred_after_fix]
+    no_open = [c for c in ranked if c.no_open_action_item]
+    out = ["# Recurring problems\n", _as_of(report)]
+    if not ranked:
+        out.append("No recurring problems: no two post-mortems are similar enough to form a cluster.\n")
+        return "\n".join(out)
+    out.append(f"**{_plural(len(ranked), 'recurring problem')}** account for **{covered} of "
+               f"{len(report.postmortems)} incidents**. "
+               f"**{len(after_fix)}** came back after an action item was marked done; "
+               f"**{len(no_open)}** have no open action item.\n")
+    top = ranked[0]
+    out.append(f"Hurting most: **{links.cluster(top)}** — {_plural(top.count, 'incident')} "
+               f"({_sev_mix(top.severities)}), last on {top.members[-1].date.isoformat()}.\n")
+    if chart:
+        out.append(f"![Recurring problems on a timeline, one dot per incident, coloured by severity]({chart})\n")
+    impact = next((c for c in report.coverage if c.field == "impact time"), None)
+    if impact:
+        out.append(f"*Data quality: {coverage_note(report.coverage, 'impact time')} "
+                   f"Impact time feeds the ranking.*\n")
+    rows = []
+    for rank, c in enumerate(ranked, 1):
+        flags = []
+        if c.recurred_after_fix:
+            flags.append("**recurred after fix**")
+        if c.no_open_action_item:
+            flags.append("no open action item")
+        median = c.median_interval_days
+        rows.append((rank, links.cluster(c), c.count, _sev_mix(c.severities), c.members[-1].date.isoformat(),
+                     "—" if median is None else f"{median:g} d",
+                     f"{_dur(c.impact_seconds)} ({c.impact_known}/{c.count})", c.open_items,
+                     f"{c.score:.1f}", ", ".join(flags)))
+    out.append(_table(["#", "Problem", "Incidents", "Severity", "Last", "Median interval", "Impact time (known)",
+                       "Open items", "Score", "Flags"], rows, "rlrllrlrrl"))
+    for rank, c in enumerate(ranked[:limit] if limit else ranked, 1):
+        out.append(f"## {rank}. {_cell(c.label)}\n")
+        if links.prefix is not None:
+            out.append(f"Cluster page: {links.cluster(c)}.\n")
+        out.append(f"- **Incidents:** {c.count} ({_sev_mix(c.severities)}), first {c.members[0].date.isoformat()}, "
+                   f"last {c.members[-1].date.isoformat()} ({c.days_since_last} days ago)")
+        intervals = ", ".join(f"{d}" for d in c.intervals_days)
+        out.append(f"- **Days between recurrences:** {intervals} (median {c.median_interval_days:g})"
+                   if c.intervals_days else "- **Days between recurrences:** —")
+        out.append(f"- **Services:** {', '.join(c.cluster.services) or '—'}")
+        if c.cluster.terms:
+            out.append(f"- **Shared terms:** {', '.join(c.cluster.terms)}")
+        out.append(f"- **Impact time:** {_dur(c.impact_seconds) if c.impact_known else '—'} in total "
+                   f"(known for {c.impact_known} of {c.count})")
+        state = ", ".join(f"{n} {s}" for s, n in c.action_counts.items()) or "none"
+        out.append(f"- **Action items:** {state}" + (f"; {c.overdue_items} overdue" if c.overdue_items else ""))
+        if c.recurred_after_fix:
+            by_id = {pm.id: pm for pm in c.members}
+            names = ", ".join(links.pm(by_id[m]) if m in by_id else m for m in c.recurred_after_fix)
+            out.append(f"- **Recurred after a fix was marked done:** {names}")
+        if c.no_open_action_item:
+            out.append("- **No open action item:** nothing tracked would stop the next one")
+        out.append("")
+        out.append(_table(["Date", "Incident", "Severity", "Impact time", "Title"],
+                          [(pm.date.isoformat(), links.pm(pm), pm.severity, _dur(pm.duration), _cell(pm.title))
+                           for pm in c.members], "llll"))
+        items = c.cluster.action_items or [(pm.id, i) for pm in c.members for i in pm.action_items]
+        if items:
+            out.append(_table(["From", "Action item", "Owner", "Status", "Due"],
+                              [(pm_id, _cell(i.title), _cell(i.owner) or "—", i.status,
+                                i.due.isoformat() if i.due else "—") for pm_id, i in items]))
+    out.append("## How the ranking works\n")
+    out.append(RANKING_NOTE + "\n")
+    out.append("A problem *recurred after fix* when one of its incidents started after an action item of an "
+               "earlier incident in the same cluster had been marked done: the fix did not hold.\n")
+    return "\n".join(out)
+
+
+def _duration_section(report: Report, metric: str, links: Links, chart: str | None) -> list[str]:
+    name = {"ttd": "TTD", "ttr": "TTR"}[metric]
+    long = {"ttd": "Time to detect (TTD)", "ttr": "Time to resolve (TTR)"}[metric]
+    stats = report.ttd if metric == "ttd" else report.ttr
+    unit, per_period = report.duration_periods(metric)
+    overall = stats["all"]
+    out = [f"## {long}\n"]
+    if overall.n:
+        out.append(f"Median **{_dur(overall.median)}**, p90 **{_dur(overall.p90)}** over {overall.n} incidents.\n")
+    out.append(f"*Data quality: {coverage_note(report.coverage, name)}*\n")
+    out.append(_table(["Severity", "n", "Median", "p90"],
+                      [(k if k != "all" else "**All**", s.n, _dur(s.median), _dur(s.p90))
+                       for k, s in list(stats.items())[1:] + [("all", overall)] if s.n or k == "all"], "lrrr"))
+    if unit == "year":
+        out.append(f"*Per year: the incidents span {len(report.per_quarter)} quarters, most with one incident or "
+                   f"none, too few for a distribution. Per-quarter figures: `pmkb report --format csv --table "
+                   f"{metric}-quarter`.*\n")
+    if chart and overall.n:
+        out.append(f"![{long}: median and p90 per {unit}]({chart})\n")
+    rows = [(q, s.n, _dur(s.median), _dur(s.p90)) for q, s in per_period if s.n]
+    if rows:
+        out.append(_table([unit.capitalize(), "n", "Median", "p90"], rows, "lrrr"))
+    return out
+
+
+def render_trends(report: Report, links: Links, charts: dict[str, str] | None = None, top: int = 30) -> str:
+    """The trends page: incidents per quarter by severity, TTD and TTR per quarter, by
+    service and by trigger. ``charts`` maps ``"quarters"``, ``"ttd"``, ``"ttr"``,
+    ``"services"`` to relative SVG paths (missing: no chart)."""
+    charts = charts or {}
+    sev = {s: sum(pm.severity == s for pm in report.postmortems) for s in SEVERITIES}
+    out = ["# Trends\n", _as_of(report)]
+    out.append(f"**{_window(report)}** ({_sev_mix(sev) or 'none'}). "
+               f"Median TTD **{_dur(report.ttd['all'].median)}** (n = {report.ttd['all'].n}), "
+               f"median TTR **{_dur(report.ttr['all'].median)}** (n = {report.ttr['all'].n}).\n")
+    last_year = [pm for pm in report.postmortems if (report.today - pm.date).days < 365]
+    out.append(f"In the last 12 months: **{_plural(len(last_year), 'incident')}**"
+               f" ({_sev_mix({s: sum(pm.severity == s for pm in last_year) for s in SEVERITIES}) or 'none'}).\n")
+    out.append("## Incidents per quarter\n")
+    if "quarters" in charts and report.per_quarter:
+        out.append(f"![Incidents per quarter, stacked by severity]({charts['quarters']})\n")
+    rows = [(q, *(c[s] or "" for s in SEVERITIES), sum(c.values())) for q, c in report.per_quarter if sum(c.values())]
+    out.append(_table(["Quarter", *SEVERITIES, "Total"], rows, "lrrrrr"))
+    if len(rows) < len(report.per_quarter):
+        out.append(f"*{len(report.per_quarter) - len(rows)} quarters without incidents are left out of the table.*\n")
+    out += _duration_section(report, "ttd", links, charts.get("ttd"))
+    out += _duration_section(report, "ttr", links, charts.get("ttr"))
+    out.append(f"*{PERCENTILE_NOTE}*\n")
+    out.append("## By service\n")
+    out.append("An incident counts once for each service it affected.\n")
+    if "services" in charts and report.services:
+        out.append(f"![Incidents per service, most affected first]({charts['services']})\n")
+    out.append(_table(["Service", "Incidents"], [(_cell(s), n) for s, n in report.services[:top]], "lr"))
+    if len(report.services) > top:
+        out.append(f"*{len(report.services) - top} more services with fewer incidents.*\n")
+    out.append("## By trigger\n")
+    out.append(f"*Data quality: {coverage_note(report.coverage, 'trigger')}*\n")
+    out.append(_table(["Trigger", "Incidents"], [(_cell(t), n) for t, n in report.triggers[:top]], "lr"))
+    if len(report.triggers) > top:
+        out.append(f"*{len(report.triggers) - top} more triggers with fewer incidents.*\n")
+    return "\n".join(out)
+
+
+def render_data_quality(report: Report, links: Links) -> str:
+    """The data-quality page: share of post-mortems (or action items) having each field."""
+    out = ["# Data quality\n", _as_of(report)]
+    cov = {c.field: c for c in report.coverage}
+    out.append(f"TTD can be computed for **{cov['TTD'].share() or 0}%** of incidents, TTR for "
+               f"**{cov['TTR'].share() or 0}%**, impact time for **{cov['impact time'].share() or 0}%**. "
+               "Figures built on a small share describe only the incidents that recorded the timestamps; "
+               "read their trends with care.\n")
+    thin = [c for c in report.coverage if (c.share() or 0) < 50 and c.counts["all"][1]]
+    if thin:
+        out.append("Below half: " + ", ".join(f"**{c.field}** ({c.share()}%)" for c in thin) + ".\n")
+    out.append(_table(["Field", "Used by", *SEVERITIES, "All"],
+                      [(f"`{c.field}`" if "_" in c.field else c.field, c.affects,
+                        *(_pct_cell(*c.counts[s]) for s in SEVERITIES), f"**{_pct_cell(*c.counts['all'])}**")
+                       for c in report.coverage], "llrrrrr"))
+    out.append("*Shares are of post-mortems, except action item owner and due, which are shares of action items "
+               "grouped by the severity of their incident. Percentages are rounded half up.*\n")
+    return "\n".join(out)
+
+
+def render_action_items(report: Report, links: Links, limit: int | None = None) -> str:
+    """The action-item ledger: headline counts, counts per owner, then every item, overdue first."""
+    ledger = report.ledger
+    opened = sum(r.is_open for r in ledger)
+    overdue = sum(r.overdue for r in ledger)
+    done = sum(r.item.status == "done" for r in ledger)
+    wont = sum(r.item.status == "wont-do" for r in ledger)
+    out = ["# Action items\n", _as_of(report)]
+    out.append(f"**{_plural(len(ledger), 'action item')}**: **{opened} open** (**{overdue} overdue**), "
+               f"{done} done, {wont} won't do.\n")
+    late = [o for o in report.owners if o.overdue]
+    if late:
+        out.append("Most overdue: " + ", ".join(f"{_cell(o.owner)} ({o.overdue})" for o in late[:5]) + ".\n")
+    out.append(f"*Data quality: {coverage_note(report.coverage, 'action item due')} Items without a due date are "
+               f"never overdue. {coverage_note(report.coverage, 'action item owner')}*\n")
+    out.append("## By owner\n")
+    out.append(_table(["Owner", "Open", "Overdue", "Done", "Won't do", "Total"],
+                      [(_cell(o.owner), o.open, o.overdue, o.done, o.wont_do, o.total) for o in report.owners],
+                      "lrrrrr"))
+    out.append("## Ledger\n")
+    out.append("Overdue first (most days late on top), then open by due date, then done and won't do. "
+               "Age is days since the incident.\n")
+    rows = []
+    for r in ledger[:limit] if limit else ledger:
+        status = f"**overdue {r.days_overdue} d**" if r.overdue else r.item.status
+        rows.append((status, _cell(r.item.owner) or "—", _cell(r.item.title),
+                     r.item.due.isoformat() if r.item.due else "—", links.pm(r.postmortem), r.postmortem.severity,
+                     r.postmortem.date.isoformat(), r.age_days))
+    out.append(_table(["Status", "Owner", "Action item", "Due", "Incident", "Severity", "Incident date", "Age (d)"],
+                      rows, "lllllllr"))
+    if limit and len(ledger) > limit:
+        out.append(f"*{len(ledger) - limit} more action items.*\n")
+    return "\n".join(out)
+
+
+def render_period(summary: PeriodSummary, links: Links, today: dt.date) -> str:
+    """A period page (a year or the current quarter) readable in two minutes."""
+    n = len(summary.postmortems)
+    to_date = " (to date)" if summary.start <= today <= summary.end or summary.end == today else ""
+    out = [f"# {summary.title}{to_date}\n",
+           f"*{summary.start.isoformat()} to {summary.end.isoformat()}; as of {today.isoformat()} (UTC).*\n"]
+    if not n:
+        out.append("No incidents in this period.\n")
+        return "\n".join(out)
+    out.append(f"**{_plural(n, 'incident')}** ({_sev_mix(summary.severities)}). "
+               f"Median TTD **{_dur(summary.ttd.median)}** (n = {summary.ttd.n}), "
+               f"median TTR **{_dur(summary.ttr.median)}** (n = {summary.ttr.n}).\n")
+    bits = []
+    if summary.recurring_clusters:
+        bits.append(f"**{len(summary.recurring_clusters)}** known problems came back")
+    if summary.new_clusters:
+        bits.append(f"**{len(summary.new_clusters)}** recurring problems started")
+    if bits:
+        out.append("; ".join(bits) + ".\n")
+    out.append(f"Action items from these incidents: **{summary.items_done} done**, {summary.items_open} open "
+               f"({summary.items_overdue} overdue).\n")
+    out.append("## Worst incidents\n")
+    out.append(_table(["Date", "Incident", "Severity", "Impact time", "Title"],
+                      [(pm.date.isoformat(), links.pm(pm), pm.severity, _dur(pm.duration), _cell(pm.title))
+                       for pm in summary.worst]))
+    if summary.recurring_clusters or summary.new_clusters:
+        out.append("## Recurring problems\n")
+        rows = [(links.cluster(c), "came back" if c in summary.recurring_clusters else "new",
+                 c.count, c.members[0].date.isoformat(),
+                 sum(1 for pm in c.members if summary.start <= pm.date <= summary.end))
+                for c in summary.recurring_clusters + summary.new_clusters]
+        out.append(_table(["Problem", "", "Incidents (all time)", "First seen", "In this period"], rows, "llrlr"))
+    if n > len(summary.worst):
+        out.append("## All incidents\n")
+        out.append(_table(["Date", "Incident", "Severity", "Title"],
+                          [(pm.date.isoformat(), links.pm(pm), pm.severity, _cell(pm.title))
+                           for pm in summary.postmortems]))
+    out.append("*Action items carry no completion date, so \"done\" counts the items of this period's incidents "
+               "that are marked done now.*\n")
+    return "\n".join(out)
+
+
+def render_index(report: Report, links: Links, years: Sequence[PeriodSummary], quarter: PeriodSummary,
+                 quarter_page: str) -> str:
+    """The reports landing page: the headline numbers and links to every report."""
+    sev = {s: sum(pm.severity == s for pm in report.postmortems) for s in SEVERITIES}
+    last_year = [pm for pm in report.postmortems if (report.today - pm.date).days < 365]
+    overdue = sum(r.overdue for r in report.ledger)
+    opened = sum(r.is_open for r in report.ledger)
+    out = ["# Reliability reports\n", _as_of(report)]
+    out.append(f"- **Incidents:** {_window(report)} ({_sev_mix(sev) or 'none'}); "
+               f"{len(last_year)} in the last 12 months.")
+    if report.clusters:
+        top = report.clusters[:3]
+        listed = "; ".join(f"{links.cluster(c)} ({c.count}×, last {c.members[-1].date.year})" for c in top)
+        out.append(f"- **Hurting most:** {listed}. {len(report.clusters)} recurring problems in all, "
+                   f"{sum(1 for c in report.clusters if c.recurred_after_fix)} came back after a fix.")
+    out.append(f"- **Detection and resolution:** median TTD {_dur(report.ttd['all'].median)} "
+               f"(p90 {_dur(report.ttd['all'].p90)}, n = {report.ttd['all'].n}); median TTR "
+               f"{_dur(report.ttr['all'].median)} (p90 {_dur(report.ttr['all'].p90)}, n = {report.ttr['all'].n}).")
+    out.append(f"- **Action items:** {opened} open, **{overdue} overdue**.\n")
+    out.append("## Reports\n")
+    out.append(f"- {links.page('recurrence.md', 'Recurring problems')}: what keeps coming back, ranked by how much "
+               "it hurts.")
+    out.append(f"- {links.page('trends.md', 'Trends')}: incidents per quarter, TTD and TTR, services and triggers.")
+    out.append(f"- {links.page('action-items.md', 'Action items')}: every follow-up, overdue first, per owner.")
+    out.append(f"- {links.page('data-quality.md', 'Data quality')}: how complete the data behind these figures is.\n")
+    out.append("## By period\n")
+    out.append(f"- {links.page(quarter_page, quarter.title + ' (to date)')}: "
+               f"{_plural(len(quarter.postmortems), 'incident')}")
+    for y in years:
+        if y.postmortems:
+            out.append(f"- {links.page(y.title + '.md', y.title)}: {_plural(len(y.postmortems), 'incident')}"
+                       f" ({_sev_mix(y.severities)})")
+    out.append("")
+    return "\n".join(out)
+
+
+def render_cli_markdown(report: Report) -> str:
+    """The Markdown that ``pmkb report --format md`` prints: recurrence, trends, data quality
+    and action items, without charts or links."""
+    links = Links(None)
+    return "\n".join([render_recurrence(report, links), render_trends(report, links),
+                      render_data_quality(report, links), render_action_items(report, links)])
+
+
+# --- site pages ----------------------------------------------------------------------------
+
+
+def site_pages(analysis, settings, today: dt.date) -> dict[str, str | bytes]:
+    """Every report page and chart of the site, ready to add as in-memory files.
+
+    Args:
+        analysis: :class:`generator.analysis.Analysis` of the corpus (post-mortems and clusters).
+        settings: :class:`generator.settings.Settings` (not used yet; kept for options).
+        today: reference date (UTC) for ages, recency, overdue and the current quarter.
+
+    Returns:
+        Site-relative path -> content, in navigation order: Markdown pages (``str``) at
+        ``reports/index.md``, ``reports/recurrence.md``, ``reports/trends.md``,
+        ``reports/action-items.md``, ``reports/data-quality.md``, ``reports/<YYYY>-q<N>.md``
+        (the current quarter), ``reports/<YYYY>.md`` (each year with incidents, and the current
+        one; newest first), then SVG charts (``bytes``, UTF-8) under ``reports/charts/``.
+
+    URL assumptions: links are relative Markdown links between source paths, which MkDocs
+    resolves to page URLs. A post-mortem is linked as ``../<pm.path>``, a cluster as
+    ``../clusters/<cluster id lowercase>.md`` (pages the site plugin writes), charts as
+    ``charts/<name>.svg`` from the report pages.
+    """
+    from . import charts
+
+    report = build_report(analysis.postmortems, analysis.clusters, today, warnings=analysis.warnings)
+    links = Links("../")
+    years = year_summaries(report.postmortems, report.clusters, today)
+    quarter = current_quarter_summary(report.postmortems, report.clusters, today)
+    quarter_page = quarter_of(today).lower() + ".md"
+    svgs: dict[str, str] = {}
+
+    if report.clusters:
+        top = report.clusters[:15]
+        first = min(c.members[0].date for c in top)
+        svgs["recurring-problems.svg"] = charts.cluster_timeline(
+            [(c.label, [(pm.date, pm.severity) for pm in c.members]) for c in top],
+            "Top recurring problems, one dot per incident",
+            start=dt.date(first.year, 1, 1), end=dt.date(today.year + 1, 1, 1))
+    if report.per_quarter:
+        quarters = [q for q, _ in report.per_quarter]
+        svgs["incidents-per-quarter.svg"] = charts.stacked_bars(
+            quarters, {s: [c[s] for _, c in report.per_quarter] for s in SEVERITIES},
+            "Incidents per quarter, by severity")
+        for metric, title in (("ttd", "Time to detect"), ("ttr", "Time to resolve")):
+            unit, per_period = report.duration_periods(metric)
+            if any(s.n for _, s in per_period):
+                svgs[f"{metric}-per-{unit}.svg"] = charts.median_p90(
+                    [p for p, _ in per_period], [s.median for _, s in per_period], [s.p90 for _, s in per_period],
+                    f"{title} per {unit} (median and p90, log scale)", counts=[s.n for _, s in per_period])
+    if report.services:
+        top_services = report.services[:15]
+        svgs["services.svg"] = charts.horizontal_bars([s for s, _ in top_services], [n for _, n in top_services],
+                                                      "Incidents per service (top 15)")
+
+    def chart(name: str) -> str | None:
+        return f"charts/{name}" if name in svgs else None
+
+    pages: dict[str, str | bytes] = {
+        "reports/index.md": render_index(report, links, years, quarter, quarter_page),
+        "reports/recurrence.md": render_recurrence(report, links, chart("recurring-problems.svg")),
+        "reports/trends.md": render_trends(report, links, {
+            k: v for k, v in {"quarters": chart("incidents-per-quarter.svg"),
+                              "ttd": chart(f"ttd-per-{report.duration_periods('ttd')[0]}.svg"),
+                              "ttr": chart(f"ttr-per-{report.duration_periods('ttr')[0]}.svg"),
+                              "services": chart("services.svg")}.items() if v}),
+        "reports/action-items.md": render_action_items(report, links),
+        "reports/data-quality.md": render_data_quality(report, links),
+        f"reports/{quarter_page}": render_period(quarter, links, today),
+    }
+    for y in years:
+        pages[f"reports/{y.title}.md"] = render_period(y, links, today)
+    for name, svg in svgs.items():
+        pages[f"reports/charts/{name}"] = svg.encode("utf-8")
+    return pages
+
+
+# --- feed ----------------------------------------------------------------------------------
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def atom_feed(postmortems: Sequence[Postmortem], site_url: str, today: dt.date, limit: int = 20,
+              title: str = "Incident post-mortems",
+              page_url: Callable[[Postmortem], str] | None = None) -> str:
+    """An Atom 1.0 feed (RFC 4287) of the newest published post-mortems.
+
+    Args:
+        postmortems: the corpus; only ``status`` final or in-review, dated on or before
+            ``today``, are included, newest first (by date, then id), at most ``limit``.
+        site_url: absolute site URL (``https://kb.example.com/``); entry links are resolved
+            against it.
+        today: reference date (UTC); also the feed's ``updated`` when no entry qualifies.
+        page_url: post-mortem -> URL relative to the site (default ``<slug>/``, MkDocs'
+            ``use_directory_urls``).
+
+    Returns:
+        The feed as UTF-8 XML text. Each entry's ``updated`` is its ``resolved_at`` (else
+        ``mitigated_at``, ``detected_at``, ``started_at``, else the date at 00:00 UTC), so the
+        output never depends on the clock. Built with the standard library's ElementTree.
+    """
+    import xml.etree.ElementTree as ET
+
+    ns = "http://www.w3.org/2005/Atom"
+    base = site_url if site_url.endswith("/") else site_url + "/"
+    page_url = page_url or (lambda pm: f"{pm.slug}/")
+    chosen = sorted((pm for pm in postmortems if pm.status in PUBLISHED_STATUSES and pm.date <= today),
+                    key=lambda pm: (pm.date, pm.id), reverse=True)[:limit]
+
+    def updated(pm: Postmortem) -> str:
+        moment = pm.resolved_at or pm.mitigated_at or pm.detected_at or pm.started_at
+        if moment is None:
+            return f"{pm.date.isoformat()}T00:00:00Z"
+        return _utc(moment)
+
+    ET.register_namespace("", ns)
+    feed = ET.Element(f"{{{ns}}}feed")
+
+    def sub(parent, tag, text=None, **attrs):
+        element = ET.SubElement(parent, f"{{{ns}}}{tag}", attrs)
+        if text is not None:
+            element.text = text
+        return element
+
+    sub(feed, "title", title)
+    sub(feed, "id", base)
+    sub(feed, "link", href=base)
+    sub(feed, "link", rel="self", href=base + "feed.xml")
+    sub(feed, "updated", max((updated(pm) for pm in chosen), default=f"{today.isoformat()}T00:00:00Z"))
+    sub(feed, "generator", "postmortem-kb")
+    for pm in chosen:
+        url = base + page_url(pm)
+        entry = sub(feed, "entry")
+        sub(entry, "title", f"{pm.id}: {pm.title}")
+        sub(entry, "id", url)
+        sub(entry, "link", href=url, rel="alternate")
+        sub(entry, "published", f"{pm.date.isoformat()}T00:00:00Z")
+        sub(entry, "updated", updated(pm))
+        for name in pm.authors or ["unknown"]:
+            sub(sub(entry, "author"), "name", name)
+        sub(entry, "category", term=pm.severity)
+        for service in pm.services:
+            sub(entry, "category", term=service)
+        summary = pm.summary or pm.root_cause or pm.title
+        sub(entry, "summary", f"{pm.severity} · {', '.join(pm.services)} · {summary}", type="text")
+    ET.indent(feed)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+CSV_TABLES = ("clusters", "quarters", "ttd-quarter", "ttr-quarter", "ttd-year", "ttr-year", "services", "triggers",
+              "data-quality", "action-items", "owners")
+"""Tables ``pmkb report --format csv --table NAME`` can print (one table per run, for a spreadsheet)."""
+
+
+def report_csv(report: Report, table: str = "clusters") -> str:
+    """One table of the report as CSV (RFC 4180, header row first, ``\\r\\n`` line ends).
+
+    Durations are in seconds, dates ISO 8601, lists space-separated, booleans ``true``/``false``,
+    unknown values empty. ``table`` is one of :data:`CSV_TABLES`.
+    """
+    import csv
+    import io
+
+    def num(value):
+        if value is None:
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(round(value, 3)) if isinstance(value, float) else str(value)
+
+    def flag(value: bool) -> str:
+        return "true" if value else "false"
+
+    rows: list[list[object]]
+    if table == "clusters":
+        header = ["rank", "id", "label", "score", "incidents", *(s.lower() for s in SEVERITIES), "first", "last",
+                  "days_since_last", "intervals_days", "median_interval_days", "impact_seconds", "impact_known",
+                  "open_items", "overdue_items", "done_items", "recurred_after_fix", "recurred_after_fix_members",
+                  "no_open_action_item", "members", "services"]
+        rows = [[rank, c.id, c.label, num(round(c.score, 3)), c.count, *(c.severities.get(s, 0) for s in SEVERITIES),
+                 c.members[0].date.isoformat(), c.members[-1].date.isoformat(), c.days_since_last,
+                 " ".join(map(str, c.intervals_days)), num(c.median_interval_days), num(c.impact_seconds),
+                 c.impact_known, c.open_items, c.overdue_items, c.action_counts.get("done", 0),
+                 flag(bool(c.recurred_after_fix)), " ".join(c.recurred_after_fix), flag(c.no_open_action_item),
+                 " ".join(pm.id for pm in c.members), " ".join(c.cluster.services)]
+                for rank, c in enumerate(report.clusters, 1)]
+    elif table == "quarters":
+        header = ["quarter", *(s.lower() for s in SEVERITIES), "total"]
+        rows = [[q, *(c[s] for s in SEVERITIES), sum(c.values())] for q, c in report.per_quarter]
+    elif table in ("ttd-quarter", "ttr-quarter", "ttd-year", "ttr-year"):
+        metric, unit = table.split("-")
+        data = getattr(report, f"{metric}_per_{unit}")
+        header = [unit, "n", "median_seconds", "p90_seconds"]
+        rows = [[p, s.n, num(s.median), num(s.p90)] for p, s in data]
+    elif table == "services":
+        header = ["service", "incidents"]
+        rows = [list(r) for r in report.services]
+    elif table == "triggers":
+        header = ["trigger", "incidents"]
+        rows = [list(r) for r in report.triggers]
+    elif table == "data-quality":
+        header = ["field", "unit", "affects"] + [f"{k.lower()}_{part}" for k in (*SEVERITIES, "all")
+                                                 for part in ("have", "total", "percent")]
+        rows = [[c.field, c.unit, c.affects] + [num(v) for k in (*SEVERITIES, "all")
+                                                for v in (*c.counts[k], c.share(k))] for c in report.coverage]
+    elif table == "action-items":
+        header = ["postmortem", "incident_date", "severity", "title", "owner", "status", "due", "ticket", "age_days",
+                  "overdue", "days_overdue", "path"]
+        rows = [[r.postmortem.id, r.postmortem.date.isoformat(), r.postmortem.severity, r.item.title,
+                 r.item.owner or "", r.item.status, r.item.due.isoformat() if r.item.due else "", r.item.ticket or "",
+                 r.age_days, flag(r.overdue), r.days_overdue, r.postmortem.path] for r in report.ledger]
+    elif table == "owners":
+        header = ["owner", "open", "overdue", "done", "wont_do", "total"]
+        rows = [[o.owner, o.open, o.overdue, o.done, o.wont_do, o.total] for o in report.owners]
+    else:
+        raise ValueError(f"unknown table {table!r} (known: {', '.join(CSV_TABLES)})")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
