@@ -814,7 +814,7 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
     out.append(f"**{_plural(len(ranked), 'recurring problem')}** account for **{covered} of "
                f"{len(report.postmortems)} incidents**. "
                f"**{len(after_fix)}** came back after an action item was marked done; "
-               f"**{len(no_open)}** have no open action item.\n")
+               f"**{len(no_open)}** {'has' if len(no_open) == 1 else 'have'} no open action item.\n")
     top = ranked[0]
     out.append(f"Hurting most: **{links.cluster(top)}** — {_plural(top.count, 'incident')} "
                f"({_sev_mix(top.severities)}), last on {top.members[-1].date.isoformat()}.\n")
@@ -920,7 +920,8 @@ def render_trends(report: Report, links: Links, charts: dict[str, str] | None = 
     rows = [(q, *(c[s] or "" for s in SEVERITIES), sum(c.values())) for q, c in report.per_quarter if sum(c.values())]
     out.append(_table(["Quarter", *SEVERITIES, "Total"], rows, "lrrrrr"))
     if len(rows) < len(report.per_quarter):
-        out.append(f"*{len(report.per_quarter) - len(rows)} quarters without incidents are left out of the table.*\n")
+        empty = len(report.per_quarter) - len(rows)
+        out.append(f"*{_plural(empty, 'quarter')} without incidents left out of the table.*\n")
     out += _duration_section(report, "ttd", links, charts.get("ttd"))
     out += _duration_section(report, "ttr", links, charts.get("ttr"))
     out.append(f"*{PERCENTILE_NOTE}*\n")

@@ -1,0 +1,542 @@
+"""Every report figure against values worked out by hand on the fixture corpus.
+
+The corpus (``tests/fixtures/reports/``, reference date 2024-07-01):
+
+====  ===========  ====  =========================================  ======  ======  ======
+id    date         sev   timestamps (UTC)                           TTD s   TTR s   impact
+====  ===========  ====  =========================================  ======  ======  ======
+A     2023-01-10   SEV1  10:00 det 10:10 mit 11:00 res 12:00           600    7200    3600
+B     2023-02-20   SEV2  08:00 det 08:30 res 11:00 (no mitigated)     1800   10800   10800
+C     2023-05-05   SEV1  00:00 det 01:00 mit 03:00 (no resolved)      3600       -   10800
+D     2023-08-15   SEV3  none, no trigger, no action item, draft         -       -       -
+E     2024-01-02   SEV2  12:00 det 12:05 mit 12:20 res 14:00           300    7200    1200
+F     2024-03-30   SEV4  09:00+02 det 09:20+02 res 10:00+02           1200    3600    3600
+G     2024-05-10   SEV1  22:00 det 23:30 mit 01:00+1d res 06:00+1d    5400   28800   10800
+====  ===========  ====  =========================================  ======  ======  ======
+
+A = PM-2023-001, B = PM-2023-002, C = PM-2023-003, D = PM-2023-004, E = PM-2024-001,
+F = PM-2024-002, G = PM-2024-003. Clusters (hand-built): X = certificate expiry {A, C, G}
+(A's renewal item is done before C and G happened: recurred after fix), Y = bad deploys
+{B, E} (B's item is wont-do, E's done and wont-do: nothing open, no fix before E).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from generator import reports
+from generator.analysis import Analysis
+from generator.model import ActionItem, Cluster, Postmortem
+from generator.reports import (
+    DurationStats,
+    action_item_ledger,
+    build_report,
+    counts_by_service,
+    counts_by_trigger,
+    data_quality,
+    incidents_per_quarter,
+    nearest_rank,
+    owner_summary,
+    period_summary,
+    rank_clusters,
+    site_pages,
+)
+from generator.settings import Settings
+from generator.validate import validate
+
+FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+TODAY = dt.date(2024, 7, 1)
+A, B, C, D, E, F, G = ("PM-2023-001", "PM-2023-002", "PM-2023-003", "PM-2023-004", "PM-2024-001", "PM-2024-002",
+                       "PM-2024-003")
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Postmortem]:
+    settings = Settings(docs_dir=FIXTURES)
+    result = validate([FIXTURES], settings)
+    assert not result.problems, result.problems
+    return result.postmortems
+
+
+def _cluster(cid: str, label: str, members: list[str], pms: list[Postmortem], after_fix: list[str]) -> Cluster:
+    by_id = {pm.id: pm for pm in pms}
+    return Cluster(id=cid, label=label, members=members, first=by_id[members[0]].date,
+                   last=by_id[members[-1]].date,
+                   services=sorted({s for m in members for s in by_id[m].services}),
+                   action_items=[(m, item) for m in members for item in by_id[m].action_items],
+                   recurred_after_fix=after_fix)
+
+
+@pytest.fixture(scope="module")
+def clusters(corpus) -> list[Cluster]:
+    # Given in id order (as analyse() does), not in rank order.
+    return [_cluster("C-PM-2023-001", "certificate expiry", [A, C, G], corpus, [C, G]),
+            _cluster("C-PM-2023-002", "bad deploys", [B, E], corpus, [])]
+
+
+# --- percentiles ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("values, p, expected", [
+    ([], 50, None),
+    ([7], 50, 7), ([7], 90, 7),
+    ([1, 2, 3], 90, 3),                       # ceil(2.7) = 3
+    ([1, 2, 3, 4], 50, 2),                    # ceil(2.0) = 2: the lower middle value
+    (list(range(1, 11)), 90, 9),              # ceil(9.0) = 9
+    (list(range(1, 11)), 91, 10),             # ceil(9.1) = 10
+    (list(range(1, 21)), 90, 18),             # ceil(18.0) = 18
+    ([30, 10, 20], 50, 20),                   # sorted first
+    ([5, 1], 100, 5),
+])
+def test_nearest_rank(values, p, expected):
+    assert nearest_rank(values, p) == expected
+
+
+def test_nearest_rank_rejects_out_of_range():
+    with pytest.raises(ValueError):
+        nearest_rank([1], 0)
+
+
+def test_quarters():
+    assert reports.quarter_of(dt.date(2024, 3, 31)) == "2024-Q1"
+    assert reports.quarter_of(dt.date(2024, 10, 1)) == "2024-Q4"
+    assert reports.quarter_bounds(dt.date(2024, 11, 5)) == (dt.date(2024, 10, 1), dt.date(2024, 12, 31))
+    assert reports.quarter_bounds(dt.date(2024, 2, 29)) == (dt.date(2024, 1, 1), dt.date(2024, 3, 31))
+    assert reports.quarters_between(dt.date(2023, 11, 1), dt.date(2024, 4, 1)) == ["2023-Q4", "2024-Q1", "2024-Q2"]
+
+
+# --- counts and trends ---------------------------------------------------------------------
+
+
+def test_incidents_per_quarter(corpus):
+    zero = {"SEV1": 0, "SEV2": 0, "SEV3": 0, "SEV4": 0}
+    assert incidents_per_quarter(corpus) == [
+        ("2023-Q1", {**zero, "SEV1": 1, "SEV2": 1}),
+        ("2023-Q2", {**zero, "SEV1": 1}),
+        ("2023-Q3", {**zero, "SEV3": 1}),
+        ("2023-Q4", zero),                                  # empty quarters are kept
+        ("2024-Q1", {**zero, "SEV2": 1, "SEV4": 1}),
+        ("2024-Q2", {**zero, "SEV1": 1}),
+    ]
+
+
+def test_ttd_and_ttr_overall_and_by_severity(corpus, clusters):
+    report = build_report(corpus, clusters, TODAY)
+    # TTD sorted: 300 600 1200 1800 3600 5400 (n=6): median rank 3, p90 rank ceil(5.4)=6.
+    assert report.ttd["all"] == DurationStats(6, 1200, 5400)
+    # TTR sorted: 3600 7200 7200 10800 28800 (n=5; C has no resolved_at): ranks 3 and ceil(4.5)=5.
+    assert report.ttr["all"] == DurationStats(5, 7200, 28800)
+    assert report.ttd["SEV1"] == DurationStats(3, 3600, 5400)     # 600 3600 5400
+    assert report.ttd["SEV2"] == DurationStats(2, 300, 1800)      # 300 1800
+    assert report.ttd["SEV3"] == DurationStats(0, None, None)     # D has no timestamps
+    assert report.ttd["SEV4"] == DurationStats(1, 1200, 1200)
+    assert report.ttr["SEV1"] == DurationStats(2, 7200, 28800)    # A and G only
+
+
+def test_ttd_and_ttr_per_quarter(corpus, clusters):
+    report = build_report(corpus, clusters, TODAY)
+    assert report.ttd_per_quarter == [
+        ("2023-Q1", DurationStats(2, 600, 1800)),
+        ("2023-Q2", DurationStats(1, 3600, 3600)),
+        ("2023-Q3", DurationStats(0, None, None)),
+        ("2023-Q4", DurationStats(0, None, None)),
+        ("2024-Q1", DurationStats(2, 300, 1200)),
+        ("2024-Q2", DurationStats(1, 5400, 5400)),
+    ]
+    assert report.ttr_per_quarter == [
+        ("2023-Q1", DurationStats(2, 7200, 10800)),
+        ("2023-Q2", DurationStats(0, None, None)),               # C: no resolved_at
+        ("2023-Q3", DurationStats(0, None, None)),
+        ("2023-Q4", DurationStats(0, None, None)),
+        ("2024-Q1", DurationStats(2, 3600, 7200)),               # F 3600, E 7200
+        ("2024-Q2", DurationStats(1, 28800, 28800)),
+    ]
+    assert report.ttd_per_year == [("2023", DurationStats(3, 1800, 3600)), ("2024", DurationStats(3, 1200, 5400))]
+    assert report.duration_periods("ttd")[0] == "quarter"
+
+
+def test_counts_by_service_and_trigger(corpus):
+    assert counts_by_service(corpus) == [("checkout-api", 3), ("edge-proxy", 3), ("search", 2), ("payments", 1)]
+    assert counts_by_trigger(corpus) == [("certificate-expiry", 3), ("bad-deploy", 2), ("config-push", 1)]
+
+
+# --- data quality --------------------------------------------------------------------------
+
+
+def test_data_quality(corpus):
+    cov = {c.field: c for c in data_quality(corpus)}
+    assert list(cov) == ["started_at", "detected_at", "mitigated_at", "resolved_at", "TTD", "TTR", "impact time",
+                         "trigger", "action_items", "action item owner", "action item due"]
+    assert cov["started_at"].counts == {"SEV1": (3, 3), "SEV2": (2, 2), "SEV3": (0, 1), "SEV4": (1, 1), "all": (6, 7)}
+    assert cov["started_at"].share() == 86                         # 6/7 = 85.7
+    assert cov["mitigated_at"].counts == {"SEV1": (3, 3), "SEV2": (1, 2), "SEV3": (0, 1), "SEV4": (0, 1),
+                                          "all": (4, 7)}
+    assert cov["mitigated_at"].share() == 57 and cov["mitigated_at"].share("SEV2") == 50
+    assert cov["resolved_at"].counts["SEV1"] == (2, 3) and cov["resolved_at"].share("SEV1") == 67
+    assert cov["TTR"].counts["all"] == (5, 7) and cov["TTR"].share() == 71
+    assert cov["impact time"].counts["all"] == (6, 7)
+    assert cov["trigger"].counts["all"] == (6, 7)
+    # Per action item (8 items), grouped by the severity of their incident.
+    assert cov["action item owner"].counts == {"SEV1": (4, 4), "SEV2": (2, 3), "SEV3": (0, 0), "SEV4": (1, 1),
+                                               "all": (7, 8)}
+    assert cov["action item owner"].share() == 88                  # 87.5 rounds half up
+    assert cov["action item owner"].share("SEV3") is None
+    assert cov["action item due"].counts["all"] == (4, 8) and cov["action item due"].share("SEV2") == 33
+
+
+def test_coverage_note_names_severities(corpus):
+    note = reports.coverage_note(data_quality(corpus), "TTD")
+    assert note == "TTD known for 6 of 7 post-mortems (86%; SEV1 100%, SEV2 100%, SEV3 0%, SEV4 100%)."
+
+
+# --- action items --------------------------------------------------------------------------
+
+
+def test_ledger_overdue_first_with_ages(corpus):
+    ledger = action_item_ledger(corpus, TODAY)
+    got = [(r.postmortem.id, r.item.title, r.item.status, r.age_days, r.overdue, r.days_overdue) for r in ledger]
+    assert got == [
+        # overdue, most days late first: 2023-03-01 -> 2024-07-01 is 366 + 122 days
+        (A, "Alert before certificates expire", "open", 538, True, 488),
+        (G, "Move every certificate to ACME", "in-progress", 52, True, 31),
+        (F, "Validate search config before push", "open", 93, True, 1),
+        # open, no due date: never overdue
+        (C, "Inventory every certificate", "open", 423, False, 0),
+        # done, newest incident first; then wont-do
+        (E, "Automate rollbacks", "done", 181, False, 0),
+        (A, "Automate certificate renewal", "done", 538, False, 0),
+        (E, "Write a deploy-freeze runbook", "wont-do", 181, False, 0),
+        (B, "Add a canary stage", "wont-do", 497, False, 0),      # due is past, but wont-do is not open
+    ]
+
+
+def test_due_today_is_not_overdue(corpus):
+    ledger = action_item_ledger(corpus, dt.date(2024, 6, 30))
+    row = next(r for r in ledger if r.postmortem.id == F)
+    assert not row.overdue and row.days_overdue == 0
+
+
+def test_owner_summary(corpus):
+    owners = owner_summary(action_item_ledger(corpus, TODAY))
+    assert [o.as_dict() for o in owners] == [
+        {"owner": "sre", "open": 2, "overdue": 1, "done": 0, "wont_do": 0, "total": 2},
+        {"owner": "platform", "open": 1, "overdue": 1, "done": 2, "wont_do": 1, "total": 4},
+        {"owner": "search-team", "open": 1, "overdue": 1, "done": 0, "wont_do": 0, "total": 1},
+        {"owner": "(no owner)", "open": 0, "overdue": 0, "done": 0, "wont_do": 1, "total": 1},
+    ]
+
+
+# --- recurrence ----------------------------------------------------------------------------
+
+
+def _term(weight: float, age_days: int, impact_hours: float) -> float:
+    return weight * 0.5 ** (age_days / 1095) * (1 + math.log2(1 + impact_hours))
+
+
+def test_hurt_score_example_from_docstring():
+    def pm(day, sev, hours):
+        start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+        return Postmortem(id=f"PM-{day.year}-001", title="t", date=day, severity=sev, status="final",
+                          services=["s"], authors=["a"], path="x.md", started_at=start,
+                          mitigated_at=start + dt.timedelta(hours=hours))
+
+    today = dt.date(2024, 1, 1)
+    assert reports.hurt_score([pm(today, "SEV1", 1)], today) == pytest.approx(16.0)
+    assert reports.hurt_score([pm(today - dt.timedelta(days=1095), "SEV2", 3)], today) == pytest.approx(6.0)
+
+
+def test_rank_clusters(corpus, clusters):
+    ranked = rank_clusters(clusters, corpus, TODAY)
+    assert [c.id for c in ranked] == ["C-PM-2023-001", "C-PM-2023-002"]
+    x, y = ranked
+    # Ages from 2024-07-01: A 538 d, C 423 d, G 52 d; B 497 d, E 181 d. Impact hours A 1, C 3, G 3; B 3, E 1/3.
+    assert x.score == pytest.approx(_term(8, 538, 1) + _term(8, 423, 3) + _term(8, 52, 3))
+    assert y.score == pytest.approx(_term(4, 497, 3) + _term(4, 181, 1 / 3))
+    assert x.score == pytest.approx(52.97, abs=0.01)
+    assert [pm.id for pm in x.members] == [A, C, G]
+    assert x.severities == {"SEV1": 3}
+    assert x.intervals_days == [115, 371]
+    assert x.median_interval_days == 115
+    assert x.days_since_last == 52
+    assert (x.impact_seconds, x.impact_known) == (25200, 3)
+    assert x.action_counts == {"open": 2, "in-progress": 1, "done": 1}
+    assert (x.open_items, x.overdue_items) == (3, 2)
+    assert x.recurred_after_fix == [C, G]
+    assert x.no_open_action_item is False
+    assert y.severities == {"SEV2": 2}
+    assert y.intervals_days == [316]
+    assert y.action_counts == {"done": 1, "wont-do": 2}
+    assert (y.open_items, y.overdue_items) == (0, 0)
+    assert y.recurred_after_fix == []
+    assert y.no_open_action_item is True
+
+
+def test_cluster_with_missing_impact_times():
+    day = dt.date(2024, 1, 1)
+    pms = [Postmortem(id=f"PM-2024-00{i}", title="t", date=day + dt.timedelta(days=10 * i), severity="SEV3",
+                      status="final", services=["s"], authors=["a"], path=f"{i}.md") for i in (1, 2)]
+    cluster = Cluster(id="C-PM-2024-001", label="l", members=[p.id for p in pms], first=pms[0].date,
+                      last=pms[1].date)
+    (summary,) = rank_clusters([cluster], pms, dt.date(2024, 1, 21))
+    assert (summary.impact_seconds, summary.impact_known) == (0, 0)
+    assert summary.score == pytest.approx(_term(2, 10, 0) + _term(2, 0, 0))
+    assert summary.no_open_action_item is True                      # no action item at all
+
+
+# --- periods -------------------------------------------------------------------------------
+
+
+def test_year_summaries(corpus, clusters):
+    ranked = rank_clusters(clusters, corpus, TODAY)
+    years = {y.title: y for y in reports.year_summaries(corpus, ranked, TODAY)}
+    assert list(years) == ["2024", "2023"]
+    y23, y24 = years["2023"], years["2024"]
+    assert len(y23.postmortems) == 4
+    assert y23.severities == {"SEV1": 2, "SEV2": 1, "SEV3": 1, "SEV4": 0}
+    assert [pm.id for pm in y23.worst] == [C, A, B, D]            # SEV1 with 3 h before SEV1 with 1 h
+    assert [c.id for c in y23.new_clusters] == ["C-PM-2023-001", "C-PM-2023-002"]
+    assert y23.recurring_clusters == []
+    assert (y23.items_done, y23.items_open, y23.items_overdue) == (1, 2, 1)
+    assert y23.ttd == DurationStats(3, 1800, 3600)
+    assert y23.ttr == DurationStats(2, 7200, 10800)
+    assert [pm.id for pm in y24.worst] == [G, E, F]
+    assert y24.new_clusters == []
+    assert [c.id for c in y24.recurring_clusters] == ["C-PM-2023-001", "C-PM-2023-002"]
+    assert (y24.items_done, y24.items_open, y24.items_overdue) == (1, 2, 2)
+
+
+def test_current_quarter(corpus, clusters):
+    ranked = rank_clusters(clusters, corpus, dt.date(2024, 6, 15))
+    q = reports.current_quarter_summary(corpus, ranked, dt.date(2024, 6, 15))
+    assert (q.title, q.start, q.end) == ("2024 Q2", dt.date(2024, 4, 1), dt.date(2024, 6, 15))
+    assert [pm.id for pm in q.postmortems] == [G]
+    assert [c.id for c in q.recurring_clusters] == ["C-PM-2023-001"]
+    empty = reports.current_quarter_summary(corpus, ranked, TODAY)
+    assert empty.title == "2024 Q3" and empty.postmortems == []
+
+
+def test_period_summary_bounds_are_inclusive(corpus, clusters):
+    s = period_summary("x", dt.date(2023, 1, 10), dt.date(2023, 2, 20), corpus, [], TODAY)
+    assert [pm.id for pm in s.postmortems] == [A, B]
+
+
+# --- the report as a whole ------------------------------------------------------------------
+
+
+def test_since_window(corpus, clusters):
+    report = build_report(corpus, clusters, TODAY, since=dt.date(2024, 1, 1))
+    assert [pm.id for pm in report.postmortems] == [E, F, G]
+    # Both problems recur in the window; their whole history is kept.
+    assert [c.id for c in report.clusters] == ["C-PM-2023-001", "C-PM-2023-002"]
+    assert [pm.id for pm in report.clusters[0].members] == [A, C, G]
+    assert [r.postmortem.id for r in report.ledger] == [G, F, E, E]
+    late = build_report(corpus, clusters, TODAY, since=dt.date(2024, 4, 1))
+    assert [c.id for c in late.clusters] == ["C-PM-2023-001"]
+
+
+def test_corpus_without_any_timestamps():
+    pms = [Postmortem(id=f"PM-2024-00{i}", title=f"t{i}", date=dt.date(2024, i, 1), severity=sev, status="final",
+                      services=["api"], authors=["a"], path=f"2024-0{i}-01-t.md",
+                      action_items=[ActionItem("fix", owner=None, status="open")])
+           for i, sev in ((1, "SEV1"), (2, "SEV1"), (5, "SEV2"))]
+    report = build_report(pms, [], TODAY)
+    assert report.ttd["all"] == DurationStats(0, None, None)
+    assert report.ttr_per_quarter == [("2024-Q1", DurationStats(0, None, None)),
+                                      ("2024-Q2", DurationStats(0, None, None))]
+    cov = {c.field: c for c in report.coverage}
+    assert cov["TTD"].counts["SEV1"] == (0, 2) and cov["TTD"].share("SEV1") == 0
+    assert cov["action item due"].counts["all"] == (0, 3)
+    assert [o.as_dict() for o in report.owners] == [
+        {"owner": "(no owner)", "open": 3, "overdue": 0, "done": 0, "wont_do": 0, "total": 3}]
+    pages = site_pages(Analysis(postmortems=pms), Settings(), TODAY)
+    assert "reports/charts/ttd-per-quarter.svg" not in pages            # nothing to draw
+    assert "reports/charts/incidents-per-quarter.svg" in pages
+    assert "No recurring problems" in pages["reports/recurrence.md"]
+    assert "Median TTD **—** (n = 0)" in pages["reports/trends.md"]
+
+
+def test_empty_corpus():
+    report = build_report([], [], TODAY)
+    assert report.per_quarter == [] and report.ttd["all"].n == 0
+    pages = site_pages(Analysis(postmortems=[]), Settings(), TODAY)
+    assert set(pages) == {"reports/index.md", "reports/recurrence.md", "reports/trends.md",
+                          "reports/action-items.md", "reports/data-quality.md", "reports/2024-q3.md",
+                          "reports/2024.md"}
+
+
+def test_as_dict_is_json_ready(corpus, clusters):
+    import json
+
+    data = json.loads(json.dumps(build_report(corpus, clusters, TODAY).as_dict()))
+    assert data["incidents"] == 7
+    assert data["severities"] == {"SEV1": 3, "SEV2": 2, "SEV3": 1, "SEV4": 1}
+    assert data["ttd"]["all"] == {"n": 6, "median_seconds": 1200, "p90_seconds": 5400}
+    assert data["clusters"][0]["recurred_after_fix"] == [C, G]
+    assert data["clusters"][1]["no_open_action_item"] is True
+    assert data["action_items"][0]["days_overdue"] == 488
+    assert data["percentile_method"].startswith("nearest-rank")
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pages(corpus, clusters):
+    return site_pages(Analysis(postmortems=corpus, clusters=clusters), Settings(), TODAY)
+
+
+def test_site_pages_paths_and_types(pages):
+    assert list(pages) == [
+        "reports/index.md", "reports/recurrence.md", "reports/trends.md", "reports/action-items.md",
+        "reports/data-quality.md", "reports/2024-q3.md", "reports/2024.md", "reports/2023.md",
+        "reports/charts/recurring-problems.svg", "reports/charts/incidents-per-quarter.svg",
+        "reports/charts/ttd-per-quarter.svg", "reports/charts/ttr-per-quarter.svg", "reports/charts/services.svg",
+    ]
+    for path, content in pages.items():
+        assert isinstance(content, bytes if path.endswith(".svg") else str), path
+
+
+def test_charts_are_static_deterministic_svg(pages, corpus, clusters):
+    again = site_pages(Analysis(postmortems=corpus, clusters=clusters), Settings(), TODAY)
+    for path, content in pages.items():
+        if path.endswith(".svg"):
+            text = content.decode("utf-8")
+            root = ET.fromstring(content)
+            assert root.tag == "{http://www.w3.org/2000/svg}svg"
+            assert "<script" not in text
+            assert 'href="http' not in text and "url(http" not in text      # nothing fetched from outside
+            assert "<dc:date>" not in text                           # no build time in the metadata
+            assert content == again[path], path                     # byte-identical rebuilds
+
+
+def test_chart_text_is_text(pages):
+    svg = pages["reports/charts/incidents-per-quarter.svg"].decode()
+    assert ">2023-Q1<" in svg and ">SEV1<" in svg                   # svg.fonttype: none
+
+
+def test_recurrence_page(pages):
+    page = pages["reports/recurrence.md"]
+    assert page.startswith("# Recurring problems\n")
+    assert ("**2 recurring problems** account for **5 of 7 incidents**. **1** came back after an action item was "
+            "marked done; **1** has no open action item.") in page
+    assert "![Recurring problems on a timeline" in page and "(charts/recurring-problems.svg)" in page
+    row = next(line for line in page.splitlines() if line.startswith("| 1 |"))
+    assert "[certificate expiry](../clusters/c-pm-2023-001.md)" in row
+    assert "| 3 | SEV1 3 | 2024-05-10 | 115 d | 7 h (3/3) | 3 | 53.0 | **recurred after fix** |" in row
+    row = next(line for line in page.splitlines() if line.startswith("| 2 |"))
+    assert row.endswith("| 0 | 13.8 | no open action item |")
+    assert "- **Days between recurrences:** 115, 371 (median 115)" in page
+    assert "[PM-2023-003](../2023-05-05-internal-certificate-expired.md)" in page
+    assert "SEV1 = 8" in page and "0.5^(age in days / 1095)" in page
+
+
+def test_trends_page(pages):
+    page = pages["reports/trends.md"]
+    assert "**7 incidents from 2023-01-10 to 2024-05-10** (SEV1 3, SEV2 2, SEV3 1, SEV4 1)" in page
+    assert "Median TTD **20 min** (n = 6), median TTR **2 h** (n = 5)" in page
+    assert "| 2023-Q1 | 1 | 1 |  |  | 2 |" in page
+    assert "| 2023-Q4 |" not in page and "*1 quarter without incidents left out" in page
+    assert "| 2024-Q1 | 2 | 5 min | 20 min |" in page                     # TTD per quarter
+    assert "TTD known for 6 of 7 post-mortems (86%; SEV1 100%, SEV2 100%, SEV3 0%, SEV4 100%)" in page
+    assert "nearest-rank" in page
+    assert "| checkout-api | 3 |" in page and "| certificate-expiry | 3 |" in page
+    for chart in ("incidents-per-quarter", "ttd-per-quarter", "ttr-per-quarter", "services"):
+        assert f"(charts/{chart}.svg)" in page
+
+
+def test_data_quality_page(pages):
+    page = pages["reports/data-quality.md"]
+    assert "| `mitigated_at` | impact time | 100% (3/3) | 50% (1/2) | 0% (0/1) | 0% (0/1) | **57% (4/7)** |" in page
+    assert "| action item owner | open and overdue per owner | 100% (4/4) | 67% (2/3) | — | 100% (1/1) |" in page
+
+
+def test_action_items_page(pages):
+    page = pages["reports/action-items.md"]
+    assert "**8 action items**: **4 open** (**3 overdue**), 2 done, 2 won't do." in page
+    assert "Most overdue: sre (1), platform (1), search-team (1)." in page
+    lines = [line for line in page.splitlines() if line.startswith("| **overdue")]
+    assert lines[0].startswith("| **overdue 488 d** | sre | Alert before certificates expire | 2023-03-01 | "
+                               "[PM-2023-001](../2023-01-10-edge-certificate-expired.md) | SEV1 | 2023-01-10 | 538 |")
+    assert len(lines) == 3
+    assert "| sre | 2 | 1 | 0 | 0 | 2 |" in page
+
+
+def test_year_and_quarter_pages(pages):
+    page = pages["reports/2023.md"]
+    assert page.startswith("# 2023\n")
+    assert "**4 incidents** (SEV1 2, SEV2 1, SEV3 1)" in page
+    assert "**2** recurring problems started" in page
+    assert "**1 done**, 2 open (1 overdue)" in page
+    assert "[certificate expiry](../clusters/c-pm-2023-001.md) | new |" in page
+    assert "**2** known problems came back" in pages["reports/2024.md"]
+    assert "No incidents in this period." in pages["reports/2024-q3.md"]
+    assert pages["reports/2024-q3.md"].startswith("# 2024 Q3 (to date)\n")
+
+
+def test_index_page_headlines(pages):
+    page = pages["reports/index.md"]
+    assert "- **Incidents:** 7 incidents from 2023-01-10 to 2024-05-10 (SEV1 3, SEV2 2, SEV3 1, SEV4 1); " \
+           "4 in the last 12 months." in page                   # D, E, F, G: under 365 days old
+    assert "[certificate expiry](../clusters/c-pm-2023-001.md) (3×, last 2024)" in page
+    assert "- **Action items:** 4 open, **3 overdue**." in page
+    assert "[2024 Q3 (to date)](2024-q3.md)" in page and "[2023](2023.md)" in page
+
+
+def test_table_cells_are_escaped():
+    assert reports._cell("a|b\nc <script>") == "a\\|b c &lt;script>"
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+
+def test_csv_tables(corpus, clusters):
+    report = build_report(corpus, clusters, TODAY)
+    rows = list(csv.DictReader(io.StringIO(reports.report_csv(report, "clusters"))))
+    assert [r["id"] for r in rows] == ["C-PM-2023-001", "C-PM-2023-002"]
+    assert rows[0]["intervals_days"] == "115 371" and rows[0]["recurred_after_fix"] == "true"
+    assert rows[0]["members"] == f"{A} {C} {G}" and rows[0]["impact_seconds"] == "25200"
+    assert rows[1]["no_open_action_item"] == "true" and rows[1]["recurred_after_fix_members"] == ""
+    rows = list(csv.DictReader(io.StringIO(reports.report_csv(report, "ttr-quarter"))))
+    assert rows[1] == {"quarter": "2023-Q2", "n": "0", "median_seconds": "", "p90_seconds": ""}
+    assert rows[4] == {"quarter": "2024-Q1", "n": "2", "median_seconds": "3600", "p90_seconds": "7200"}
+    for table in reports.CSV_TABLES:
+        text = reports.report_csv(report, table)
+        assert text.endswith("\r\n") and len(list(csv.reader(io.StringIO(text)))) >= 2, table
+    with pytest.raises(ValueError):
+        reports.report_csv(report, "nope")
+
+
+# --- feed ----------------------------------------------------------------------------------
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def test_atom_feed(corpus):
+    xml = reports.atom_feed(corpus, "https://kb.example.com", TODAY, limit=3)
+    root = ET.fromstring(xml)
+    assert root.tag == f"{ATOM}feed"
+    entries = root.findall(f"{ATOM}entry")
+    # Newest published first; D is a draft; F (in-review) is published.
+    assert [e.find(f"{ATOM}title").text.split(":")[0] for e in entries] == [G, F, E]
+    assert entries[0].find(f"{ATOM}link").get("href") == "https://kb.example.com/2024-05-10-edge-certificate-expired-again/"
+    assert entries[0].find(f"{ATOM}updated").text == "2024-05-11T06:00:00Z"
+    assert entries[1].find(f"{ATOM}updated").text == "2024-03-30T08:00:00Z"      # 10:00+02:00 in UTC
+    assert root.find(f"{ATOM}updated").text == "2024-05-11T06:00:00Z"
+    assert xml == reports.atom_feed(corpus, "https://kb.example.com/", TODAY, limit=3)
+    all_entries = ET.fromstring(reports.atom_feed(corpus, "https://kb.example.com/", TODAY)).findall(f"{ATOM}entry")
+    assert len(all_entries) == 6
+    assert ET.fromstring(reports.atom_feed(corpus, "https://x/", dt.date(2023, 3, 1))).findall(f"{ATOM}entry")[0] \
+        .find(f"{ATOM}id").text == "https://x/2023-02-20-bad-deploy-breaks-checkout/"
+
+
+def test_atom_feed_empty():
+    root = ET.fromstring(reports.atom_feed([], "https://x/", TODAY))
+    assert root.find(f"{ATOM}updated").text == "2024-07-01T00:00:00Z"
+    assert root.findall(f"{ATOM}entry") == []
