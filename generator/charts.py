@@ -237,8 +237,8 @@ def cluster_timeline(rows: Sequence[tuple[str, Sequence[tuple[dt.date, str]]]], 
     ax.set_title(title)
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda k: labels[k])
-    ax.legend([handles[k] for k in order], [labels[k] for k in order], loc="lower left",
-              bbox_to_anchor=(0, 1.02), ncols=4, fontsize=8, borderaxespad=1.2)
+    fig.legend([handles[k] for k in order], [labels[k] for k in order], loc="outside upper right",
+               ncols=4, fontsize=8)
     return _render(fig)
 
 

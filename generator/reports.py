@@ -732,8 +732,23 @@ class Links:
             return f"{label} ({summary.id})"
         return f"[{label}]({self.prefix}clusters/{summary.id.lower()}.md)"
 
+    @property
+    def line_break(self) -> str:
+        """A line break inside a table cell: ``<br>`` on the site, `` — `` in plain Markdown."""
+        return "<br>" if self.prefix is not None else " — "
+
     def page(self, name: str, text: str) -> str:
         return f"[{text}]({name})" if self.prefix is not None else text
+
+    def data(self, title: str, table: str, rows: int, open_up_to: int = 12) -> str:
+        """A data table under a chart. On the site, a table longer than ``open_up_to`` rows is
+        folded into a collapsible block (``pymdownx.details``) so the page leads with the
+        chart; the CLI prints it as is."""
+        if self.prefix is None:
+            return table
+        marker = "???+" if rows <= open_up_to else "???"
+        body = "\n".join(("    " + line) if line else "" for line in table.splitlines())
+        return f'{marker} info "{title}"\n\n{body}\n'
 
 
 def _cell(text: str | None) -> str:
@@ -830,20 +845,20 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
         if c.recurred_after_fix:
             flags.append("**recurred after fix**")
         if c.no_open_action_item:
-            flags.append("no open action item")
+            flags.append("*no open action item*")
+        problem = links.cluster(c) + ((links.line_break + ", ".join(flags)) if flags else "")
         median = c.median_interval_days
-        rows.append((rank, links.cluster(c), c.count, _sev_mix(c.severities), c.members[-1].date.isoformat(),
-                     "—" if median is None else f"{median:g} d",
-                     f"{_dur(c.impact_seconds)} ({c.impact_known}/{c.count})", c.open_items,
-                     f"{c.score:.1f}", ", ".join(flags)))
-    out.append(_table(["#", "Problem", "Incidents", "Severity", "Last", "Median interval", "Impact time (known)",
-                       "Open items", "Score", "Flags"], rows, "rlrllrlrrl"))
+        rows.append((rank, problem, f"{c.count} ({_sev_mix(c.severities)})", c.members[-1].date.isoformat(),
+                     "—" if median is None else f"{median:g} d", _dur(c.impact_seconds) if c.impact_known else "—",
+                     c.open_items))
+    out.append(_table(["#", "Problem", "Incidents", "Last", "Median interval", "Impact time", "Open items"],
+                      rows, "rlllrrr"))
     for rank, c in enumerate(ranked[:limit] if limit else ranked, 1):
         out.append(f"## {rank}. {_cell(c.label)}\n")
         if links.prefix is not None:
             out.append(f"Cluster page: {links.cluster(c)}.\n")
         out.append(f"- **Incidents:** {c.count} ({_sev_mix(c.severities)}), first {c.members[0].date.isoformat()}, "
-                   f"last {c.members[-1].date.isoformat()} ({c.days_since_last} days ago)")
+                   f"last {c.members[-1].date.isoformat()} ({c.days_since_last} days ago); score {c.score:.1f}")
         intervals = ", ".join(f"{d}" for d in c.intervals_days)
         out.append(f"- **Days between recurrences:** {intervals} (median {c.median_interval_days:g})"
                    if c.intervals_days else "- **Days between recurrences:** —")
@@ -861,14 +876,14 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
         if c.no_open_action_item:
             out.append("- **No open action item:** nothing tracked would stop the next one")
         out.append("")
-        out.append(_table(["Date", "Incident", "Severity", "Impact time", "Title"],
-                          [(pm.date.isoformat(), links.pm(pm), pm.severity, _dur(pm.duration), _cell(pm.title))
+        out.append(_table(["Date", "Incident", "Severity", "Impact time"],
+                          [(pm.date.isoformat(), f"{links.pm(pm)} {_cell(pm.title)}", pm.severity, _dur(pm.duration))
                            for pm in c.members], "llll"))
         items = c.cluster.action_items or [(pm.id, i) for pm in c.members for i in pm.action_items]
         if items:
-            out.append(_table(["From", "Action item", "Owner", "Status", "Due"],
-                              [(pm_id, _cell(i.title), _cell(i.owner) or "—", i.status,
-                                i.due.isoformat() if i.due else "—") for pm_id, i in items]))
+            out.append(_table(["Action item", "Owner", "Status", "Due", "From"],
+                              [(_cell(i.title), _cell(i.owner) or "—", i.status,
+                                i.due.isoformat() if i.due else "—", pm_id) for pm_id, i in items]))
     out.append("## How the ranking works\n")
     out.append(RANKING_NOTE + "\n")
     out.append("A problem *recurred after fix* when one of its incidents started after an action item of an "
@@ -897,7 +912,8 @@ def _duration_section(report: Report, metric: str, links: Links, chart: str | No
         out.append(f"![{long}: median and p90 per {unit}]({chart})\n")
     rows = [(q, s.n, _dur(s.median), _dur(s.p90)) for q, s in per_period if s.n]
     if rows:
-        out.append(_table([unit.capitalize(), "n", "Median", "p90"], rows, "lrrr"))
+        out.append(links.data(f"Data: {name} per {unit}", _table([unit.capitalize(), "n", "Median", "p90"], rows,
+                                                                  "lrrr"), len(rows)))
     return out
 
 
@@ -918,7 +934,8 @@ def render_trends(report: Report, links: Links, charts: dict[str, str] | None = 
     if "quarters" in charts and report.per_quarter:
         out.append(f"![Incidents per quarter, stacked by severity]({charts['quarters']})\n")
     rows = [(q, *(c[s] or "" for s in SEVERITIES), sum(c.values())) for q, c in report.per_quarter if sum(c.values())]
-    out.append(_table(["Quarter", *SEVERITIES, "Total"], rows, "lrrrrr"))
+    out.append(links.data("Data: incidents per quarter", _table(["Quarter", *SEVERITIES, "Total"], rows, "lrrrrr"),
+                          len(rows)))
     if len(rows) < len(report.per_quarter):
         empty = len(report.per_quarter) - len(rows)
         out.append(f"*{_plural(empty, 'quarter')} without incidents left out of the table.*\n")
@@ -929,7 +946,9 @@ def render_trends(report: Report, links: Links, charts: dict[str, str] | None = 
     out.append("An incident counts once for each service it affected.\n")
     if "services" in charts and report.services:
         out.append(f"![Incidents per service, most affected first]({charts['services']})\n")
-    out.append(_table(["Service", "Incidents"], [(_cell(s), n) for s, n in report.services[:top]], "lr"))
+    out.append(links.data("Data: incidents per service",
+                          _table(["Service", "Incidents"], [(_cell(s), n) for s, n in report.services[:top]], "lr"),
+                          len(report.services[:top]), open_up_to=15))
     if len(report.services) > top:
         out.append(f"*{len(report.services) - top} more services with fewer incidents.*\n")
     out.append("## By trigger\n")
@@ -985,11 +1004,9 @@ def render_action_items(report: Report, links: Links, limit: int | None = None) 
     rows = []
     for r in ledger[:limit] if limit else ledger:
         status = f"**overdue {r.days_overdue} d**" if r.overdue else r.item.status
-        rows.append((status, _cell(r.item.owner) or "—", _cell(r.item.title),
-                     r.item.due.isoformat() if r.item.due else "—", links.pm(r.postmortem), r.postmortem.severity,
-                     r.postmortem.date.isoformat(), r.age_days))
-    out.append(_table(["Status", "Owner", "Action item", "Due", "Incident", "Severity", "Incident date", "Age (d)"],
-                      rows, "lllllllr"))
+        rows.append((status, r.item.due.isoformat() if r.item.due else "—", _cell(r.item.owner) or "—",
+                     _cell(r.item.title), f"{links.pm(r.postmortem)} {r.postmortem.severity}", r.age_days))
+    out.append(_table(["Status", "Due", "Owner", "Action item", "Incident", "Age (d)"], rows, "lllllr"))
     if limit and len(ledger) > limit:
         out.append(f"*{len(ledger) - limit} more action items.*\n")
     return "\n".join(out)
@@ -1017,8 +1034,8 @@ def render_period(summary: PeriodSummary, links: Links, today: dt.date) -> str:
     out.append(f"Action items from these incidents: **{summary.items_done} done**, {summary.items_open} open "
                f"({summary.items_overdue} overdue).\n")
     out.append("## Worst incidents\n")
-    out.append(_table(["Date", "Incident", "Severity", "Impact time", "Title"],
-                      [(pm.date.isoformat(), links.pm(pm), pm.severity, _dur(pm.duration), _cell(pm.title))
+    out.append(_table(["Date", "Incident", "Severity", "Impact time"],
+                      [(pm.date.isoformat(), f"{links.pm(pm)} {_cell(pm.title)}", pm.severity, _dur(pm.duration))
                        for pm in summary.worst]))
     if summary.recurring_clusters or summary.new_clusters:
         out.append("## Recurring problems\n")
@@ -1029,8 +1046,8 @@ def render_period(summary: PeriodSummary, links: Links, today: dt.date) -> str:
         out.append(_table(["Problem", "", "Incidents (all time)", "First seen", "In this period"], rows, "llrlr"))
     if n > len(summary.worst):
         out.append("## All incidents\n")
-        out.append(_table(["Date", "Incident", "Severity", "Title"],
-                          [(pm.date.isoformat(), links.pm(pm), pm.severity, _cell(pm.title))
+        out.append(_table(["Date", "Incident", "Severity"],
+                          [(pm.date.isoformat(), f"{links.pm(pm)} {_cell(pm.title)}", pm.severity)
                            for pm in summary.postmortems]))
     out.append("*Action items carry no completion date, so \"done\" counts the items of this period's incidents "
                "that are marked done now.*\n")
@@ -1038,7 +1055,7 @@ def render_period(summary: PeriodSummary, links: Links, today: dt.date) -> str:
 
 
 def render_index(report: Report, links: Links, years: Sequence[PeriodSummary], quarter: PeriodSummary,
-                 quarter_page: str) -> str:
+                 quarter_page: str, chart: str | None = None) -> str:
     """The reports landing page: the headline numbers and links to every report."""
     sev = {s: sum(pm.severity == s for pm in report.postmortems) for s in SEVERITIES}
     last_year = [pm for pm in report.postmortems if (report.today - pm.date).days < 365]
@@ -1056,6 +1073,8 @@ def render_index(report: Report, links: Links, years: Sequence[PeriodSummary], q
                f"(p90 {_dur(report.ttd['all'].p90)}, n = {report.ttd['all'].n}); median TTR "
                f"{_dur(report.ttr['all'].median)} (p90 {_dur(report.ttr['all'].p90)}, n = {report.ttr['all'].n}).")
     out.append(f"- **Action items:** {opened} open, **{overdue} overdue**.\n")
+    if chart:
+        out.append(f"![Incidents per quarter, stacked by severity]({chart})\n")
     out.append("## Reports\n")
     out.append(f"- {links.page('recurrence.md', 'Recurring problems')}: what keeps coming back, ranked by how much "
                "it hurts.")
@@ -1140,7 +1159,8 @@ def site_pages(analysis, settings, today: dt.date) -> dict[str, str | bytes]:
         return f"charts/{name}" if name in svgs else None
 
     pages: dict[str, str | bytes] = {
-        "reports/index.md": render_index(report, links, years, quarter, quarter_page),
+        "reports/index.md": render_index(report, links, years, quarter, quarter_page,
+                                         chart("incidents-per-quarter.svg")),
         "reports/recurrence.md": render_recurrence(report, links, chart("recurring-problems.svg")),
         "reports/trends.md": render_trends(report, links, {
             k: v for k, v in {"quarters": chart("incidents-per-quarter.svg"),

@@ -30,7 +30,8 @@ def test_markdown_is_the_default(runner):
     assert "**7 incidents from 2023-01-10 to 2024-05-10** (SEV1 3, SEV2 2, SEV3 1, SEV4 1)" in out
     assert "**8 action items**: **4 open** (**3 overdue**), 2 done, 2 won't do." in out
     assert "](" not in out                                  # no links, no charts outside the site
-    assert "| **overdue 488 d** | sre |" in out
+    assert "| **overdue 488 d** | 2023-03-01 | sre |" in out
+    assert "— **recurred after fix** |" in out or "recurred after fix" not in out
 
 
 def test_json(runner):
