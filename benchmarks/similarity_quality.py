@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Score related links and recurrence clusters against hand-made labels.
+
+Usage (from the repository root):
+
+    .venv/bin/python benchmarks/similarity_quality.py [--corpus DIR] [--labels CSV]
+        [--top-k N] [--min-score S] [--cluster-threshold T] [--weight FIELD=W ...] [--json]
+
+Defaults: the shipped corpus (``postmortems/``), ``../shared/corpus/labels.csv`` and the
+options of :data:`generator.settings.DEFAULTS`. ``labels.csv`` has ``id,group`` rows;
+post-mortems with the same group describe the same recurring problem, ``singleton-*`` groups
+have no partner.
+
+Metrics (computed over the computed links only: ``related:`` pins are left out, they would be
+right by construction):
+
+* precision@1 - over post-mortems whose group has >= 2 members: is the top link in the group;
+* precision@3 - same-group links among the top 3, divided by min(3, group size - 1);
+* MAP - mean average precision of each related list (relevant = the other group members;
+  AP = sum of precision@k at each relevant rank / (group size - 1));
+* ARI - adjusted Rand index of the clusters against the groups (a post-mortem in no cluster
+  is its own cluster);
+* singletons linkless - share of singleton post-mortems that get no link at all;
+* partnered with a link - share of post-mortems with a partner that get at least one link.
+
+Exit status 1 when a target of issue #3 is missed (P@1 >= 0.90, MAP >= 0.80, ARI >= 0.80,
+singletons linkless >= 2/3, every partnered post-mortem linked), else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from generator.settings import Settings, settings_from_options  # noqa: E402
+
+TARGETS = {"p_at_1": 0.90, "map": 0.80, "ari": 0.80, "singletons_linkless": 2 / 3,
+           "partnered_linked": 1.0}
+
+
+def load_labels(path: Path) -> dict[str, str]:
+    """``{id: group}`` from a ``id,group`` CSV file."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return {row["id"]: row["group"] for row in csv.DictReader(handle)}
+
+
+def load_corpus(folder: Path, settings: Settings):
+    """The post-mortems under ``folder`` (validation problems are ignored here)."""
+    from generator.validate import validate
+
+    return validate([folder], settings, scan_secrets=False).postmortems
+
+
+def evaluate(postmortems, labels: dict[str, str], settings: Settings) -> dict:
+    """Run :func:`generator.analysis.analyse` and score it against ``labels``.
+
+    Returns:
+        ``{"p_at_1", "p_at_3", "map", "ari", "singletons_linkless", "partnered_linked",
+        "counts": {...}}`` (shares between 0 and 1).
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    from generator.analysis import analyse
+
+    pms = [pm for pm in postmortems if pm.id in labels]
+    result = analyse(pms, settings)
+    groups: dict[str, list[str]] = {}
+    for pm in pms:
+        groups.setdefault(labels[pm.id], []).append(pm.id)
+    p1, p3, aps, linked = [], [], [], []
+    singles_without = singles = 0
+    for pm in pms:
+        links = [link.id for link in result.related.get(pm.id, []) if not link.pinned]
+        group = labels[pm.id]
+        relevant = len(groups[group]) - 1
+        if relevant == 0:
+            singles += 1
+            singles_without += not links
+            continue
+        hits = [labels.get(other) == group for other in links]
+        p1.append(1.0 if hits[:1] == [True] else 0.0)
+        p3.append(sum(hits[:3]) / min(3, relevant))
+        precisions = [sum(hits[:k + 1]) / (k + 1) for k, hit in enumerate(hits) if hit]
+        aps.append(sum(precisions) / relevant)
+        linked.append(1.0 if links else 0.0)
+    ordered = sorted(pm.id for pm in pms)
+    truth = [labels[i] for i in ordered]
+    predicted = [result.cluster_of.get(i, f"alone-{i}") for i in ordered]
+
+    def mean(values):
+        return sum(values) / len(values) if values else 0.0
+
+    return {
+        "p_at_1": mean(p1),
+        "p_at_3": mean(p3),
+        "map": mean(aps),
+        "ari": adjusted_rand_score(truth, predicted),
+        "singletons_linkless": singles_without / singles if singles else 1.0,
+        "partnered_linked": mean(linked),
+        "counts": {"postmortems": len(pms), "partnered": len(p1), "singletons": singles,
+                   "clusters": len(result.clusters), "groups": sum(len(g) > 1 for g in groups.values()),
+                   "links": sum(len(v) for v in result.related.values())},
+        "warnings": result.warnings,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT / "postmortems")
+    parser.add_argument("--labels", type=Path, default=ROOT.parent / "shared" / "corpus" / "labels.csv")
+    parser.add_argument("--top-k", type=int)
+    parser.add_argument("--min-score", type=float)
+    parser.add_argument("--cluster-threshold", type=float)
+    parser.add_argument("--weight", action="append", default=[], metavar="FIELD=W",
+                        help="override one field weight, e.g. --weight body=0.3")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    options: dict = {}
+    if args.top_k is not None:
+        options["top_k"] = args.top_k
+    if args.min_score is not None:
+        options["min_score"] = args.min_score
+    if args.cluster_threshold is not None:
+        options["cluster_threshold"] = args.cluster_threshold
+    if args.weight:
+        options["field_weights"] = {k: float(v) for k, v in (w.split("=", 1) for w in args.weight)}
+    settings = settings_from_options(options, source="command line")
+    settings.docs_dir = args.corpus
+    figures = evaluate(load_corpus(args.corpus, settings), load_labels(args.labels), settings)
+    misses = [name for name, target in TARGETS.items() if figures[name] < target - 1e-9]
+    if args.json:
+        print(json.dumps({**figures, "targets": TARGETS, "missed": misses}, indent=2))
+    else:
+        c = figures["counts"]
+        print(f"corpus {args.corpus} ({c['postmortems']} post-mortems, {c['partnered']} with a partner, "
+              f"{c['singletons']} singletons, {c['groups']} groups)")
+        print(f"top_k={settings.top_k} min_score={settings.min_score} "
+              f"cluster_threshold={settings.cluster_threshold}")
+        print(f"{'metric':<24} {'value':>7} {'target':>8}")
+        rows = [("precision@1", "p_at_1"), ("precision@3", "p_at_3"), ("MAP", "map"),
+                ("ARI (clusters)", "ari"), ("singletons linkless", "singletons_linkless"),
+                ("partnered with a link", "partnered_linked")]
+        for label, key in rows:
+            target = TARGETS.get(key)
+            mark = "" if target is None else (" ok" if figures[key] >= target - 1e-9 else " MISSED")
+            print(f"{label:<24} {figures[key]:>7.3f} {'' if target is None else f'>= {target:.2f}':>8}{mark}")
+        print(f"{c['clusters']} clusters, {c['links']} links")
+        for warning in figures["warnings"]:
+            print(f"warning: {warning}")
+    return 1 if misses else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

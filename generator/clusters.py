@@ -1,0 +1,234 @@
+"""Recurrence clusters: post-mortems that describe the same recurring problem.
+
+Clustering is average-linkage agglomerative clustering (UPGMA, Sokal & Michener 1958) on cosine
+similarity, run on the sparse neighbour graph of :class:`~generator.similarity.SimilarityIndex`
+instead of on an N x N matrix, so it scales to tens of thousands of post-mortems:
+
+* the graph holds, for every post-mortem, its ``GRAPH_NEIGHBOURS`` most similar others; an
+  edge's weight is their cosine similarity;
+* every post-mortem starts as its own cluster; the two clusters with the highest *average*
+  similarity over the pairs of members joined by an edge are merged, again and again, until no
+  two clusters average at least ``cluster_threshold`` (pairs outside the graph are unknown,
+  not zero: they are the pairs too dissimilar to matter for either member);
+* ties are broken by the clusters' smallest ids, so the result does not depend on file order;
+* pairs named in ``not_related:`` never count as an edge.
+
+A cluster is a group of two or more post-mortems; the rest recur nowhere. Average linkage is
+the usual choice for document clustering with a distance threshold: single linkage chains
+unrelated incidents through one shared word, complete linkage splits real recurrences whose
+write-ups differ (Manning et al., *Introduction to Information Retrieval*, ch. 17).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from .model import Cluster, Postmortem, SEVERITIES
+from .settings import Settings
+
+LABEL_TERMS = 3
+"""Terms in a cluster's label."""
+
+CLUSTER_TERMS = 5
+"""Terms kept in :attr:`Cluster.terms`."""
+
+
+UNKNOWN_SHARE = 0.5
+"""Pairs outside the neighbour graph are counted at this share of their upper bound."""
+
+
+def average_linkage(n: int, edges: dict[tuple[int, int], float], threshold: float,
+                    bound: list[float] | None = None) -> list[list[int]]:
+    """Average-linkage agglomerative clustering on a sparse similarity graph.
+
+    Args:
+        n: number of nodes (0 .. n-1); a smaller node number wins ties.
+        edges: ``{(i, j): similarity}`` with ``i < j``: the pairs whose similarity is known.
+        threshold: stop when the best average similarity between two clusters is below this
+            (cosine similarity, 0..1; the cosine distance threshold is ``1 - threshold``).
+        bound: per node, an upper bound of its similarity to any node it has no edge with
+            (the score of its last kept neighbour). An unknown pair counts as
+            ``UNKNOWN_SHARE * sqrt(bound[i] * bound[j])``; ``None`` counts unknown pairs as 0,
+            which is exact average linkage when the graph holds every non-zero pair.
+
+    Returns:
+        Groups of two or more nodes, each sorted, ordered by their first node. Only clusters
+        joined by at least one edge are ever merged.
+
+    The average between clusters A and B is ``(E_AB + Q_A * Q_B) / (|A| |B|)``, where
+    ``Q_A`` sums ``sqrt(UNKNOWN_SHARE * bound)`` over A and ``E_AB`` sums, over the known
+    pairs, their similarity minus what the unknown-pair formula would have given them; both
+    add up when clusters merge, so each merge costs the degree of the smaller cluster.
+    """
+    import math
+
+    q = [math.sqrt(UNKNOWN_SHARE * b) if b and b > 0 else 0.0 for b in (bound or [0.0] * n)]
+    size = [1] * n
+    parent = list(range(n))
+    low = list(range(n))  # smallest node of each cluster (tie-breaks)
+    excess: list[dict[int, list[float]]] = [{} for _ in range(n)]
+    heap: list[tuple[float, int, int, int, int]] = []
+
+    def average(a: int, b: int, e: float) -> float:
+        return round((e + q[a] * q[b]) / (size[a] * size[b]), 12)
+
+    for (i, j), s in edges.items():
+        if i == j:
+            continue
+        cell = [s - q[i] * q[j]]
+        excess[i][j] = cell
+        excess[j][i] = cell
+        heapq.heappush(heap, (-average(i, j, cell[0]), i, j, i, j))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    while heap:
+        neg, _, _, a, b = heapq.heappop(heap)
+        if -neg < threshold:
+            break
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        cell = excess[ra].get(rb)
+        if cell is None or average(ra, rb, cell[0]) != -neg:
+            continue  # stale: a newer entry holds the current average
+        big, small = (ra, rb) if len(excess[ra]) >= len(excess[rb]) else (rb, ra)
+        parent[small] = big
+        low[big] = min(low[big], low[small])
+        size[big] += size[small]
+        q[big] += q[small]
+        excess[big].pop(small, None)
+        excess[small].pop(big, None)
+        for c, theirs_cell in excess[small].items():
+            excess[c].pop(small, None)
+            mine = excess[big].get(c)
+            if mine is None:
+                excess[big][c] = theirs_cell
+                excess[c][big] = theirs_cell
+            else:
+                mine[0] += theirs_cell[0]
+        excess[small] = {}
+        # Every average involving the merged cluster changed (its size and Q did).
+        for c, cell in excess[big].items():
+            heapq.heappush(heap, (-average(big, c, cell[0]), min(low[big], low[c]), max(low[big], low[c]), big, c))
+    groups: dict[int, list[int]] = {}
+    for x in range(n):
+        groups.setdefault(find(x), []).append(x)
+    return sorted((g for g in groups.values() if len(g) >= 2), key=lambda g: g[0])
+
+
+def _start(pm: Postmortem):
+    """Sort key for "when did it start": ``started_at`` in UTC if known, else the date."""
+    import datetime as dt
+
+    if pm.started_at is not None:
+        return pm.started_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.combine(pm.date, dt.time())
+
+
+def recurred_after_fix(members: list[Postmortem]) -> list[str]:
+    """Members that started after an earlier member had an action item marked ``done``.
+
+    Args:
+        members: post-mortems of one cluster, in any order.
+
+    Returns:
+        Their ids in date order. "Earlier" compares ``started_at`` (in UTC) when both have it,
+        else the dates; the format has no completion date for action items, so a ``done`` item
+        counts from the start of its own incident on (the fix was made after that incident and
+        the problem came back).
+    """
+    ordered = sorted(members, key=lambda pm: (_start(pm), pm.id))
+    out: list[str] = []
+    fixed_at = None
+    for pm in ordered:
+        if fixed_at is not None and _start(pm) > fixed_at:
+            out.append(pm.id)
+        if any(item.status == "done" for item in pm.action_items):
+            fixed_at = _start(pm) if fixed_at is None else min(fixed_at, _start(pm))
+    return out
+
+
+def cluster_terms(index, rows: list[int], limit: int = CLUSTER_TERMS) -> tuple[str, ...]:
+    """Top terms of a group of rows: mean TF-IDF weight times the share of members using it.
+
+    A term every member uses outranks a heavier term only one member uses, so the label
+    describes what the incidents have in common.
+    """
+    import numpy as np
+
+    if not index.vocabulary or not rows:
+        return ()
+    block = index.term_matrix()[rows]
+    mean = np.asarray(block.mean(axis=0)).ravel()
+    share = np.asarray((block > 0).sum(axis=0)).ravel() / len(rows)
+    weight = np.round(mean * share, 9)
+    candidates = np.flatnonzero(weight > 0)
+    order = candidates[np.lexsort((candidates, -weight[candidates]))][:limit]
+    return tuple(index.tokenizer.display(index.vocabulary[j]) for j in order)
+
+
+def find_clusters(postmortems: list[Postmortem], index, settings: Settings) -> list[Cluster]:
+    """Group post-mortems that describe the same recurring problem.
+
+    Args:
+        postmortems: the corpus (the same one ``index`` was built from; order does not matter).
+        index: a built :class:`~generator.similarity.SimilarityIndex`.
+        settings: ``cluster_threshold`` is the lowest average cosine similarity within a
+            cluster (see :func:`average_linkage`).
+
+    Returns:
+        Clusters of two or more post-mortems, sorted by id (``C-`` + the earliest member's
+        id); members in date order (ties by id); ``label`` the top three terms joined by
+        ", "; ``services`` sorted; ``severities`` counts per SEV level (worst first, only
+        levels present); ``action_items`` every member's items as ``(member id, item)``.
+    """
+    by_id = {pm.id: pm for pm in index.postmortems}
+    n = len(index.ids)
+    if n < 2 or not index.vocabulary:
+        return []
+    suppressed = set()
+    for pm in index.postmortems:
+        for other in pm.not_related:
+            j = index.row(other)
+            if j is not None:
+                i = index.row(pm.id)
+                suppressed.add((min(i, j), max(i, j)))
+    edges: dict[tuple[int, int], float] = {}
+    for i, nbrs in enumerate(index.neighbours()):
+        for j, score in nbrs:
+            key = (i, j) if i < j else (j, i)
+            if key in suppressed:
+                continue
+            if key not in edges or score > edges[key]:
+                edges[key] = score
+    graph = index.neighbours()
+    bound = [nbrs[-1][1] if len(nbrs) >= index.graph_size() else 0.0 for nbrs in graph]
+    clusters = []
+    for rows in average_linkage(n, edges, settings.cluster_threshold, bound):
+        members = sorted((by_id[index.ids[r]] for r in rows), key=lambda pm: (pm.date, _start(pm), pm.id))
+        terms = cluster_terms(index, rows)
+        severities = {}
+        for level in SEVERITIES:
+            count = sum(pm.severity == level for pm in members)
+            if count:
+                severities[level] = count
+        earliest = members[0]
+        clusters.append(Cluster(
+            id=f"C-{earliest.id}",
+            label=", ".join(terms[:LABEL_TERMS]),
+            members=[pm.id for pm in members],
+            first=members[0].date,
+            last=max(pm.date for pm in members),
+            services=sorted({s for pm in members for s in pm.services}),
+            severities=severities,
+            terms=terms,
+            action_items=[(pm.id, item) for pm in members for item in pm.action_items],
+            recurred_after_fix=recurred_after_fix(members),
+        ))
+    clusters.sort(key=lambda c: c.id)
+    return clusters

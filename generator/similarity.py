@@ -1,0 +1,662 @@
+"""Related post-mortems: field-weighted TF-IDF vectors compared by cosine similarity.
+
+How a post-mortem becomes a vector (every step is deterministic and independent of file order
+or file names; post-mortems are ordered by id and the vocabulary alphabetically):
+
+1. **Fields.** The front-matter fields and the body sections that say what the problem was are
+   tokenised separately (title, summary, root_cause, trigger, tags, services, action item
+   titles, and the *Root cause*, *Trigger* and *Impact* sections); the rest of the body
+   (Timeline, Detection, Resolution ...) is the ``body`` field. Each field has a weight
+   (``field_weights`` option, :data:`generator.settings.DEFAULTS`).
+2. **Tokens.** Text is NFKC-normalised and lower-cased; HTML comments (the template's hints),
+   URLs and link targets are dropped. A token is a run of letters and digits holding at least
+   one letter, so clock times (``09:12``), dates and numbers never become terms. Runs of
+   scripts written without spaces (Chinese, Japanese, Korean, Thai, Lao, Khmer, Myanmar) are
+   split into overlapping character bigrams, the standard approach for CJK retrieval (Lucene's
+   ``CJKBigramFilter``). English stop words (scikit-learn's list) and post-mortem boilerplate
+   (template headings, time units, "incident", "outage" ...) are removed; English plurals are
+   folded with Harman's S-stemmer (Harman 1991, "How effective is suffixing?"), which never
+   changes more than the final ``s``/``es``/``ies``.
+3. **Term frequency.** Per field, sublinear tf ``1 + ln(count)`` (Manning et al.,
+   *Introduction to Information Retrieval*, 6.4.1), multiplied by the field weight and summed
+   over fields (a BM25F-style field combination, Robertson et al. 2004).
+4. **IDF.** scikit-learn's :class:`~sklearn.feature_extraction.text.TfidfTransformer` with
+   ``smooth_idf=True``: ``idf = ln((1 + n) / (1 + df)) + 1``, then L2-normalised rows, so the
+   dot product of two rows is their cosine similarity (0..1). Terms found in more than
+   :data:`MAX_DF` of the post-mortems (words every post-mortem shares) are dropped once the
+   corpus has at least :data:`MAX_DF_MIN_DOCS` documents.
+
+Links: for every post-mortem, the ``top_k`` most similar others with a score of at least
+``min_score``, found with a chunked sparse product (never an N x N dense matrix), ties broken by
+id. Each link names the terms with the largest products of the two TF-IDF weights: the terms
+that contributed most to the cosine.
+
+scikit-learn and SciPy are imported inside functions: ``pmkb validate`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .model import Postmortem, RelatedLink
+from .settings import Settings
+
+MAX_DF = 0.5
+"""Terms in more than this share of post-mortems are dropped (see :data:`MAX_DF_MIN_DOCS`)."""
+
+MAX_DF_MIN_DOCS = 20
+"""``MAX_DF`` applies only from this corpus size: in a handful of files, a word in half of them
+is still a meaningful shared word (two of three certificate incidents say "certificate")."""
+
+MIN_TERMS = 3
+"""A post-mortem needs this many distinct terms outside ``services`` to be compared at all;
+"It was down again" is not enough text to say what went wrong."""
+
+TERMS_PER_LINK = 5
+"""How many contributing terms a link carries (:attr:`RelatedLink.terms`)."""
+
+GRAPH_NEIGHBOURS = 20
+"""Neighbours kept per post-mortem in the similarity graph (links and clusters read it)."""
+
+CHUNK_ROWS = 1000
+"""Rows per block of the sparse product ``X[block] @ X.T`` (bounds peak memory)."""
+
+SCORE_DECIMALS = 9
+"""Scores are rounded to this many decimals before ranking, so that floating-point noise in the
+last bits can never reorder two equal scores (ties are then broken by id)."""
+
+# Scripts written without spaces between words: tokenised as character bigrams.
+_NO_SPACE = (
+    "\u0e00-\u0e7f"  # Thai
+    "\u0e80-\u0eff"  # Lao
+    "\u1000-\u109f"  # Myanmar
+    "\u1780-\u17ff"  # Khmer
+    "\u3040-\u309f"  # Hiragana
+    "\u30a0-\u30ff"  # Katakana
+    "\u3400-\u4dbf"  # CJK Extension A
+    "\u4e00-\u9fff"  # CJK Unified Ideographs
+    "\uac00-\ud7af"  # Hangul syllables
+    "\uf900-\ufaff"  # CJK Compatibility Ideographs
+)
+_TOKEN = re.compile(rf"[{_NO_SPACE}]+|[^\W_{_NO_SPACE}]+")
+_NO_SPACE_RUN = re.compile(rf"[{_NO_SPACE}]")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+_ASCII_WORD = re.compile(r"[a-z]+")
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.I)
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+
+# Words of the post-mortem template and of every incident write-up: they say nothing about
+# *which* problem happened. Headings of the standard sections, time units, and the generic
+# vocabulary of incident response.
+BOILERPLATE = frozenset("""
+    summary impact timeline root cause causes trigger triggered detection detected resolution
+    resolved action actions item items lesson lessons learned learn follow followup
+    incident incidents outage outages postmortem post mortem retrospective
+    utc gmt cet pst pdt est edt am pm
+    second seconds sec secs minute minutes min mins hour hours hr hrs day days week weeks
+    month months year years today yesterday morning afternoon evening night
+    team teams engineer engineers oncall call page paged paging responder responders
+    customer customers user users people
+    started start starts began begin begins ended end ends happened occurred
+    approximately roughly about around shortly later earlier
+    also however although though
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    monday tuesday wednesday thursday friday saturday sunday weekend weekday
+    did does doing done took take taken takes taking use used uses using make makes making
+    made got get gets getting let lets went go goes going gone come came comes coming
+    allow allowed allows able unable new old large small big number numbers lot lots
+    including include includes included within across due result results resulted resulting
+    led lead leads leading caused causing like just way ways thing things time times
+    """.split())
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words plus :data:`BOILERPLATE` (lower case)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | BOILERPLATE
+
+
+def s_stem(word: str) -> str:
+    """Fold an English plural to its singular with Harman's S-stemmer (1991).
+
+    ``certificates -> certificate``, ``replicas -> replica``, ``retries -> retry``,
+    ``caches -> cache``; words ending in ``ss``, ``us`` or ``is`` (``dns`` is too short) stay
+    as they are: ``status``, ``redis``, ``loss``. Only lower-case ASCII words of four letters or
+    more are changed.
+    """
+    if len(word) < 4 or not _ASCII_WORD.fullmatch(word):
+        return word
+    if word.endswith("ies") and not word.endswith(("eies", "aies")):
+        return word[:-3] + "y"
+    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+        return word[:-1]
+    if word.endswith("s") and not word.endswith(("us", "ss", "is")):
+        return word[:-1]
+    return word
+
+
+class Tokenizer:
+    """Turns text into terms (see the module docstring, step 2), caching per distinct word.
+
+    ``surface`` counts, for each term, the words it was made from, so that a stemmed term can be
+    shown as the word people actually wrote (:meth:`display`).
+    """
+
+    def __init__(self) -> None:
+        self._stop = stop_words()
+        self._cache: dict[str, tuple[str, ...]] = {}
+        self.surface: dict[str, Counter] = {}
+
+    def clean(self, text: str) -> str:
+        """Lower-cased NFKC text without HTML comments, tags, URLs or link targets."""
+        if not text:
+            return ""
+        text = _HTML_COMMENT.sub(" ", text)
+        text = _LINK_TARGET.sub("]", text)
+        text = _URL.sub(" ", text)
+        text = _HTML_TAG.sub(" ", text)
+        return unicodedata.normalize("NFKC", text).lower()
+
+    def _terms_of(self, word: str) -> tuple[str, ...]:
+        terms = self._cache.get(word)
+        if terms is not None:
+            return terms
+        if _NO_SPACE_RUN.match(word):
+            terms = tuple(word[i:i + 2] for i in range(len(word) - 1)) if len(word) > 1 else (word,)
+        elif len(word) < 2 or len(word) > 40 or word in self._stop or not _HAS_LETTER.search(word):
+            terms = ()
+        else:
+            stem = s_stem(word)
+            terms = () if stem in self._stop else (stem,)
+        self._cache[word] = terms
+        return terms
+
+    def count(self, text: str) -> Counter:
+        """Term counts of ``text`` (cleaned first)."""
+        words = Counter(_TOKEN.findall(self.clean(text)))
+        counts: Counter = Counter()
+        for word, n in words.items():
+            for term in self._terms_of(word):
+                counts[term] += n
+                forms = self.surface.get(term)
+                if forms is None:
+                    forms = self.surface[term] = Counter()
+                forms[word] += n
+        return counts
+
+    def display(self, term: str) -> str:
+        """The most frequent written form of ``term`` (ties: the alphabetically first)."""
+        forms = self.surface.get(term)
+        if not forms:
+            return term
+        return min(forms.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+_SECTION_FIELDS = {"root cause": "section_root_cause", "trigger": "section_trigger", "impact": "section_impact"}
+
+
+def _kebab(value: str) -> str:
+    return value.replace("-", " ").replace("_", " ")
+
+
+def _sections(pm: Postmortem) -> dict[str, str]:
+    if pm.sections:
+        return pm.sections
+    if not pm.body:
+        return {}
+    from . import scan
+
+    lines = pm.body.split("\n")
+    found = scan.split_sections(lines, scan.code_line_indexes(pm.body), 1)
+    if not found:
+        return {"": pm.body}
+    return {s.title: s.text for s in found}
+
+
+def document_fields(pm: Postmortem) -> dict[str, str]:
+    """The text of each weighted field of a post-mortem (keys as in ``field_weights``).
+
+    Returns:
+        ``{field name: text}``; kebab-case values (tags, services, trigger) are split into
+        words; body sections not named by a ``section_*`` field are joined into ``body``.
+    """
+    from .scan import section_key
+
+    fields = {
+        "title": pm.title,
+        "summary": pm.summary,
+        "root_cause": pm.root_cause,
+        "trigger": _kebab(pm.trigger),
+        "tags": " ".join(_kebab(t) for t in pm.tags),
+        "services": " ".join(_kebab(s) for s in pm.services),
+        "action_items": "\n".join(item.title for item in pm.action_items),
+        "section_root_cause": "",
+        "section_trigger": "",
+        "section_impact": "",
+        "body": "",
+    }
+    body = []
+    for title, text in _sections(pm).items():
+        name = _SECTION_FIELDS.get(section_key(title))
+        if name:
+            fields[name] = (fields[name] + "\n" + text).strip()
+        else:
+            body.append(text)
+    fields["body"] = "\n".join(body)
+    return fields
+
+
+FIELD_BLOCKS: dict[str, str] = {}
+"""Fields compared only with the same field(s) of the other post-mortem: ``{field: block}``.
+Empty by default: all fields go into one bag of words, so a draft that has only a title is
+compared with the whole text of every post-mortem. (Measured on the shipped corpus, comparing
+field with field was no better: benchmarks/README.md.)"""
+
+
+def _block_tfs(fields: dict[str, str], weights: dict[str, float], tokenizer: Tokenizer
+               ) -> tuple[dict[str, dict[str, float]], int]:
+    """Sublinear term frequencies per block of fields, and the number of distinct terms
+    outside ``services``.
+
+    Returns:
+        ``({block: {term: tf}}, distinct_terms)``; in a block made of several fields, each
+        field's ``1 + ln(count)`` is multiplied by the field's weight.
+    """
+    blocks: dict[str, dict[str, float]] = {}
+    content: set[str] = set()
+    for name, text in fields.items():
+        weight = weights.get(name, 0.0)
+        if weight <= 0 or not text:
+            continue
+        block = FIELD_BLOCKS.get(name, "text")
+        share = weight / _block_weight(block, weights)
+        tf = blocks.setdefault(block, {})
+        for term, n in tokenizer.count(text).items():
+            tf[term] = tf.get(term, 0.0) + share * (1.0 + math.log(n))
+            if name != "services":
+                content.add(term)
+    return blocks, len(content)
+
+
+def _block_weight(block: str, weights: dict[str, float]) -> float:
+    return sum(w for name, w in weights.items() if FIELD_BLOCKS.get(name, "text") == block and w > 0)
+
+
+@dataclass
+class SimilarityIndex:
+    """TF-IDF vectors of a corpus and the top neighbours of every post-mortem.
+
+    Build it with :meth:`build`. ``ids`` are sorted; row ``i`` of ``matrix`` (a SciPy CSR
+    matrix, L2-normalised, float64) is ``ids[i]``; column ``j`` is ``vocabulary[j]``.
+    ``warnings`` are messages for the user (not enough text, no shared words, duplicate ids).
+    """
+
+    postmortems: list[Postmortem]
+    settings: Settings
+    ids: list[str] = field(default_factory=list)
+    vocabulary: list[str] = field(default_factory=list)
+    matrix: object = None
+    idf: object = None
+    comparable: list[bool] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    tokenizer: Tokenizer = field(default_factory=Tokenizer)
+    _term_index: dict[str, int] = field(default_factory=dict)
+    _neighbours: list[list[tuple[int, float]]] | None = None
+    _row_map: dict[str, int] | None = None
+    blocks: list[str] = field(default_factory=list)
+    block_weights: object = None
+
+    # --- building ----------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, postmortems: list[Postmortem], settings: Settings) -> "SimilarityIndex":
+        """Vectorise ``postmortems`` with the options in ``settings``.
+
+        Args:
+            postmortems: the corpus, in any order. When two share an id, the one with the
+                smaller path is kept and a warning is added.
+            settings: ``field_weights`` (relative weights, any non-negative numbers) are read
+                here; ``top_k``, ``min_score`` by :meth:`related_links`.
+
+        Returns:
+            The index. Never raises on a corpus without usable words (empty, one post-mortem,
+            only stop words): its ``warnings`` say why no link can be made.
+        """
+        import numpy as np
+        from scipy import sparse
+
+        unique: dict[str, Postmortem] = {}
+        duplicates: set[str] = set()
+        for pm in sorted(postmortems, key=lambda p: (p.id, p.path)):
+            if pm.id in unique:
+                duplicates.add(pm.id)
+                continue
+            unique[pm.id] = pm
+        index = cls(postmortems=list(unique.values()), settings=settings, ids=list(unique))
+        if duplicates:
+            index.warnings.append(f"duplicate ids compared once each: {', '.join(sorted(duplicates))}")
+        weights = dict(settings.field_weights)
+        index.blocks = blocks = sorted({FIELD_BLOCKS.get(k, "text") for k, w in weights.items() if w > 0})
+        per_doc: list[dict[str, dict[str, float]]] = []
+        for pm in index.postmortems:
+            tfs, content = _block_tfs(document_fields(pm), weights, index.tokenizer)
+            per_doc.append(tfs)
+            index.comparable.append(content >= MIN_TERMS)
+        n = len(per_doc)
+        df: Counter = Counter()
+        for tfs, ok in zip(per_doc, index.comparable):
+            if ok:
+                df.update({t for tf in tfs.values() for t in tf})
+        n_ok = sum(index.comparable)
+        use_max_df = n_ok >= MAX_DF_MIN_DOCS
+        vocabulary = sorted(t for t, d in df.items() if not (use_max_df and d > MAX_DF * n_ok))
+        index.vocabulary = vocabulary
+        index._term_index = term_index = {t: j for j, t in enumerate(vocabulary)}
+        index.block_weights = np.array([_block_weight(b, weights) for b in blocks])
+        V = len(vocabulary)
+        rows, cols, vals = [], [], []
+        for i, (tfs, ok) in enumerate(zip(per_doc, index.comparable)):
+            if not ok:
+                continue
+            for b, block in enumerate(blocks):
+                for term, value in tfs.get(block, {}).items():
+                    j = term_index.get(term)
+                    if j is not None:
+                        rows.append(i)
+                        cols.append(b * V + j)
+                        vals.append(value)
+        index.matrix = sparse.csr_matrix((n, max(1, V * len(blocks))), dtype=np.float64)
+        if V and n:
+            from sklearn.feature_extraction.text import TfidfTransformer
+
+            counts = sparse.csr_matrix((np.asarray(vals, dtype=np.float64), (rows, cols)),
+                                       shape=(n, V * len(blocks)))
+            # Document frequency counts a term once per post-mortem, whatever its fields.
+            presence = sparse.csr_matrix((np.ones(len(rows)), (rows, np.asarray(cols, dtype=np.int64) % V)),
+                                         shape=(n, V))
+            presence.data[:] = 1.0
+            transformer = TfidfTransformer(norm=None, use_idf=True, smooth_idf=True)
+            transformer.fit(presence[np.flatnonzero(index.comparable)])
+            index.idf = transformer.idf_
+            index.matrix = index._weigh(counts)
+        index._check_vocabulary(df)
+        return index
+
+    def _weigh(self, counts):
+        """tf rows (N x blocks*V) -> idf-weighted, each block L2-normalised and scaled by
+        sqrt(block weight), then each row L2-normalised (CSR, float64)."""
+        import numpy as np
+        from sklearn.preprocessing import normalize
+
+        V = len(self.vocabulary)
+        X = counts.tocsr(copy=True)
+        X.sum_duplicates()
+        X.sort_indices()
+        row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        block_of = X.indices // V
+        X.data = X.data * self.idf[X.indices % V]
+        key = row_of * len(self.blocks) + block_of
+        norms = np.sqrt(np.bincount(key, weights=X.data ** 2, minlength=X.shape[0] * len(self.blocks)))
+        scale = np.sqrt(self.block_weights)[block_of] / np.where(norms[key] > 0, norms[key], 1.0)
+        X.data = X.data * scale
+        X.eliminate_zeros()
+        return normalize(X, norm="l2").tocsr()
+
+    def _check_vocabulary(self, df: Counter) -> None:
+        n = len(self.ids)
+        if n < 2:
+            return
+        short = [pid for pid, ok in zip(self.ids, self.comparable) if not ok]
+        if len(short) >= n - 1:
+            self.warnings.append("not enough text to compare post-mortems: related links and recurrence "
+                                 f"clusters are skipped (fewer than {MIN_TERMS} distinct words besides the "
+                                 "services in " + ("every post-mortem" if len(short) == n else
+                                                   "all post-mortems but one") + ")")
+            return
+        if short:
+            shown = ", ".join(short[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+            self.warnings.append(f"{len(short)} post-mortem(s) have too little text to compare and get no "
+                                 f"related links: {shown}")
+        if not any(df[t] >= 2 for t in self.vocabulary):
+            self.warnings.append("the post-mortems share no words: no related links or recurrence clusters")
+
+    # --- the neighbour graph ------------------------------------------------------------
+
+    def neighbours(self) -> list[list[tuple[int, float]]]:
+        """For every row, its most similar other rows as ``(row, score)``, best first.
+
+        At most ``max(GRAPH_NEIGHBOURS, 2 * top_k)`` per row, only scores > 0, ties by id.
+        Computed once, block by block (``CHUNK_ROWS`` rows of ``X @ X.T`` at a time), so memory
+        grows with N x neighbours, not N x N.
+        """
+        if self._neighbours is None:
+            self._neighbours = self._compute_neighbours(self.graph_size())
+        return self._neighbours
+
+    def graph_size(self) -> int:
+        """Neighbours kept per post-mortem: ``max(GRAPH_NEIGHBOURS, 2 * top_k)``."""
+        return max(GRAPH_NEIGHBOURS, 2 * self.settings.top_k)
+
+    def _compute_neighbours(self, k: int) -> list[list[tuple[int, float]]]:
+        import numpy as np
+
+        n = len(self.ids)
+        result: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+        if n < 2 or not self.vocabulary or self.matrix.nnz == 0:
+            return result
+        X = self.matrix
+        XT = X.T.tocsr()
+        for start in range(0, n, CHUNK_ROWS):
+            stop = min(n, start + CHUNK_ROWS)
+            block = (X[start:stop] @ XT).tocsr()
+            block.data = np.round(block.data, SCORE_DECIMALS)
+            indptr, indices, data = block.indptr, block.indices, block.data
+            for r in range(stop - start):
+                lo, hi = indptr[r], indptr[r + 1]
+                cols, vals = indices[lo:hi], data[lo:hi]
+                keep = (cols != start + r) & (vals > 0)
+                cols, vals = cols[keep], vals[keep]
+                if len(vals) > k:
+                    kth = np.partition(vals, len(vals) - k)[len(vals) - k]
+                    sel = vals >= kth
+                    cols, vals = cols[sel], vals[sel]
+                order = np.lexsort((cols, -vals))[:k]
+                result[start + r] = list(zip(cols[order].tolist(), vals[order].tolist()))
+        return result
+
+    def term_matrix(self):
+        """:attr:`matrix` with the fields of each term added up: N x vocabulary (CSR)."""
+        import numpy as np
+        from scipy import sparse
+
+        V = max(1, len(self.vocabulary))
+        width = self.matrix.shape[1]
+        fold = sparse.csr_matrix((np.ones(width), (np.arange(width), np.arange(width) % V)), shape=(width, V))
+        return (self.matrix @ fold).tocsr()
+
+    # --- scores and terms ---------------------------------------------------------------
+
+    def row(self, pm_id: str) -> int | None:
+        """Row of ``pm_id`` in :attr:`matrix`, or ``None`` when it is not in the corpus."""
+        i = self._rows().get(pm_id)
+        return i
+
+    def _rows(self) -> dict[str, int]:
+        rows = self._row_map
+        if rows is None:
+            rows = {pid: i for i, pid in enumerate(self.ids)}
+            self._row_map = rows
+        return rows
+
+    def score(self, a: str, b: str) -> float:
+        """Cosine similarity (0..1) of two post-mortems of the corpus, by id.
+
+        Raises:
+            KeyError: an id is not in the corpus.
+        """
+        i, j = self._rows()[a], self._rows()[b]
+        if not self.vocabulary:
+            return 0.0
+        return round(float(self.matrix[i].multiply(self.matrix[j]).sum()), SCORE_DECIMALS)
+
+    def _top_terms(self, u, v, limit: int = TERMS_PER_LINK) -> tuple[str, ...]:
+        """Display forms of the terms with the largest products ``u[t] * v[t]`` (sparse rows),
+        a term's products summed over the fields it appears in."""
+        import numpy as np
+
+        product = u.multiply(v).tocsr()
+        product.eliminate_zeros()
+        if product.nnz == 0:
+            return ()
+        V = len(self.vocabulary)
+        terms = product.indices % V
+        totals = np.bincount(terms, weights=product.data, minlength=V)
+        cols = np.unique(terms)
+        vals = np.round(totals[cols], SCORE_DECIMALS)
+        order = np.lexsort((cols, -vals))[:limit]
+        return tuple(self.tokenizer.display(self.vocabulary[c]) for c in cols[order])
+
+    def shared_terms(self, a: str, b: str, limit: int = TERMS_PER_LINK) -> tuple[str, ...]:
+        """The terms that contributed most to ``score(a, b)``, most important first."""
+        if not self.vocabulary:
+            return ()
+        i, j = self._rows()[a], self._rows()[b]
+        return self._top_terms(self.matrix[i], self.matrix[j], limit)
+
+    # --- links --------------------------------------------------------------------------
+
+    def related_links(self) -> dict[str, list[RelatedLink]]:
+        """Related post-mortems of every post-mortem in the corpus.
+
+        Returns:
+            ``{id: [RelatedLink, ...]}`` for every id (an empty list when there is none).
+            Pinned links (the post-mortem's own ``related:`` ids that exist in the corpus) come
+            first, then up to ``top_k`` computed links with score >= ``min_score``, each list
+            ordered by descending score then id. An id in either post-mortem's
+            ``not_related:`` is never linked, in either direction, even when pinned.
+        """
+        settings = self.settings
+        rows = self._rows()
+        by_id = {pm.id: pm for pm in self.postmortems}
+        suppressed: dict[str, set[str]] = {pid: set() for pid in self.ids}
+        for pm in self.postmortems:
+            for other in pm.not_related:
+                if other in suppressed:
+                    suppressed[pm.id].add(other)
+                    suppressed[other].add(pm.id)
+        graph = self.neighbours()
+        links: dict[str, list[RelatedLink]] = {}
+        for i, pid in enumerate(self.ids):
+            pm = by_id[pid]
+            pinned_ids = []
+            for other in pm.related:
+                if other in rows and other != pid and other not in suppressed[pid] and other not in pinned_ids:
+                    pinned_ids.append(other)
+            pinned = [self._link(pid, other, None, True) for other in pinned_ids]
+            pinned.sort(key=lambda link: (-link.score, link.id))
+            computed = []
+            for j, score in graph[i]:
+                other = self.ids[j]
+                if len(computed) >= settings.top_k:
+                    break
+                if score < settings.min_score:
+                    break
+                if other in suppressed[pid] or other in pinned_ids:
+                    continue
+                computed.append(self._link(pid, other, score, False))
+            links[pid] = pinned + computed
+        return links
+
+    def _link(self, a: str, b: str, score: float | None, pinned: bool) -> RelatedLink:
+        if score is None:
+            score = self.score(a, b)
+        return RelatedLink(id=b, score=score, terms=self.shared_terms(a, b), pinned=pinned)
+
+    # --- queries ------------------------------------------------------------------------
+
+    def vectorize(self, query: Postmortem | str):
+        """TF-IDF row (1 x vocabulary, L2-normalised CSR) of a post-mortem or free text.
+
+        Words that are not in the corpus vocabulary are ignored; free text is put in every
+        field (except ``services``), so it is compared with titles, summaries, root causes ...
+        alike. A query with no known word gives an all-zero row.
+        """
+        import numpy as np
+        from scipy import sparse
+
+        weights = dict(self.settings.field_weights)
+        if isinstance(query, str):
+            # Free text is compared with every field of the post-mortems.
+            fields = {name: query for name, w in weights.items() if w > 0 and name != "services"}
+        else:
+            fields = document_fields(query)
+        tfs, _ = _block_tfs(fields, weights, self.tokenizer)
+        V = len(self.vocabulary)
+        cols, vals = [], []
+        for b, block in enumerate(self.blocks):
+            for term, value in tfs.get(block, {}).items():
+                j = self._term_index.get(term)
+                if j is not None:
+                    cols.append(b * V + j)
+                    vals.append(value)
+        width = self.matrix.shape[1]
+        counts = sparse.csr_matrix((np.asarray(vals, dtype=np.float64),
+                                    (np.zeros(len(cols), dtype=np.int64), np.asarray(cols, dtype=np.int64))),
+                                   shape=(1, width))
+        if not V or self.idf is None or not cols:
+            return sparse.csr_matrix((1, width), dtype=np.float64)
+        return self._weigh(counts)
+
+    def similar_to(self, query: Postmortem | str, k: int | None = None, min_score: float | None = None,
+                   exclude: tuple[str, ...] = ()) -> list[RelatedLink]:
+        """The post-mortems of the corpus most similar to one post-mortem or to free text.
+
+        Args:
+            query: a :class:`Postmortem` (in the corpus or not, e.g. a draft) or free text.
+                A post-mortem of the corpus is answered from its own row; its ``not_related``
+                ids are left out and its ``related`` ids are not pinned (this is a search).
+            k: how many results at most (default ``top_k``).
+            min_score: lowest cosine similarity shown (default ``min_score``).
+            exclude: ids never to return (the query's own id is always excluded).
+
+        Returns:
+            Up to ``k`` :class:`RelatedLink` (``pinned`` False), by descending score then id.
+        """
+        import numpy as np
+
+        k = self.settings.top_k if k is None else k
+        min_score = self.settings.min_score if min_score is None else min_score
+        skip = set(exclude)
+        if isinstance(query, Postmortem):
+            skip.add(query.id)
+            skip.update(query.not_related)
+            skip.update(pm.id for pm in self.postmortems if query.id in pm.not_related)
+        if not self.vocabulary or not self.ids or k <= 0:
+            return []
+        in_corpus = isinstance(query, Postmortem) and self.row(query.id) is not None and \
+            self.postmortems[self.row(query.id)] is query
+        q = self.matrix[self.row(query.id)] if in_corpus else self.vectorize(query)
+        if q.nnz == 0:
+            return []
+        scores = np.round(np.asarray((self.matrix @ q.T).todense()).ravel(), SCORE_DECIMALS)
+        order = np.lexsort((np.arange(len(scores)), -scores))
+        out = []
+        for j in order:
+            score = float(scores[j])
+            if score < min_score or score <= 0 or len(out) >= k:
+                break
+            if self.ids[j] in skip:
+                continue
+            out.append(RelatedLink(id=self.ids[j], score=score,
+                                   terms=self._top_terms(q, self.matrix[j]), pinned=False))
+        return out
