@@ -29,6 +29,7 @@ def _default_weights() -> dict[str, float]:
         "section_trigger": 1.0,
         "section_impact": 0.5,
         "body": 0.5,
+        "action_items": 1.0,
     }
 
 
@@ -47,7 +48,7 @@ class Settings:
     phone_region: str | None = "US"
     top_k: int = 5
     min_score: float = 0.12
-    cluster_threshold: float = 0.2
+    cluster_threshold: float = 0.14
     field_weights: dict[str, float] = field(default_factory=_default_weights)
     config_file: Path | None = None
 
