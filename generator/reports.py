@@ -379,20 +379,19 @@ class Coverage:
 
 
 _PM_FIELDS: list[tuple[str, str, Callable[[Postmortem], bool]]] = [
-    ("started_at", "TTD, TTR, impact time", lambda pm: pm.started_at is not None),
+    ("started_at", "TTD, TTR, impact", lambda pm: pm.started_at is not None),
     ("detected_at", "TTD", lambda pm: pm.detected_at is not None),
-    ("mitigated_at", "impact time", lambda pm: pm.mitigated_at is not None),
-    ("resolved_at", "TTR, impact time", lambda pm: pm.resolved_at is not None),
-    ("TTD", "TTD per quarter (needs started_at and detected_at)", lambda pm: pm.time_to_detect is not None),
-    ("TTR", "TTR per quarter (needs started_at and resolved_at)", lambda pm: pm.time_to_resolve is not None),
-    ("impact time", "recurrence ranking, worst incidents (needs started_at and mitigated_at or resolved_at)",
-     lambda pm: pm.duration is not None),
-    ("trigger", "incidents by trigger", lambda pm: bool(pm.trigger)),
-    ("action_items", "action-item ledger, recurrence action state", lambda pm: bool(pm.action_items)),
+    ("mitigated_at", "impact", lambda pm: pm.mitigated_at is not None),
+    ("resolved_at", "TTR, impact", lambda pm: pm.resolved_at is not None),
+    ("TTD", "trends", lambda pm: pm.time_to_detect is not None),
+    ("TTR", "trends", lambda pm: pm.time_to_resolve is not None),
+    ("impact time", "ranking, worst", lambda pm: pm.duration is not None),
+    ("trigger", "by trigger", lambda pm: bool(pm.trigger)),
+    ("action_items", "ledger, recurrence", lambda pm: bool(pm.action_items)),
 ]
 _ITEM_FIELDS: list[tuple[str, str, Callable[[ActionItem], bool]]] = [
-    ("action item owner", "open and overdue per owner", lambda item: bool(item.owner)),
-    ("action item due", "overdue counts", lambda item: item.due is not None),
+    ("action item owner", "per owner", lambda item: bool(item.owner)),
+    ("action item due", "overdue", lambda item: item.due is not None),
 ]
 
 
@@ -427,7 +426,8 @@ def coverage_note(coverage: Sequence[Coverage], name: str) -> str:
     if not total:
         return f"{name}: no {cov.unit} to measure."
     parts = [f"{sev} {cov.share(sev)}%" for sev in SEVERITIES if cov.counts[sev][1]]
-    return (f"{name} known for {have} of {total} {cov.unit} ({cov.share()}%; " + ", ".join(parts) + ").")
+    subject = name if "_" in name or name.isupper() else name[0].upper() + name[1:]
+    return (f"{subject} known for {have} of {total} {cov.unit} ({cov.share()}%; " + ", ".join(parts) + ").")
 
 
 # --- action items --------------------------------------------------------------------------
@@ -768,13 +768,19 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[object]], align: str =
     return "\n".join(lines) + "\n"
 
 
+def _incident_line(pm: Postmortem, links: Links, impact: bool = True) -> str:
+    """A list item for one incident: date, severity, impact time, id (linked) and title."""
+    duration = f" · {_dur(pm.duration)}" if impact else ""
+    return f"- {pm.date.isoformat()} · **{pm.severity}**{duration} · {links.pm(pm)} {_cell(pm.title)}"
+
+
 def _sev_mix(counts: dict[str, int]) -> str:
     return ", ".join(f"{sev} {counts[sev]}" for sev in SEVERITIES if counts.get(sev))
 
 
-def _pct_cell(have: int, total: int) -> str:
-    share = _pct(have, total)
-    return "—" if share is None else f"{share}% ({have}/{total})"
+def _pct_text(cov: Coverage, key: str) -> str:
+    share = cov.share(key)
+    return "—" if share is None else f"{share}%"
 
 
 def _dur(seconds: float | None) -> str:
@@ -876,9 +882,7 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
         if c.no_open_action_item:
             out.append("- **No open action item:** nothing tracked would stop the next one")
         out.append("")
-        out.append(_table(["Date", "Incident", "Severity", "Impact time"],
-                          [(pm.date.isoformat(), f"{links.pm(pm)} {_cell(pm.title)}", pm.severity, _dur(pm.duration))
-                           for pm in c.members], "llll"))
+        out += [_incident_line(pm, links) for pm in c.members] + [""]
         items = c.cluster.action_items or [(pm.id, i) for pm in c.members for i in pm.action_items]
         if items:
             out.append(_table(["Action item", "Owner", "Status", "Due", "From"],
@@ -901,9 +905,6 @@ def _duration_section(report: Report, metric: str, links: Links, chart: str | No
     if overall.n:
         out.append(f"Median **{_dur(overall.median)}**, p90 **{_dur(overall.p90)}** over {overall.n} incidents.\n")
     out.append(f"*Data quality: {coverage_note(report.coverage, name)}*\n")
-    out.append(_table(["Severity", "n", "Median", "p90"],
-                      [(k if k != "all" else "**All**", s.n, _dur(s.median), _dur(s.p90))
-                       for k, s in list(stats.items())[1:] + [("all", overall)] if s.n or k == "all"], "lrrr"))
     if unit == "year":
         out.append(f"*Per year: the incidents span {len(report.per_quarter)} quarters, most with one incident or "
                    f"none, too few for a distribution. Per-quarter figures: `pmkb report --format csv --table "
@@ -914,6 +915,9 @@ def _duration_section(report: Report, metric: str, links: Links, chart: str | No
     if rows:
         out.append(links.data(f"Data: {name} per {unit}", _table([unit.capitalize(), "n", "Median", "p90"], rows,
                                                                   "lrrr"), len(rows)))
+    out.append(_table(["Severity", "n", "Median", "p90"],
+                      [(k if k != "all" else "**All**", s.n, _dur(s.median), _dur(s.p90))
+                       for k, s in list(stats.items())[1:] + [("all", overall)] if s.n or k == "all"], "lrrr"))
     return out
 
 
@@ -934,11 +938,10 @@ def render_trends(report: Report, links: Links, charts: dict[str, str] | None = 
     if "quarters" in charts and report.per_quarter:
         out.append(f"![Incidents per quarter, stacked by severity]({charts['quarters']})\n")
     rows = [(q, *(c[s] or "" for s in SEVERITIES), sum(c.values())) for q, c in report.per_quarter if sum(c.values())]
-    out.append(links.data("Data: incidents per quarter", _table(["Quarter", *SEVERITIES, "Total"], rows, "lrrrrr"),
-                          len(rows)))
-    if len(rows) < len(report.per_quarter):
-        empty = len(report.per_quarter) - len(rows)
-        out.append(f"*{_plural(empty, 'quarter')} without incidents left out of the table.*\n")
+    empty = len(report.per_quarter) - len(rows)
+    note = f"; {_plural(empty, 'quarter')} without incidents left out" if empty else ""
+    out.append(links.data(f"Data: incidents per quarter{note}", _table(["Quarter", *SEVERITIES, "Total"], rows,
+                                                                         "lrrrrr"), len(rows)))
     out += _duration_section(report, "ttd", links, charts.get("ttd"))
     out += _duration_section(report, "ttr", links, charts.get("ttr"))
     out.append(f"*{PERCENTILE_NOTE}*\n")
@@ -970,12 +973,17 @@ def render_data_quality(report: Report, links: Links) -> str:
     thin = [c for c in report.coverage if (c.share() or 0) < 50 and c.counts["all"][1]]
     if thin:
         out.append("Below half: " + ", ".join(f"**{c.field}** ({c.share()}%)" for c in thin) + ".\n")
-    out.append(_table(["Field", "Used by", *SEVERITIES, "All"],
-                      [(f"`{c.field}`" if "_" in c.field else c.field, c.affects,
-                        *(_pct_cell(*c.counts[s]) for s in SEVERITIES), f"**{_pct_cell(*c.counts['all'])}**")
-                       for c in report.coverage], "llrrrrr"))
-    out.append("*Shares are of post-mortems, except action item owner and due, which are shares of action items "
-               "grouped by the severity of their incident. Percentages are rounded half up.*\n")
+    for unit in ("post-mortems", "action items"):
+        rows = [c for c in report.coverage if c.unit == unit]
+        totals = rows[0].counts
+        out.append(f"## Share of {unit} with each field\n")
+        header = ["Field", "Used by", *(f"{s} ({totals[s][1]})" for s in SEVERITIES), f"All ({totals['all'][1]})"]
+        out.append(_table(header, [(f"`{c.field}`" if "_" in c.field else c.field, c.affects,
+                                    *(_pct_text(c, s) for s in SEVERITIES), f"**{_pct_text(c, 'all')}**")
+                                   for c in rows], "llrrrrr"))
+    out.append("*The number after each severity is how many post-mortems (or action items, grouped by the severity "
+               "of their incident) it has. Percentages are rounded half up. Impact time runs from started_at to "
+               "mitigated_at, else to resolved_at.*\n")
     return "\n".join(out)
 
 
@@ -992,12 +1000,24 @@ def render_action_items(report: Report, links: Links, limit: int | None = None) 
     late = [o for o in report.owners if o.overdue]
     if late:
         out.append("Most overdue: " + ", ".join(f"{_cell(o.owner)} ({o.overdue})" for o in late[:5]) + ".\n")
+    due = next(c for c in report.coverage if c.field == "action item due")
+    if due.counts["all"][1] and (due.share() or 0) < 50:
+        out.append(f"!!! warning \"Overdue counts are incomplete\"\n\n    Only {due.counts['all'][0]} of "
+                   f"{due.counts['all'][1]} action items have a due date ({due.share()}%); an item without one is "
+                   "never counted as overdue. Give every open item a `due:` date.\n")
     out.append(f"*Data quality: {coverage_note(report.coverage, 'action item due')} Items without a due date are "
                f"never overdue. {coverage_note(report.coverage, 'action item owner')}*\n")
     out.append("## By owner\n")
-    out.append(_table(["Owner", "Open", "Overdue", "Done", "Won't do", "Total"],
-                      [(_cell(o.owner), o.open, o.overdue, o.done, o.wont_do, o.total) for o in report.owners],
-                      "lrrrrr"))
+    header = ["Owner", "Open", "Overdue", "Done", "Won't do", "Total"]
+    busy = [o for o in report.owners if o.open or o.overdue]
+    idle = [o for o in report.owners if not (o.open or o.overdue)]
+    if busy:
+        out.append(_table(header, [(_cell(o.owner), o.open, o.overdue, o.done, o.wont_do, o.total) for o in busy],
+                          "lrrrrr"))
+    if idle:
+        out.append(links.data(f"Owners with nothing open ({len(idle)})",
+                              _table(header, [(_cell(o.owner), o.open, o.overdue, o.done, o.wont_do, o.total)
+                                              for o in idle], "lrrrrr"), len(idle), open_up_to=0))
     out.append("## Ledger\n")
     out.append("Overdue first (most days late on top), then open by due date, then done and won't do. "
                "Age is days since the incident.\n")
@@ -1034,9 +1054,7 @@ def render_period(summary: PeriodSummary, links: Links, today: dt.date) -> str:
     out.append(f"Action items from these incidents: **{summary.items_done} done**, {summary.items_open} open "
                f"({summary.items_overdue} overdue).\n")
     out.append("## Worst incidents\n")
-    out.append(_table(["Date", "Incident", "Severity", "Impact time"],
-                      [(pm.date.isoformat(), f"{links.pm(pm)} {_cell(pm.title)}", pm.severity, _dur(pm.duration))
-                       for pm in summary.worst]))
+    out += [_incident_line(pm, links) for pm in summary.worst] + [""]
     if summary.recurring_clusters or summary.new_clusters:
         out.append("## Recurring problems\n")
         rows = [(links.cluster(c), "came back" if c in summary.recurring_clusters else "new",
@@ -1046,9 +1064,7 @@ def render_period(summary: PeriodSummary, links: Links, today: dt.date) -> str:
         out.append(_table(["Problem", "", "Incidents (all time)", "First seen", "In this period"], rows, "llrlr"))
     if n > len(summary.worst):
         out.append("## All incidents\n")
-        out.append(_table(["Date", "Incident", "Severity"],
-                          [(pm.date.isoformat(), f"{links.pm(pm)} {_cell(pm.title)}", pm.severity)
-                           for pm in summary.postmortems]))
+        out += [_incident_line(pm, links, impact=False) for pm in summary.postmortems] + [""]
     out.append("*Action items carry no completion date, so \"done\" counts the items of this period's incidents "
                "that are marked done now.*\n")
     return "\n".join(out)

@@ -360,6 +360,7 @@ def test_corpus_without_any_timestamps():
     assert "reports/charts/incidents-per-quarter.svg" in pages
     assert "No recurring problems" in pages["reports/recurrence.md"]
     assert "Median TTD **—** (n = 0)" in pages["reports/trends.md"]
+    assert '!!! warning "Overdue counts are incomplete"' in pages["reports/action-items.md"]
 
 
 def test_empty_corpus():
@@ -443,9 +444,10 @@ def test_trends_page(pages):
     page = pages["reports/trends.md"]
     assert "**7 incidents from 2023-01-10 to 2024-05-10** (SEV1 3, SEV2 2, SEV3 1, SEV4 1)" in page
     assert "Median TTD **20 min** (n = 6), median TTR **2 h** (n = 5)" in page
-    assert '???+ info "Data: incidents per quarter"\n\n    | Quarter |' in page       # short: shown unfolded
+    assert ('???+ info "Data: incidents per quarter; 1 quarter without incidents left out"\n\n    | Quarter |'
+            in page)                                                    # short: shown unfolded
     assert "    | 2023-Q1 | 1 | 1 |  |  | 2 |" in page
-    assert "| 2023-Q4 |" not in page and "*1 quarter without incidents left out" in page
+    assert "| 2023-Q4 |" not in page
     assert "| 2024-Q1 | 2 | 5 min | 20 min |" in page                     # TTD per quarter
     assert "TTD known for 6 of 7 post-mortems (86%; SEV1 100%, SEV2 100%, SEV3 0%, SEV4 100%)" in page
     assert "nearest-rank" in page
@@ -456,8 +458,10 @@ def test_trends_page(pages):
 
 def test_data_quality_page(pages):
     page = pages["reports/data-quality.md"]
-    assert "| `mitigated_at` | impact time | 100% (3/3) | 50% (1/2) | 0% (0/1) | 0% (0/1) | **57% (4/7)** |" in page
-    assert "| action item owner | open and overdue per owner | 100% (4/4) | 67% (2/3) | — | 100% (1/1) |" in page
+    assert "| Field | Used by | SEV1 (3) | SEV2 (2) | SEV3 (1) | SEV4 (1) | All (7) |" in page
+    assert "| `mitigated_at` | impact | 100% | 50% | 0% | 0% | **57%** |" in page
+    assert "| Field | Used by | SEV1 (4) | SEV2 (3) | SEV3 (0) | SEV4 (1) | All (8) |" in page
+    assert "| action item owner | per owner | 100% | 67% | — | 100% | **88%** |" in page
 
 
 def test_action_items_page(pages):
@@ -469,6 +473,8 @@ def test_action_items_page(pages):
                         "[PM-2023-001](../2023-01-10-edge-certificate-expired.md) SEV1 | 538 |")
     assert len(lines) == 3
     assert "| sre | 2 | 1 | 0 | 0 | 2 |" in page
+    assert '??? info "Owners with nothing open (1)"' in page and "    | (no owner) | 0 | 0 | 0 | 1 | 1 |" in page
+    assert "!!! warning" not in page                                   # half the items have a due date
 
 
 def test_year_and_quarter_pages(pages):
@@ -478,6 +484,10 @@ def test_year_and_quarter_pages(pages):
     assert "**2** recurring problems started" in page
     assert "**1 done**, 2 open (1 overdue)" in page
     assert "[certificate expiry](../clusters/c-pm-2023-001.md) | new |" in page
+    worst = page.split("## Worst incidents\n")[1].split("\n\n")[1].splitlines()
+    assert worst[0] == ("- 2023-05-05 · **SEV1** · 3 h · [PM-2023-003](../2023-05-05-internal-certificate-expired.md) "
+                        "Internal certificate expired again")
+    assert [line.split(" · ")[1] for line in worst] == ["**SEV1**", "**SEV1**", "**SEV2**", "**SEV3**"]
     assert "**2** known problems came back" in pages["reports/2024.md"]
     assert "No incidents in this period." in pages["reports/2024-q3.md"]
     assert pages["reports/2024-q3.md"].startswith("# 2024 Q3 (to date)\n")
