@@ -127,8 +127,16 @@ def _severity_badge(severity: str) -> str:
     return f'<span class="pmkb-sev pmkb-sev--{css}">{attr(severity)}</span>'
 
 
-def _services(page: str, services: Sequence[str]) -> str:
-    return ", ".join(f"[{text(s)}]({link(page, service_page(s))})" for s in services) or "—"
+def _services(page: str, services: Sequence[str], limit: int | None = None) -> str:
+    shown = list(services) if limit is None else list(services)[:limit]
+    out = ", ".join(f"[{text(s)}]({link(page, service_page(s))})" for s in shown) or "—"
+    if len(services) > len(shown):
+        out += f" +{len(services) - len(shown)}"
+    return out
+
+
+def _id(pm_id: str) -> str:
+    return f'<span class="pmkb-id">{attr(pm_id)}</span>'
 
 
 # --- tables of incidents ----------------------------------------------------------------------
@@ -139,8 +147,8 @@ def incident_table(page: str, postmortems: Sequence[Postmortem]) -> str:
     rows = ["| Id | Date | Title | Severity | Services | TTR |", "|---|---|---|---|---|---|"]
     for pm in postmortems:
         rows.append(
-            f"| {text(pm.id)} | {pm.date.isoformat()} | [{text(pm.title)}]({link(page, pm.path)}) "
-            f"| {_severity_badge(pm.severity)} | {_services(page, pm.services)} "
+            f"| {_id(pm.id)} | {pm.date.isoformat()} | [{text(pm.title)}]({link(page, pm.path)}) "
+            f"| {_severity_badge(pm.severity)} | {_services(page, pm.services, 3)} "
             f"| {format_duration(pm.time_to_resolve)} |"
         )
     return "\n".join(rows) + "\n"
@@ -176,8 +184,10 @@ def split_pages(first_page: str, title: str, intro: str, postmortems: Sequence[P
 
 def _fact(label: str, value: str, css: str = "") -> str:
     extra = f" pmkb-fact--{css}" if css else ""
-    return (f'<div class="pmkb-fact{extra}" markdown="span"><span class="pmkb-fact__label">{label}</span> '
-            f'<span class="pmkb-fact__value">{value}</span></div>')
+    # <p>, not <div>: Material's search parser matches end tags by name, so a nested </div>
+    # would end the data-search-exclude block of the facts early.
+    return (f'<p class="pmkb-fact{extra}" markdown="span"><span class="pmkb-fact__label">{label}</span> '
+            f'<span class="pmkb-fact__value">{value}</span></p>')
 
 
 def card_markdown(pm: Postmortem, cluster: Cluster | None = None) -> str:
@@ -208,7 +218,7 @@ def card_markdown(pm: Postmortem, cluster: Cluster | None = None) -> str:
     summary = (f'<p class="pmkb-card__summary" markdown="span">{text(pm.summary)}</p>\n'
                if pm.summary else "")
     return (f'<div class="pmkb-card" markdown="1">\n{head}\n{summary}'
-            f'<div class="pmkb-facts" markdown="1">\n' + "\n".join(facts) + "\n</div>\n</div>\n\n")
+            f'<div class="pmkb-facts" data-search-exclude markdown="1">\n' + "\n".join(facts) + "\n</div>\n</div>\n\n")
 
 
 def _score(link_: RelatedLink) -> str:
@@ -230,25 +240,23 @@ def related_markdown(pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[s
         other = by_id.get(rel.id)
         if other is None or other.id == pm.id:
             continue
-        terms = ", ".join(f"`{t}`" if "`" not in t else text(t) for t in rel.terms)
-        meta = [text(other.id), other.date.isoformat(), _severity_badge(other.severity),
+        terms = ", ".join(text(t) for t in rel.terms)
+        meta = [_severity_badge(other.severity), _id(other.id), other.date.isoformat(),
                 f'<span class="pmkb-score" title="TF-IDF cosine similarity">score {_score(rel)}</span>']
         if rel.pinned:
             meta.append('<span class="pmkb-pinned">linked by the authors</span>')
-        line = f"- [{text(other.title)}]({link(page, other.path)}) \n  " + " · ".join(meta)
         if terms:
-            line += f" · shared terms: {terms}"
-        items.append(line)
+            meta.append(f'<span class="pmkb-terms">shared terms: {terms}</span>')
+        items.append(f"- [{text(other.title)}]({link(page, other.path)})\n"
+                     f'  <span class="pmkb-related__meta">' + " · ".join(meta) + "</span>")
     if items:
-        out.append('<div class="pmkb-related" markdown="1">\n\n' + "\n".join(items) + "\n\n</div>\n")
+        out.append('<div class="pmkb-related" data-search-exclude markdown="1">\n\n' + "\n".join(items) + "\n\n</div>\n")
     else:
         out.append(f"No other incident is similar enough (score of at least {min_score:g}).\n")
     if cluster is not None:
-        others = len(cluster.members) - 1
-        out.append(f"\nThis incident is part of the recurring problem "
+        out.append(f"\nPart of the recurring problem "
                    f"[{text(cluster.label or cluster.id)}]({link(page, cluster_page(cluster.id))}): "
-                   f"{others} other incident{'s' if others != 1 else ''} between {cluster.first.isoformat()} "
-                   f"and {cluster.last.isoformat()}.\n")
+                   f"{cluster.size} incidents from {cluster.first.isoformat()} to {cluster.last.isoformat()}.\n")
     return "".join(out)
 
 
@@ -293,7 +301,7 @@ def cluster_table(page: str, clusters: Sequence[Cluster]) -> str:
     rows = ["| Recurring problem | Incidents | First | Last | Services |", "|---|---|---|---|---|"]
     for c in clusters:
         rows.append(f"| [{text(c.label or c.id)}]({link(page, cluster_page(c.id))}) | {c.size} "
-                    f"| {c.first.isoformat()} | {c.last.isoformat()} | {_services(page, c.services)} |")
+                    f"| {c.first.isoformat()} | {c.last.isoformat()} | {_services(page, c.services, 4)} |")
     return "\n".join(rows) + "\n"
 
 
@@ -331,6 +339,9 @@ def service_pages(postmortems: Sequence[Postmortem]) -> dict[str, str]:
     pages: dict[str, str] = {}
     rows = ["| Service | Incidents | SEV1 | Latest |", "|---|---|---|---|"]
     for service in sorted(by_service):
+        if service_page(service) == SERVICES:
+            raise ValueError(f"{SERVICES}: the page of service {service!r} collides with the services overview; "
+                             "rename the service")
         items = by_service[service]
         sev1 = sum(p.severity == "SEV1" for p in items)
         rows.append(f"| [{text(service)}]({link(SERVICES, service_page(service))}) | {len(items)} | {sev1} "
@@ -384,6 +395,8 @@ def tag_pages(postmortems: Sequence[Postmortem]) -> dict[str, str]:
     pages: dict[str, str] = {}
     rows = ["| Tag | Incidents |", "|---|---|"]
     for tag in sorted(counts):
+        if tag_page(tag) == TAGS:
+            raise ValueError(f"{TAGS}: the page of tag {tag!r} collides with the tag index; rename the tag")
         rows.append(f"| [{text(tag)}]({link(TAGS, tag_page(tag))}) | {counts[tag]} |")
         pages[tag_page(tag)] = (_front_matter(f"Tag: {tag}") + f"# Tag: {text(tag)}\n\n"
                                 f"{counts[tag]} incidents. [All tags]({link(tag_page(tag), TAGS)})\n\n"
@@ -490,6 +503,7 @@ _ALLOWED_TAGS = {
 }
 _ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "title", "lang", "dir"},
+    "div": {"data-search-exclude"},
     "a": {"href", "name"},
     "img": {"src", "alt", "width", "height", "loading"},
     "td": {"colspan", "rowspan", "align", "style"},

@@ -1,0 +1,155 @@
+"""Helpers for the site tests: real MkDocs builds in temporary folders, and HTML checks.
+
+Builds run ``python -m mkdocs build`` in a subprocess (the command users run), with the
+repository's own ``mkdocs.yml`` copied next to a copy of the corpus, so the tests exercise
+the shipped configuration. The shipped site is built at most once per test session.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_CORPUS = ROOT / "tests" / "fixtures" / "site" / "postmortems"
+SHIPPED_CONFIG = ROOT / "mkdocs.yml"
+PLUGIN_ENTRY = "  - postmortems:\n      broken_links: error\n"
+
+
+def make_project(folder: Path, corpus: Path = FIXTURE_CORPUS, plugin_options: str = "",
+                 files: dict[str, str] | None = None) -> Path:
+    """Lay out ``folder/mkdocs.yml`` (the shipped one) and ``folder/postmortems/`` (a copy of ``corpus``).
+
+    ``plugin_options`` are extra YAML lines under the ``postmortems`` plugin (indented six
+    spaces); ``files`` are extra files written into the docs folder.
+    """
+    config = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    assert PLUGIN_ENTRY in config, "the shipped mkdocs.yml changed its postmortems entry"
+    config = config.replace(PLUGIN_ENTRY, PLUGIN_ENTRY + plugin_options)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "mkdocs.yml").write_text(config, encoding="utf-8")
+    shutil.copytree(corpus, folder / "postmortems")
+    for name, content in (files or {}).items():
+        path = folder / "postmortems" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    return folder
+
+
+def run_build(project: Path, site_dir: Path, *, strict: bool = True, offline: bool = False,
+              timeout: int = 300) -> subprocess.CompletedProcess:
+    """``mkdocs build [--strict] -d site_dir`` in ``project``; returns the finished process."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "OFFLINE": "true" if offline else "false"}
+    env.pop("SOURCE_DATE_EPOCH", None)
+    cmd = [sys.executable, "-m", "mkdocs", "build", "-d", str(site_dir)] + (["--strict"] if strict else [])
+    return subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@functools.lru_cache(maxsize=None)
+def shipped_site(offline: bool = False) -> Path:
+    """Build the repository's ``postmortems/`` with its ``mkdocs.yml`` (strict), once per session.
+
+    Raises:
+        AssertionError: the build failed (its log is in the message).
+    """
+    out = Path(tempfile.mkdtemp(prefix="pmkb-site-")) / "site"
+    done = run_build(ROOT, out, offline=offline)
+    assert done.returncode == 0, f"mkdocs build --strict of the shipped site failed:\n{done.stderr}"
+    return out
+
+
+# --- HTML checks ----------------------------------------------------------------------------
+
+
+class _Collector(HTMLParser):
+    """Collects ids and the URLs of links, scripts, stylesheets and images of one page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.links: list[tuple[str, str, str]] = []  # (tag, attribute, url)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("id", "name"):
+            if attrs.get(key):
+                self.ids.add(attrs[key])
+        for key in ("href", "src"):
+            if attrs.get(key) is not None:
+                self.links.append((tag, key, attrs[key]))
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_page(path: Path) -> _Collector:
+    """Ids and links of the HTML file at ``path``."""
+    collector = _Collector()
+    collector.feed(path.read_text(encoding="utf-8"))
+    return collector
+
+
+def _target_file(site: Path, page: Path, url: str) -> tuple[Path | None, str]:
+    parts = urlsplit(url)
+    base = "file:///" + page.relative_to(site).as_posix()
+    resolved = urlsplit(urljoin(base, parts.path)).path if parts.path else "/" + page.relative_to(site).as_posix()
+    target = site / unquote(resolved.lstrip("/"))
+    if resolved.endswith("/") or target.is_dir():
+        target = target / "index.html"
+    return (target if target.is_file() else None), parts.fragment
+
+
+def broken_links(site: Path) -> list[str]:
+    """Every internal ``href``/``src`` in every HTML page of ``site`` that does not resolve.
+
+    An internal URL must name a file that exists (``dir/`` means ``dir/index.html``); a
+    fragment must name an id on the target page when the target is HTML. Search-index
+    locations are checked the same way. Returns ``"page: url"`` strings.
+    """
+    problems = []
+    pages = sorted(site.rglob("*.html"))
+    for page in pages:
+        for tag, _, url in parse_page(page).links:
+            if not url or urlsplit(url).scheme or url.startswith("//"):
+                continue
+            target, fragment = _target_file(site, page, url)
+            if target is None:
+                problems.append(f"{page.relative_to(site)}: {url}")
+            elif fragment and target.suffix == ".html" and tag == "a" and not fragment.startswith("__"):
+                if unquote(fragment) not in parse_page(target).ids:
+                    problems.append(f"{page.relative_to(site)}: {url} (no id {fragment!r})")
+    index = site / "search" / "search_index.json"
+    if index.is_file():
+        root = site / "index.html"
+        for doc in json.loads(index.read_text(encoding="utf-8"))["docs"]:
+            target, _ = _target_file(site, root, doc["location"] or "./")
+            if target is None:
+                problems.append(f"search index: {doc['location']}")
+    return problems
+
+
+_CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])(https?:)?//""", re.I)
+
+
+def external_assets(site: Path) -> list[str]:
+    """Scripts, stylesheets, fonts, images and frames that a page would load from another host."""
+    found = []
+    for page in sorted(site.rglob("*.html")):
+        for tag, key, url in parse_page(page).links:
+            external = urlsplit(url).scheme in ("http", "https") or url.startswith("//")
+            if external and (tag in ("script", "img", "iframe", "link", "source", "video", "audio") or key == "src"):
+                found.append(f"{page.relative_to(site)}: <{tag} {key}={url}>")
+        text = page.read_text(encoding="utf-8")
+        if _CSS_URL.search(text):
+            found.append(f"{page.relative_to(site)}: external url() in inline style")
+    for css in sorted(site.rglob("*.css")):
+        if _CSS_URL.search(css.read_text(encoding="utf-8")):
+            found.append(f"{css.relative_to(site)}: external url()")
+    return found

@@ -1,0 +1,349 @@
+"""The site: real MkDocs builds of a small hand-written corpus, asserting on the HTML.
+
+The corpus (``tests/fixtures/site/postmortems``) has three TLS-certificate incidents, two
+disk-full incidents (one ``in-review``) and one draft. One strict build is shared by most
+tests; the failure cases build their own small projects.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.sitebuild import FIXTURE_CORPUS, broken_links, external_assets, make_project, run_build
+
+pytestmark = pytest.mark.slow
+
+TLS = "2024-03-14-checkout-api-down-after-tls-certificate-expired"
+EDGE = "2024-05-02-edge-proxy-certificate-expired-again"
+GATEWAY = "2023-11-20-api-gateway-certificate-renewal-missed"
+DISK = "2024-06-11-search-disk-full-logs"
+DISK_AGAIN = "2024-07-01-search-volume-full-again"
+DRAFT = "2024-08-09-draft-zanzibar-queue-backlog"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, Path, str]:
+    """(project, site, build log) of one strict build of the fixture corpus."""
+    project = make_project(tmp_path_factory.mktemp("fixture"))
+    site = project / "site"
+    done = run_build(project, site)
+    assert done.returncode == 0, done.stderr
+    return project, site, done.stderr
+
+
+def page(site: Path, slug: str) -> str:
+    return (site / slug / "index.html").read_text(encoding="utf-8")
+
+
+def card_of(html: str) -> str:
+    start = html.index('<div class="pmkb-card">')
+    return html[start:html.index('<h2 id="summary"', start)]
+
+
+def fact(card: str, css: str) -> str:
+    m = re.search(rf'pmkb-fact--{css}"><span class="pmkb-fact__label">[^<]*</span> '
+                  rf'<span class="pmkb-fact__value">(.*?)</span></p>', card)
+    assert m, f"no {css} on the card"
+    return re.sub(r"<[^>]+>", "", m.group(1))
+
+
+def related_ids(html: str) -> list[str]:
+    section = html[html.index('id="related-incidents"'):]
+    return re.findall(r'<span class="pmkb-id">([^<]+)</span>', section)
+
+
+def test_card_shows_every_value(built):
+    _, site, _ = built
+    card = card_of(page(site, TLS))
+    assert '<span class="pmkb-sev pmkb-sev--sev1">SEV1</span>' in card
+    assert '<span class="pmkb-status pmkb-status--final">final</span>' in card
+    assert '<span class="pmkb-card__id">PM-2024-017</span>' in card
+    assert fact(card, "date") == "2024-03-14"
+    assert fact(card, "services") == "checkout-api, edge-proxy"
+    assert fact(card, "duration") == "1 h 53 min"       # started 09:12, mitigated 11:05
+    assert fact(card, "ttd") == "19 min"                # detected 09:31
+    assert fact(card, "ttr") == "2 h 28 min"            # resolved 11:40
+    assert fact(card, "authors") == "alice, bob"
+    assert fact(card, "tags") == "tls certificates"
+    assert 'href="../services/checkout-api/"' in card
+    assert 'href="../tags/tls/"' in card
+    assert "Card payments failed for 2 h 28 min" in card
+
+
+def test_card_reads_times_in_their_own_offset(built):
+    _, site, _ = built
+    card = card_of(page(site, EDGE))
+    assert (fact(card, "ttd"), fact(card, "duration"), fact(card, "ttr")) == ("5 min", "45 min", "1 h 10 min")
+    assert fact(card, "date") == "2024-05-02"
+
+
+def test_missing_times_show_a_dash(built):
+    _, site, _ = built
+    card = card_of(page(site, GATEWAY))
+    assert fact(card, "duration") == "2 h"              # no mitigated_at: started to resolved
+    assert fact(card, "ttd") == "1 h 10 min"
+
+
+def test_related_incidents_link_similar_ones_with_score_and_terms(built):
+    _, site, _ = built
+    html = page(site, TLS)
+    ids = related_ids(html)
+    assert set(ids[:2]) == {"PM-2024-021", "PM-2023-004"}, ids
+    assert "PM-2024-030" not in ids and "PM-2024-040" not in ids
+    section = html[html.index('id="related-incidents"'):]
+    first = re.search(r'<li><a href="([^"]+)">([^<]+)</a>\s*<span class="pmkb-related__meta">(.*?)</span></li>',
+                      section, re.S)
+    assert first and first.group(1) in (f"../{EDGE}/", f"../{GATEWAY}/")
+    score = float(re.search(r"score (\d\.\d\d)", first.group(3)).group(1))
+    assert 0.12 <= score <= 1.0
+    assert re.search(r"\d{4}-\d{2}-\d{2}", first.group(3))
+    assert "shared terms:" in first.group(3) and "certificate" in first.group(3)
+    assert "pmkb-sev--sev" in first.group(3)
+
+
+def test_related_incidents_end_the_page_and_link_the_cluster(built):
+    _, site, _ = built
+    html = page(site, TLS)
+    article = html[:html.index("</article>")]
+    assert article.rindex('id="related-incidents"') > article.rindex('id="action-items"')
+    m = re.search(r'Part of the recurring problem <a href="(\.\./clusters/c-pm-[0-9-]+/)">', html)
+    assert m, "no cluster link"
+    cluster = (site / m.group(1)[3:] / "index.html").read_text(encoding="utf-8")
+    for slug in (TLS, EDGE, GATEWAY):
+        assert f'href="../../{slug}/"' in cluster
+
+
+def test_draft_is_left_out_and_nothing_links_to_it(built):
+    _, site, _ = built
+    assert not (site / DRAFT).exists()
+    for html in site.rglob("*.html"):
+        text = html.read_text(encoding="utf-8")
+        assert DRAFT not in text and "PM-2024-040" not in text, html
+    assert "zanzibarquux" not in (site / "search" / "search_index.json").read_text(encoding="utf-8")
+    exported = json.loads((site / "api" / "postmortems.json").read_text(encoding="utf-8"))
+    assert "PM-2024-040" not in {p["id"] for p in exported["postmortems"]}
+
+
+def test_incident_index_is_newest_first_grouped_by_year(built):
+    _, site, _ = built
+    html = (site / "incidents" / "index.html").read_text(encoding="utf-8")
+    years = re.findall(r'<h2 id="(\d{4})">', html)
+    assert years == ["2024", "2023"]
+    ids = re.findall(r'<td><span class="pmkb-id">([^<]+)</span></td>', html)
+    assert ids == ["PM-2024-033", "PM-2024-030", "PM-2024-021", "PM-2024-017", "PM-2023-004"]
+    row = html[html.index("PM-2024-017</span>"):]
+    row = row[:row.index("</tr>")]
+    assert "2024-03-14" in row and "SEV1" in row and "2 h 28 min" in row
+    assert 'href="../services/checkout-api/"' in row and f'href="../{TLS}/"' in row
+
+
+def test_service_cluster_and_tag_pages(built):
+    _, site, _ = built
+    service = (site / "services" / "edge-proxy" / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r'<span class="pmkb-id">([^<]+)</span>', service) == ["PM-2024-021", "PM-2024-017"]
+    overview = (site / "services" / "index.html").read_text(encoding="utf-8")
+    for name in ("api-gateway", "checkout-api", "edge-proxy", "payments", "search"):
+        assert f'href="{name}/"' in overview
+    assert "notifications" not in overview                       # only the draft names it
+    tag = (site / "tags" / "tls" / "index.html").read_text(encoding="utf-8")
+    for slug in (TLS, EDGE, GATEWAY):
+        assert f"../../{slug}/" in tag
+    assert DISK not in tag
+    tags = (site / "tags" / "index.html").read_text(encoding="utf-8")
+    assert 'href="tls/"' in tags and 'href="disk/"' in tags and "queue" not in tags
+    clusters = (site / "clusters" / "index.html").read_text(encoding="utf-8")
+    assert clusters.count('href="c-pm-') >= 1
+
+
+def test_home_puts_search_first_then_latest_and_clusters(built):
+    _, site, _ = built
+    html = (site / "index.html").read_text(encoding="utf-8")
+    content = html[html.index('<article'):]
+    assert content.index('for="__search"') < content.index('id="latest-incidents"') < content.index(
+        'id="most-active-recurring-problems"')
+    assert "Search 5 post-mortems" in content
+    latest = content[content.index('id="latest-incidents"'):content.index('id="most-active-recurring-problems"')]
+    assert re.findall(r'<span class="pmkb-id">([^<]+)</span>', latest)[0] == "PM-2024-033"
+
+
+def test_navigation_stays_small(built):
+    _, site, _ = built
+    html = page(site, TLS)
+    nav = html[html.index('<nav class="md-nav md-nav--primary"'):html.index("</nav>", html.index(
+        '<nav class="md-nav md-nav--primary"'))]
+    titles = re.findall(r'<span class="md-ellipsis">\s*([^<]+?)\s*</span>', nav)
+    assert titles[:5] == ["Home", "Incidents", "Services", "Recurring problems", "Tags"]
+    assert len(titles) <= 7
+    assert TLS not in nav
+
+
+def test_material_page_status_is_not_our_status(built):
+    _, site, _ = built
+    for slug in (TLS, DISK_AGAIN):
+        assert "md-status" not in page(site, slug)
+    assert '<span class="pmkb-status pmkb-status--in-review">in-review</span>' in page(site, DISK_AGAIN)
+
+
+def test_markdown_features_survive_sanitising(built):
+    _, site, _ = built
+    html = page(site, TLS)
+    assert '<div class="admonition note">' in html and '<p class="admonition-title">Customer impact</p>' in html
+    assert '<div class="highlight">' in html and '<span class="k">def</span>' in html
+    assert '<th style="text-align:left">Time (UTC)</th>' in html
+    assert '<a class="headerlink" href="#root-cause" title="Permanent link">' in html
+
+
+def test_search_splits_identifiers(built):
+    _, site, _ = built
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    separator = re.compile(index["config"]["separator"])
+    for identifier, parts in [("ERR_TOO_MANY_REDIRECTS", ["ERR", "TOO", "MANY", "REDIRECTS"]),
+                              ("max_connections", ["max", "connections"]), ("api.v2", ["api", "v2"]),
+                              ("edge-proxy", ["edge", "proxy"]), ("v1.20", ["v1.20"])]:
+        assert [p for p in separator.split(identifier) if p] == parts
+    docs = [d for d in index["docs"] if d["location"].startswith(TLS)]
+    assert any("ERR_TOO_MANY_REDIRECTS" in d["text"] for d in docs)
+    assert not any("Time to detect" in d["text"] for d in docs), "the card facts clutter search results"
+
+
+def test_exports(built):
+    _, site, _ = built
+    data = json.loads((site / "api" / "postmortems.json").read_text(encoding="utf-8"))
+    assert data["count"] == 5
+    by_id = {p["id"]: p for p in data["postmortems"]}
+    pm = by_id["PM-2024-017"]
+    assert pm["title"] == "Checkout API down after TLS certificate expired"
+    assert pm["severity"] == "SEV1" and pm["services"] == ["checkout-api", "edge-proxy"]
+    assert pm["time_to_resolve_s"] == 8880.0 and pm["time_to_detect_s"] == 1140.0
+    assert pm["url"] == f"{TLS}/"
+    assert {r["id"] for r in pm["related"]} >= {"PM-2024-021", "PM-2023-004"}
+    assert all(0 < r["score"] <= 1 and r["terms"] for r in pm["related"])
+    assert pm["cluster"] and pm["cluster"] == by_id["PM-2024-021"]["cluster"]
+    rows = list(csv.DictReader(io.StringIO((site / "api" / "postmortems.csv").read_text(encoding="utf-8"))))
+    assert [r["id"] for r in rows] == sorted(by_id)
+    row = next(r for r in rows if r["id"] == "PM-2024-017")
+    assert row["services"] == "checkout-api;edge-proxy" and row["time_to_resolve_s"] == "8880.0"
+    assert row["cluster"] == pm["cluster"] and "PM-2024-021:" in row["related"]
+
+
+def test_every_internal_link_resolves_and_nothing_is_external(built):
+    _, site, _ = built
+    assert broken_links(site) == []
+    assert external_assets(site) == []
+
+
+def test_nothing_is_written_into_the_docs_folder(built):
+    project, _, _ = built
+    written = sorted(p.relative_to(project / "postmortems").as_posix() for p in (project / "postmortems").rglob("*"))
+    assert written == sorted(p.name for p in FIXTURE_CORPUS.iterdir())
+
+
+def test_two_builds_are_identical(built, tmp_path):
+    project, site, _ = built
+    again = tmp_path / "again"
+    done = run_build(project, again)
+    assert done.returncode == 0, done.stderr
+    first = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    second = {p.relative_to(again).as_posix(): p.read_bytes() for p in again.rglob("*") if p.is_file()}
+    assert sorted(first) == sorted(second)
+    differing = [name for name in first if first[name] != second[name] and name != "sitemap.xml.gz"]
+    assert differing == []
+
+
+# --- failures and edge cases, each with its own small build -------------------------------------
+
+
+def test_validation_error_stops_the_build_with_the_validator_message(tmp_path):
+    bad = (FIXTURE_CORPUS / f"{DISK}.md").read_text(encoding="utf-8").replace("severity: SEV3", "severity: SEV9")
+    project = make_project(tmp_path / "p", files={f"{DISK}.md": bad})
+    done = run_build(project, tmp_path / "site")
+    assert done.returncode != 0
+    assert f"{DISK}.md:5: field-enum severity: 'severity' is 'SEV9', not an allowed value" in done.stderr
+    assert "1 post-mortem error(s)" in done.stderr
+
+
+def test_warnings_fail_a_strict_build(tmp_path):
+    text = (FIXTURE_CORPUS / f"{DISK}.md").read_text(encoding="utf-8")
+    text = text.replace("Log rotation was missing", "Write to oncall.lead@example.com. Log rotation was missing")
+    project = make_project(tmp_path / "p", files={f"{DISK}.md": text})
+    done = run_build(project, tmp_path / "site")
+    assert done.returncode != 0
+    assert "personal-data" in done.stderr
+    assert "Aborted with 1 warnings in strict mode" in done.stdout + done.stderr
+    assert "oncall.lead@example.com" not in done.stderr       # masked, as in pmkb validate
+
+
+def test_generated_pages_that_collide_are_refused_naming_both(tmp_path):
+    text = (FIXTURE_CORPUS / f"{DISK}.md").read_text(encoding="utf-8").replace("services: [search]",
+                                                                               "services: [index]")
+    project = make_project(tmp_path / "p", files={f"{DISK}.md": text})
+    done = run_build(project, tmp_path / "site")
+    assert done.returncode != 0
+    assert ("services/index.md: the page of service 'index' collides with the services overview"
+            in done.stderr)
+
+
+def test_authored_page_at_another_url_of_a_generated_page_is_refused_naming_both(tmp_path):
+    project = make_project(tmp_path / "p", plugin_options='      ignore: [index.md, "_*", incidents.md]\n',
+                           files={"incidents.md": "# Our own incident list\n"})
+    done = run_build(project, tmp_path / "site")
+    assert done.returncode != 0
+    assert "incidents.md and incidents/index.md would both be written to incidents/index.html" in done.stderr
+
+
+def test_authored_page_at_a_generated_path_wins(tmp_path):
+    project = make_project(tmp_path / "p", files={"index.md": "# Welcome\n\nOur own home page.\n"})
+    done = run_build(project, tmp_path / "site")
+    assert done.returncode == 0, done.stderr
+    home = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Our own home page." in home and "Latest incidents" not in home
+    assert "authored page index.md is used instead of the generated home page" in done.stderr
+
+
+def test_script_is_sanitised_even_when_validation_is_skipped(tmp_path, monkeypatch):
+    """Build in-process with the unsafe-HTML rule switched off: the sanitiser still cleans."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    from generator import scan
+
+    monkeypatch.setattr(scan, "find_executable_html", lambda *args, **kwargs: [])
+    text = (FIXTURE_CORPUS / f"{DISK}.md").read_text(encoding="utf-8").replace(
+        "## Impact\n",
+        '## Impact\n\n<script>alert("pwned")</script>\n\n<img src="x.png" onerror="alert(1)" alt="graph">\n\n'
+        '<a href="javascript:alert(2)">details</a> and <a href="https://status.example.com/">status</a>\n\n'
+        '<div onclick="alert(3)" class="note">click</div>\n',
+    )
+    project = make_project(tmp_path / "p", files={f"{DISK}.md": text})
+    config = load_config(str(project / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
+    build(config)
+    html = (tmp_path / "site" / DISK / "index.html").read_text(encoding="utf-8")
+    article = html[html.index("<article"):html.index("</article>")]
+    assert "<script" not in article and "pwned" not in article
+    assert "onerror" not in article and "onclick" not in article and "javascript:" not in article
+    assert '<img src="x.png" alt="graph">' in article
+    assert '<a href="https://status.example.com/">status</a>' in article
+    assert '<div class="note">click</div>' in article
+    assert '<a>details</a>' in article
+
+
+def test_draft_is_shown_by_serve(tmp_path):
+    """``mkdocs serve`` builds with a serve URL: the draft page exists, with its card and a marker."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    project = make_project(tmp_path / "p")
+    config = load_config(str(project / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
+    config.plugins.on_startup(command="serve", dirty=False)
+    build(config, serve_url="http://127.0.0.1:8000/")
+    html = (tmp_path / "site" / DRAFT / "index.html").read_text(encoding="utf-8")
+    assert "mkdocs-draft-marker" in html
+    assert '<span class="pmkb-status pmkb-status--draft">draft</span>' in html
+    incidents = (tmp_path / "site" / "incidents" / "index.html").read_text(encoding="utf-8")
+    assert DRAFT not in incidents
