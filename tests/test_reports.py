@@ -484,7 +484,7 @@ def test_year_and_quarter_pages(pages):
     assert "**2** recurring problems started" in page
     assert "**1 done**, 2 open (1 overdue)" in page
     assert "[certificate expiry](../clusters/c-pm-2023-001.md) | new |" in page
-    worst = page.split("## Worst incidents\n")[1].split("\n\n")[1].splitlines()
+    worst = page.split("## Worst incidents\n")[1].strip().split("\n\n")[0].splitlines()
     assert worst[0] == ("- 2023-05-05 · **SEV1** · 3 h · [PM-2023-003](../2023-05-05-internal-certificate-expired.md) "
                         "Internal certificate expired again")
     assert [line.split(" · ")[1] for line in worst] == ["**SEV1**", "**SEV1**", "**SEV2**", "**SEV3**"]
