@@ -977,10 +977,10 @@ def render_data_quality(report: Report, links: Links) -> str:
         rows = [c for c in report.coverage if c.unit == unit]
         totals = rows[0].counts
         out.append(f"## Share of {unit} with each field\n")
-        header = ["Field", "Used by", *(f"{s} ({totals[s][1]})" for s in SEVERITIES), f"All ({totals['all'][1]})"]
-        out.append(_table(header, [(f"`{c.field}`" if "_" in c.field else c.field, c.affects,
-                                    *(_pct_text(c, s) for s in SEVERITIES), f"**{_pct_text(c, 'all')}**")
-                                   for c in rows], "llrrrrr"))
+        header = ["Field", *(f"{s} ({totals[s][1]})" for s in SEVERITIES), f"All ({totals['all'][1]})"]
+        out.append(_table(header, [(c.field, *(_pct_text(c, s) for s in SEVERITIES), f"**{_pct_text(c, 'all')}**")
+                                   for c in rows], "lrrrrr"))
+        out.append("Used by: " + "; ".join(f"{c.field} → {c.affects}" for c in rows) + ".\n")
     out.append("*The number after each severity is how many post-mortems (or action items, grouped by the severity "
                "of their incident) it has. Percentages are rounded half up. Impact time runs from started_at to "
                "mitigated_at, else to resolved_at.*\n")

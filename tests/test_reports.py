@@ -458,10 +458,11 @@ def test_trends_page(pages):
 
 def test_data_quality_page(pages):
     page = pages["reports/data-quality.md"]
-    assert "| Field | Used by | SEV1 (3) | SEV2 (2) | SEV3 (1) | SEV4 (1) | All (7) |" in page
-    assert "| `mitigated_at` | impact | 100% | 50% | 0% | 0% | **57%** |" in page
-    assert "| Field | Used by | SEV1 (4) | SEV2 (3) | SEV3 (0) | SEV4 (1) | All (8) |" in page
-    assert "| action item owner | per owner | 100% | 67% | — | 100% | **88%** |" in page
+    assert "| Field | SEV1 (3) | SEV2 (2) | SEV3 (1) | SEV4 (1) | All (7) |" in page
+    assert "| mitigated_at | 100% | 50% | 0% | 0% | **57%** |" in page
+    assert "| Field | SEV1 (4) | SEV2 (3) | SEV3 (0) | SEV4 (1) | All (8) |" in page
+    assert "| action item owner | 100% | 67% | — | 100% | **88%** |" in page
+    assert "Used by: action item owner → per owner; action item due → overdue." in page
 
 
 def test_action_items_page(pages):
