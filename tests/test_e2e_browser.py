@@ -1,0 +1,148 @@
+"""End to end: the shipped site in a real headless Chromium (Debian's ``chromium``, Playwright).
+
+Types a search query (Material's search reacts to key events, not to a value set from a
+script), opens the result, follows a Related incidents link and checks the page that arrives.
+The offline build is opened from disk (``file://``) and searched the same way.
+
+Skipped when ``/usr/bin/chromium`` is missing, unless ``PMKB_REQUIRE_BROWSER=1`` (set by
+``.ci/run``), where a missing browser is a failure. ``PMKB_SCREENSHOTS=DIR`` saves
+screenshots of the home page, a post-mortem page and the search results into DIR.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import threading
+from urllib.parse import urljoin, urlsplit
+from pathlib import Path
+
+import pytest
+
+from tests.sitebuild import shipped_site
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+QUERY = "wraparound"
+EXPECTED_HIT = "PM-2019-001"
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("PMKB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and PMKB_REQUIRE_BROWSER=1: install Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def served():
+    """The shipped site over http.server on localhost, in a thread."""
+    root = shipped_site(offline=False)
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/", root
+    server.shutdown()
+    server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+def _shot(page, name: str) -> None:
+    folder = os.environ.get("PMKB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=name != "search")
+
+
+def _watch_external(page, base: str) -> list[str]:
+    """Requests to anything but the site itself (there must be none)."""
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((base, "data:", "blob:", "about:"))
+            else outside.append(r.url))
+    return outside
+
+
+def _search(page, query: str):
+    page.click("label.md-search__icon[for='__search'], .md-search__input", timeout=5000) \
+        if not page.is_visible(".md-search__input") else page.click(".md-search__input")
+    page.keyboard.type(query, delay=40)
+    page.wait_for_selector(".md-search-result__item", timeout=15000)
+
+
+def test_search_open_result_follow_related(browser, served):
+    base, root = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    outside = _watch_external(page, base)
+    page.goto(base)
+    assert page.locator("label.pmkb-hero__search").is_visible()
+    _shot(page, "home")
+
+    _search(page, QUERY)
+    _shot(page, "search")
+    first = page.locator(".md-search-result__item a").first
+    assert EXPECTED_HIT in first.inner_text()
+    first.click()
+    page.wait_for_selector(".pmkb-card")
+    assert EXPECTED_HIT in page.locator(".pmkb-card__id").inner_text()
+    assert "wraparound" in page.locator("h1").inner_text().lower()
+    _shot(page, "postmortem")
+
+    related = page.locator(".pmkb-related li > a").first
+    title = related.inner_text()
+    expected_url = urljoin(page.url, related.get_attribute("href"))
+    related.click()
+    page.wait_for_function("(t) => document.querySelector('h1') && document.querySelector('h1').innerText === t",
+                           arg=title, timeout=10000)
+    assert page.url == expected_url
+    exported = json.loads((root / "api" / "postmortems.json").read_text(encoding="utf-8"))
+    arrived = page.locator(".pmkb-card__id").inner_text()
+    source = next(p for p in exported["postmortems"] if p["id"] == EXPECTED_HIT)
+    assert arrived in {r["id"] for r in source["related"]}
+    assert page.locator(".pmkb-card").is_visible() and page.locator("#related-incidents").is_visible()
+    assert outside == []
+    page.close()
+
+
+def test_home_search_prompt_opens_the_search(browser, served):
+    base, _ = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(base)
+    page.click("label.pmkb-hero__search")
+    page.keyboard.type("edge-proxy", delay=40)
+    page.wait_for_selector(".md-search-result__item", timeout=15000)
+    assert page.locator(".md-search-result__item").count() >= 1
+    page.close()
+
+
+def test_offline_build_searches_from_disk(browser):
+    root = shipped_site(offline=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    outside = _watch_external(page, "file://")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((root / "index.html").as_uri())
+    _search(page, QUERY)
+    first = page.locator(".md-search-result__item a").first
+    assert EXPECTED_HIT in first.inner_text()
+    first.click()
+    page.wait_for_selector(".pmkb-card")
+    assert page.url.startswith("file://") and urlsplit(page.url).path.endswith(".html")
+    assert EXPECTED_HIT in page.locator(".pmkb-card__id").inner_text()
+    assert outside == [] and errors == []
+    page.close()
