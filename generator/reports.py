@@ -852,13 +852,13 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
             flags.append("**recurred after fix**")
         if c.no_open_action_item:
             flags.append("*no open action item*")
-        problem = links.cluster(c) + ((links.line_break + ", ".join(flags)) if flags else "")
+        problem = f"{rank}. " + links.cluster(c) + ((links.line_break + ", ".join(flags)) if flags else "")
         median = c.median_interval_days
-        rows.append((rank, problem, f"{c.count} ({_sev_mix(c.severities)})", c.members[-1].date.isoformat(),
+        rows.append((problem, f"{c.count} ({_sev_mix(c.severities)})", c.members[-1].date.isoformat(),
                      "—" if median is None else f"{median:g} d", _dur(c.impact_seconds) if c.impact_known else "—",
                      c.open_items))
-    out.append(_table(["#", "Problem", "Incidents", "Last", "Median interval", "Impact time", "Open items"],
-                      rows, "rlllrrr"))
+    out.append(_table(["Problem", "Incidents", "Last", "Every (median)", "Impact time", "Open items"],
+                      rows, "lllrrr"))
     for rank, c in enumerate(ranked[:limit] if limit else ranked, 1):
         out.append(f"## {rank}. {_cell(c.label)}\n")
         if links.prefix is not None:
@@ -1153,7 +1153,7 @@ def site_pages(analysis, settings, today: dt.date) -> dict[str, str | bytes]:
         first = min(c.members[0].date for c in top)
         svgs["recurring-problems.svg"] = charts.cluster_timeline(
             [(c.label, [(pm.date, pm.severity) for pm in c.members]) for c in top],
-            "Top recurring problems, one dot per incident",
+            f"The {len(top)} recurring problems that hurt most, one dot per incident",
             start=dt.date(first.year, 1, 1), end=dt.date(today.year + 1, 1, 1))
     if report.per_quarter:
         quarters = [q for q, _ in report.per_quarter]

@@ -428,11 +428,11 @@ def test_recurrence_page(pages):
     assert ("**2 recurring problems** account for **5 of 7 incidents**. **1** came back after an action item was "
             "marked done; **1** has no open action item.") in page
     assert "![Recurring problems on a timeline" in page and "(charts/recurring-problems.svg)" in page
-    row = next(line for line in page.splitlines() if line.startswith("| 1 |"))
+    row = next(line for line in page.splitlines() if line.startswith("| 1. "))
     assert "[certificate expiry](../clusters/c-pm-2023-001.md)" in row
     assert "(../clusters/c-pm-2023-001.md)<br>**recurred after fix** | 3 (SEV1 3) | 2024-05-10 | 115 d | 7 h | 3 |" \
         in row
-    row = next(line for line in page.splitlines() if line.startswith("| 2 |"))
+    row = next(line for line in page.splitlines() if line.startswith("| 2. "))
     assert row.endswith("<br>*no open action item* | 2 (SEV2 2) | 2024-01-02 | 316 d | 3 h 20 min | 0 |")
     assert "(52 days ago); score 53.0" in page
     assert "- **Days between recurrences:** 115, 371 (median 115)" in page
