@@ -288,6 +288,18 @@ class ClusterChange:
         return self.after.size if self.after else 0
 
     @property
+    def joined(self) -> list[str]:
+        """Members of the cluster after the change that were not in it before (this one included)."""
+        before = set(self.before.members) if self.before else set()
+        return [m for m in (self.after.members if self.after else []) if m not in before]
+
+    @property
+    def left(self) -> list[str]:
+        """Members of the cluster before the change that are not in it after."""
+        after = set(self.after.members) if self.after else set()
+        return [m for m in (self.before.members if self.before else []) if m not in after]
+
+    @property
     def done(self) -> list[tuple[str, ActionItem]]:
         """Earlier action items marked ``done``."""
         return [(m, item) for m, item in self.earlier_items if item.status == "done"]
@@ -302,6 +314,7 @@ class ClusterChange:
         return {
             "kind": self.kind, "before": cluster(self.before), "after": cluster(self.after),
             "size_before": self.size_before, "size_after": self.size_after,
+            "joined": self.joined, "left": self.left,
             "earlier_action_items": [{"postmortem": m, "title": i.title, "owner": i.owner, "status": i.status}
                                      for m, i in self.earlier_items],
             "earlier_action_items_done": len(self.done),
@@ -660,6 +673,11 @@ def _cluster_lines(entry: Entry) -> list[str]:
                 f"{_cluster_name(after)} ({_plural(cc.size_after, 'post-mortem')})")
     else:
         head = f"leaves {_cluster_name(before)}: {sizes}"
+    joined = [m for m in cc.joined if m != entry.id]
+    moved = [f"joined: {', '.join(joined)}"] if joined and cc.before else []
+    moved += [f"left: {', '.join(cc.left)}"] if cc.left and cc.after else []
+    if moved:
+        head += f" ({'; '.join(moved)})"
     lines = [f"**Recurrence cluster:** {head}."]
     if after is not None:
         lines[0] += f" Members: {', '.join(after.members)}; first {after.first.isoformat()}, last {after.last.isoformat()}."
