@@ -22,9 +22,11 @@ write-ups differ (Manning et al., *Introduction to Information Retrieval*, ch. 1
 from __future__ import annotations
 
 import heapq
+import math
 
 from .model import Cluster, Postmortem, SEVERITIES
 from .settings import Settings
+from .similarity import readable_terms
 
 LABEL_TERMS = 3
 """Terms in a cluster's label."""
@@ -34,48 +36,54 @@ CLUSTER_TERMS = 5
 
 
 UNKNOWN_SHARE = 0.5
-"""Pairs outside the neighbour graph are counted at this share of their upper bound."""
+"""A pair outside the neighbour graph is counted at this share of its upper bound (the
+similarity of the last neighbour kept): halfway between 0 and the most it can be."""
+
+MAX_PASSES = 20
+"""Upper bound on the graph rebuilds of :func:`group_rows` (in practice 2 to 4 are made)."""
 
 
 def average_linkage(n: int, edges: dict[tuple[int, int], float], threshold: float,
-                    bound: list[float] | None = None) -> list[list[int]]:
+                    sizes: list[int] | None = None, bound: list[float] | None = None) -> list[list[int]]:
     """Average-linkage agglomerative clustering on a sparse similarity graph.
 
     Args:
         n: number of nodes (0 .. n-1); a smaller node number wins ties.
-        edges: ``{(i, j): similarity}`` with ``i < j``: the pairs whose similarity is known.
+        edges: ``{(i, j): average similarity}`` with ``i < j``: the pairs that are known.
         threshold: stop when the best average similarity between two clusters is below this
             (cosine similarity, 0..1; the cosine distance threshold is ``1 - threshold``).
-        bound: per node, an upper bound of its similarity to any node it has no edge with
-            (the score of its last kept neighbour). An unknown pair counts as
+        sizes: how many post-mortems each node stands for (default 1 each).
+        bound: per node, an upper bound of its average similarity to any node it has no edge
+            with (its last neighbour's score). An unknown pair counts as
             ``UNKNOWN_SHARE * sqrt(bound[i] * bound[j])``; ``None`` counts unknown pairs as 0,
             which is exact average linkage when the graph holds every non-zero pair.
 
     Returns:
         Groups of two or more nodes, each sorted, ordered by their first node. Only clusters
-        joined by at least one edge are ever merged.
+        joined by at least one edge are merged.
 
-    The average between clusters A and B is ``(E_AB + Q_A * Q_B) / (|A| |B|)``, where
-    ``Q_A`` sums ``sqrt(UNKNOWN_SHARE * bound)`` over A and ``E_AB`` sums, over the known
-    pairs, their similarity minus what the unknown-pair formula would have given them; both
-    add up when clusters merge, so each merge costs the degree of the smaller cluster.
+    The average between clusters A and B is ``(E_AB + Q_A * Q_B) / (|A| |B|)``: ``Q_A`` sums
+    ``sqrt(UNKNOWN_SHARE * bound)`` over A's post-mortems and ``E_AB`` is what the known pairs
+    add beyond that estimate. Both are sums, so a merge only adds them up (Lance-Williams
+    update for average linkage) at the cost of the smaller cluster's degree. Queue entries
+    are re-evaluated lazily when they reach the top: an average after a merge is a weighted
+    mean of the two before, so an old entry bounds it from above.
     """
-    import math
-
-    q = [math.sqrt(UNKNOWN_SHARE * b) if b and b > 0 else 0.0 for b in (bound or [0.0] * n)]
-    size = [1] * n
+    sizes = list(sizes) if sizes is not None else [1] * n
+    q = [sizes[i] * math.sqrt(UNKNOWN_SHARE * b) if b and b > 0 else 0.0
+         for i, b in enumerate(bound or [0.0] * n)]
     parent = list(range(n))
     low = list(range(n))  # smallest node of each cluster (tie-breaks)
     excess: list[dict[int, list[float]]] = [{} for _ in range(n)]
     heap: list[tuple[float, int, int, int, int]] = []
 
     def average(a: int, b: int, e: float) -> float:
-        return round((e + q[a] * q[b]) / (size[a] * size[b]), 12)
+        return round((e + q[a] * q[b]) / (sizes[a] * sizes[b]), 12)
 
     for (i, j), s in edges.items():
         if i == j:
             continue
-        cell = [s - q[i] * q[j]]
+        cell = [s * sizes[i] * sizes[j] - q[i] * q[j]]
         excess[i][j] = cell
         excess[j][i] = cell
         heapq.heappush(heap, (-average(i, j, cell[0]), i, j, i, j))
@@ -94,31 +102,107 @@ def average_linkage(n: int, edges: dict[tuple[int, int], float], threshold: floa
         if ra == rb:
             continue
         cell = excess[ra].get(rb)
-        if cell is None or average(ra, rb, cell[0]) != -neg:
-            continue  # stale: a newer entry holds the current average
+        if cell is None:
+            continue
+        current = average(ra, rb, cell[0])
+        if current != -neg:
+            # Stale: one side has merged since. The merged average is a weighted mean of the
+            # two old ones, so the stored value was an upper bound; re-queue the current one.
+            if current >= threshold:
+                heapq.heappush(heap, (-current, min(low[ra], low[rb]), max(low[ra], low[rb]), ra, rb))
+            continue
         big, small = (ra, rb) if len(excess[ra]) >= len(excess[rb]) else (rb, ra)
         parent[small] = big
         low[big] = min(low[big], low[small])
-        size[big] += size[small]
+        sizes[big] += sizes[small]
         q[big] += q[small]
         excess[big].pop(small, None)
         excess[small].pop(big, None)
-        for c, theirs_cell in excess[small].items():
+        for c, theirs in excess[small].items():
             excess[c].pop(small, None)
             mine = excess[big].get(c)
             if mine is None:
-                excess[big][c] = theirs_cell
-                excess[c][big] = theirs_cell
+                excess[big][c] = theirs
+                excess[c][big] = theirs
             else:
-                mine[0] += theirs_cell[0]
+                mine[0] += theirs[0]
         excess[small] = {}
-        # Every average involving the merged cluster changed (its size and Q did).
-        for c, cell in excess[big].items():
-            heapq.heappush(heap, (-average(big, c, cell[0]), min(low[big], low[c]), max(low[big], low[c]), big, c))
     groups: dict[int, list[int]] = {}
     for x in range(n):
         groups.setdefault(find(x), []).append(x)
     return sorted((g for g in groups.values() if len(g) >= 2), key=lambda g: g[0])
+
+
+def _graph(neighbours: list[list[tuple[int, float]]], k: int, skip: set[tuple[int, int]] = frozenset()
+           ) -> tuple[dict[tuple[int, int], float], list[float]]:
+    """Symmetric edges ``{(i, j): score}`` (i < j) and each node's bound (its k-th score, or 0
+    when it has fewer than k neighbours, i.e. every other node with a score > 0 is listed)."""
+    edges: dict[tuple[int, int], float] = {}
+    for i, nbrs in enumerate(neighbours):
+        for j, score in nbrs:
+            key = (i, j) if i < j else (j, i)
+            if key not in skip and score > edges.get(key, 0.0):
+                edges[key] = score
+    bound = [nbrs[-1][1] if len(nbrs) >= k else 0.0 for nbrs in neighbours]
+    return edges, bound
+
+
+def group_rows(index, threshold: float) -> list[list[int]]:
+    """Rows of ``index.matrix`` that form recurrence clusters (average linkage >= threshold).
+
+    The first pass clusters post-mortems on their neighbour graph (pairs named in
+    ``not_related:`` are no edge). A neighbour graph of K links per node cannot join two groups
+    of near-duplicates larger than K, so the graph is then rebuilt over the clusters found so
+    far and clustering continues on it, until a pass merges nothing. Between clusters the
+    average cosine similarity is exact: for L2-normalised vectors the mean of all pairwise
+    dot products between A and B equals ``sum(A) . sum(B) / (|A| |B|)``.
+
+    Returns:
+        Groups of two or more rows, each sorted, ordered by their first row.
+    """
+    import numpy as np
+    from scipy import sparse
+
+    from .similarity import top_neighbours
+
+    n = len(index.ids)
+    if n < 2 or not index.vocabulary:
+        return []
+    suppressed = set()
+    for pm in index.postmortems:
+        i = index.row(pm.id)
+        for other in pm.not_related:
+            j = index.row(other)
+            if j is not None and j != i:
+                suppressed.add((min(i, j), max(i, j)))
+    k = index.graph_size()
+    edges, bound = _graph(index.neighbours(), k, suppressed)
+    groups = average_linkage(n, edges, threshold, None, bound)
+    for _ in range(MAX_PASSES):
+        if not groups:
+            break
+        label = np.arange(n)
+        for g in groups:
+            label[g] = g[0]
+        firsts, node_of = np.unique(label, return_inverse=True)  # nodes ordered by first row
+        members: list[list[int]] = [[] for _ in firsts]
+        for row, node in enumerate(node_of.tolist()):
+            members[node].append(row)
+        sizes = np.bincount(node_of)
+        indicator = sparse.csr_matrix((np.ones(n), (node_of, np.arange(n))), shape=(len(firsts), n))
+        sums = (indicator @ index.matrix).tocsr()
+        edges, bound = _graph(top_neighbours(sums, k, sizes), k)
+        merged = average_linkage(len(firsts), edges, threshold, sizes.tolist(), bound)
+        if not merged:
+            break
+        for node_group in merged:
+            rows = sorted(r for node in node_group for r in members[node])
+            label[rows] = rows[0]
+        groups_map: dict[int, list[int]] = {}
+        for row, first in enumerate(label.tolist()):
+            groups_map.setdefault(first, []).append(row)
+        groups = sorted((g for g in groups_map.values() if len(g) >= 2), key=lambda g: g[0])
+    return groups
 
 
 def _start(pm: Postmortem):
@@ -168,8 +252,8 @@ def cluster_terms(index, rows: list[int], limit: int = CLUSTER_TERMS) -> tuple[s
     share = np.asarray((block > 0).sum(axis=0)).ravel() / len(rows)
     weight = np.round(mean * share, 9)
     candidates = np.flatnonzero(weight > 0)
-    order = candidates[np.lexsort((candidates, -weight[candidates]))][:limit]
-    return tuple(index.tokenizer.display(index.vocabulary[j]) for j in order)
+    order = candidates[np.lexsort((candidates, -weight[candidates]))][:3 * limit]
+    return readable_terms([index.tokenizer.display(index.vocabulary[j]) for j in order], limit)
 
 
 def find_clusters(postmortems: list[Postmortem], index, settings: Settings) -> list[Cluster]:
@@ -188,28 +272,8 @@ def find_clusters(postmortems: list[Postmortem], index, settings: Settings) -> l
         levels present); ``action_items`` every member's items as ``(member id, item)``.
     """
     by_id = {pm.id: pm for pm in index.postmortems}
-    n = len(index.ids)
-    if n < 2 or not index.vocabulary:
-        return []
-    suppressed = set()
-    for pm in index.postmortems:
-        for other in pm.not_related:
-            j = index.row(other)
-            if j is not None:
-                i = index.row(pm.id)
-                suppressed.add((min(i, j), max(i, j)))
-    edges: dict[tuple[int, int], float] = {}
-    for i, nbrs in enumerate(index.neighbours()):
-        for j, score in nbrs:
-            key = (i, j) if i < j else (j, i)
-            if key in suppressed:
-                continue
-            if key not in edges or score > edges[key]:
-                edges[key] = score
-    graph = index.neighbours()
-    bound = [nbrs[-1][1] if len(nbrs) >= index.graph_size() else 0.0 for nbrs in graph]
     clusters = []
-    for rows in average_linkage(n, edges, settings.cluster_threshold, bound):
+    for rows in group_rows(index, settings.cluster_threshold):
         members = sorted((by_id[index.ids[r]] for r in rows), key=lambda pm: (pm.date, _start(pm), pm.id))
         terms = cluster_terms(index, rows)
         severities = {}

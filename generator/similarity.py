@@ -156,6 +156,7 @@ class Tokenizer:
         self._stop = stop_words()
         self._cache: dict[str, tuple[str, ...]] = {}
         self.surface: dict[str, Counter] = {}
+        self._display: dict[str, str] = {}
 
     def clean(self, text: str) -> str:
         """Lower-cased NFKC text without HTML comments, tags, URLs or link targets."""
@@ -181,13 +182,17 @@ class Tokenizer:
         self._cache[word] = terms
         return terms
 
-    def count(self, text: str) -> Counter:
-        """Term counts of ``text`` (cleaned first)."""
+    def count(self, text: str, record: bool = True) -> Counter:
+        """Term counts of ``text`` (cleaned first); ``record`` adds the words to :attr:`surface`
+        (off for queries, so a search never changes how the corpus' terms are shown)."""
         words = Counter(_TOKEN.findall(self.clean(text)))
         counts: Counter = Counter()
         for word, n in words.items():
+            bigrams = _NO_SPACE_RUN.match(word) is not None
             for term in self._terms_of(word):
                 counts[term] += n
+                if not record or bigrams:
+                    continue
                 forms = self.surface.get(term)
                 if forms is None:
                     forms = self.surface[term] = Counter()
@@ -195,11 +200,16 @@ class Tokenizer:
         return counts
 
     def display(self, term: str) -> str:
-        """The most frequent written form of ``term`` (ties: the alphabetically first)."""
-        forms = self.surface.get(term)
-        if not forms:
-            return term
-        return min(forms.items(), key=lambda item: (-item[1], item[0]))[0]
+        """The most frequent written form of ``term`` (ties: the alphabetically first).
+
+        Cached: call it once the corpus has been counted (:meth:`SimilarityIndex.build` does).
+        """
+        shown = self._display.get(term)
+        if shown is None:
+            forms = self.surface.get(term)
+            shown = min(forms.items(), key=lambda item: (-item[1], item[0]))[0] if forms else term
+            self._display[term] = shown
+        return shown
 
 
 _SECTION_FIELDS = {"root cause": "section_root_cause", "trigger": "section_trigger", "impact": "section_impact"}
@@ -263,8 +273,8 @@ compared with the whole text of every post-mortem. (Measured on the shipped corp
 field with field was no better: benchmarks/README.md.)"""
 
 
-def _block_tfs(fields: dict[str, str], weights: dict[str, float], tokenizer: Tokenizer
-               ) -> tuple[dict[str, dict[str, float]], int]:
+def _block_tfs(fields: dict[str, str], weights: dict[str, float], tokenizer: Tokenizer,
+               record: bool = True) -> tuple[dict[str, dict[str, float]], int]:
     """Sublinear term frequencies per block of fields, and the number of distinct terms
     outside ``services``.
 
@@ -281,7 +291,7 @@ def _block_tfs(fields: dict[str, str], weights: dict[str, float], tokenizer: Tok
         block = FIELD_BLOCKS.get(name, "text")
         share = weight / _block_weight(block, weights)
         tf = blocks.setdefault(block, {})
-        for term, n in tokenizer.count(text).items():
+        for term, n in tokenizer.count(text, record).items():
             tf[term] = tf.get(term, 0.0) + share * (1.0 + math.log(n))
             if name != "services":
                 content.add(term)
@@ -290,6 +300,89 @@ def _block_tfs(fields: dict[str, str], weights: dict[str, float], tokenizer: Tok
 
 def _block_weight(block: str, weights: dict[str, float]) -> float:
     return sum(w for name, w in weights.items() if FIELD_BLOCKS.get(name, "text") == block and w > 0)
+
+
+def readable_terms(terms: list[str], limit: int) -> tuple[str, ...]:
+    """Join overlapping character bigrams of unspaced scripts back into runs, keep ``limit``.
+
+    ``["明書", "書の", "証明"]`` becomes ``["証明書の"]``: the bigrams a link or cluster shares
+    are shown as the text they come from. Other terms pass through unchanged, in order.
+    """
+    if not any(ord(term[0]) >= 0x0E00 for term in terms):  # fast path: no unspaced script
+        return tuple(terms[:limit])
+    out: list[str] = []
+    for term in terms:
+        if len(term) == 2 and _NO_SPACE_RUN.match(term) and _NO_SPACE_RUN.match(term[1]):
+            for i, seen in enumerate(out):
+                if not _NO_SPACE_RUN.match(seen) or term in seen:
+                    continue
+                if seen.endswith(term[0]):
+                    out[i] = seen + term[1]
+                    break
+                if seen.startswith(term[1]):
+                    out[i] = term[0] + seen
+                    break
+            else:
+                out.append(term)
+        else:
+            out.append(term)
+    joined = True
+    while joined:  # chains that overlap by one character: "の証明書の期限切" + "切れで"
+        joined = False
+        for i, left in enumerate(out):
+            for j, right in enumerate(out):
+                if i != j and _NO_SPACE_RUN.match(left) and _NO_SPACE_RUN.match(right) and len(right) > 1 \
+                        and left.endswith(right[0]):
+                    out[i] = left + right[1:]
+                    del out[j]
+                    joined = True
+                    break
+            if joined:
+                break
+    return tuple(out[:limit])
+
+
+def top_neighbours(X, k: int, sizes=None) -> list[list[tuple[int, float]]]:
+    """The ``k`` rows most similar to each row of ``X``, by a chunked sparse product.
+
+    Args:
+        X: SciPy CSR matrix. With L2-normalised rows, ``X @ X.T`` holds cosine similarities.
+        k: neighbours kept per row.
+        sizes: optional row weights; similarities are divided by ``sizes[i] * sizes[j]``
+            (rows that are sums of ``sizes[i]`` unit vectors then give average similarities).
+
+    Returns:
+        Per row, ``[(other row, score), ...]`` best first, only scores > 0, the row itself left
+        out, ties broken by the smaller row number; scores rounded to ``SCORE_DECIMALS``.
+        Peak memory is one block of ``CHUNK_ROWS`` x N non-zeros, never N x N.
+    """
+    import numpy as np
+
+    n = X.shape[0]
+    result: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    XT = X.T.tocsr()
+    sizes = None if sizes is None else np.asarray(sizes, dtype=np.float64)
+    for start in range(0, n, CHUNK_ROWS):
+        stop = min(n, start + CHUNK_ROWS)
+        block = (X[start:stop] @ XT).tocsr()
+        if sizes is not None:
+            rows = np.repeat(np.arange(start, stop), np.diff(block.indptr))
+            block.data = block.data / (sizes[rows] * sizes[block.indices])
+        block.data = np.round(block.data, SCORE_DECIMALS)
+        indptr, indices, data = block.indptr, block.indices, block.data
+        for r in range(stop - start):
+            lo, hi = indptr[r], indptr[r + 1]
+            cols, vals = indices[lo:hi], data[lo:hi]
+            keep = (cols != start + r) & (vals > 0)
+            cols, vals = cols[keep], vals[keep]
+            if len(vals) > k:
+                kth = np.partition(vals, len(vals) - k)[len(vals) - k]
+                sel = vals >= kth
+                cols, vals = cols[sel], vals[sel]
+            order = np.lexsort((cols, -vals))[:k]
+            result[start + r] = list(zip(cols[order].tolist(), vals[order].tolist()))
+        del block
+    return result
 
 
 @dataclass
@@ -448,31 +541,10 @@ class SimilarityIndex:
         return max(GRAPH_NEIGHBOURS, 2 * self.settings.top_k)
 
     def _compute_neighbours(self, k: int) -> list[list[tuple[int, float]]]:
-        import numpy as np
-
         n = len(self.ids)
-        result: list[list[tuple[int, float]]] = [[] for _ in range(n)]
         if n < 2 or not self.vocabulary or self.matrix.nnz == 0:
-            return result
-        X = self.matrix
-        XT = X.T.tocsr()
-        for start in range(0, n, CHUNK_ROWS):
-            stop = min(n, start + CHUNK_ROWS)
-            block = (X[start:stop] @ XT).tocsr()
-            block.data = np.round(block.data, SCORE_DECIMALS)
-            indptr, indices, data = block.indptr, block.indices, block.data
-            for r in range(stop - start):
-                lo, hi = indptr[r], indptr[r + 1]
-                cols, vals = indices[lo:hi], data[lo:hi]
-                keep = (cols != start + r) & (vals > 0)
-                cols, vals = cols[keep], vals[keep]
-                if len(vals) > k:
-                    kth = np.partition(vals, len(vals) - k)[len(vals) - k]
-                    sel = vals >= kth
-                    cols, vals = cols[sel], vals[sel]
-                order = np.lexsort((cols, -vals))[:k]
-                result[start + r] = list(zip(cols[order].tolist(), vals[order].tolist()))
-        return result
+            return [[] for _ in range(n)]
+        return top_neighbours(self.matrix, k)
 
     def term_matrix(self):
         """:attr:`matrix` with the fields of each term added up: N x vocabulary (CSR)."""
@@ -523,15 +595,39 @@ class SimilarityIndex:
         totals = np.bincount(terms, weights=product.data, minlength=V)
         cols = np.unique(terms)
         vals = np.round(totals[cols], SCORE_DECIMALS)
-        order = np.lexsort((cols, -vals))[:limit]
-        return tuple(self.tokenizer.display(self.vocabulary[c]) for c in cols[order])
+        order = np.lexsort((cols, -vals))[:3 * limit]
+        return readable_terms([self.tokenizer.display(self.vocabulary[c]) for c in cols[order]], limit)
 
     def shared_terms(self, a: str, b: str, limit: int = TERMS_PER_LINK) -> tuple[str, ...]:
-        """The terms that contributed most to ``score(a, b)``, most important first."""
+        """The terms that contributed most to ``score(a, b)``, most important first.
+
+        A term's contribution is the product of its TF-IDF weights in the two vectors (summed
+        over fields when fields are compared separately); the cosine is the sum of them all.
+
+        Raises:
+            KeyError: an id is not in the corpus.
+        """
         if not self.vocabulary:
             return ()
-        i, j = self._rows()[a], self._rows()[b]
-        return self._top_terms(self.matrix[i], self.matrix[j], limit)
+        return self._row_terms(self._rows()[a], self._rows()[b], limit)
+
+    def _row_terms(self, i: int, j: int, limit: int = TERMS_PER_LINK) -> tuple[str, ...]:
+        import numpy as np
+
+        X = self.matrix
+        ci, vi = X.indices[X.indptr[i]:X.indptr[i + 1]], X.data[X.indptr[i]:X.indptr[i + 1]]
+        cj, vj = X.indices[X.indptr[j]:X.indptr[j + 1]], X.data[X.indptr[j]:X.indptr[j + 1]]
+        common, pi, pj = np.intersect1d(ci, cj, assume_unique=True, return_indices=True)
+        if not len(common):
+            return ()
+        products = vi[pi] * vj[pj]
+        terms = common % len(self.vocabulary)
+        if len(self.blocks) > 1:
+            terms, inverse = np.unique(terms, return_inverse=True)
+            products = np.bincount(inverse, weights=products)
+        products = np.round(products, SCORE_DECIMALS)
+        order = np.lexsort((terms, -products))[:3 * limit]
+        return readable_terms([self.tokenizer.display(self.vocabulary[t]) for t in terms[order]], limit)
 
     # --- links --------------------------------------------------------------------------
 
@@ -600,7 +696,7 @@ class SimilarityIndex:
             fields = {name: query for name, w in weights.items() if w > 0 and name != "services"}
         else:
             fields = document_fields(query)
-        tfs, _ = _block_tfs(fields, weights, self.tokenizer)
+        tfs, _ = _block_tfs(fields, weights, self.tokenizer, record=False)
         V = len(self.vocabulary)
         cols, vals = [], []
         for b, block in enumerate(self.blocks):

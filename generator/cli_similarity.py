@@ -1,0 +1,206 @@
+"""``pmkb similar``, ``pmkb related`` and ``pmkb clusters``: the similarity commands.
+
+Thin commands over :mod:`generator.similarity` and :mod:`generator.clusters`; they load the
+post-mortems with the validator (files whose front matter cannot be read are skipped, with a
+note on stderr) and print text for people or JSON for tools. scikit-learn is imported only
+inside the commands, so ``pmkb validate`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .cli import EXIT_ERRORS, PATHS, Context, pass_context, resolve_paths
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                      help="text for people, json for tools.")
+
+
+def _round(score: float) -> float:
+    return round(float(score), 3)
+
+
+def load_corpus(obj: Context, paths: tuple[Path, ...]):
+    """Post-mortems under PATHS (default: docs_dir), via the validator.
+
+    Files whose front matter could not be read are skipped; when any file has a validation
+    error a one-line note goes to stderr (the analysis still uses what could be read).
+
+    Returns:
+        ``(settings, postmortems)``.
+    """
+    from .validate import validate
+
+    settings = obj.settings
+    try:
+        result = validate(resolve_paths(settings, paths), settings)
+    except FileNotFoundError as exc:
+        raise click.UsageError(f"{exc} does not exist")
+    skipped = result.files - len(result.postmortems)
+    if result.errors:
+        note = f"note: {result.errors} validation error(s) in the post-mortems"
+        if skipped:
+            note += f"; {skipped} file(s) whose front matter could not be read are left out"
+        click.echo(note + " (run 'pmkb validate' for details)", err=True)
+    return settings, result.postmortems
+
+
+def _warn(warnings: list[str]) -> None:
+    for message in warnings:
+        click.echo(f"warning: {message}", err=True)
+
+
+def _link_json(link) -> dict:
+    return {"id": link.id, "score": _round(link.score), "terms": list(link.terms)}
+
+
+@click.command()
+@click.argument("query", required=False)
+@click.option("-k", "--top-k", "k", type=click.IntRange(min=1), help="How many results (default: top_k option).")
+@click.option("--text", "text", help="Free text to search for instead of a FILE or ID.")
+@click.option("--min-score", type=click.FloatRange(0.0, 1.0),
+              help="Lowest cosine similarity shown (default: min_score option).")
+@click.option("--corpus", "corpus", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Post-mortem files or folders to search (default: docs_dir of mkdocs.yml); repeatable.")
+@FORMAT
+@pass_context
+def similar(obj: Context, query: str | None, k: int | None, text: str | None, min_score: float | None,
+            corpus: tuple[Path, ...], fmt: str) -> None:
+    """Nearest post-mortems to one FILE, one ID, or --text "...".
+
+    FILE may be a draft outside the knowledge base. Prints id, date, title, score (cosine
+    similarity 0..1) and the terms the two share that weigh most.
+    """
+    from .similarity import SimilarityIndex
+    from .validate import validate
+
+    if (query is None) == (text is None):
+        raise click.UsageError("give a FILE or ID, or --text \"...\" (one of them)")
+    settings, postmortems = load_corpus(obj, corpus)
+    index = SimilarityIndex.build(postmortems, settings)
+    by_id = {pm.id: pm for pm in index.postmortems}
+    if text is not None:
+        target, label = text, text
+    elif Path(query).is_file():
+        path = Path(query).resolve()
+        target = next((pm for pm in index.postmortems
+                       if (settings.docs_dir / pm.path).resolve() == path), None)
+        if target is None:
+            loaded = validate([path], settings, scan_secrets=False)
+            if not loaded.postmortems:
+                problem = loaded.problems[0].message if loaded.problems else "no front matter"
+                click.echo(f"error: cannot read {query}: {problem}", err=True)
+                sys.exit(EXIT_ERRORS)
+            target = loaded.postmortems[0]
+        label = target.id
+    elif query in by_id:
+        target, label = by_id[query], query
+    else:
+        raise click.UsageError(f"{query!r} is neither a file nor the id of a post-mortem in the corpus")
+    _warn(index.warnings)
+    links = index.similar_to(target, k=k, min_score=min_score)
+    if fmt == "json":
+        click.echo(json.dumps({"query": label, "similar": [
+            {**_link_json(link), "date": by_id[link.id].date.isoformat(), "title": by_id[link.id].title}
+            for link in links]}, ensure_ascii=False, indent=2))
+        return
+    if not links:
+        click.echo("no similar post-mortems")
+        return
+    for link in links:
+        pm = by_id[link.id]
+        click.echo(f"{pm.id}  {pm.date.isoformat()}  {link.score:.3f}  {pm.title}")
+        if link.terms:
+            click.echo(f"    shared terms: {', '.join(link.terms)}")
+
+
+@click.command()
+@PATHS
+@FORMAT
+@pass_context
+def related(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:
+    """Every post-mortem's related post-mortems.
+
+    PATHS are files or folders (default: the docs_dir of mkdocs.yml). Links pinned with
+    'related:' come first, then up to top_k others with score >= min_score.
+    """
+    from .similarity import SimilarityIndex
+
+    settings, postmortems = load_corpus(obj, paths)
+    index = SimilarityIndex.build(postmortems, settings)
+    links = index.related_links()
+    _warn(index.warnings)
+    if fmt == "json":
+        click.echo(json.dumps({pid: [_link_json(link) for link in items] for pid, items in links.items()},
+                              ensure_ascii=False, indent=2))
+        return
+    by_id = {pm.id: pm for pm in index.postmortems}
+    for pid, items in links.items():
+        click.echo(f"{pid}  {by_id[pid].title}")
+        if not items:
+            click.echo("    (no related post-mortems)")
+        for link in items:
+            pin = "  (pinned)" if link.pinned else ""
+            terms = f"  [{', '.join(link.terms)}]" if link.terms else ""
+            click.echo(f"    {link.id}  {link.score:.3f}  {by_id[link.id].title}{terms}{pin}")
+
+
+def cluster_json(cluster) -> dict:
+    """A :class:`~generator.model.Cluster` as a JSON-ready dict (dates ISO, scores none)."""
+    return {
+        "id": cluster.id,
+        "label": cluster.label,
+        "members": list(cluster.members),
+        "first": cluster.first.isoformat(),
+        "last": cluster.last.isoformat(),
+        "services": list(cluster.services),
+        "severities": dict(cluster.severities),
+        "terms": list(cluster.terms),
+        "recurred_after_fix": list(cluster.recurred_after_fix),
+        "action_items": [{"postmortem": pid, "title": item.title, "owner": item.owner, "status": item.status,
+                          "due": item.due.isoformat() if item.due else None, "ticket": item.ticket}
+                         for pid, item in cluster.action_items],
+    }
+
+
+@click.command()
+@PATHS
+@FORMAT
+@pass_context
+def clusters(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:
+    """Recurring problems: groups of post-mortems that describe the same failure.
+
+    PATHS are files or folders (default: the docs_dir of mkdocs.yml). A cluster is flagged
+    when a member started after an earlier member's action item was marked done.
+    """
+    from .analysis import analyse
+
+    settings, postmortems = load_corpus(obj, paths)
+    result = analyse(postmortems, settings)
+    _warn(result.warnings)
+    if fmt == "json":
+        click.echo(json.dumps({"clusters": [cluster_json(c) for c in result.clusters]}, ensure_ascii=False,
+                              indent=2))
+        return
+    if not result.clusters:
+        click.echo(f"no recurring problems among {len(result.postmortems)} post-mortem(s)")
+        return
+    by_id = result.by_id()
+    for cluster in result.clusters:
+        severities = ", ".join(f"{n} {level}" for level, n in cluster.severities.items())
+        click.echo(f"{cluster.id}  {cluster.label}  ({cluster.size} incidents, {cluster.first.isoformat()} .. "
+                   f"{cluster.last.isoformat()}; {severities})")
+        if cluster.recurred_after_fix:
+            click.echo(f"    recurred after a fix was marked done: {', '.join(cluster.recurred_after_fix)}")
+        for member in cluster.members:
+            pm = by_id[member]
+            click.echo(f"    {pm.id}  {pm.date.isoformat()}  {pm.severity}  {pm.title}")
+    clustered = sum(c.size for c in result.clusters)
+    click.echo(f"{len(result.clusters)} clusters, {clustered} of {len(result.postmortems)} post-mortems")
+
+
+COMMANDS = [similar, related, clusters]

@@ -1,0 +1,217 @@
+"""Related post-mortems: exact links on a hand-made corpus, edge cases, determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+from pathlib import Path
+
+import pytest
+
+from generator.model import ActionItem, Postmortem
+from generator.settings import Settings
+from generator.similarity import SimilarityIndex, Tokenizer, readable_terms, s_stem
+from generator.validate import validate
+
+FIXTURES = Path(__file__).parent / "fixtures" / "similarity"
+CORPUS = FIXTURES / "corpus"
+
+
+def load(folder: Path) -> list[Postmortem]:
+    settings = Settings(docs_dir=folder)
+    result = validate([folder], settings, scan_secrets=False)
+    assert not result.errors, result.problems
+    return result.postmortems
+
+
+def related_ids(index: SimilarityIndex) -> dict[str, list[str]]:
+    return {pid: [link.id for link in links] for pid, links in index.related_links().items()}
+
+
+def make_pm(pid: str, title: str, summary: str = "", day: int = 1, **extra) -> Postmortem:
+    return Postmortem(id=pid, title=title, date=dt.date(2024, 1, day), severity="SEV2", status="draft",
+                      services=extra.pop("services", ["api"]), authors=["a"], path=f"{pid}.md",
+                      summary=summary, **extra)
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Postmortem]:
+    return load(CORPUS)
+
+
+@pytest.fixture(scope="module")
+def index(corpus) -> SimilarityIndex:
+    return SimilarityIndex.build(corpus, Settings())
+
+
+def test_related_ids_are_exact(index):
+    assert related_ids(index) == {
+        "PM-2024-001": ["PM-2024-004", "PM-2024-007"],
+        "PM-2024-002": ["PM-2024-005"],
+        "PM-2024-003": ["PM-2024-002"],          # pinned by related:, nothing else is close
+        "PM-2024-004": ["PM-2024-001"],          # PM-2024-007 is not_related
+        "PM-2024-005": ["PM-2024-002"],
+        "PM-2024-007": ["PM-2024-001"],
+    }
+    assert index.warnings == []
+
+
+def test_links_carry_score_and_contributing_terms(index):
+    link = index.related_links()["PM-2024-001"][0]
+    assert link.id == "PM-2024-004" and not link.pinned
+    assert 0.5 < link.score <= 1.0
+    assert link.score == index.score("PM-2024-001", "PM-2024-004") == index.score("PM-2024-004", "PM-2024-001")
+    assert link.terms[0] == "certificate"
+    assert {"tls", "renewal"} <= set(link.terms) and len(link.terms) == 5
+    # Boilerplate never explains a link: headings, clock times, time units, months.
+    assert not {"utc", "summary", "root", "cause", "impact", "minutes", "12"} & set(link.terms)
+
+
+def test_pinned_link_comes_first_even_with_low_score(index):
+    (link,) = index.related_links()["PM-2024-003"]
+    assert link == dataclasses.replace(link, id="PM-2024-002", pinned=True)
+    assert link.score < Settings().min_score
+
+
+def test_not_related_suppresses_both_directions(index):
+    links = related_ids(index)
+    assert "PM-2024-004" not in links["PM-2024-007"]
+    assert "PM-2024-007" not in links["PM-2024-004"]
+    # ... although the two are similar enough to be linked otherwise.
+    assert index.score("PM-2024-004", "PM-2024-007") > Settings().min_score
+
+
+def test_ties_are_broken_by_id_not_by_input_order():
+    twin_text = "Disk full on the volume because log rotation stopped and writes failed"
+    pms = [
+        make_pm("PM-2024-030", "Log volume disk full", twin_text),
+        make_pm("PM-2024-020", "Log volume disk full", twin_text),
+        make_pm("PM-2024-010", "Disk full after log rotation stopped", "The volume filled with logs."),
+    ]
+    for order in (pms, pms[::-1]):
+        links = SimilarityIndex.build(order, Settings()).related_links()["PM-2024-010"]
+        assert [link.id for link in links] == ["PM-2024-020", "PM-2024-030"]
+        assert links[0].score == links[1].score
+
+
+def test_output_does_not_depend_on_file_order_or_names(corpus):
+    expected = SimilarityIndex.build(corpus, Settings()).related_links()
+    shuffled = list(corpus)
+    random.Random(3).shuffle(shuffled)
+    renamed = [dataclasses.replace(pm, path=f"zz-{i}.md") for i, pm in enumerate(shuffled)]
+    assert SimilarityIndex.build(renamed, Settings()).related_links() == expected
+
+
+def test_two_runs_are_identical(corpus):
+    first = SimilarityIndex.build(corpus, Settings())
+    second = SimilarityIndex.build(corpus, Settings())
+    assert first.related_links() == second.related_links()
+    assert first.neighbours() == second.neighbours()
+
+
+def test_top_k_and_min_score_are_applied(corpus):
+    settings = Settings(top_k=1, min_score=0.0)
+    links = SimilarityIndex.build(corpus, settings).related_links()
+    assert [link.id for link in links["PM-2024-001"]] == ["PM-2024-004"]
+    strict = SimilarityIndex.build(corpus, Settings(min_score=0.99)).related_links()
+    assert all(all(link.pinned for link in items) for items in strict.values())
+
+
+def test_single_document_gives_no_links_and_no_error():
+    (pm,) = load(FIXTURES / "single")
+    index = SimilarityIndex.build([pm], Settings())
+    assert index.related_links() == {"PM-2024-017": []}
+    assert index.warnings == []
+    assert index.similar_to(pm) == []  # never itself
+    (hit,) = index.similar_to("certificate expired")  # a search still finds it
+    assert hit.id == "PM-2024-017" and hit.terms == ("certificate", "expired")
+
+
+def test_empty_vocabulary_is_a_warning_not_a_value_error():
+    pms = load(FIXTURES / "empty-vocabulary")
+    index = SimilarityIndex.build(pms, Settings())
+    assert index.related_links() == {"PM-2025-001": [], "PM-2025-002": []}
+    assert len(index.warnings) == 1 and index.warnings[0].startswith("not enough text to compare")
+    assert index.similar_to("down again") == []
+
+
+def test_only_stop_words_and_numbers_give_an_empty_vocabulary():
+    pms = [make_pm("PM-2024-001", "It was down", "12:00 UTC 2024"), make_pm("PM-2024-002", "We are back up")]
+    index = SimilarityIndex.build(pms, Settings())
+    assert index.vocabulary == [] or all(not links for links in index.related_links().values())
+    assert index.warnings and "not enough text" in index.warnings[0]
+
+
+def test_no_shared_words_is_a_warning():
+    pms = [
+        make_pm("PM-2024-001", "Kafka consumers lagging behind partitions", "Broker rebalancing storm."),
+        make_pm("PM-2024-002", "Certificate expired on gateway", "Handshake refused by browsers."),
+    ]
+    settings = Settings(field_weights={**Settings().field_weights, "services": 0.0})
+    index = SimilarityIndex.build(pms, settings)
+    assert index.related_links() == {"PM-2024-001": [], "PM-2024-002": []}
+    assert index.warnings == ["the post-mortems share no words: no related links or recurrence clusters"]
+
+
+def test_cjk_text_is_split_into_bigrams_and_linked():
+    pms = load(FIXTURES / "cjk")
+    index = SimilarityIndex.build(pms, Settings())
+    assert related_ids(index) == {"PM-2024-101": ["PM-2024-102"], "PM-2024-102": ["PM-2024-101"],
+                                  "PM-2024-103": []}
+    terms = index.related_links()["PM-2024-101"][0].terms
+    assert any("証明書" in term for term in terms)  # bigrams joined back for display
+    hits = index.similar_to("証明書の期限切れ")
+    assert [link.id for link in hits][:2] == ["PM-2024-101", "PM-2024-102"] or \
+        [link.id for link in hits][:2] == ["PM-2024-102", "PM-2024-101"]
+    assert "PM-2024-103" not in [link.id for link in hits]
+
+
+def test_tokenizer():
+    tokens = Tokenizer().count(
+        "## Root cause\n- 09:12 UTC: certificates expired <!-- hint --> see https://x.example/a?b=1\n"
+        "Les certificats ont expiré. 証明書の期限 x509 2024-03-14")
+    assert set(tokens) == {"certificate", "expired", "les", "certificat", "ont", "expiré", "証明", "明書", "書の",
+                           "の期", "期限", "x509"}
+
+
+def test_s_stem():
+    assert [s_stem(w) for w in ("certificates", "retries", "caches", "status", "redis", "dns", "loss",
+                                "replicas", "goes")] == \
+        ["certificate", "retry", "cache", "status", "redis", "dns", "loss", "replica", "goe"]
+
+
+def test_readable_terms_joins_bigrams():
+    assert readable_terms(["明書", "tls", "書の", "証明"], 5) == ("証明書の", "tls")
+    assert readable_terms(["a", "b", "c"], 2) == ("a", "b")
+
+
+def test_similar_to_a_draft_outside_the_corpus(index):
+    (draft,) = load(FIXTURES / "drafts")
+    links = index.similar_to(draft, k=2)
+    assert [link.id for link in links] == ["PM-2024-004", "PM-2024-001"]
+    assert all(link.score >= Settings().min_score and "certificate" in link.terms for link in links)
+
+
+def test_similar_to_corpus_member_excludes_itself_and_not_related(index, corpus):
+    by_id = {pm.id: pm for pm in corpus}
+    links = index.similar_to(by_id["PM-2024-007"], k=5, min_score=0.0)
+    ids = [link.id for link in links]
+    assert "PM-2024-007" not in ids and "PM-2024-004" not in ids
+    assert ids[0] == "PM-2024-001"
+
+
+def test_free_text_query_does_not_change_displayed_terms(index):
+    before = index.related_links()
+    index.similar_to("certificates certificates certificates expired expiry")
+    assert index.related_links() == before
+
+
+def test_action_items_count_as_text():
+    done = [ActionItem(title="Automate certificate renewal with ACME", status="done")]
+    pms = [make_pm("PM-2024-001", "Gateway outage", "Partners failed.", action_items=done),
+           make_pm("PM-2024-002", "Proxy outage", "Browsers failed.", action_items=done),
+           make_pm("PM-2024-003", "Queue outage", "Consumers lagged behind producers.")]
+    links = SimilarityIndex.build(pms, Settings()).related_links()
+    assert [link.id for link in links["PM-2024-001"]] == ["PM-2024-002"]
+    assert "acme" in links["PM-2024-001"][0].terms
