@@ -217,16 +217,21 @@ def cluster_timeline(rows: Sequence[tuple[str, Sequence[tuple[dt.date, str]]]], 
     fig = _figure(8.0, height)
     ax = fig.add_subplot()
     n = len(rows)
-    seen: set[str] = set()
+    by_severity: dict[str, tuple[list[float], list[int]]] = {}
     for i, (label, points) in enumerate(rows):
         y = n - 1 - i
         dates = [mdates.date2num(d) for d, _ in points]
         if dates:
             ax.plot([min(dates), max(dates)], [y, y], color="#bbbbbb", linewidth=1, zorder=1)
-        for d, sev in points:
-            ax.scatter([mdates.date2num(d)], [y], s=42, color=SEVERITY_COLORS.get(sev, "#999999"),
-                       edgecolors="black", linewidths=0.4, zorder=3, label=None if sev in seen else sev)
-            seen.add(sev)
+        for x, (_, sev) in zip(dates, points):
+            xs, ys = by_severity.setdefault(sev, ([], []))
+            xs.append(x)
+            ys.append(y)
+    # One collection per severity (not one per dot): thousands of incidents stay fast.
+    for sev in sorted(by_severity):
+        xs, ys = by_severity[sev]
+        ax.scatter(xs, ys, s=42, color=SEVERITY_COLORS.get(sev, "#999999"), edgecolors="black", linewidths=0.4,
+                   zorder=3, label=sev)
     ax.set_yticks(list(range(n))[::-1], [_shorten(label, 48) for label, _ in rows])
     ax.set_ylim(-0.7, n - 0.3)
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=12))

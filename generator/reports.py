@@ -45,6 +45,9 @@ SEVERITY_WEIGHT = {"SEV1": 8.0, "SEV2": 4.0, "SEV3": 2.0, "SEV4": 1.0}
 HALF_LIFE_DAYS = 1095
 """Recency half-life of the recurrence ranking, in days: an incident three years old counts half."""
 
+MAX_LISTED = 12
+"""A recurring problem's incidents and closed action items are listed in full up to this many."""
+
 PUBLISHED_STATUSES = ("final", "in-review")
 """Post-mortem statuses that are shown in the feed."""
 
@@ -832,7 +835,8 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
     if not ranked:
         out.append("No recurring problems: no two post-mortems are similar enough to form a cluster.\n")
         return "\n".join(out)
-    out.append(f"**{_plural(len(ranked), 'recurring problem')}** account for **{covered} of "
+    out.append(f"**{_plural(len(ranked), 'recurring problem')}** {'accounts' if len(ranked) == 1 else 'account'} "
+               f"for **{covered} of "
                f"{len(report.postmortems)} incidents**. "
                f"**{len(after_fix)}** came back after an action item was marked done; "
                f"**{len(no_open)}** {'has' if len(no_open) == 1 else 'have'} no open action item.\n")
@@ -865,25 +869,40 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
             out.append(f"Cluster page: {links.cluster(c)}.\n")
         out.append(f"- **Incidents:** {c.count} ({_sev_mix(c.severities)}), first {c.members[0].date.isoformat()}, "
                    f"last {c.members[-1].date.isoformat()} ({c.days_since_last} days ago); score {c.score:.1f}")
-        intervals = ", ".join(f"{d}" for d in c.intervals_days)
+        recent = c.intervals_days[-MAX_LISTED:]
+        intervals = ("… " if len(recent) < len(c.intervals_days) else "") + ", ".join(f"{d}" for d in recent)
         out.append(f"- **Days between recurrences:** {intervals} (median {c.median_interval_days:g})"
                    if c.intervals_days else "- **Days between recurrences:** —")
         out.append(f"- **Services:** {', '.join(c.cluster.services) or '—'}")
         if c.cluster.terms:
             out.append(f"- **Shared terms:** {', '.join(c.cluster.terms)}")
-        out.append(f"- **Impact time:** {_dur(c.impact_seconds) if c.impact_known else '—'} in total "
-                   f"(known for {c.impact_known} of {c.count})")
+        out.append(f"- **Impact time:** {_dur(c.impact_seconds)} in total (known for {c.impact_known} of {c.count})"
+                   if c.impact_known else f"- **Impact time:** unknown (no incident of the {c.count} records it)")
         state = ", ".join(f"{n} {s}" for s, n in c.action_counts.items()) or "none"
         out.append(f"- **Action items:** {state}" + (f"; {c.overdue_items} overdue" if c.overdue_items else ""))
         if c.recurred_after_fix:
             by_id = {pm.id: pm for pm in c.members}
-            names = ", ".join(links.pm(by_id[m]) if m in by_id else m for m in c.recurred_after_fix)
-            out.append(f"- **Recurred after a fix was marked done:** {names}")
+            latest = c.recurred_after_fix[-6:]
+            names = ", ".join(links.pm(by_id[m]) if m in by_id else m for m in latest)
+            more = len(c.recurred_after_fix) - len(latest)
+            out.append(f"- **Recurred after a fix was marked done:** {names}"
+                       + (f" and {more} earlier" if more else ""))
         if c.no_open_action_item:
             out.append("- **No open action item:** nothing tracked would stop the next one")
         out.append("")
-        out += [_incident_line(pm, links) for pm in c.members] + [""]
+        shown = c.members if len(c.members) <= MAX_LISTED else c.members[-(MAX_LISTED - 2):]
+        if len(shown) < len(c.members):
+            out.append(f"The latest {len(shown)} of {c.count} incidents (all on the cluster page):\n")
+        out += [_incident_line(pm, links) for pm in shown] + [""]
         items = c.cluster.action_items or [(pm.id, i) for pm in c.members for i in pm.action_items]
+        if len(items) > MAX_LISTED:
+            closed = len(items) - c.open_items
+            items = sorted(((pm_id, i) for pm_id, i in items if i.status in OPEN_STATUSES),
+                           key=lambda pair: (not _is_overdue(pair[1], report.today),
+                                             pair[1].due or dt.date.max))[:MAX_LISTED]
+            out.append(f"{_plural(c.open_items, 'open action item')} ({c.overdue_items} overdue; "
+                       f"{closed} done or won't do); " + (f"the first {len(items)} by due date, overdue first "
+                       "(all on the action-items page):\n" if c.open_items > len(items) else "listed:\n"))
         if items:
             out.append(_table(["Action item", "Owner", "Status", "Due", "From"],
                               [(_cell(i.title), _cell(i.owner) or "—", i.status,

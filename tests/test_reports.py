@@ -554,3 +554,27 @@ def test_atom_feed_empty():
     root = ET.fromstring(reports.atom_feed([], "https://x/", TODAY))
     assert root.find(f"{ATOM}updated").text == "2024-07-01T00:00:00Z"
     assert root.findall(f"{ATOM}entry") == []
+
+
+def test_large_cluster_is_summarised():
+    start = dt.date(2024, 1, 1)
+    pms = [Postmortem(id=f"PM-2024-{i:03d}", title=f"leak {i}", date=start + dt.timedelta(days=i), severity="SEV2",
+                      status="final", services=["api"], authors=["a"], path=f"p{i}.md",
+                      action_items=[ActionItem(f"fix {i}", owner="team", status="done"),
+                                    ActionItem(f"follow {i}", owner="team", status="open",
+                                               due=start + dt.timedelta(days=i))])
+           for i in range(1, 21)]
+    cluster = Cluster(id="C-PM-2024-001", label="leaks", members=[pm.id for pm in pms], first=pms[0].date,
+                      last=pms[-1].date, recurred_after_fix=[pm.id for pm in pms[1:]])
+    report = build_report(pms, [cluster], dt.date(2024, 1, 15))
+    page = reports.render_recurrence(report, reports.Links("../"))
+    assert "The latest 10 of 20 incidents (all on the cluster page):" in page
+    listed = page.split("The latest 10 of 20 incidents (all on the cluster page):\n")[1].strip().split("\n\n")[0]
+    assert listed.splitlines()[0].startswith("- 2024-01-12 · **SEV2** · — · [PM-2024-011](../p11.md)")
+    assert "- **Impact time:** unknown (no incident of the 20 records it)" in page
+    assert "- **Days between recurrences:** … 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 (median 1)" in page
+    assert "and 13 earlier" in page                                    # 19 recurred after fix, 6 listed
+    # 40 items > 12: only open ones, overdue (due 2024-01-02 .. 2024-01-14) first, at most 12.
+    assert "20 open action items (13 overdue; 20 done or won't do); the first 12 by due date, overdue first" in page
+    table = page.split("overdue first (all on the action-items page):\n")[1].strip().split("\n\n")[0].splitlines()
+    assert len(table) == 2 + 12 and table[2].startswith("| follow 1 |")

@@ -1,0 +1,89 @@
+"""What the report pages add to a full site build (target: at most 10 %).
+
+    .venv/bin/python benchmarks/reports_speed.py [N ...]     # default 3000
+
+For each N, writes N synthetic post-mortems (``../shared/tools/synth_corpus.py``) and, in the
+same process, builds the whole site twice with MkDocs: once as shipped, once with
+``generator.reports.site_pages`` replaced by a function returning no pages. It prints both wall
+times, the time spent inside ``site_pages`` (metrics + SVG charts + Markdown) during the
+first build, and the overhead in percent. The order alternates over ``--rounds`` rounds so a
+warm cache favours neither side; the median of each side is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SYNTH = ROOT.parent / "shared" / "tools" / "synth_corpus.py"
+OUT = ROOT / "benchmarks" / "out"
+
+
+def corpus(n: int) -> Path:
+    folder = OUT / f"synth-{n}"
+    if not folder.is_dir() or len(list(folder.glob("*.md"))) < n:
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(SYNTH), str(n), str(folder)], check=True, capture_output=True)
+    return folder
+
+
+def build(docs: Path, site: Path) -> float:
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    config = load_config(config_file=str(ROOT / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(site))
+    start = time.perf_counter()
+    mkdocs_build(config)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[3000])
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    import logging
+
+    logging.getLogger("mkdocs").setLevel(logging.ERROR)
+    from generator import reports
+
+    real = reports.site_pages
+    inside: list[float] = []
+
+    def timed(*a, **kw):
+        start = time.perf_counter()
+        try:
+            return real(*a, **kw)
+        finally:
+            inside.append(time.perf_counter() - start)
+
+    print("| N | build with reports (s) | build without (s) | site_pages (s) | report pages | overhead |")
+    print("|---|---|---|---|---|---|")
+    for n in args.sizes:
+        docs = corpus(n)
+        with_reports, without = [], []
+        pages = 0
+        for round_ in range(args.rounds):
+            for enabled in ((True, False) if round_ % 2 == 0 else (False, True)):
+                reports.site_pages = timed if enabled else (lambda *a, **kw: {})
+                with tempfile.TemporaryDirectory() as site:
+                    seconds = build(docs, Path(site))
+                    if enabled:
+                        pages = sum(1 for _ in (Path(site) / "reports").rglob("index.html"))
+                (with_reports if enabled else without).append(seconds)
+        reports.site_pages = real
+        a, b = statistics.median(with_reports), statistics.median(without)
+        print(f"| {n} | {a:.1f} | {b:.1f} | {statistics.median(inside):.2f} | {pages} | {100 * (a - b) / b:+.1f} % |")
+        inside.clear()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
