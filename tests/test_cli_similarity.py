@@ -1,0 +1,150 @@
+"""``pmkb similar``, ``pmkb related``, ``pmkb clusters``: output shapes, errors, import hygiene."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import cli
+
+FIXTURES = Path(__file__).parent / "fixtures" / "similarity"
+CORPUS = FIXTURES / "corpus"
+DRAFT = FIXTURES / "drafts" / "2024-11-02-payment-gateway-tls-certificate-expired.md"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def config(tmp_path) -> Path:
+    """A mkdocs.yml with default options whose docs_dir is the fixture corpus."""
+    path = tmp_path / "mkdocs.yml"
+    path.write_text(f"site_name: t\ndocs_dir: {CORPUS}\nplugins:\n  - postmortems: {{}}\n", encoding="utf-8")
+    return path
+
+
+def run(config: Path, *args: str):
+    result = CliRunner().invoke(cli, ["-f", str(config), *args], catch_exceptions=False)
+    return result
+
+
+def test_related_json_shape(config):
+    result = run(config, "related", str(CORPUS), "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert list(data) == ["PM-2024-001", "PM-2024-002", "PM-2024-003", "PM-2024-004", "PM-2024-005",
+                          "PM-2024-007"]
+    assert [link["id"] for link in data["PM-2024-001"]] == ["PM-2024-004", "PM-2024-007"]
+    for links in data.values():
+        for link in links:
+            assert set(link) == {"id", "score", "terms"}
+            assert link["score"] == round(link["score"], 3) and 0 <= link["score"] <= 1
+            assert isinstance(link["terms"], list) and all(isinstance(t, str) for t in link["terms"])
+    assert data["PM-2024-003"] == [{"id": "PM-2024-002", "score": 0.001, "terms": ["failed"]}]
+
+
+def test_related_defaults_to_docs_dir_and_text_output(config):
+    result = run(config, "related")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "PM-2024-001  Checkout API down after TLS certificate expired"
+    assert lines[1].startswith("    PM-2024-004  0.6") and "[certificate, " in lines[1]
+    assert any(line.endswith("(pinned)") for line in lines)
+
+
+def test_clusters_json_shape(config):
+    result = run(config, "clusters", str(CORPUS), "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert list(data) == ["clusters"]
+    first = data["clusters"][0]
+    assert {"id", "label", "members"} <= set(first)
+    assert [(c["id"], c["members"]) for c in data["clusters"]] == [
+        ("C-PM-2024-001", ["PM-2024-001", "PM-2024-004", "PM-2024-007"]),
+        ("C-PM-2024-002", ["PM-2024-002", "PM-2024-005"]),
+    ]
+    assert first["label"] == "certificate, tls, expiry"
+    assert (first["first"], first["last"]) == ("2024-01-10", "2024-09-15")
+    assert first["severities"] == {"SEV1": 2, "SEV2": 1}
+    assert first["recurred_after_fix"] == ["PM-2024-004", "PM-2024-007"]
+    assert first["action_items"][0] == {"postmortem": "PM-2024-001", "title": "Automate certificate renewal with ACME",
+                                        "owner": "platform-team", "status": "done", "due": None, "ticket": None}
+
+
+def test_clusters_text(config):
+    result = run(config, "clusters")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == ("C-PM-2024-001  certificate, tls, expiry  (3 incidents, "
+                                             "2024-01-10 .. 2024-09-15; 2 SEV1, 1 SEV2)")
+    assert "recurred after a fix was marked done: PM-2024-004, PM-2024-007" in result.stdout
+    assert result.stdout.splitlines()[-1] == "2 clusters, 5 of 6 post-mortems"
+
+
+def test_similar_draft_outside_the_corpus(config):
+    result = run(config, "similar", str(DRAFT), "-k", "2", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["query"] == "PM-2024-200"
+    assert [(hit["id"], hit["date"]) for hit in data["similar"]] == [("PM-2024-004", "2024-05-02"),
+                                                                      ("PM-2024-001", "2024-01-10")]
+    assert set(data["similar"][0]) == {"id", "score", "terms", "date", "title"}
+
+
+def test_similar_by_id_and_by_text(config):
+    result = run(config, "similar", "PM-2024-002")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("PM-2024-005  2024-06-20  0.6") and lines[0].endswith(
+        "Database volume filled with unrotated logs")
+    assert lines[1].startswith("    shared terms: logs, disk")
+    text = run(config, "similar", "--text", "disk full of logs", "--format", "json")
+    assert [hit["id"] for hit in json.loads(text.stdout)["similar"]] == ["PM-2024-005", "PM-2024-002"]
+
+
+def test_similar_usage_errors(config):
+    assert run(config, "similar").exit_code == 2
+    assert run(config, "similar", "PM-2024-001", "--text", "x").exit_code == 2
+    missing = run(config, "similar", "PM-1999-999")
+    assert missing.exit_code == 2 and "neither a file nor the id" in missing.output
+
+
+def test_empty_vocabulary_warns_on_stderr(config):
+    result = run(config, "related", str(FIXTURES / "empty-vocabulary"), "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"PM-2025-001": [], "PM-2025-002": []}
+    assert result.stderr.startswith("warning: not enough text to compare post-mortems")
+    assert "Traceback" not in result.output
+
+
+def test_validation_errors_give_a_note_and_skip_unreadable_files(config, tmp_path):
+    folder = tmp_path / "pms"
+    folder.mkdir()
+    for file in CORPUS.glob("*.md"):
+        (folder / file.name).write_text(file.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "2024-12-01-broken.md").write_text("---\nid: [unclosed\n---\n", encoding="utf-8")
+    result = run(config, "related", str(folder), "--format", "json")
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)) == 6
+    assert result.stderr.startswith("note: ") and "1 file(s) whose front matter could not be read" in result.stderr
+
+
+def test_validate_does_not_import_scikit_learn():
+    code = ("import sys\nfrom generator.cli import cli\n"
+            "try:\n    cli(['validate', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+            "print('SKLEARN' if 'sklearn' in sys.modules else 'CLEAN')\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code, str(CORPUS)], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=120)
+    assert proc.stdout.strip().splitlines()[-1] == "CLEAN", proc.stdout + proc.stderr
+    assert "6 files checked" in proc.stdout
+
+
+def test_commands_are_registered_with_help():
+    result = CliRunner().invoke(cli, ["--help"])
+    for name in ("similar", "related", "clusters"):
+        assert name in result.output
+        assert CliRunner().invoke(cli, [name, "--help"]).exit_code == 0
