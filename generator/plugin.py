@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -41,7 +42,7 @@ log = get_plugin_logger(__name__)
 ASSETS = "assets/pmkb"
 STYLESHEET = f"{ASSETS}/pmkb.css"
 WORKER_SHIM = f"{ASSETS}/iframe-worker-shim.js"
-NEEDED_EXTENSIONS = ("attr_list", "md_in_html", "tables", "admonition")
+NEEDED_EXTENSIONS = ("attr_list", "tables", "admonition", "toc")
 
 
 class PostmortemsConfig(base.Config):
@@ -69,6 +70,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.result = None
         self.analysis: Analysis | None = None
         self.published: list[Postmortem] = []
+        self.published_by_id: dict[str, Postmortem] = {}
+        self.clusters_by_id: dict = {}
         self.pm_by_src: dict[str, Postmortem] = {}
         self.draft_related: dict[str, list] = {}
 
@@ -102,7 +105,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         """Validate the corpus; errors stop the build, warnings go to the plugin logger."""
         from .validate import validate
 
+        started = time.perf_counter()
         result = validate([self.settings.docs_dir], self.settings)
+        log.debug(f"validated {result.files} files in {time.perf_counter() - started:.2f} s")
         for problem in result.problems:
             if problem.level == "warning":
                 log.warning(_one_line(problem))
@@ -121,18 +126,25 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             if file is not None:
                 file.inclusion = InclusionLevel.DRAFT if pm.status == "draft" else InclusionLevel.NOT_IN_NAV
         self.published = [pm for pm in self.result.postmortems if pm.status != "draft"]
+        self.published_by_id = {pm.id: pm for pm in self.published}
+        started = time.perf_counter()
         self.analysis = self._analyse(self.published)
+        self.clusters_by_id = {c.id: c for c in self.analysis.clusters}
+        log.debug(f"analysed {len(self.published)} post-mortems in {time.perf_counter() - started:.2f} s")
         drafts = [pm for pm in self.result.postmortems if pm.status == "draft"]
         if drafts and self.command == "serve":
             everything = self._analyse(self.result.postmortems)
             self.draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
 
         try:
-            pages: dict[str, str | bytes] = dict(site.generated_pages(self.published, self.analysis,
-                                                                     config.site_name))
+            pages: dict[str, str | bytes] = dict(site.generated_pages(
+                self.published, self.analysis, config.site_name, config.use_directory_urls))
         except ValueError as exc:
             raise PluginError(str(exc)) from exc
-        for path, content in self._report_pages().items():
+        started = time.perf_counter()
+        reports = self._report_pages()
+        log.debug(f"report pages: {len(reports)} in {time.perf_counter() - started:.2f} s")
+        for path, content in reports.items():
             if path in pages:
                 raise PluginError(f"report page {path} collides with a generated page of the same path")
             pages[path] = content
@@ -167,12 +179,13 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         # review state of the post-mortem, shown on the card instead.
         if "status" in page.meta:
             page.meta["incident_status"] = page.meta.pop("status")
-        by_id = {p.id: p for p in self.published}
+        by_id = self.published_by_id
         cluster_id = self.analysis.cluster_of.get(pm.id) if pm.status != "draft" else None
-        cluster = next((c for c in self.analysis.clusters if c.id == cluster_id), None)
+        cluster = self.clusters_by_id.get(cluster_id)
         links = self.analysis.related.get(pm.id) or self.draft_related.get(pm.id, [])
-        return (site.card_markdown(pm, cluster) + markdown
-                + site.related_markdown(pm, links, by_id, cluster, self.settings.min_score))
+        ln = site.Links(config.use_directory_urls)
+        return (site.card_html(ln, pm, cluster) + markdown
+                + site.related_markdown(ln, pm, links, by_id, cluster, self.settings.min_score))
 
     def on_page_content(self, html, page, config, files):
         """Sanitise the HTML rendered from a post-mortem (scripts, ``on*=``, ``javascript:``)."""

@@ -67,15 +67,48 @@ def text(value: object) -> str:
 
 
 def attr(value: object) -> str:
-    """``value`` escaped for an HTML attribute or element text inside a raw HTML block."""
+    """``value`` escaped for HTML text or an attribute value."""
     return escape(str(value), quote=True)
 
 
-def link(from_page: str, to_page: str, fragment: str = "") -> str:
-    """Relative Markdown link target from one docs-relative page to another (``../x.md#f``)."""
-    base = posixpath.dirname(from_page) or "."
-    target = posixpath.relpath(to_page, base)
-    return target + (f"#{fragment}" if fragment else "")
+class Links:
+    """Relative URLs between docs-relative pages, computed as MkDocs computes page URLs.
+
+    Generated tables, cards and related lists are raw HTML (Python-Markdown passes it through
+    without running its inline patterns over thousands of rows), so their links are final
+    URLs: ``a/b.md`` is ``a/b/`` with ``use_directory_urls`` (``a/index.md`` is ``a/``) and
+    ``a/b.html`` without it (the offline build). The tests check that every link resolves.
+    """
+
+    def __init__(self, use_directory_urls: bool = True):
+        self.use_directory_urls = use_directory_urls
+
+    def url(self, page: str) -> str:
+        """Site-relative URL of a docs-relative page (``""`` for the home page)."""
+        if not page.endswith(".md"):
+            return page
+        stem = page[:-3]
+        if not self.use_directory_urls:
+            return stem + ".html"
+        if stem == "index":
+            return ""
+        if stem.endswith("/index"):
+            return stem[: -len("index")]
+        return stem + "/"
+
+    def href(self, from_page: str, to_page: str, fragment: str = "") -> str:
+        """URL of ``to_page`` relative to ``from_page``, escaped for an ``href`` attribute."""
+        source, target = self.url(from_page), self.url(to_page)
+        base = source if source.endswith("/") else posixpath.dirname(source)
+        relative = posixpath.relpath(target or ".", base.rstrip("/") or ".")
+        if (target == "" or target.endswith("/")) and not relative.endswith("/"):
+            relative = "./" if relative == "." else relative + "/"
+        return attr(relative + (f"#{fragment}" if fragment else ""))
+
+    def a(self, from_page: str, to_page: str, label: str, css: str = "") -> str:
+        """An ``<a>`` element with escaped ``label``."""
+        cls = f' class="{css}"' if css else ""
+        return f'<a href="{self.href(from_page, to_page)}"{cls}>{attr(label)}</a>'
 
 
 def service_page(service: str) -> str:
@@ -114,10 +147,12 @@ def newest_first(postmortems: Iterable[Postmortem]) -> list[Postmortem]:
                   reverse=True)
 
 
-def _front_matter(title: str, hide: Sequence[str] = ()) -> str:
+def _front_matter(title: str, hide: Sequence[str] = (), search: bool = True) -> str:
     lines = ["---", f"title: {json.dumps(title)}"]
     if hide:
         lines.append(f"hide: [{', '.join(hide)}]")
+    if not search:
+        lines.append("search:\n  exclude: true")
     lines.append("---")
     return "\n".join(lines) + "\n\n"
 
@@ -127,9 +162,9 @@ def _severity_badge(severity: str) -> str:
     return f'<span class="pmkb-sev pmkb-sev--{css}">{attr(severity)}</span>'
 
 
-def _services(page: str, services: Sequence[str], limit: int | None = None) -> str:
+def _services(ln: Links, page: str, services: Sequence[str], limit: int | None = None) -> str:
     shown = list(services) if limit is None else list(services)[:limit]
-    out = ", ".join(f"[{text(s)}]({link(page, service_page(s))})" for s in shown) or "—"
+    out = ", ".join(ln.a(page, service_page(s), s) for s in shown) or "—"
     if len(services) > len(shown):
         out += f" +{len(services) - len(shown)}"
     return out
@@ -139,42 +174,52 @@ def _id(pm_id: str) -> str:
     return f'<span class="pmkb-id">{attr(pm_id)}</span>'
 
 
+def _unsearched(table: str) -> str:
+    # Listing pages are found by their own name; their rows would bury the post-mortems
+    # themselves in search results, so the tables stay out of the search index.
+    return f'<div class="pmkb-table" data-search-exclude>\n{table}</div>\n\n'
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "\n".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
+
+
 # --- tables of incidents ----------------------------------------------------------------------
 
 
-def incident_table(page: str, postmortems: Sequence[Postmortem]) -> str:
-    """A Markdown table (id, date, title, severity, services, TTR) with links from ``page``."""
-    rows = ["| Id | Date | Title | Severity | Services | TTR |", "|---|---|---|---|---|---|"]
-    for pm in postmortems:
-        rows.append(
-            f"| {_id(pm.id)} | {pm.date.isoformat()} | [{text(pm.title)}]({link(page, pm.path)}) "
-            f"| {_severity_badge(pm.severity)} | {_services(page, pm.services, 3)} "
-            f"| {format_duration(pm.time_to_resolve)} |"
-        )
-    return "\n".join(rows) + "\n"
+def incident_table(ln: Links, page: str, postmortems: Sequence[Postmortem]) -> str:
+    """An HTML table (id, date, title, severity, services, TTR) with links from ``page``.
+
+    The table is kept out of the search index (the post-mortems are indexed themselves).
+    """
+    rows = ((_id(pm.id), pm.date.isoformat(), ln.a(page, pm.path, pm.title), _severity_badge(pm.severity),
+             _services(ln, page, pm.services, 3), format_duration(pm.time_to_resolve)) for pm in postmortems)
+    return _unsearched(_table(("Id", "Date", "Title", "Severity", "Services", "TTR"), rows))
 
 
-def _pager(page_paths: Sequence[str], current: int, here: str) -> str:
+def _pager(ln: Links, page_paths: Sequence[str], current: int, here: str) -> str:
     if len(page_paths) < 2:
         return ""
-    parts = []
-    for i, target in enumerate(page_paths, 1):
-        parts.append(f"**{i}**" if i == current else f"[{i}]({link(here, target)})")
-    return "Pages: " + " · ".join(parts) + "\n\n"
+    parts = [f"<strong>{i}</strong>" if i == current else ln.a(here, target, str(i))
+             for i, target in enumerate(page_paths, 1)]
+    return '<p class="pmkb-pager">Pages: ' + " · ".join(parts) + "</p>\n\n"
 
 
-def split_pages(first_page: str, title: str, intro: str, postmortems: Sequence[Postmortem]) -> dict[str, str]:
+def split_pages(ln: Links, first_page: str, title: str, intro: str,
+                postmortems: Sequence[Postmortem]) -> dict[str, str]:
     """``postmortems`` as a table on ``first_page``, split into parts of :data:`PAGE_ROWS` rows.
 
-    Returns the pages as ``{path: markdown}``; each part carries the intro and a pager.
+    ``intro`` is HTML shown above the table of every part. Returns ``{path: markdown}``.
     """
     chunks = [list(postmortems[i:i + PAGE_ROWS]) for i in range(0, len(postmortems), PAGE_ROWS)] or [[]]
     paths = [part_page(first_page, i) for i in range(1, len(chunks) + 1)]
     pages = {}
     for i, (path, chunk) in enumerate(zip(paths, chunks), 1):
         heading = title if i == 1 else f"{title} (part {i})"
-        pager = _pager(paths, i, path)
-        body = intro + pager + (incident_table(path, chunk) if chunk else "No incidents.\n") + "\n" + pager
+        pager = _pager(ln, paths, i, path)
+        body = intro + pager + (incident_table(ln, path, chunk) if chunk else "<p>No incidents.</p>\n\n") + pager
         pages[path] = _front_matter(heading) + f"# {text(heading)}\n\n" + body
     return pages
 
@@ -182,81 +227,74 @@ def split_pages(first_page: str, title: str, intro: str, postmortems: Sequence[P
 # --- the summary card and the related section of a post-mortem page ---------------------------
 
 
-def _fact(label: str, value: str, css: str = "") -> str:
-    extra = f" pmkb-fact--{css}" if css else ""
+def _fact(label: str, value: str, css: str) -> str:
     # <p>, not <div>: Material's search parser matches end tags by name, so a nested </div>
     # would end the data-search-exclude block of the facts early.
-    return (f'<p class="pmkb-fact{extra}" markdown="span"><span class="pmkb-fact__label">{label}</span> '
+    return (f'<p class="pmkb-fact pmkb-fact--{css}"><span class="pmkb-fact__label">{label}</span> '
             f'<span class="pmkb-fact__value">{value}</span></p>')
 
 
-def card_markdown(pm: Postmortem, cluster: Cluster | None = None) -> str:
-    """The summary card shown above a post-mortem's body (Markdown with ``md_in_html`` blocks).
+def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
+    """The summary card shown above a post-mortem's body (a raw HTML block).
 
-    Shows severity, status, id, date, services, duration, time to detect, time to resolve,
-    tags, authors and, when the incident belongs to one, its recurring problem.
+    Shows severity, status, id, summary, date, services, duration, time to detect, time to
+    resolve, authors, tags and, when the incident belongs to one, its recurring problem. The
+    facts are kept out of the search index (they would clutter every search result).
     """
     page = pm.path
     status_css = re.sub(r"[^a-z-]", "", pm.status.lower()) or "unknown"
     head = (f'<div class="pmkb-card__head">{_severity_badge(pm.severity)} '
             f'<span class="pmkb-status pmkb-status--{status_css}">{attr(pm.status)}</span> '
             f'<span class="pmkb-card__id">{attr(pm.id)}</span></div>')
-    tags = " ".join(f'[{text(t)}]({link(page, tag_page(t))}){{: .pmkb-tag }}' for t in pm.tags) or "—"
+    tags = " ".join(ln.a(page, tag_page(t), t, "pmkb-tag") for t in pm.tags) or "—"
     facts = [
         _fact("Date", pm.date.isoformat(), "date"),
-        _fact("Services", _services(page, pm.services), "services"),
+        _fact("Services", _services(ln, page, pm.services), "services"),
         _fact("Duration", format_duration(pm.duration), "duration"),
         _fact("Time to detect", format_duration(pm.time_to_detect), "ttd"),
         _fact("Time to resolve", format_duration(pm.time_to_resolve), "ttr"),
-        _fact("Authors", text(", ".join(pm.authors)) or "—", "authors"),
+        _fact("Authors", attr(", ".join(pm.authors)) or "—", "authors"),
         _fact("Tags", tags, "tags"),
     ]
     if cluster is not None:
-        facts.append(_fact("Recurring problem",
-                           f"[{text(cluster.label or cluster.id)}]({link(page, cluster_page(cluster.id))}) "
-                           f"({cluster.size} incidents)", "cluster"))
-    summary = (f'<p class="pmkb-card__summary" markdown="span">{text(pm.summary)}</p>\n'
-               if pm.summary else "")
-    return (f'<div class="pmkb-card" markdown="1">\n{head}\n{summary}'
-            f'<div class="pmkb-facts" data-search-exclude markdown="1">\n' + "\n".join(facts) + "\n</div>\n</div>\n\n")
+        facts.append(_fact("Recurring problem", ln.a(page, cluster_page(cluster.id), cluster.label or cluster.id)
+                           + f" ({cluster.size} incidents)", "cluster"))
+    summary = f'<p class="pmkb-card__summary">{attr(pm.summary)}</p>\n' if pm.summary else ""
+    return (f'<div class="pmkb-card">\n{head}\n{summary}<div class="pmkb-facts" data-search-exclude>\n'
+            + "\n".join(facts) + "\n</div>\n</div>\n\n")
 
 
-def _score(link_: RelatedLink) -> str:
-    return f"{link_.score:.2f}"
-
-
-def related_markdown(pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
+def related_markdown(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
                      cluster: Cluster | None, min_score: float) -> str:
     """The **Related incidents** section appended to a post-mortem page.
 
     ``links`` are shown in the given order, skipping ids not in ``by_id`` (drafts and
     unknown ids: nothing links to a page that is not published). Each entry has title,
-    id, date, severity, score and the shared terms; the cluster link closes the section.
+    severity, id, date, score and the shared terms; the cluster link closes the section.
     """
     page = pm.path
-    out = ["\n\n## Related incidents { #related-incidents }\n"]
+    out = ["\n\n## Related incidents { #related-incidents }\n\n"]
     items = []
     for rel in links:
         other = by_id.get(rel.id)
         if other is None or other.id == pm.id:
             continue
-        terms = ", ".join(text(t) for t in rel.terms)
         meta = [_severity_badge(other.severity), _id(other.id), other.date.isoformat(),
-                f'<span class="pmkb-score" title="TF-IDF cosine similarity">score {_score(rel)}</span>']
+                f'<span class="pmkb-score" title="TF-IDF cosine similarity">score {rel.score:.2f}</span>']
         if rel.pinned:
             meta.append('<span class="pmkb-pinned">linked by the authors</span>')
-        if terms:
-            meta.append(f'<span class="pmkb-terms">shared terms: {terms}</span>')
-        items.append(f"- [{text(other.title)}]({link(page, other.path)})\n"
-                     f'  <span class="pmkb-related__meta">' + " · ".join(meta) + "</span>")
+        if rel.terms:
+            meta.append(f'<span class="pmkb-terms">shared terms: {attr(", ".join(rel.terms))}</span>')
+        items.append(f"<li>{ln.a(page, other.path, other.title)}\n"
+                     f'<span class="pmkb-related__meta">' + " · ".join(meta) + "</span></li>")
     if items:
-        out.append('<div class="pmkb-related" data-search-exclude markdown="1">\n\n' + "\n".join(items) + "\n\n</div>\n")
+        out.append('<div class="pmkb-related" data-search-exclude>\n<ul>\n' + "\n".join(items) + "\n</ul>\n</div>\n")
     else:
-        out.append(f"No other incident is similar enough (score of at least {min_score:g}).\n")
+        out.append(f"<p>No other incident is similar enough (score of at least {min_score:g}).</p>\n")
     if cluster is not None:
-        out.append(f"\nPart of the recurring problem "
-                   f"[{text(cluster.label or cluster.id)}]({link(page, cluster_page(cluster.id))}): "
-                   f"{cluster.size} incidents from {cluster.first.isoformat()} to {cluster.last.isoformat()}.\n")
+        out.append(f'\n<p class="pmkb-cluster-note">Part of the recurring problem '
+                   f"{ln.a(page, cluster_page(cluster.id), cluster.label or cluster.id)}: "
+                   f"{cluster.size} incidents from {cluster.first.isoformat()} to {cluster.last.isoformat()}.</p>\n")
     return "".join(out)
 
 
@@ -271,41 +309,39 @@ def _active(clusters: Sequence[Cluster]) -> list[Cluster]:
     return sorted(clusters, key=lambda c: (-c.size, -c.last.toordinal(), c.id))
 
 
-def home_page(postmortems: Sequence[Postmortem], clusters: Sequence[Cluster], site_name: str) -> str:
+def home_page(ln: Links, postmortems: Sequence[Postmortem], clusters: Sequence[Cluster], site_name: str) -> str:
     """The home page: a search prompt first, then the latest incidents and most active clusters."""
     latest = newest_first(postmortems)[:LATEST_ON_HOME]
     services = {s for pm in postmortems for s in pm.services}
     out = [_front_matter(site_name, hide=("toc",)), f"# {text(site_name)}\n\n"]
     out.append(
-        '<div class="pmkb-hero" markdown="1">\n'
+        '<div class="pmkb-hero">\n'
         f'<label class="pmkb-hero__search" for="__search">Search {len(postmortems)} post-mortems: an error '
-        'message, a service, a symptom or an id <kbd>/</kbd></label>\n\n'
-        f'<p class="pmkb-hero__stats" markdown="span">[{len(postmortems)} incidents]({link(HOME, INCIDENTS)}) · '
-        f'[{len(services)} services]({link(HOME, SERVICES)}) · '
-        f'[{len(clusters)} recurring problems]({link(HOME, CLUSTERS)}) · [tags]({link(HOME, TAGS)})</p>\n'
+        'message, a service, a symptom or an id <kbd>/</kbd></label>\n'
+        f'<p class="pmkb-hero__stats">{ln.a(HOME, INCIDENTS, f"{len(postmortems)} incidents")} · '
+        f'{ln.a(HOME, SERVICES, f"{len(services)} services")} · '
+        f'{ln.a(HOME, CLUSTERS, f"{len(clusters)} recurring problems")} · {ln.a(HOME, TAGS, "tags")}</p>\n'
         "</div>\n\n"
     )
     out.append("## Latest incidents\n\n")
-    out.append(incident_table(HOME, latest) if latest else "No published post-mortems yet.\n")
-    out.append(f"\n[All incidents]({link(HOME, INCIDENTS)})\n\n")
+    out.append(incident_table(ln, HOME, latest) if latest else "<p>No published post-mortems yet.</p>\n\n")
+    out.append(f"<p>{ln.a(HOME, INCIDENTS, 'All incidents')}</p>\n\n")
     out.append("## Most active recurring problems\n\n")
     top = _active(clusters)[:CLUSTERS_ON_HOME]
-    out.append(cluster_table(HOME, top) if top else "No recurring problems found.\n")
+    out.append(cluster_table(ln, HOME, top) if top else "<p>No recurring problems found.</p>\n")
     if top:
-        out.append(f"\n[All recurring problems]({link(HOME, CLUSTERS)})\n")
+        out.append(f"<p>{ln.a(HOME, CLUSTERS, 'All recurring problems')}</p>\n")
     return "".join(out)
 
 
-def cluster_table(page: str, clusters: Sequence[Cluster]) -> str:
-    """A Markdown table of clusters (problem, incidents, first, last, services) linked from ``page``."""
-    rows = ["| Recurring problem | Incidents | First | Last | Services |", "|---|---|---|---|---|"]
-    for c in clusters:
-        rows.append(f"| [{text(c.label or c.id)}]({link(page, cluster_page(c.id))}) | {c.size} "
-                    f"| {c.first.isoformat()} | {c.last.isoformat()} | {_services(page, c.services, 4)} |")
-    return "\n".join(rows) + "\n"
+def cluster_table(ln: Links, page: str, clusters: Sequence[Cluster]) -> str:
+    """An HTML table of clusters (problem, incidents, first, last, services) linked from ``page``."""
+    rows = ((ln.a(page, cluster_page(c.id), c.label or c.id), str(c.size), c.first.isoformat(), c.last.isoformat(),
+             _services(ln, page, c.services, 4)) for c in clusters)
+    return _unsearched(_table(("Recurring problem", "Incidents", "First", "Last", "Services"), rows))
 
 
-def incident_pages(postmortems: Sequence[Postmortem]) -> dict[str, str]:
+def incident_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
     """The incident index: newest first, grouped by year; per-year pages when it gets long."""
     ordered = newest_first(postmortems)
     by_year: dict[int, list[Postmortem]] = defaultdict(list)
@@ -315,98 +351,99 @@ def incident_pages(postmortems: Sequence[Postmortem]) -> dict[str, str]:
     if len(ordered) <= PAGE_ROWS:
         out = [_front_matter(title), f"# {title}\n\n", f"{len(ordered)} incidents, newest first.\n\n"]
         for year, items in by_year.items():
-            out.append(f"## {year}\n\n{incident_table(INCIDENTS, items)}\n")
+            out.append(f"## {year}\n\n{incident_table(ln, INCIDENTS, items)}")
         return {INCIDENTS: "".join(out)}
     pages: dict[str, str] = {}
-    rows = ["| Year | Incidents | SEV1 | SEV2 |", "|---|---|---|---|"]
+    rows = []
     for year, items in by_year.items():
         sev = Counter(p.severity for p in items)
-        rows.append(f"| [{year}]({link(INCIDENTS, year_page(year))}) | {len(items)} | {sev['SEV1']} | {sev['SEV2']} |")
-        pages.update(split_pages(year_page(year), f"Incidents in {year}",
-                                 f"{len(items)} incidents in {year}, newest first. "
-                                 f"[All years]({link(year_page(year), INCIDENTS)})\n\n", items))
+        rows.append((ln.a(INCIDENTS, year_page(year), str(year)), str(len(items)), str(sev["SEV1"]), str(sev["SEV2"])))
+        pages.update(split_pages(ln, year_page(year), f"Incidents in {year}",
+                                 f"<p>{len(items)} incidents in {year}, newest first. "
+                                 f"{ln.a(year_page(year), INCIDENTS, 'All years')}</p>\n\n", items))
     pages[INCIDENTS] = (_front_matter(title) + f"# {title}\n\n{len(ordered)} incidents, by year, newest first.\n\n"
-                        + "\n".join(rows) + "\n")
+                        + _table(("Year", "Incidents", "SEV1", "SEV2"), rows))
     return pages
 
 
-def service_pages(postmortems: Sequence[Postmortem]) -> dict[str, str]:
+def service_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
     """One page per service (its incidents, newest first) and the services overview."""
     by_service: dict[str, list[Postmortem]] = defaultdict(list)
     for pm in newest_first(postmortems):
         for service in dict.fromkeys(pm.services):
             by_service[service].append(pm)
     pages: dict[str, str] = {}
-    rows = ["| Service | Incidents | SEV1 | Latest |", "|---|---|---|---|"]
+    rows = []
     for service in sorted(by_service):
         if service_page(service) == SERVICES:
             raise ValueError(f"{SERVICES}: the page of service {service!r} collides with the services overview; "
                              "rename the service")
         items = by_service[service]
         sev1 = sum(p.severity == "SEV1" for p in items)
-        rows.append(f"| [{text(service)}]({link(SERVICES, service_page(service))}) | {len(items)} | {sev1} "
-                    f"| {items[0].date.isoformat()} |")
-        pages.update(split_pages(service_page(service), service,
-                                 f"{len(items)} incidents affected **{text(service)}**, newest first. "
-                                 f"[All services]({link(service_page(service), SERVICES)})\n\n", items))
+        rows.append((ln.a(SERVICES, service_page(service), service), str(len(items)), str(sev1),
+                     items[0].date.isoformat()))
+        pages.update(split_pages(ln, service_page(service), service,
+                                 f"<p>{len(items)} incidents affected <strong>{attr(service)}</strong>, newest first. "
+                                 f"{ln.a(service_page(service), SERVICES, 'All services')}</p>\n\n", items))
     pages[SERVICES] = (_front_matter("Services") + "# Services\n\n"
                        + f"{len(by_service)} services, with the incidents that affected them.\n\n"
-                       + "\n".join(rows) + "\n")
+                       + _table(("Service", "Incidents", "SEV1", "Latest"), rows))
     return pages
 
 
-def cluster_pages(clusters: Sequence[Cluster], by_id: dict[str, Postmortem]) -> dict[str, str]:
+def cluster_pages(ln: Links, clusters: Sequence[Cluster], by_id: dict[str, Postmortem]) -> dict[str, str]:
     """One page per recurring problem and the overview (most active first)."""
     pages: dict[str, str] = {}
     for c in clusters:
         page = cluster_page(c.id)
         members = newest_first(by_id[m] for m in c.members if m in by_id)
-        intro = [f"**{c.size} incidents** from {c.first.isoformat()} to {c.last.isoformat()}. "
-                 f"Cluster id `{c.id}`. [All recurring problems]({link(page, CLUSTERS)})\n\n"]
+        intro = [f"<p><strong>{c.size} incidents</strong> from {c.first.isoformat()} to {c.last.isoformat()}. "
+                 f"Cluster id <code>{attr(c.id)}</code>. {ln.a(page, CLUSTERS, 'All recurring problems')}</p>\n"]
         if c.terms:
-            intro.append("Shared terms: " + ", ".join(f"`{t}`" for t in c.terms if "`" not in t) + "\n\n")
+            intro.append(f"<p>Shared terms: {attr(', '.join(c.terms))}</p>\n")
         if c.severities:
-            intro.append("Severities: " + ", ".join(f"{text(k)} × {v}" for k, v in sorted(c.severities.items()))
-                         + "\n\n")
+            intro.append("<p>Severities: " + ", ".join(f"{attr(k)} × {v}" for k, v in sorted(c.severities.items()))
+                         + "</p>\n")
         if c.recurred_after_fix:
-            names = ", ".join(f"[{text(m)}]({link(page, by_id[m].path)})" for m in c.recurred_after_fix if m in by_id)
-            intro.append(f'!!! warning "Came back after a fix"\n    {names} started after an action item of an '
-                         f"earlier incident in this problem was marked done.\n\n")
-        body = split_pages(page, c.label or c.id, "".join(intro), members)
+            names = ", ".join(ln.a(page, by_id[m].path, m) for m in c.recurred_after_fix if m in by_id)
+            intro.append(f'<div class="admonition warning"><p class="admonition-title">Came back after a fix</p>'
+                         f"<p>{names} started after an action item of an earlier incident in this problem "
+                         f"was marked done.</p></div>\n")
+        body = split_pages(ln, page, c.label or c.id, "".join(intro) + "\n", members)
         if c.action_items:
-            first = body[page]
-            items = ["\n## Action items\n\n| Incident | Action item | Owner | Status |", "|---|---|---|---|"]
+            rows = []
             for member, item in c.action_items:
                 target = by_id.get(member)
-                where = f"[{text(member)}]({link(page, target.path)})" if target else text(member)
-                items.append(f"| {where} | {text(item.title)} | {text(item.owner or '—')} | {text(item.status)} |")
-            body[page] = first + "\n".join(items) + "\n"
+                rows.append((ln.a(page, target.path, member) if target else attr(member), attr(item.title),
+                             attr(item.owner or "—"), attr(item.status)))
+            body[page] += "## Action items\n\n" + _table(("Incident", "Action item", "Owner", "Status"), rows)
         pages.update(body)
-    rows = cluster_table(CLUSTERS, _active(clusters)) if clusters else "No recurring problems found.\n"
+    table = cluster_table(ln, CLUSTERS, _active(clusters)) if clusters else "<p>No recurring problems found.</p>\n"
     pages[CLUSTERS] = (_front_matter("Recurring problems") + "# Recurring problems\n\n"
                        + "Groups of incidents that describe the same underlying failure (TF-IDF similarity), "
-                       + "most incidents first.\n\n" + rows)
+                       + "most incidents first.\n\n" + table)
     return pages
 
 
-def tag_pages(postmortems: Sequence[Postmortem]) -> dict[str, str]:
-    """The tag index (tag, count) and one Material tags listing per tag."""
+def tag_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
+    """The tag index (tag, count) and one Material tags listing per tag (not searched itself)."""
     counts = Counter(t for pm in postmortems for t in dict.fromkeys(pm.tags))
     pages: dict[str, str] = {}
-    rows = ["| Tag | Incidents |", "|---|---|"]
+    rows = []
     for tag in sorted(counts):
         if tag_page(tag) == TAGS:
             raise ValueError(f"{TAGS}: the page of tag {tag!r} collides with the tag index; rename the tag")
-        rows.append(f"| [{text(tag)}]({link(TAGS, tag_page(tag))}) | {counts[tag]} |")
-        pages[tag_page(tag)] = (_front_matter(f"Tag: {tag}") + f"# Tag: {text(tag)}\n\n"
-                                f"{counts[tag]} incidents. [All tags]({link(tag_page(tag), TAGS)})\n\n"
+        rows.append((ln.a(TAGS, tag_page(tag), tag), str(counts[tag])))
+        pages[tag_page(tag)] = (_front_matter(f"Tag: {tag}", search=False) + f"# Tag: {text(tag)}\n\n"
+                                f"<p>{counts[tag]} incidents. {ln.a(tag_page(tag), TAGS, 'All tags')}</p>\n\n"
                                 f"<!-- material/tags {{ include: [{json.dumps(tag)}], toc: false }} -->\n")
     pages[TAGS] = (_front_matter("Tags") + "# Tags\n\n" + f"{len(counts)} tags.\n\n"
-                   + ("\n".join(rows) + "\n" if counts else "No tags yet.\n"))
+                   + (_table(("Tag", "Incidents"), rows) if counts else "No tags yet.\n"))
     return pages
 
 
-def generated_pages(postmortems: Sequence[Postmortem], analysis: Analysis, site_name: str) -> dict[str, str]:
+def generated_pages(postmortems: Sequence[Postmortem], analysis: Analysis, site_name: str,
+                    use_directory_urls: bool = True) -> dict[str, str]:
     """Every generated page of the site as ``{docs-relative path: Markdown}``.
 
     ``postmortems`` are the published ones (no drafts); links and clusters that name anything
@@ -416,14 +453,15 @@ def generated_pages(postmortems: Sequence[Postmortem], analysis: Analysis, site_
         ValueError: two generated pages have the same path (e.g. a service called ``index``),
             naming both.
     """
+    ln = Links(use_directory_urls)
     by_id = {pm.id: pm for pm in postmortems}
     clusters = _published_clusters(analysis, by_id)
-    pages: dict[str, str] = {HOME: home_page(postmortems, clusters, site_name)}
+    pages: dict[str, str] = {HOME: home_page(ln, postmortems, clusters, site_name)}
     groups = [
-        ("incident index", incident_pages(postmortems)),
-        ("service pages", service_pages(postmortems)),
-        ("recurring-problem pages", cluster_pages(clusters, by_id)),
-        ("tag pages", tag_pages(postmortems)),
+        ("incident index", incident_pages(ln, postmortems)),
+        ("service pages", service_pages(ln, postmortems)),
+        ("recurring-problem pages", cluster_pages(ln, clusters, by_id)),
+        ("tag pages", tag_pages(ln, postmortems)),
     ]
     origin = {HOME: "home page"}
     for name, group in groups:

@@ -347,3 +347,26 @@ def test_draft_is_shown_by_serve(tmp_path):
     assert '<span class="pmkb-status pmkb-status--draft">draft</span>' in html
     incidents = (tmp_path / "site" / "incidents" / "index.html").read_text(encoding="utf-8")
     assert DRAFT not in incidents
+
+
+# --- the shipped knowledge base ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["served", "offline"])
+def test_shipped_site_builds_strict_and_every_link_resolves(offline):
+    """The README's build of ``postmortems/`` (and ``OFFLINE=true``): every link resolves, nothing external."""
+    from tests.sitebuild import shipped_site
+
+    site = shipped_site(offline=offline)
+    suffix = ".html" if offline else "/index.html"
+    pages = [p for p in (Path(__file__).parents[1] / "postmortems").glob("*.md")]
+    assert pages
+    for source in pages:
+        html = (site / (source.stem + suffix)).read_text(encoding="utf-8")
+        assert '<div class="pmkb-card">' in html and 'id="related-incidents"' in html, source.name
+    assert broken_links(site) == []
+    assert external_assets(site) == []
+    if offline:
+        assert (site / "search" / "search_index.js").is_file()
+        home = (site / "index.html").read_text(encoding="utf-8")
+        assert 'src="assets/pmkb/iframe-worker-shim.js"' in home and "unpkg" not in home
