@@ -578,3 +578,71 @@ def test_large_cluster_is_summarised():
     assert "20 open action items (13 overdue; 20 done or won't do); the first 12 by due date, overdue first" in page
     table = page.split("overdue first (all on the action-items page):\n")[1].strip().split("\n\n")[0].splitlines()
     assert len(table) == 2 + 12 and table[2].startswith("| follow 1 |")
+
+
+# --- in the built site ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory):
+    """The fixture corpus built with the shipped mkdocs.yml (strict: a broken link fails)."""
+    from tests.sitebuild import make_project, run_build
+
+    folder = tmp_path_factory.mktemp("reports-site")
+    project = make_project(folder / "project", corpus=FIXTURES)
+    done = run_build(project, folder / "site")
+    assert done.returncode == 0, done.stderr
+    return folder / "site"
+
+
+@pytest.mark.slow
+def test_report_pages_in_the_built_site(built_site):
+    from tests.sitebuild import broken_links
+
+    for page in ("reports/index.html", "reports/recurrence/index.html", "reports/trends/index.html",
+                 "reports/action-items/index.html", "reports/data-quality/index.html", "reports/2023/index.html"):
+        assert (built_site / page).is_file(), page
+    assert [p for p in broken_links(built_site) if p.startswith("reports/")] == []
+    html = (built_site / "reports" / "trends" / "index.html").read_text(encoding="utf-8")
+    for chart in ("incidents-per-quarter", "ttd-per-quarter", "ttr-per-quarter", "services"):
+        assert f'src="../charts/{chart}.svg"' in html, chart
+        assert (built_site / "reports" / "charts" / f"{chart}.svg").is_file()
+    assert "<details" in html or "admonition" in html                 # data tables next to the charts
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_report_charts_render_in_chromium(built_site):
+    """Every chart on the report pages loads and has a size in headless Chromium, offline."""
+    import os
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        if os.environ.get("PMKB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{chromium} is missing and PMKB_REQUIRE_BROWSER=1")
+        pytest.skip(f"{chromium} is missing (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    shots = os.environ.get("PMKB_SCREENSHOTS")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=["--headless", "--no-sandbox",
+                                                                         "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            outside: list[str] = []
+            page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "blob:", "about:"))
+                    else outside.append(r.url))
+            for name in ("index", "recurrence", "trends"):
+                url = (built_site / "reports" / ("" if name == "index" else name) / "index.html").as_uri()
+                page.goto(url)
+                page.wait_for_load_state("load")
+                sizes = page.eval_on_selector_all(
+                    "article img", "els => els.map(e => [e.getAttribute('src'), e.naturalWidth, e.naturalHeight])")
+                assert sizes, name
+                for src, width, height in sizes:
+                    assert width > 300 and height > 100, (name, src, width, height)
+                if shots:
+                    Path(shots).mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(Path(shots) / f"report-{name}.png"), full_page=True)
+            assert outside == []
+        finally:
+            browser.close()
