@@ -167,14 +167,17 @@ class ClusterSummary:
 
     @property
     def id(self) -> str:
+        """The cluster id (``C-`` + the earliest member's id)."""
         return self.cluster.id
 
     @property
     def label(self) -> str:
+        """The cluster's one-line label."""
         return self.cluster.label
 
     @property
     def count(self) -> int:
+        """Number of incidents in the cluster."""
         return len(self.members)
 
     @property
@@ -183,6 +186,7 @@ class ClusterSummary:
         return nearest_rank(self.intervals_days, 50)
 
     def as_dict(self) -> dict:
+        """JSON-ready: dates ISO 8601, durations in seconds."""
         return {
             "id": self.id,
             "label": self.label,
@@ -267,6 +271,7 @@ class DurationStats:
         return cls(len(values), nearest_rank(values, 50), nearest_rank(values, 90))
 
     def as_dict(self) -> dict:
+        """JSON-ready: dates ISO 8601, durations in seconds."""
         return {"n": self.n, "median_seconds": self.median, "p90_seconds": self.p90}
 
 
@@ -377,6 +382,7 @@ class Coverage:
         return _pct(have, total)
 
     def as_dict(self) -> dict:
+        """JSON-ready: dates ISO 8601, durations in seconds."""
         return {"field": self.field, "affects": self.affects, "unit": self.unit,
                 "counts": {k: {"have": h, "total": t, "percent": _pct(h, t)} for k, (h, t) in self.counts.items()}}
 
@@ -453,9 +459,11 @@ class LedgerRow:
 
     @property
     def is_open(self) -> bool:
+        """Status ``open`` or ``in-progress``."""
         return self.item.status in OPEN_STATUSES
 
     def as_dict(self) -> dict:
+        """JSON-ready: dates ISO 8601, durations in seconds."""
         pm, item = self.postmortem, self.item
         return {"postmortem": pm.id, "incident_date": pm.date.isoformat(), "severity": pm.severity,
                 "path": pm.path, "title": item.title, "owner": item.owner, "status": item.status,
@@ -502,6 +510,7 @@ class OwnerRow:
     total: int
 
     def as_dict(self) -> dict:
+        """JSON-ready: dates ISO 8601, durations in seconds."""
         return {"owner": self.owner, "open": self.open, "overdue": self.overdue, "done": self.done,
                 "wont_do": self.wont_do, "total": self.total}
 
@@ -552,6 +561,7 @@ class PeriodSummary:
     ttr: DurationStats
 
     def as_dict(self) -> dict:
+        """JSON-ready: dates ISO 8601, durations in seconds."""
         return {"title": self.title, "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "incidents": len(self.postmortems), "severities": self.severities,
                 "worst": [pm.id for pm in self.worst],
@@ -727,9 +737,11 @@ class Links:
         self.prefix = prefix
 
     def pm(self, pm: Postmortem) -> str:
+        """``[PM-2024-017](../<pm.path>)``, or the bare id without a prefix."""
         return f"[{pm.id}]({self.prefix}{pm.path})" if self.prefix is not None else pm.id
 
     def cluster(self, summary: ClusterSummary) -> str:
+        """``[label](../clusters/<id lowercase>.md)``, or ``label (id)`` without a prefix."""
         label = _cell(summary.label)
         if self.prefix is None:
             return f"{label} ({summary.id})"
@@ -741,6 +753,7 @@ class Links:
         return "<br>" if self.prefix is not None else " — "
 
     def page(self, name: str, text: str) -> str:
+        """A link to another report page in the same folder (plain text without a prefix)."""
         return f"[{text}]({name})" if self.prefix is not None else text
 
     def data(self, title: str, table: str, rows: int, open_up_to: int = 12) -> str:
