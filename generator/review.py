@@ -450,8 +450,30 @@ def review(base_ref: str, settings: Settings, start: Path | None = None,
         base_dir = export_base(base, root, settings, Path(tmp))
         base_settings = dataclasses.replace(settings, docs_dir=base_dir)
         base_pms = _load([base_dir], base_settings, scan_secrets=False).postmortems
+    _check_dangling(result, base_pms, settings)
     _analyse_changes(result, base_pms, settings)
     return result
+
+
+def _check_dangling(result: Review, base_pms: list[Postmortem], settings: Settings) -> None:
+    """Validate the untouched post-mortems whose ``related``/``not_related`` name an id the
+    change removed (a deleted file, or an id edited away): their ``unknown-id`` errors are the
+    change's doing, so they join the review's problems."""
+    touched = {c.base_relpath for c in result.changes if c.base_relpath}
+    head_ids = {pm.id for pm in base_pms if pm.path not in touched}
+    head_ids |= {pm.id for pm in result.validation.postmortems}
+    vanished = {pm.id for pm in base_pms} - head_ids
+    docs = settings.docs_dir.resolve()
+    referring = sorted(pm.path for pm in base_pms if pm.path not in touched
+                       and vanished.intersection(pm.related + pm.not_related) and (docs / pm.path).is_file())
+    if not referring:
+        return
+    more = _load([docs / path for path in referring], settings, scan_secrets=False)
+    v = result.validation
+    v.problems = sorted(v.problems + [p for p in more.problems if p.code == "unknown-id"], key=Problem.sort_key)
+    v.files += more.files
+    result.notes.append(f"also checked {len(referring)} unchanged post-mortem{'s' * (len(referring) != 1)} "
+                        f"naming a removed id ({', '.join(sorted(vanished))})")
 
 
 def _unique(pms: list[Postmortem]) -> list[Postmortem]:

@@ -301,3 +301,20 @@ def test_tarfile_fallback_and_two_process_analysis_give_the_same_review(repo, mo
     monkeypatch.setattr(review_module, "PARALLEL_FROM", 1)                  # forked base analysis
     monkeypatch.setenv("PMKB_JOBS", "2")
     assert format_markdown(review("main", settings_for(repo))) == expected
+
+
+def test_removing_a_post_mortem_that_others_name_is_an_error_of_the_change(repo, runner):
+    git(repo, "checkout", "-q", "main")
+    path = repo / "postmortems" / "2012-07-01-hadoop-cluster-load-spike-clock.md"
+    path.write_text(path.read_text().replace("trigger: ", "related: [PM-2012-003]\ntrigger: ", 1))
+    git(repo, "commit", "-q", "-am", "link")
+    git(repo, "checkout", "-q", "-b", "remove")
+    git(repo, "rm", "-q", "postmortems/2012-07-01-java-fleet-cpu-spin-after-clock-adjustment.md")
+    git(repo, "commit", "-q", "-m", "remove")
+    result = review("main", settings_for(repo))
+    assert [c.status for c in result.changes] == ["removed"]
+    assert [(p.path, p.code, p.field) for p in result.validation.problems] == [
+        ("postmortems/2012-07-01-hadoop-cluster-load-spike-clock.md", "unknown-id", "related[0]")]
+    assert result.notes == ["also checked 1 unchanged post-mortem naming a removed id (PM-2012-003)"]
+    assert result.exit_code == 1
+    assert "Note: also checked 1 unchanged post-mortem naming a removed id (PM-2012-003)." in format_markdown(result)
