@@ -78,7 +78,7 @@ def average_linkage(n: int, edges: dict[tuple[int, int], float], threshold: floa
     heap: list[tuple[float, int, int, int, int]] = []
 
     def average(a: int, b: int, e: float) -> float:
-        return round((e + q[a] * q[b]) / (sizes[a] * sizes[b]), 12)
+        return (e + q[a] * q[b]) / (sizes[a] * sizes[b])
 
     for (i, j), s in edges.items():
         if i == j:

@@ -60,7 +60,7 @@ MIN_TERMS = 3
 TERMS_PER_LINK = 5
 """How many contributing terms a link carries (:attr:`RelatedLink.terms`)."""
 
-GRAPH_NEIGHBOURS = 20
+GRAPH_NEIGHBOURS = 10
 """Neighbours kept per post-mortem in the similarity graph (links and clusters read it)."""
 
 CHUNK_ROWS = 1000
@@ -84,6 +84,7 @@ _NO_SPACE = (
     "\uf900-\ufaff"  # CJK Compatibility Ideographs
 )
 _TOKEN = re.compile(rf"[{_NO_SPACE}]+|[^\W_{_NO_SPACE}]+")
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+")  # the same tokens, faster, for ASCII text
 _NO_SPACE_RUN = re.compile(rf"[{_NO_SPACE}]")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _ASCII_WORD = re.compile(r"[a-z]+")
@@ -148,25 +149,29 @@ def s_stem(word: str) -> str:
 class Tokenizer:
     """Turns text into terms (see the module docstring, step 2), caching per distinct word.
 
-    ``surface`` counts, for each term, the words it was made from, so that a stemmed term can be
-    shown as the word people actually wrote (:meth:`display`).
+    ``words`` counts every word the corpus was made of, so that a stemmed term can be shown as
+    the word people actually wrote (:meth:`display`).
     """
 
     def __init__(self) -> None:
         self._stop = stop_words()
         self._cache: dict[str, tuple[str, ...]] = {}
-        self.surface: dict[str, Counter] = {}
-        self._display: dict[str, str] = {}
+        self.words: Counter = Counter()
+        self._display: dict[str, str] | None = None
 
     def clean(self, text: str) -> str:
         """Lower-cased NFKC text without HTML comments, tags, URLs or link targets."""
         if not text:
             return ""
-        text = _HTML_COMMENT.sub(" ", text)
-        text = _LINK_TARGET.sub("]", text)
-        text = _URL.sub(" ", text)
-        text = _HTML_TAG.sub(" ", text)
-        return unicodedata.normalize("NFKC", text).lower()
+        if "<" in text:
+            text = _HTML_TAG.sub(" ", _HTML_COMMENT.sub(" ", text))
+        if "](" in text:
+            text = _LINK_TARGET.sub("]", text)
+        if "://" in text or "www." in text:
+            text = _URL.sub(" ", text)
+        if not text.isascii():
+            text = unicodedata.normalize("NFKC", text)
+        return text.lower()
 
     def _terms_of(self, word: str) -> tuple[str, ...]:
         terms = self._cache.get(word)
@@ -183,33 +188,34 @@ class Tokenizer:
         return terms
 
     def count(self, text: str, record: bool = True) -> Counter:
-        """Term counts of ``text`` (cleaned first); ``record`` adds the words to :attr:`surface`
+        """Term counts of ``text`` (cleaned first); ``record`` adds the words to :attr:`words`
         (off for queries, so a search never changes how the corpus' terms are shown)."""
-        words = Counter(_TOKEN.findall(self.clean(text)))
+        text = self.clean(text)
+        words = Counter((_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text))
+        if record:
+            self.words.update(words)
+            self._display = None
         counts: Counter = Counter()
+        terms_of = self._terms_of
         for word, n in words.items():
-            bigrams = _NO_SPACE_RUN.match(word) is not None
-            for term in self._terms_of(word):
+            for term in terms_of(word):
                 counts[term] += n
-                if not record or bigrams:
-                    continue
-                forms = self.surface.get(term)
-                if forms is None:
-                    forms = self.surface[term] = Counter()
-                forms[word] += n
         return counts
 
     def display(self, term: str) -> str:
-        """The most frequent written form of ``term`` (ties: the alphabetically first).
-
-        Cached: call it once the corpus has been counted (:meth:`SimilarityIndex.build` does).
-        """
-        shown = self._display.get(term)
-        if shown is None:
-            forms = self.surface.get(term)
-            shown = min(forms.items(), key=lambda item: (-item[1], item[0]))[0] if forms else term
-            self._display[term] = shown
-        return shown
+        """The most frequent written form of ``term`` (ties: the alphabetically first); the
+        term itself for character bigrams and terms never seen in the corpus."""
+        if self._display is None:
+            best: dict[str, tuple[int, str]] = {}
+            for word, n in self.words.items():
+                if _NO_SPACE_RUN.match(word):
+                    continue
+                for stem in self._terms_of(word):
+                    seen = best.get(stem)
+                    if seen is None or (-n, word) < (-seen[0], seen[1]):
+                        best[stem] = (n, word)
+            self._display = {stem: word for stem, (n, word) in best.items()}
+        return self._display.get(term, term)
 
 
 _SECTION_FIELDS = {"root cause": "section_root_cause", "trigger": "section_trigger", "impact": "section_impact"}
@@ -273,33 +279,43 @@ compared with the whole text of every post-mortem. (Measured on the shipped corp
 field with field was no better: benchmarks/README.md.)"""
 
 
-def _block_tfs(fields: dict[str, str], weights: dict[str, float], tokenizer: Tokenizer,
+def field_shares(weights: dict[str, float]) -> dict[str, tuple[str, float]]:
+    """``{field: (block, share)}`` for the fields with a weight > 0: a field's weight divided
+    by the total weight of its block (see :data:`FIELD_BLOCKS`)."""
+    totals: dict[str, float] = {}
+    for name, weight in weights.items():
+        if weight > 0:
+            block = FIELD_BLOCKS.get(name, "text")
+            totals[block] = totals.get(block, 0.0) + weight
+    return {name: (FIELD_BLOCKS.get(name, "text"), weight / totals[FIELD_BLOCKS.get(name, "text")])
+            for name, weight in weights.items() if weight > 0}
+
+
+def _block_tfs(fields: dict[str, str], shares: dict[str, tuple[str, float]], tokenizer: Tokenizer,
                record: bool = True) -> tuple[dict[str, dict[str, float]], int]:
     """Sublinear term frequencies per block of fields, and the number of distinct terms
     outside ``services``.
 
     Returns:
-        ``({block: {term: tf}}, distinct_terms)``; in a block made of several fields, each
-        field's ``1 + ln(count)`` is multiplied by the field's weight.
+        ``({block: {term: tf}}, distinct_terms)``: each field adds ``share * (1 + ln(count))``
+        (:func:`field_shares`) to its block.
     """
     blocks: dict[str, dict[str, float]] = {}
     content: set[str] = set()
+    log = math.log
     for name, text in fields.items():
-        weight = weights.get(name, 0.0)
-        if weight <= 0 or not text:
+        if not text or name not in shares:
             continue
-        block = FIELD_BLOCKS.get(name, "text")
-        share = weight / _block_weight(block, weights)
-        tf = blocks.setdefault(block, {})
-        for term, n in tokenizer.count(text, record).items():
-            tf[term] = tf.get(term, 0.0) + share * (1.0 + math.log(n))
-            if name != "services":
-                content.add(term)
+        block, share = shares[name]
+        tf = blocks.get(block)
+        if tf is None:
+            tf = blocks[block] = {}
+        counts = tokenizer.count(text, record)
+        for term, n in counts.items():
+            tf[term] = tf.get(term, 0.0) + share * (1.0 + log(n))
+        if name != "services":
+            content.update(counts)
     return blocks, len(content)
-
-
-def _block_weight(block: str, weights: dict[str, float]) -> float:
-    return sum(w for name, w in weights.items() if FIELD_BLOCKS.get(name, "text") == block and w > 0)
 
 
 def readable_terms(terms: list[str], limit: int) -> tuple[str, ...]:
@@ -439,10 +455,11 @@ class SimilarityIndex:
         if duplicates:
             index.warnings.append(f"duplicate ids compared once each: {', '.join(sorted(duplicates))}")
         weights = dict(settings.field_weights)
-        index.blocks = blocks = sorted({FIELD_BLOCKS.get(k, "text") for k, w in weights.items() if w > 0})
+        shares = field_shares(weights)
+        index.blocks = blocks = sorted({block for block, _ in shares.values()})
         per_doc: list[dict[str, dict[str, float]]] = []
         for pm in index.postmortems:
-            tfs, content = _block_tfs(document_fields(pm), weights, index.tokenizer)
+            tfs, content = _block_tfs(document_fields(pm), shares, index.tokenizer)
             per_doc.append(tfs)
             index.comparable.append(content >= MIN_TERMS)
         n = len(per_doc)
@@ -455,7 +472,8 @@ class SimilarityIndex:
         vocabulary = sorted(t for t, d in df.items() if not (use_max_df and d > MAX_DF * n_ok))
         index.vocabulary = vocabulary
         index._term_index = term_index = {t: j for j, t in enumerate(vocabulary)}
-        index.block_weights = np.array([_block_weight(b, weights) for b in blocks])
+        index.block_weights = np.array([sum(w for name, w in weights.items() if w > 0 and
+                                            FIELD_BLOCKS.get(name, "text") == b) for b in blocks])
         V = len(vocabulary)
         rows, cols, vals = [], [], []
         for i, (tfs, ok) in enumerate(zip(per_doc, index.comparable)):
@@ -696,7 +714,7 @@ class SimilarityIndex:
             fields = {name: query for name, w in weights.items() if w > 0 and name != "services"}
         else:
             fields = document_fields(query)
-        tfs, _ = _block_tfs(fields, weights, self.tokenizer, record=False)
+        tfs, _ = _block_tfs(fields, field_shares(weights), self.tokenizer, record=False)
         V = len(self.vocabulary)
         cols, vals = [], []
         for b, block in enumerate(self.blocks):
