@@ -1,22 +1,28 @@
 """Recurrence clusters: post-mortems that describe the same recurring problem.
 
-Clustering is average-linkage agglomerative clustering (UPGMA, Sokal & Michener 1958) on cosine
-similarity, run on the sparse neighbour graph of :class:`~generator.similarity.SimilarityIndex`
-instead of on an N x N matrix, so it scales to tens of thousands of post-mortems:
+Clustering is average-linkage agglomerative clustering (UPGMA, Sokal & Michener 1958) on the
+cosine similarity of the TF-IDF vectors, stopped at ``cluster_threshold``: two groups merge
+while the average similarity over all their pairs of post-mortems is at least the threshold
+(cosine distance ``1 - threshold``). Average linkage is the usual choice for document
+clustering with a threshold: single linkage chains unrelated incidents through one shared
+word, complete linkage splits real recurrences whose write-ups differ (Manning et al.,
+*Introduction to Information Retrieval*, ch. 17).
 
-* the graph holds, for every post-mortem, its ``GRAPH_NEIGHBOURS`` most similar others; an
-  edge's weight is their cosine similarity;
-* every post-mortem starts as its own cluster; the two clusters with the highest *average*
-  similarity over the pairs of members joined by an edge are merged, again and again, until no
-  two clusters average at least ``cluster_threshold`` (pairs outside the graph are unknown,
-  not zero: they are the pairs too dissimilar to matter for either member);
-* ties are broken by the clusters' smallest ids, so the result does not depend on file order;
-* pairs named in ``not_related:`` never count as an edge.
+It runs without an N x N matrix, so it scales to tens of thousands of post-mortems:
 
-A cluster is a group of two or more post-mortems; the rest recur nowhere. Average linkage is
-the usual choice for document clustering with a distance threshold: single linkage chains
-unrelated incidents through one shared word, complete linkage splits real recurrences whose
-write-ups differ (Manning et al., *Introduction to Information Retrieval*, ch. 17).
+1. The first pass works on the neighbour graph of
+   :class:`~generator.similarity.SimilarityIndex` (each post-mortem's ``GRAPH_NEIGHBOURS``
+   most similar others). A pair outside the graph is less similar than both members' last
+   neighbour; it counts at half that bound (:data:`UNKNOWN_SHARE`). Pairs named in
+   ``not_related:`` are no edge.
+2. A graph of K neighbours cannot join two groups of near-duplicates larger than K, so the
+   graph is rebuilt over the clusters found so far (their summed vectors: for L2-normalised
+   vectors, the average of all pairwise cosines between A and B is
+   ``sum(A) . sum(B) / (|A| |B|)``, exactly) and clustering continues, until a pass merges
+   nothing.
+
+Ties are broken by the smallest ids, so the result does not depend on file order. A cluster is
+a group of two or more post-mortems; the others recur nowhere.
 """
 
 from __future__ import annotations

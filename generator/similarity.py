@@ -7,7 +7,8 @@ or file names; post-mortems are ordered by id and the vocabulary alphabetically)
    tokenised separately (title, summary, root_cause, trigger, tags, services, action item
    titles, and the *Root cause*, *Trigger* and *Impact* sections); the rest of the body
    (Timeline, Detection, Resolution ...) is the ``body`` field. Each field has a weight
-   (``field_weights`` option, :data:`generator.settings.DEFAULTS`).
+   (``field_weights`` option, :data:`generator.settings.DEFAULTS`); all fields go into one
+   bag of words (:data:`FIELD_BLOCKS` can keep fields apart).
 2. **Tokens.** Text is NFKC-normalised and lower-cased; HTML comments (the template's hints),
    URLs and link targets are dropped. A token is a run of letters and digits holding at least
    one letter, so clock times (``09:12``), dates and numbers never become terms. Runs of
@@ -18,13 +19,15 @@ or file names; post-mortems are ordered by id and the vocabulary alphabetically)
    folded with Harman's S-stemmer (Harman 1991, "How effective is suffixing?"), which never
    changes more than the final ``s``/``es``/``ies``.
 3. **Term frequency.** Per field, sublinear tf ``1 + ln(count)`` (Manning et al.,
-   *Introduction to Information Retrieval*, 6.4.1), multiplied by the field weight and summed
-   over fields (a BM25F-style field combination, Robertson et al. 2004).
+   *Introduction to Information Retrieval*, 6.4.1), multiplied by the field's share of the
+   total weight and summed over fields (a BM25F-style field combination, Robertson et al. 2004).
 4. **IDF.** scikit-learn's :class:`~sklearn.feature_extraction.text.TfidfTransformer` with
-   ``smooth_idf=True``: ``idf = ln((1 + n) / (1 + df)) + 1``, then L2-normalised rows, so the
-   dot product of two rows is their cosine similarity (0..1). Terms found in more than
-   :data:`MAX_DF` of the post-mortems (words every post-mortem shares) are dropped once the
-   corpus has at least :data:`MAX_DF_MIN_DOCS` documents.
+   ``smooth_idf=True`` fitted on document frequencies: ``idf = ln((1 + n) / (1 + df)) + 1``;
+   then L2-normalised rows, so the dot product of two rows is their cosine similarity (0..1).
+   Terms found in more than :data:`MAX_DF` of the post-mortems (words every post-mortem
+   shares) are dropped once the corpus has at least :data:`MAX_DF_MIN_DOCS` documents.
+   A post-mortem with fewer than :data:`MIN_TERMS` distinct words outside ``services`` is not
+   compared at all (a warning says so).
 
 Links: for every post-mortem, the ``top_k`` most similar others with a score of at least
 ``min_score``, found with a chunked sparse product (never an N x N dense matrix), ties broken by
