@@ -404,7 +404,7 @@ def top_neighbours(X, k: int, sizes=None) -> list[list[tuple[int, float]]]:
     return result
 
 
-@dataclass
+@dataclass(eq=False)
 class SimilarityIndex:
     """TF-IDF vectors of a corpus and the top neighbours of every post-mortem.
 
