@@ -1093,7 +1093,7 @@ def render_period(summary: PeriodSummary, links: Links, today: dt.date) -> str:
                  c.count, c.members[0].date.isoformat(),
                  sum(1 for pm in c.members if summary.start <= pm.date <= summary.end))
                 for c in summary.recurring_clusters + summary.new_clusters]
-        out.append(_table(["Problem", "", "Incidents (all time)", "First seen", "In this period"], rows, "llrlr"))
+        out.append(_table(["Problem", "Status", "Incidents (all time)", "First seen", "In this period"], rows, "llrlr"))
     if n > len(summary.worst):
         out.append("## All incidents\n")
         out += [_incident_line(pm, links, impact=False) for pm in summary.postmortems] + [""]
