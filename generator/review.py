@@ -55,6 +55,9 @@ PARALLEL_FROM = 1000
 MAX_RELATED_CHANGES = 50
 """At most this many rows in the "related lists of other post-mortems" table."""
 
+MAX_LISTED = 10
+"""At most this many cluster members and earlier action items are listed (all are in the JSON)."""
+
 _PRIVATE_CODES = ("secret", "personal-data")
 _STATUS_WORDS = {"A": "added", "M": "changed", "D": "removed", "R": "renamed", "C": "added", "T": "changed"}
 
@@ -722,21 +725,32 @@ def _cluster_lines(entry: Entry) -> list[str]:
         head += f" ({'; '.join(moved)})"
     lines = [f"**Recurrence cluster:** {head}."]
     if after is not None:
-        lines[0] += f" Members: {', '.join(after.members)}; first {after.first.isoformat()}, last {after.last.isoformat()}."
+        lines[0] += (f" Members: {_some(after.members)}; first {after.first.isoformat()}, "
+                     f"last {after.last.isoformat()}.")
         if cc.earlier_items:
             lines.append(f"Earlier action items in this cluster: {len(cc.done)} of {len(cc.earlier_items)} done.")
             lines.append("")
-            for member, item in cc.earlier_items:
+            # Done items first: they are the fixes this incident may show did not hold.
+            ordered = cc.done + [(m, i) for m, i in cc.earlier_items if i.status != "done"]
+            for member, item in ordered[:MAX_LISTED]:
                 box = "x" if item.status == "done" else " "
                 owner = f" ({md_escape(item.owner)})" if item.owner else ""
                 lines.append(f"- [{box}] {member}: {md_escape(item.title)}{owner} — {item.status}")
+            if len(ordered) > MAX_LISTED:
+                lines.append(f"- … and {len(ordered) - MAX_LISTED} more (see `pmkb review --format json`)")
         else:
             lines.append("Earlier post-mortems in this cluster list no action items.")
-        if cc.recurred_after_fix:
+        if cc.recurred_after_fix and cc.kind != "stays":
             lines.append("")
             lines.append("> [!WARNING]\n> This incident started after an earlier action item in the cluster was "
                          "marked done: the fix did not hold. Say why in the Root cause section.")
     return lines
+
+
+def _some(ids: list[str]) -> str:
+    """At most :data:`MAX_LISTED` ids, then how many more."""
+    shown = ", ".join(ids[:MAX_LISTED])
+    return shown + (f" and {len(ids) - MAX_LISTED} more" if len(ids) > MAX_LISTED else "")
 
 
 def format_markdown(result: Review) -> str:
@@ -805,10 +819,13 @@ def _entry_lines(entry: Entry, threshold: float) -> list[str]:
     if entry.excluded:
         lines += [f"Not compared with the other post-mortems: {md_escape(entry.excluded)}.", ""]
         return lines
-    for dup in entry.duplicates:
+    if entry.duplicates:
+        first = entry.duplicates[0]
+        others = [f"**{d.id}** ({d.score:.2f})" for d in entry.duplicates[1:]]
+        also = f"; also {', '.join(others)}" if others else ""
         lines += ["> [!WARNING]",
-                  f"> **Possible duplicate** of {_link_line(dup)} ({md_code(dup.path)}): score "
-                  f"{dup.score:.2f} ≥ {threshold:.2f}. If it is the same incident, extend that post-mortem "
+                  f"> **Possible duplicate** of {_link_line(first)} ({md_code(first.path)}): score "
+                  f"{first.score:.2f} ≥ {threshold:.2f}{also}. If it is the same incident, extend that post-mortem "
                   "instead; if it is a recurrence, add its id to `related:` and say what was different.", ""]
     if entry.nearest:
         lines += ["**Nearest post-mortems**", "", "| Post-mortem | Score | Shared terms |", "|---|---|---|"]

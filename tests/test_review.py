@@ -318,3 +318,33 @@ def test_removing_a_post_mortem_that_others_name_is_an_error_of_the_change(repo,
     assert result.notes == ["also checked 1 unchanged post-mortem naming a removed id (PM-2012-003)"]
     assert result.exit_code == 1
     assert "Note: also checked 1 unchanged post-mortem naming a removed id (PM-2012-003)." in format_markdown(result)
+
+
+def test_long_clusters_and_several_duplicates_are_summarised():
+    import datetime as dt
+
+    from generator.model import ActionItem, Cluster
+    from generator.review import ClusterChange, Entry, LinkView, _entry_lines
+
+    members = [f"PM-2020-{i:03d}" for i in range(1, 13)]
+    items = [(m, ActionItem(title=f"fix {m}", status="done" if i % 2 else "open")) for i, m in enumerate(members)]
+    before = Cluster("C-PM-2020-001", "disk, full", members[:-1], dt.date(2020, 1, 1), dt.date(2020, 1, 11))
+    after = Cluster("C-PM-2020-001", "disk, full", members, dt.date(2020, 1, 1), dt.date(2020, 1, 12),
+                    action_items=items)
+    entry = Entry(change=Change("added", "postmortems/2020-01-12-x.md", "2020-01-12-x.md"), id="PM-2020-012",
+                  title="Disk full", nearest=[LinkView("PM-2020-011", "a", "p/a.md", 0.9),
+                                              LinkView("PM-2020-010", "b", "p/b.md", 0.7)])
+    entry.duplicates = list(entry.nearest)
+    entry.cluster = ClusterChange("joins", before, after, earlier_items=items[:-1], recurred_after_fix=True)
+    text = "\n".join(_entry_lines(entry, 0.65))
+    assert ("> **Possible duplicate** of **PM-2020-011** a (`p/a.md`): score 0.90 ≥ 0.65; also **PM-2020-010** "
+            "(0.70). If it is the same incident") in text
+    assert ("**Recurrence cluster:** joins **C-PM-2020-001** “disk, full”: 11 post-mortems → 12. Members: "
+            "PM-2020-001, PM-2020-002, PM-2020-003, PM-2020-004, PM-2020-005, PM-2020-006, PM-2020-007, "
+            "PM-2020-008, PM-2020-009, PM-2020-010 and 2 more; first 2020-01-01, last 2020-01-12.") in text
+    assert "Earlier action items in this cluster: 5 of 11 done." in text
+    listed = [line for line in text.splitlines() if line.startswith("- ")]
+    assert listed[0] == "- [x] PM-2020-002: fix PM-2020-002 — done"
+    assert listed[5] == "- [ ] PM-2020-001: fix PM-2020-001 — open"
+    assert listed[-1] == "- … and 1 more (see `pmkb review --format json`)" and len(listed) == 11
+    assert "the fix did not hold" in text
