@@ -348,3 +348,31 @@ def test_long_clusters_and_several_duplicates_are_summarised():
     assert listed[5] == "- [ ] PM-2020-001: fix PM-2020-001 — open"
     assert listed[-1] == "- … and 1 more (see `pmkb review --format json`)" and len(listed) == 11
     assert "the fix did not hold" in text
+
+
+def test_duplicate_threshold_separates_recurrences_from_duplicates():
+    """On the shipped corpus, no two incidents of one recurring problem (``labels.csv``) reach
+    the threshold; the hand-written second write-up in the fixtures does."""
+    import csv
+    from itertools import combinations
+
+    from generator.similarity import SimilarityIndex
+    from generator.validate import validate
+
+    from .conftest import ROOT
+
+    labels = ROOT.parent / "shared" / "corpus" / "labels.csv"
+    if not labels.is_file():
+        pytest.skip("../shared/corpus/labels.csv is not beside the repository")
+    groups = {row["id"]: row["group"] for row in csv.DictReader(labels.open(encoding="utf-8"))}
+    docs = ROOT / "postmortems"
+    corpus = validate([docs], Settings(docs_dir=docs), scan_secrets=False).postmortems
+    index = SimilarityIndex.build(corpus, Settings(docs_dir=docs))
+    same = [index.score(a, b) for a, b in combinations(sorted(groups), 2)
+            if groups[a] == groups[b] and index.row(a) is not None and index.row(b) is not None]
+    assert len(same) == 59
+    assert max(same) < DUPLICATE_THRESHOLD
+    fixtures = validate([FIXTURES / "base"], Settings(docs_dir=FIXTURES / "base"), scan_secrets=False).postmortems
+    dup = validate([FIXTURES / "change" / DUP], Settings(docs_dir=FIXTURES / "change"), scan_secrets=False)
+    pair = SimilarityIndex.build(fixtures + dup.postmortems, Settings(docs_dir=FIXTURES))
+    assert pair.score("PM-2013-003", "PM-2013-001") >= DUPLICATE_THRESHOLD
