@@ -15,8 +15,9 @@ For the files that were added, changed, renamed or removed it reports:
 
 Both sides are analysed with :func:`generator.analysis.analyse`, the same call the site uses,
 so the review shows exactly the links and clusters the site will show after the merge. The
-base side is read with ``git archive`` (no checkout, no network), which works in a shallow
-clone as long as the base commit itself was fetched.
+folder is validated once; its unchanged files are the base side too, and only the base
+versions of the touched files are read from git (``git archive``: no checkout, no network),
+which works in a shallow clone as long as the base commit itself was fetched.
 
 Text of a file that has a ``secret`` or ``personal-data`` finding (its title and the terms it
 shares with others) is withheld from the review; validation messages are masked already.
