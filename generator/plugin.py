@@ -12,8 +12,10 @@ This is the only module that imports MkDocs. Per build it:
    ``mkdocs serve``, left out of ``mkdocs build``), runs the analysis, and adds the generated
    pages, the report pages of :mod:`generator.reports`, the exports and the assets as
    in-memory files (nothing is ever written into ``docs_dir``);
-4. ``on_page_markdown``: adds the summary card and the Related incidents section;
-5. ``on_page_content``: sanitises the HTML of post-mortem pages with nh3.
+4. ``on_page_markdown``: moves ``status`` out of Material's way;
+5. ``on_page_content``: sanitises the HTML of post-mortem pages with nh3, then adds the summary
+   card above the body and the Related incidents section below it;
+6. ``on_post_page``: drops the templates' blank lines and indentation (smaller pages).
 
 Page contents come from :mod:`generator.site` (pure functions, no MkDocs).
 """
@@ -31,6 +33,7 @@ from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, InclusionLevel
+from mkdocs.structure.toc import AnchorLink
 
 from . import site
 from .analysis import Analysis
@@ -156,12 +159,15 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             if file is not None:
                 urls[pm.id] = file.url
         records = site.export_records(self.published, self.analysis, urls)
-        extras = {
+        extras: dict[str, str | bytes] = {
             "api/postmortems.json": site.export_json(records),
             "api/postmortems.csv": site.export_csv(records),
             STYLESHEET: _asset("pmkb.css"),
             WORKER_SHIM: _asset("iframe-worker-shim.js"),
         }
+        feed = self._feed(config, urls)
+        if feed:
+            extras["feed.xml"] = feed
         for path, content in extras.items():
             self._replace_or_add(files, File.generated(config, path, content=content))
         self._check_destinations(files, added)
@@ -171,27 +177,38 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         return files
 
     def on_page_markdown(self, markdown, page, config, files):
-        """Post-mortem pages: hand ``status`` over from Material, add the card and Related incidents."""
-        pm = self.pm_by_src.get(page.file.src_uri)
-        if pm is None or page.file.generated_by:
-            return markdown
-        # Material reads `status` as its own "page status" (an icon in the nav); ours is the
-        # review state of the post-mortem, shown on the card instead.
-        if "status" in page.meta:
+        """Post-mortem pages: hand the ``status`` key over from Material to the card."""
+        if page.file.src_uri in self.pm_by_src and "status" in page.meta:
+            # Material reads `status` as its own "page status" (an icon in the nav); ours is
+            # the review state of the post-mortem, shown on the card instead.
             page.meta["incident_status"] = page.meta.pop("status")
-        by_id = self.published_by_id
+        return markdown
+
+    def on_page_content(self, html, page, config, files):
+        """Post-mortem pages: sanitise the body, then add the card above it and Related incidents below.
+
+        The card and the related section are built from escaped values after sanitising, so
+        neither Markdown nor the sanitiser spends time on them (thousands of pages).
+        """
+        pm = self.pm_by_src.get(page.file.src_uri)
+        if pm is None:
+            return html
+        body = site.sanitize_html(html)
         cluster_id = self.analysis.cluster_of.get(pm.id) if pm.status != "draft" else None
         cluster = self.clusters_by_id.get(cluster_id)
         links = self.analysis.related.get(pm.id) or self.draft_related.get(pm.id, [])
         ln = site.Links(config.use_directory_urls)
-        return (site.card_html(ln, pm, cluster) + markdown
-                + site.related_markdown(ln, pm, links, by_id, cluster, self.settings.min_score))
+        anchor = site.RELATED_ANCHOR
+        if f'id="{anchor}"' in body:
+            anchor += "-pmkb"
+        if page.toc is not None:
+            page.toc.items.append(AnchorLink("Related incidents", anchor, 2))
+        return (site.card_html(ln, pm, cluster) + body
+                + site.related_html(ln, pm, links, self.published_by_id, cluster, self.settings.min_score, anchor))
 
-    def on_page_content(self, html, page, config, files):
-        """Sanitise the HTML rendered from a post-mortem (scripts, ``on*=``, ``javascript:``)."""
-        if page.file.src_uri in self.pm_by_src and not page.file.generated_by:
-            return site.sanitize_html(html)
-        return html
+    def on_post_page(self, output, page, config):
+        """Drop the blank lines and indentation of the page templates (about a third of each page)."""
+        return site.compact_html(output)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -225,9 +242,25 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         hook = getattr(reports, "site_pages", None)
         if hook is None:
             return {}
+        return dict(hook(self.analysis, self.settings, self._today()))
+
+    def _feed(self, config, urls: dict[str, str]) -> str | None:
+        """``feed.xml`` (Atom) from ``generator.reports.atom_feed`` when ``site_url`` is set (feeds need absolute URLs)."""
+        if not config.site_url:
+            return None
+        try:
+            from .reports import atom_feed
+        except ImportError:
+            return None
+        return atom_feed(self.published, config.site_url, self._today(), title=config.site_name,
+                         page_url=lambda pm: urls.get(pm.id, f"{pm.slug}/"))
+
+    @staticmethod
+    def _today() -> dt.date:
+        """UTC today, or the day of ``SOURCE_DATE_EPOCH`` when set (reproducible builds)."""
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
         now = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else dt.datetime.now(dt.timezone.utc)
-        return dict(hook(self.analysis, self.settings, now.date()))
+        return now.date()
 
     def _add_pages(self, files, config, pages: dict[str, str | bytes]) -> set[str]:
         """Add generated pages; an authored ordinary page at the same path wins, a post-mortem there is an error."""

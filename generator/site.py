@@ -38,6 +38,8 @@ PAGE_ROWS = 400
 largest page stays far below 300 KB even for 10,000 post-mortems."""
 
 LATEST_ON_HOME = 10
+ACTION_ITEMS_SHOWN = 50
+RELATED_ANCHOR = "related-incidents"
 CLUSTERS_ON_HOME = 5
 
 HOME = "index.md"
@@ -99,11 +101,13 @@ class Links:
     def href(self, from_page: str, to_page: str, fragment: str = "") -> str:
         """URL of ``to_page`` relative to ``from_page``, escaped for an ``href`` attribute."""
         source, target = self.url(from_page), self.url(to_page)
-        base = source if source.endswith("/") else posixpath.dirname(source)
-        relative = posixpath.relpath(target or ".", base.rstrip("/") or ".")
-        if (target == "" or target.endswith("/")) and not relative.endswith("/"):
-            relative = "./" if relative == "." else relative + "/"
-        return attr(relative + (f"#{fragment}" if fragment else ""))
+        base = source.split("/")[:-1]           # the folder the browser resolves against
+        parts = target.split("/")
+        common = 0
+        while common < len(base) and common < len(parts) - 1 and base[common] == parts[common]:
+            common += 1
+        relative = "../" * (len(base) - common) + "/".join(parts[common:])
+        return attr((relative or "./") + (f"#{fragment}" if fragment else ""))
 
     def a(self, from_page: str, to_page: str, label: str, css: str = "") -> str:
         """An ``<a>`` element with escaped ``label``."""
@@ -235,7 +239,7 @@ def _fact(label: str, value: str, css: str) -> str:
 
 
 def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
-    """The summary card shown above a post-mortem's body (a raw HTML block).
+    """The summary card shown above a post-mortem's body (HTML).
 
     Shows severity, status, id, summary, date, services, duration, time to detect, time to
     resolve, authors, tags and, when the incident belongs to one, its recurring problem. The
@@ -264,23 +268,25 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
             + "\n".join(facts) + "\n</div>\n</div>\n\n")
 
 
-def related_markdown(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
-                     cluster: Cluster | None, min_score: float) -> str:
-    """The **Related incidents** section appended to a post-mortem page.
+def related_html(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
+                 cluster: Cluster | None, min_score: float, anchor: str = RELATED_ANCHOR) -> str:
+    """The **Related incidents** section that ends a post-mortem page (HTML, heading included).
 
     ``links`` are shown in the given order, skipping ids not in ``by_id`` (drafts and
     unknown ids: nothing links to a page that is not published). Each entry has title,
     severity, id, date, score and the shared terms; the cluster link closes the section.
+    The list is kept out of the search index.
     """
     page = pm.path
-    out = ["\n\n## Related incidents { #related-incidents }\n\n"]
+    out = [f'<h2 id="{anchor}">Related incidents<a class="headerlink" href="#{anchor}" '
+           'title="Permanent link">&para;</a></h2>\n']
     items = []
     for rel in links:
         other = by_id.get(rel.id)
         if other is None or other.id == pm.id:
             continue
         meta = [_severity_badge(other.severity), _id(other.id), other.date.isoformat(),
-                f'<span class="pmkb-score" title="TF-IDF cosine similarity">score {rel.score:.2f}</span>']
+                f'<span class="pmkb-score">score {rel.score:.2f}</span>']
         if rel.pinned:
             meta.append('<span class="pmkb-pinned">linked by the authors</span>')
         if rel.terms:
@@ -292,7 +298,7 @@ def related_markdown(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by
     else:
         out.append(f"<p>No other incident is similar enough (score of at least {min_score:g}).</p>\n")
     if cluster is not None:
-        out.append(f'\n<p class="pmkb-cluster-note">Part of the recurring problem '
+        out.append(f'<p class="pmkb-cluster-note">Part of the recurring problem '
                    f"{ln.a(page, cluster_page(cluster.id), cluster.label or cluster.id)}: "
                    f"{cluster.size} incidents from {cluster.first.isoformat()} to {cluster.last.isoformat()}.</p>\n")
     return "".join(out)
@@ -410,13 +416,18 @@ def cluster_pages(ln: Links, clusters: Sequence[Cluster], by_id: dict[str, Postm
                          f"<p>{names} started after an action item of an earlier incident in this problem "
                          f"was marked done.</p></div>\n")
         body = split_pages(ln, page, c.label or c.id, "".join(intro) + "\n", members)
+        still_open = [(m, item) for m, item in reversed(c.action_items) if item.status in ("open", "in-progress")]
         if c.action_items:
             rows = []
-            for member, item in c.action_items:
+            for member, item in still_open[:ACTION_ITEMS_SHOWN]:
                 target = by_id.get(member)
                 rows.append((ln.a(page, target.path, member) if target else attr(member), attr(item.title),
                              attr(item.owner or "—"), attr(item.status)))
-            body[page] += "## Action items\n\n" + _table(("Incident", "Action item", "Owner", "Status"), rows)
+            shown = (f"the {ACTION_ITEMS_SHOWN} of the newest incidents" if len(still_open) > ACTION_ITEMS_SHOWN
+                     else "all of them")
+            body[page] += (f"## Open action items\n\n<p>{len(still_open)} of {len(c.action_items)} action items "
+                           f"are open or in progress; shown: {shown}.</p>\n\n"
+                           + (_table(("Incident", "Action item", "Owner", "Status"), rows) if rows else ""))
         pages.update(body)
     table = cluster_table(ln, CLUSTERS, _active(clusters)) if clusters else "<p>No recurring problems found.</p>\n"
     pages[CLUSTERS] = (_front_matter("Recurring problems") + "# Recurring problems\n\n"
@@ -509,7 +520,7 @@ def export_records(postmortems: Sequence[Postmortem], analysis: Analysis, urls: 
 def export_json(records: list[dict]) -> str:
     """``api/postmortems.json``: ``{"version": 1, "count": N, "postmortems": [...]}``."""
     return json.dumps({"version": 1, "count": len(records), "postmortems": records},
-                      ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+                      ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 CSV_COLUMNS = ("id", "date", "title", "severity", "status", "services", "tags", "authors",
@@ -528,6 +539,21 @@ def export_csv(records: list[dict]) -> str:
         row["related"] = ";".join(f"{x['id']}:{x['score']:.4f}" for x in r["related"])
         writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
     return buffer.getvalue()
+
+
+# --- output size -----------------------------------------------------------------------------
+
+_COMPACT = re.compile(r"(<(pre|textarea|script|style|code)\b.*?</\2>)|\n[ \t\r\n]+", re.S | re.I)
+
+
+def compact_html(html: str) -> str:
+    """Drop blank lines and indentation between tags (Material's templates are a third whitespace).
+
+    Text inside ``<pre>``, ``<code>``, ``<textarea>``, ``<script>`` and ``<style>`` is kept
+    as is; elsewhere a line break followed by whitespace becomes one line break, which HTML
+    renders the same.
+    """
+    return _COMPACT.sub(lambda m: m.group(1) or "\n", html)
 
 
 # --- sanitising -------------------------------------------------------------------------------
