@@ -44,7 +44,36 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Commands that live in their own modules, loaded when first needed: importing one of those
+# modules first (it imports this one) then never meets a half-initialised module.
+COMMAND_MODULES = ("generator.cli_similarity", "generator.cli_report", "generator.cli_review")
+
+
+class _Group(click.Group):
+    """A click group that adds the commands of :data:`COMMAND_MODULES` on first use."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        import importlib
+
+        for module_name in COMMAND_MODULES:
+            for command in importlib.import_module(module_name).COMMANDS:
+                self.add_command(command)
+
+    def list_commands(self, ctx):
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx, cmd_name):
+        self._load()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pmkb")
 @click.option("--config-file", "-f", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="mkdocs.yml to read the 'postmortems' plugin options from (default: ./mkdocs.yml).")
@@ -185,23 +214,6 @@ def main() -> None:
     """Console-script entry point."""
     cli(prog_name="pmkb")
 
-
-def _register_optional_commands() -> None:
-    """Attach the commands that live in their own modules (similarity, reports, review)."""
-    import importlib
-
-    for module_name in ("generator.cli_similarity", "generator.cli_report", "generator.cli_review"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register_optional_commands()
 
 if __name__ == "__main__":
     main()
