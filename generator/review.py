@@ -51,9 +51,6 @@ too with the first version of the similarity engine: 0.596 against 0.699).
 Override per run with ``pmkb review --duplicate-threshold``.
 """
 
-PARALLEL_FROM = 1000
-"""From this many post-mortems on, the base and head analyses run in two processes."""
-
 MAX_RELATED_CHANGES = 50
 """At most this many rows in the "related lists of other post-mortems" table."""
 
@@ -511,36 +508,9 @@ def _unique(pms: list[Postmortem]) -> list[Postmortem]:
     return out
 
 
-def _analyse_both(base_pms: list[Postmortem], head_pms: list[Postmortem], settings: Settings):
-    """``(analyse(base) or None when empty, analyse(head))``, in two processes for large corpora.
-
-    The two analyses are independent and each takes seconds at a few thousand post-mortems,
-    so from :data:`PARALLEL_FROM` post-mortems on the base side runs in a forked worker while
-    this process analyses the head (``PMKB_JOBS=1`` keeps everything in one process, as for
-    ``pmkb validate``).
-    """
-    import os
-
-    from .analysis import analyse
-    from .similarity import SimilarityIndex  # noqa: F401  imported once, before forking
-
-    if not base_pms:
-        return None, analyse(head_pms, settings)
-    jobs = int(os.environ.get("PMKB_JOBS") or os.cpu_count() or 1)
-    if jobs < 2 or len(base_pms) < PARALLEL_FROM:
-        return analyse(base_pms, settings), analyse(head_pms, settings)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
-        future = pool.submit(analyse, base_pms, settings)
-        after = analyse(head_pms, settings)
-        return future.result(), after
-
-
 def _analyse_changes(result: Review, base_pms: list[Postmortem], settings: Settings) -> None:
+    from .analysis import analyse
+
     touched = {c.base_relpath for c in result.changes if c.base_relpath}
     base_pms = _unique(base_pms)
     base_by_path = {pm.path: pm for pm in base_pms}
@@ -570,7 +540,8 @@ def _analyse_changes(result: Review, base_pms: list[Postmortem], settings: Setti
                 head_pms.append(pm)
         result.entries.append(entry)
     result.corpus_before, result.corpus_after = len(base_pms), len(head_pms)
-    before, after = _analyse_both(base_pms, head_pms, settings)
+    before = analyse(base_pms, settings) if base_pms else None
+    after = analyse(head_pms, settings)
     head_by_id = {pm.id: pm for pm in head_pms}
     changed_ids = {e.id for e in result.entries if e.id and not e.excluded}
     clusters_before = {c.id: _redact(c, private_ids) for c in before.clusters} if before else {}

@@ -293,13 +293,11 @@ def test_base_side_is_read_from_git_not_the_work_tree(repo):
     assert entry.base_id == entry.id == "PM-2012-004"
 
 
-def test_tarfile_fallback_and_two_process_analysis_give_the_same_review(repo, monkeypatch):
+def test_tarfile_fallback_gives_the_same_review(repo, monkeypatch):
     import generator.review as review_module
 
     expected = format_markdown(review("main", settings_for(repo)))
     monkeypatch.setattr(review_module.shutil, "which", lambda name: None)   # no tar(1)
-    monkeypatch.setattr(review_module, "PARALLEL_FROM", 1)                  # forked base analysis
-    monkeypatch.setenv("PMKB_JOBS", "2")
     assert format_markdown(review("main", settings_for(repo))) == expected
 
 
