@@ -90,7 +90,7 @@ def test_every_pmkb_call_in_ci_parses(path):
     calls = pmkb_calls(path.read_text(encoding="utf-8"))
     assert [call[0] for call in calls] == ["validate", "review", "validate"]
     for args in calls:
-        command = cli.commands[args[0]]
+        command = cli.get_command(None, args[0])
         ctx = command.make_context(args[0], list(args[1:]), resilient_parsing=False)
         assert ctx.command is command
 
