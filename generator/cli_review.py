@@ -49,5 +49,3 @@ def review(obj: Context, path: Path | None, base_ref: str, fmt: str, duplicate_t
 
 
 COMMANDS = [review]
-
-__all__ = ["COMMANDS", "Context", "review"]
