@@ -14,8 +14,9 @@ This is the only module that imports MkDocs. Per build it:
    in-memory files (nothing is ever written into ``docs_dir``);
 4. ``on_page_markdown``: moves ``status`` out of Material's way;
 5. ``on_page_content``: sanitises the HTML of post-mortem pages with nh3, then adds the summary
-   card above the body and the Related incidents section below it;
-6. ``on_post_page``: drops the templates' blank lines and indentation (smaller pages).
+   card above the body;
+6. ``on_page_context`` (after Material's search has indexed the page): appends Related incidents;
+7. ``on_post_page``: drops the templates' blank lines and indentation (smaller pages).
 
 Page contents come from :mod:`generator.site` (pure functions, no MkDocs).
 """
@@ -185,26 +186,34 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         return markdown
 
     def on_page_content(self, html, page, config, files):
-        """Post-mortem pages: sanitise the body, then add the card above it and Related incidents below.
+        """Post-mortem pages: sanitise the body, then put the summary card above it.
 
-        The card and the related section are built from escaped values after sanitising, so
-        neither Markdown nor the sanitiser spends time on them (thousands of pages).
+        The card is built from escaped values after sanitising, so neither Markdown nor the
+        sanitiser spends time on it (thousands of pages).
         """
         pm = self.pm_by_src.get(page.file.src_uri)
         if pm is None:
             return html
-        body = site.sanitize_html(html)
-        cluster_id = self.analysis.cluster_of.get(pm.id) if pm.status != "draft" else None
-        cluster = self.clusters_by_id.get(cluster_id)
+        return site.card_html(site.Links(config.use_directory_urls), pm, self._cluster(pm)) + site.sanitize_html(html)
+
+    @event_priority(-100)  # after Material's search has indexed the page: related lists stay out of it
+    def on_page_context(self, context, page, config, nav):
+        """Post-mortem pages: end with the Related incidents section (and its table-of-contents entry)."""
+        pm = self.pm_by_src.get(page.file.src_uri)
+        if pm is None:
+            return context
         links = self.analysis.related.get(pm.id) or self.draft_related.get(pm.id, [])
-        ln = site.Links(config.use_directory_urls)
         anchor = site.RELATED_ANCHOR
-        if f'id="{anchor}"' in body:
+        if f'id="{anchor}"' in page.content:
             anchor += "-pmkb"
+        page.content += site.related_html(site.Links(config.use_directory_urls), pm, links, self.published_by_id,
+                                          self._cluster(pm), self.settings.min_score, anchor)
         if page.toc is not None:
             page.toc.items.append(AnchorLink("Related incidents", anchor, 2))
-        return (site.card_html(ln, pm, cluster) + body
-                + site.related_html(ln, pm, links, self.published_by_id, cluster, self.settings.min_score, anchor))
+        return context
+
+    def _cluster(self, pm: Postmortem):
+        return self.clusters_by_id.get(self.analysis.cluster_of.get(pm.id)) if pm.status != "draft" else None
 
     def on_post_page(self, output, page, config):
         """Drop the blank lines and indentation of the page templates (about a third of each page)."""

@@ -231,11 +231,9 @@ def split_pages(ln: Links, first_page: str, title: str, intro: str,
 # --- the summary card and the related section of a post-mortem page ---------------------------
 
 
-def _fact(label: str, value: str, css: str) -> str:
-    # <p>, not <div>: Material's search parser matches end tags by name, so a nested </div>
-    # would end the data-search-exclude block of the facts early.
-    return (f'<p class="pmkb-fact pmkb-fact--{css}"><span class="pmkb-fact__label">{label}</span> '
-            f'<span class="pmkb-fact__value">{value}</span></p>')
+def _fact(label: str, value: str, wide: bool = False) -> str:
+    opening = '<div class="w">' if wide else "<div>"
+    return f"{opening}<dt>{label}</dt><dd>{value}</dd></div>"
 
 
 def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
@@ -243,29 +241,32 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
 
     Shows severity, status, id, summary, date, services, duration, time to detect, time to
     resolve, authors, tags and, when the incident belongs to one, its recurring problem. The
-    facts are kept out of the search index (they would clutter every search result).
+    facts are kept out of the search index (they would clutter every search result); the
+    markup is lean because it is repeated on every post-mortem page.
     """
     page = pm.path
     status_css = re.sub(r"[^a-z-]", "", pm.status.lower()) or "unknown"
-    head = (f'<div class="pmkb-card__head">{_severity_badge(pm.severity)} '
+    head = (f'<p class="pmkb-card__head">{_severity_badge(pm.severity)} '
             f'<span class="pmkb-status pmkb-status--{status_css}">{attr(pm.status)}</span> '
-            f'<span class="pmkb-card__id">{attr(pm.id)}</span></div>')
+            f'<code>{attr(pm.id)}</code></p>')
     tags = " ".join(ln.a(page, tag_page(t), t, "pmkb-tag") for t in pm.tags) or "—"
     facts = [
-        _fact("Date", pm.date.isoformat(), "date"),
-        _fact("Services", _services(ln, page, pm.services), "services"),
-        _fact("Duration", format_duration(pm.duration), "duration"),
-        _fact("Time to detect", format_duration(pm.time_to_detect), "ttd"),
-        _fact("Time to resolve", format_duration(pm.time_to_resolve), "ttr"),
-        _fact("Authors", attr(", ".join(pm.authors)) or "—", "authors"),
-        _fact("Tags", tags, "tags"),
+        _fact("Date", pm.date.isoformat()),
+        _fact("Services", _services(ln, page, pm.services), wide=True),
+        _fact("Duration", format_duration(pm.duration)),
+        _fact("Time to detect", format_duration(pm.time_to_detect)),
+        _fact("Time to resolve", format_duration(pm.time_to_resolve)),
+        _fact("Authors", attr(", ".join(pm.authors)) or "—"),
+        _fact("Tags", tags, wide=True),
     ]
     if cluster is not None:
         facts.append(_fact("Recurring problem", ln.a(page, cluster_page(cluster.id), cluster.label or cluster.id)
-                           + f" ({cluster.size} incidents)", "cluster"))
+                           + f" ({cluster.size} incidents)", wide=True))
     summary = f'<p class="pmkb-card__summary">{attr(pm.summary)}</p>\n' if pm.summary else ""
-    return (f'<div class="pmkb-card">\n{head}\n{summary}<div class="pmkb-facts" data-search-exclude>\n'
-            + "\n".join(facts) + "\n</div>\n</div>\n\n")
+    # data-search-exclude on a <dl>, not a <div>: Material's search parser matches end tags by
+    # name, so a nested </div> would end an excluded <div> early.
+    return (f'<div class="pmkb-card">\n{head}\n{summary}<dl class="pmkb-facts" data-search-exclude>\n'
+            + "\n".join(facts) + "\n</dl>\n</div>\n")
 
 
 def related_html(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
@@ -275,7 +276,6 @@ def related_html(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id:
     ``links`` are shown in the given order, skipping ids not in ``by_id`` (drafts and
     unknown ids: nothing links to a page that is not published). Each entry has title,
     severity, id, date, score and the shared terms; the cluster link closes the section.
-    The list is kept out of the search index.
     """
     page = pm.path
     out = [f'<h2 id="{anchor}">Related incidents<a class="headerlink" href="#{anchor}" '
@@ -285,20 +285,18 @@ def related_html(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id:
         other = by_id.get(rel.id)
         if other is None or other.id == pm.id:
             continue
-        meta = [_severity_badge(other.severity), _id(other.id), other.date.isoformat(),
-                f'<span class="pmkb-score">score {rel.score:.2f}</span>']
+        meta = f"{_severity_badge(other.severity)} {attr(other.id)} · {other.date.isoformat()} · score {rel.score:.2f}"
         if rel.pinned:
-            meta.append('<span class="pmkb-pinned">linked by the authors</span>')
+            meta += " · linked by the authors"
         if rel.terms:
-            meta.append(f'<span class="pmkb-terms">shared terms: {attr(", ".join(rel.terms))}</span>')
-        items.append(f"<li>{ln.a(page, other.path, other.title)}\n"
-                     f'<span class="pmkb-related__meta">' + " · ".join(meta) + "</span></li>")
+            meta += f" · <em>{attr(', '.join(rel.terms))}</em>"
+        items.append(f"<li>{ln.a(page, other.path, other.title)} <small>{meta}</small></li>")
     if items:
-        out.append('<div class="pmkb-related" data-search-exclude>\n<ul>\n' + "\n".join(items) + "\n</ul>\n</div>\n")
+        out.append('<ul class="pmkb-related">\n' + "\n".join(items) + "\n</ul>\n")
     else:
         out.append(f"<p>No other incident is similar enough (score of at least {min_score:g}).</p>\n")
     if cluster is not None:
-        out.append(f'<p class="pmkb-cluster-note">Part of the recurring problem '
+        out.append(f"<p>Part of the recurring problem "
                    f"{ln.a(page, cluster_page(cluster.id), cluster.label or cluster.id)}: "
                    f"{cluster.size} incidents from {cluster.first.isoformat()} to {cluster.last.isoformat()}.</p>\n")
     return "".join(out)
