@@ -246,9 +246,9 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
     """
     page = pm.path
     status_css = re.sub(r"[^a-z-]", "", pm.status.lower()) or "unknown"
-    head = (f'<p class="pmkb-card__head">{_severity_badge(pm.severity)} '
+    head = (f'<div class="pmkb-card__head">{_severity_badge(pm.severity)} '
             f'<span class="pmkb-status pmkb-status--{status_css}">{attr(pm.status)}</span> '
-            f'<code>{attr(pm.id)}</code></p>')
+            f'<span class="pmkb-card__id">{attr(pm.id)}</span></div>')
     tags = " ".join(ln.a(page, tag_page(t), t, "pmkb-tag") for t in pm.tags) or "—"
     facts = [
         _fact("Date", pm.date.isoformat()),

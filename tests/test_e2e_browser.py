@@ -99,7 +99,7 @@ def test_search_open_result_follow_related(browser, served):
     assert EXPECTED_HIT in first.inner_text()
     first.click()
     page.wait_for_selector(".pmkb-card")
-    assert EXPECTED_HIT in page.locator(".pmkb-card__head code").inner_text()
+    assert EXPECTED_HIT in page.locator(".pmkb-card__id").inner_text()
     assert "wraparound" in page.locator("h1").inner_text().lower()
     _shot(page, "postmortem")
 
@@ -111,7 +111,7 @@ def test_search_open_result_follow_related(browser, served):
                            arg=title, timeout=10000)
     assert page.url == expected_url
     exported = json.loads((root / "api" / "postmortems.json").read_text(encoding="utf-8"))
-    arrived = page.locator(".pmkb-card__head code").inner_text()
+    arrived = page.locator(".pmkb-card__id").inner_text()
     source = next(p for p in exported["postmortems"] if p["id"] == EXPECTED_HIT)
     assert arrived in {r["id"] for r in source["related"]}
     assert page.locator(".pmkb-card").is_visible() and page.locator("#related-incidents").is_visible()
@@ -143,6 +143,6 @@ def test_offline_build_searches_from_disk(browser):
     first.click()
     page.wait_for_selector(".pmkb-card")
     assert page.url.startswith("file://") and urlsplit(page.url).path.endswith(".html")
-    assert EXPECTED_HIT in page.locator(".pmkb-card__head code").inner_text()
+    assert EXPECTED_HIT in page.locator(".pmkb-card__id").inner_text()
     assert outside == [] and errors == []
     page.close()

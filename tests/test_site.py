@@ -66,7 +66,7 @@ def test_card_shows_every_value(built):
     card = card_of(page(site, TLS))
     assert '<span class="pmkb-sev pmkb-sev--sev1">SEV1</span>' in card
     assert '<span class="pmkb-status pmkb-status--final">final</span>' in card
-    assert "<code>PM-2024-017</code>" in card
+    assert '<span class="pmkb-card__id">PM-2024-017</span>' in card
     assert fact(card, "date") == "2024-03-14"
     assert fact(card, "services") == "checkout-api, edge-proxy"
     assert fact(card, "duration") == "1 h 53 min"       # started 09:12, mitigated 11:05
