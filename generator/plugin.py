@@ -15,7 +15,8 @@ This is the only module that imports MkDocs. Per build it:
 4. ``on_page_markdown``: moves ``status`` out of Material's way;
 5. ``on_page_content``: sanitises the HTML of post-mortem pages with nh3, then adds the summary
    card above the body;
-6. ``on_page_context`` (after Material's search has indexed the page): appends Related incidents;
+6. ``on_page_context`` (after Material's search has indexed the page): appends Related incidents,
+   and puts the big tables of generated pages in (they skip Markdown and search);
 7. ``on_post_page``: drops the templates' blank lines and indentation (smaller pages).
 
 Page contents come from :mod:`generator.site` (pure functions, no MkDocs).
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from importlib import resources
 from pathlib import Path
@@ -78,6 +80,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.clusters_by_id: dict = {}
         self.pm_by_src: dict[str, Postmortem] = {}
         self.draft_related: dict[str, list] = {}
+        self.blocks: dict[str, list[str]] = {}
 
     def on_startup(self, *, command, dirty):
         """Remember whether this is ``mkdocs serve`` (drafts get related links there)."""
@@ -198,7 +201,10 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
 
     @event_priority(-100)  # after Material's search has indexed the page: related lists stay out of it
     def on_page_context(self, context, page, config, nav):
-        """Post-mortem pages: end with the Related incidents section (and its table-of-contents entry)."""
+        """Generated pages get their tables back; post-mortem pages end with Related incidents."""
+        blocks = self.blocks.get(page.file.src_uri)
+        if blocks:
+            page.content = re.sub(r"<!--pmkb-block-(\d+)-->", lambda m: blocks[int(m.group(1))], page.content)
         pm = self.pm_by_src.get(page.file.src_uri)
         if pm is None:
             return context
@@ -211,6 +217,24 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         if page.toc is not None:
             page.toc.items.append(AnchorLink("Related incidents", anchor, 2))
         return context
+
+    def _set_aside_blocks(self, path: str, markdown: str) -> str:
+        """Swap the big HTML tables of a generated page for short placeholders.
+
+        Python-Markdown's raw-HTML parser and Material's search parser are slow on tables of
+        thousands of rows that neither needs (the tables are kept out of search), so the tables
+        go into the page only after search has indexed it (:meth:`on_page_context`).
+        """
+        blocks: list[str] = []
+
+        def keep(match: re.Match) -> str:
+            blocks.append(match.group(0))
+            return f"<!--pmkb-block-{len(blocks) - 1}-->\n"
+
+        markdown = site.SET_ASIDE.sub(keep, markdown)
+        if blocks:
+            self.blocks[path] = blocks
+        return markdown
 
     def _cluster(self, pm: Postmortem):
         return self.clusters_by_id.get(self.analysis.cluster_of.get(pm.id)) if pm.status != "draft" else None
@@ -283,6 +307,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
                 log.info(f"authored page {path} is used instead of the generated {_describe(path)}")
                 continue
             inclusion = InclusionLevel.NOT_IN_NAV if path.endswith(".md") else InclusionLevel.UNDEFINED
+            if isinstance(content, str) and path.endswith(".md"):
+                content = self._set_aside_blocks(path, content)
             files.append(File.generated(config, path, content=content, inclusion=inclusion))
             added.add(path)
         return added

@@ -178,6 +178,10 @@ def _id(pm_id: str) -> str:
     return f'<span class="pmkb-id">{attr(pm_id)}</span>'
 
 
+SET_ASIDE = re.compile(r'<div class="pmkb-table" data-search-exclude>\n.*?</div>\n', re.S)
+"""Matches the tables :func:`_unsearched` wraps (they contain no ``</div>``)."""
+
+
 def _unsearched(table: str) -> str:
     # Listing pages are found by their own name; their rows would bury the post-mortems
     # themselves in search results, so the tables stay out of the search index.
