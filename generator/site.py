@@ -39,6 +39,7 @@ largest page stays far below 300 KB even for 10,000 post-mortems."""
 
 LATEST_ON_HOME = 10
 ACTION_ITEMS_SHOWN = 50
+RECURRED_SHOWN = 20
 RELATED_ANCHOR = "related-incidents"
 CLUSTERS_ON_HOME = 5
 
@@ -412,11 +413,14 @@ def cluster_pages(ln: Links, clusters: Sequence[Cluster], by_id: dict[str, Postm
         if c.severities:
             intro.append("<p>Severities: " + ", ".join(f"{attr(k)} × {v}" for k, v in sorted(c.severities.items()))
                          + "</p>\n")
-        if c.recurred_after_fix:
-            names = ", ".join(ln.a(page, by_id[m].path, m) for m in c.recurred_after_fix if m in by_id)
+        came_back = [m for m in c.recurred_after_fix if m in by_id]
+        if came_back:
+            latest = newest_first(by_id[m] for m in came_back)[:RECURRED_SHOWN]
+            names = ", ".join(ln.a(page, pm.path, pm.id) for pm in latest)
+            more = f" (the latest {len(latest)} of {len(came_back)})" if len(came_back) > len(latest) else ""
             intro.append(f'<div class="admonition warning"><p class="admonition-title">Came back after a fix</p>'
-                         f"<p>{names} started after an action item of an earlier incident in this problem "
-                         f"was marked done.</p></div>\n")
+                         f"<p>{names}{more} started after an action item of an earlier incident in this "
+                         f"problem was marked done.</p></div>\n")
         body = split_pages(ln, page, c.label or c.id, "".join(intro) + "\n", members)
         still_open = [(m, item) for m, item in reversed(c.action_items) if item.status in ("open", "in-progress")]
         if c.action_items:

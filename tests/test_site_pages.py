@@ -1,0 +1,98 @@
+"""The pure page functions of :mod:`generator.site` (no MkDocs build): URLs, splitting, limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from generator import site
+from generator.analysis import Analysis
+from generator.model import ActionItem, Cluster, Postmortem
+
+
+def pm(i: int, *, year: int = 2024, services=("checkout-api",), title: str | None = None) -> Postmortem:
+    day = dt.date(year, 1, 1) + dt.timedelta(days=i % 360)
+    start = dt.datetime(day.year, day.month, day.day, 9, 0, tzinfo=dt.timezone.utc)
+    return Postmortem(id=f"PM-{year}-{i:04d}", title=title or f"Incident {i}", date=day, severity="SEV2",
+                      status="final", services=list(services), authors=["a"], path=f"{day.isoformat()}-inc-{i}.md",
+                      started_at=start, resolved_at=start + dt.timedelta(minutes=90))
+
+
+@pytest.mark.parametrize("directory_urls, source, target, expected", [
+    (True, "2013-x.md", "services/blob.md", "../services/blob/"),
+    (True, "index.md", "incidents/index.md", "incidents/"),
+    (True, "incidents/index.md", "index.md", "../"),
+    (True, "services/index.md", "services/x.md", "x/"),
+    (True, "services/x/page-2.md", "services/x.md", "../"),
+    (True, "index.md", "index.md", "./"),
+    (True, "sub/2013-y.md", "2013-x.md", "../../2013-x/"),
+    (False, "2013-x.md", "services/blob.md", "services/blob.html"),
+    (False, "incidents/index.md", "index.md", "../index.html"),
+    (False, "clusters/c.md", "2013-x.md", "../2013-x.html"),
+])
+def test_links_match_mkdocs_urls(directory_urls, source, target, expected):
+    assert site.Links(directory_urls).href(source, target) == expected
+
+
+def test_values_are_escaped():
+    links = site.Links()
+    assert site.text("a*b_[c]<script>") == r"a\*b\_\[c\]&lt;script&gt;"
+    assert links.a("index.md", "x.md", '<b onclick="x">') == '<a href="x/">&lt;b onclick=&quot;x&quot;&gt;</a>'
+
+
+def test_long_lists_are_split_into_parts_with_a_pager():
+    items = [pm(i) for i in range(site.PAGE_ROWS * 2 + 5)]
+    pages = site.split_pages(site.Links(), "services/checkout-api.md", "checkout-api", "", items)
+    assert list(pages) == ["services/checkout-api.md", "services/checkout-api/page-2.md",
+                           "services/checkout-api/page-3.md"]
+    rows = [len(re.findall(r"<tr><td>", text)) for text in pages.values()]
+    assert rows == [site.PAGE_ROWS, site.PAGE_ROWS, 5]
+    assert '<a href="page-2/">2</a>' in pages["services/checkout-api.md"]
+    assert '<a href="../">1</a>' in pages["services/checkout-api/page-3.md"]
+
+
+def test_large_corpus_gets_one_incident_page_per_year():
+    items = [pm(i, year=2020 + i % 3) for i in range(site.PAGE_ROWS + 1)]
+    pages = site.incident_pages(site.Links(), items)
+    assert sorted(pages) == ["incidents/2020.md", "incidents/2021.md", "incidents/2022.md", "incidents/index.md"]
+    assert '<a href="2022/">2022</a>' in pages["incidents/index.md"]
+
+
+def test_cluster_page_stays_bounded_however_large_the_cluster():
+    items = [pm(i) for i in range(3000)]
+    by_id = {p.id: p for p in items}
+    cluster = Cluster(id="C-PM-2024-0000", label="disk, logs", members=[p.id for p in items],
+                      first=items[0].date, last=items[-1].date,
+                      action_items=[(p.id, ActionItem(title="Rotate logs", status="open")) for p in items],
+                      recurred_after_fix=[p.id for p in items[1:]])
+    pages = site.cluster_pages(site.Links(), [cluster], by_id)
+    first = pages["clusters/c-pm-2024-0000.md"]
+    assert len(first) < 250_000
+    assert "(the latest 20 of 2999)" in first
+    assert f"3000 of 3000 action items are open or in progress; shown: the {site.ACTION_ITEMS_SHOWN}" in first
+
+
+def test_generated_pages_refuse_a_service_named_like_the_overview():
+    with pytest.raises(ValueError, match="services/index.md: the page of service 'index' collides"):
+        site.generated_pages([pm(1, services=("index",))], Analysis(postmortems=[]), "KB")
+
+
+def test_compact_html_keeps_preformatted_text():
+    html = "<div>\n    <p>a</p>\n\n\n  <pre><code>x\n\n    y</code></pre>\n  <script>var a = 1;\n\n  b()</script>\n</div>"
+    assert site.compact_html(html) == ("<div>\n<p>a</p>\n<pre><code>x\n\n    y</code></pre>\n"
+                                       "<script>var a = 1;\n\n  b()</script>\n</div>")
+
+
+def test_sanitize_removes_executable_html_and_keeps_material_markup():
+    html = ('<div class="admonition note"><p class="admonition-title">Note</p></div>'
+            '<h2 id="x">X<a class="headerlink" href="#x" title="Permanent link">¶</a></h2>'
+            '<script>alert(1)</script><img src="a.png" onerror="alert(2)">'
+            '<a href="javascript:alert(3)">j</a><td style="text-align: right; color: red">1</td>')
+    clean = site.sanitize_html(html)
+    assert '<div class="admonition note"><p class="admonition-title">Note</p></div>' in clean
+    assert '<a class="headerlink" href="#x" title="Permanent link">¶</a>' in clean
+    assert "script" not in clean and "alert" not in clean and "onerror" not in clean
+    assert '<img src="a.png">' in clean and "<a>j</a>" in clean
+    assert "color" not in clean
