@@ -101,6 +101,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         for name in NEEDED_EXTENSIONS:
             if not any(str(ext).split(".")[-1] == name for ext in config.markdown_extensions):
                 config.markdown_extensions.append(name)
+        if config.nav is None:  # never let MkDocs list every post-mortem in the nav
+            config.nav = [dict(item) for item in site.NAV]
         if STYLESHEET not in config.extra_css:
             config.extra_css.append(STYLESHEET)
         polyfills = config.extra.get("polyfills")
