@@ -112,6 +112,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
 
     def on_pre_build(self, config):
         """Validate the corpus; errors stop the build, warnings go to the plugin logger."""
+        from .output import summary_line
         from .validate import validate
 
         started = time.perf_counter()
@@ -124,7 +125,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             errors = [p for p in result.problems if p.level == "error"]
             for problem in errors:
                 log.error(_one_line(problem))
-            raise PluginError(f"{len(errors)} post-mortem error(s); run 'pmkb validate' for details")
+            raise PluginError(f"post-mortems: {summary_line(result)}; run 'pmkb validate' for details")
         self.result = result
 
     def on_files(self, files, config):
@@ -348,5 +349,6 @@ def _asset(name: str) -> bytes:
 
 
 def _one_line(p) -> str:
-    where = p.path + (f":{p.line}" if p.line else "")
+    """A problem as ``pmkb validate`` prints it (the log level stands for its ``error``/``warning``)."""
+    where = p.path + (f":{p.line}" if p.line else "") + (f":{p.column}" if p.line and p.column else "")
     return f"{where}: {p.code}{' ' + p.field if p.field else ''}: {p.message} ({p.fix})"

@@ -270,8 +270,9 @@ def test_validation_error_stops_the_build_with_the_validator_message(tmp_path):
     project = make_project(tmp_path / "p", files={f"{DISK}.md": bad})
     done = run_build(project, tmp_path / "site")
     assert done.returncode != 0
-    assert f"{DISK}.md:5: field-enum severity: 'severity' is 'SEV9', not an allowed value" in done.stderr
-    assert "1 post-mortem error(s)" in done.stderr
+    assert (f"postmortems/{DISK}.md:5:11: field-enum severity: 'severity' is 'SEV9', not an allowed value "
+            "(use one of SEV1, SEV2, SEV3, SEV4)") in done.stderr
+    assert "post-mortems: 1 error, 0 warnings in 6 files; run 'pmkb validate' for details" in done.stderr
 
 
 def test_warnings_fail_a_strict_build(tmp_path):
