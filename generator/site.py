@@ -1,4 +1,4 @@
-"""The knowledge-base pages, rendered from the model as Markdown: no MkDocs here.
+"""The knowledge-base pages, cards, related lists and exports, rendered from the model: no MkDocs here.
 
 The ``postmortems`` plugin (:mod:`generator.plugin`) calls these functions and hands the
 results to MkDocs as in-memory pages. Everything is a pure function of the post-mortems and
@@ -14,9 +14,12 @@ Pages (paths relative to the docs folder; MkDocs turns ``a/b.md`` into ``a/b/``)
 - ``clusters/index.md`` and ``clusters/<cluster-id>.md``: recurring problems;
 - ``tags/index.md`` and ``tags/<tag>.md``: the tag index (Material's tags listings).
 
-Every value that comes from a post-mortem is escaped for both HTML and Markdown before it is
-written into a page, and links are relative Markdown links to ``.md`` files, so MkDocs checks
-every one of them and rewrites them for ``use_directory_urls`` and offline builds.
+Generated pages are Markdown (front matter, headings) around raw HTML: tables, the summary
+card and the related list are HTML, because Python-Markdown's inline patterns over thousands of
+table rows cost more than the whole bare build. Their links are final relative URLs computed by
+:class:`Links` the way MkDocs computes page URLs (``use_directory_urls`` or the offline
+``.html`` form); the site tests check that every link resolves. Every value that comes from a
+post-mortem is HTML-escaped (and Markdown-escaped in headings).
 """
 
 from __future__ import annotations
