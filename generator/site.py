@@ -182,14 +182,14 @@ def _id(pm_id: str) -> str:
     return f'<span class="pmkb-id">{attr(pm_id)}</span>'
 
 
-SET_ASIDE = re.compile(r'<div class="pmkb-table" data-search-exclude>\n.*?</div>\n', re.S)
+SET_ASIDE = re.compile(r'<div class="pmkb-table[^"]*" data-search-exclude>\n.*?</div>\n', re.S)
 """Matches the tables :func:`_unsearched` wraps (they contain no ``</div>``)."""
 
 
-def _unsearched(table: str) -> str:
+def _unsearched(table: str, kind: str) -> str:
     # Listing pages are found by their own name; their rows would bury the post-mortems
     # themselves in search results, so the tables stay out of the search index.
-    return f'<div class="pmkb-table" data-search-exclude>\n{table}</div>\n\n'
+    return f'<div class="pmkb-table pmkb-table--{kind}" data-search-exclude>\n{table}</div>\n\n'
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -208,7 +208,7 @@ def incident_table(ln: Links, page: str, postmortems: Sequence[Postmortem]) -> s
     """
     rows = ((_id(pm.id), pm.date.isoformat(), ln.a(page, pm.path, pm.title), _severity_badge(pm.severity),
              _services(ln, page, pm.services, 3), format_duration(pm.time_to_resolve)) for pm in postmortems)
-    return _unsearched(_table(("Id", "Date", "Title", "Severity", "Services", "TTR"), rows))
+    return _unsearched(_table(("Id", "Date", "Title", "Severity", "Services", "TTR"), rows), "incidents")
 
 
 def _pager(ln: Links, page_paths: Sequence[str], current: int, here: str) -> str:
@@ -350,7 +350,7 @@ def cluster_table(ln: Links, page: str, clusters: Sequence[Cluster]) -> str:
     """An HTML table of clusters (problem, incidents, first, last, services) linked from ``page``."""
     rows = ((ln.a(page, cluster_page(c.id), c.label or c.id), str(c.size), c.first.isoformat(), c.last.isoformat(),
              _services(ln, page, c.services, 4)) for c in clusters)
-    return _unsearched(_table(("Recurring problem", "Incidents", "First", "Last", "Services"), rows))
+    return _unsearched(_table(("Recurring problem", "Incidents", "First", "Last", "Services"), rows), "clusters")
 
 
 def incident_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
