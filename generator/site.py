@@ -552,7 +552,8 @@ def export_csv(records: list[dict]) -> str:
 
 # --- output size -----------------------------------------------------------------------------
 
-_COMPACT = re.compile(r"(<(pre|textarea|script|style|code)\b.*?</\2>)|\n[ \t\r\n]+", re.S | re.I)
+_PRESERVED = re.compile(r"(<(pre|textarea|script|style|code)\b.*?</\2>)", re.S | re.I)
+_BLANKS = re.compile(r"\n[ \t\r\n]+")
 
 
 def compact_html(html: str) -> str:
@@ -562,7 +563,13 @@ def compact_html(html: str) -> str:
     as is; elsewhere a line break followed by whitespace becomes one line break, which HTML
     renders the same.
     """
-    return _COMPACT.sub(lambda m: m.group(1) or "\n", html)
+    pieces = _PRESERVED.split(html)  # text, block, tag name, text, block, tag name, ..., text
+    out = []
+    for i in range(0, len(pieces), 3):
+        out.append(_BLANKS.sub("\n", pieces[i]))
+        if i + 1 < len(pieces):
+            out.append(pieces[i + 1])
+    return "".join(out)
 
 
 # --- sanitising -------------------------------------------------------------------------------

@@ -83,6 +83,8 @@ def test_compact_html_keeps_preformatted_text():
     html = "<div>\n    <p>a</p>\n\n\n  <pre><code>x\n\n    y</code></pre>\n  <script>var a = 1;\n\n  b()</script>\n</div>"
     assert site.compact_html(html) == ("<div>\n<p>a</p>\n<pre><code>x\n\n    y</code></pre>\n"
                                        "<script>var a = 1;\n\n  b()</script>\n</div>")
+    nested = "<pre>a\n  <code>x\n\n y</code>\n\n  z</pre>\n   <p>q</p>"
+    assert site.compact_html(nested) == "<pre>a\n  <code>x\n\n y</code>\n\n  z</pre>\n<p>q</p>"
 
 
 def test_sanitize_removes_executable_html_and_keeps_material_markup():
