@@ -79,8 +79,8 @@ def _watch_external(page, base: str) -> list[str]:
 
 
 def _search(page, query: str):
-    page.click("label.md-search__icon[for='__search'], .md-search__input", timeout=5000) \
-        if not page.is_visible(".md-search__input") else page.click(".md-search__input")
+    """Focus Material's search box and type ``query`` key by key; wait for results."""
+    page.click(".md-search__input")
     page.keyboard.type(query, delay=40)
     page.wait_for_selector(".md-search-result__item", timeout=15000)
 
