@@ -57,24 +57,46 @@ def load_corpus(folder: Path, settings: Settings):
     return validate([folder], settings, scan_secrets=False).postmortems
 
 
-def evaluate(postmortems, labels: dict[str, str], settings: Settings) -> dict:
+def split_groups(labels: dict[str, str]) -> tuple[set[str], set[str]]:
+    """Two halves of the groups, for checking that a choice generalises: the groups sorted by
+    name, alternately to half A and half B (singletons included). Returns the ids of each."""
+    names = sorted(set(labels.values()))
+    half_a = set(names[0::2])
+    a = {pm_id for pm_id, group in labels.items() if group in half_a}
+    return a, set(labels) - a
+
+
+def evaluate(postmortems, labels: dict[str, str], settings: Settings, split: bool = False) -> dict:
     """Run :func:`generator.analysis.analyse` and score it against ``labels``.
 
     Returns:
         ``{"p_at_1", "p_at_3", "map", "ari", "singletons_linkless", "partnered_linked",
-        "counts": {...}}`` (shares between 0 and 1).
+        "counts": {...}}`` (shares between 0 and 1); with ``split``, also ``"halves"``: the
+        same figures over the post-mortems of each half of the groups (:func:`split_groups`;
+        links and clusters are still computed on the whole corpus).
     """
-    from sklearn.metrics import adjusted_rand_score
-
     from generator.analysis import analyse
 
     pms = [pm for pm in postmortems if pm.id in labels]
     result = analyse(pms, settings)
+    figures = score(result, pms, labels)
+    if split:
+        figures["halves"] = {name: score(result, pms, labels, half)
+                             for name, half in zip(("A", "B"), split_groups(labels))}
+    return figures
+
+
+def score(result, pms, labels: dict[str, str], only: set[str] | None = None) -> dict:
+    """The figures of :func:`evaluate` for one analysis, over the ids in ``only`` (default all)."""
+    from sklearn.metrics import adjusted_rand_score
+
     groups: dict[str, list[str]] = {}
     for pm in pms:
         groups.setdefault(labels[pm.id], []).append(pm.id)
     p1, p3, aps, linked = [], [], [], []
     singles_without = singles = 0
+    if only is not None:
+        pms = [pm for pm in pms if pm.id in only]
     for pm in pms:
         links = [link.id for link in result.related.get(pm.id, []) if not link.pinned]
         group = labels[pm.id]
@@ -105,7 +127,7 @@ def evaluate(postmortems, labels: dict[str, str], settings: Settings) -> dict:
         "partnered_linked": mean(linked),
         "counts": {"postmortems": len(pms), "partnered": len(p1), "singletons": singles,
                    "clusters": len(result.clusters), "groups": sum(len(g) > 1 for g in groups.values()),
-                   "links": sum(len(v) for v in result.related.values())},
+                   "links": sum(len(result.related.get(pm.id, [])) for pm in pms)},
         "warnings": result.warnings,
     }
 
@@ -120,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weight", action="append", default=[], metavar="FIELD=W",
                         help="override one field weight, e.g. --weight body=0.3")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--split", action="store_true",
+                        help="also score each half of the groups (sorted by name, alternately)")
     args = parser.parse_args(argv)
     options: dict = {}
     if args.top_k is not None:
@@ -132,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         options["field_weights"] = {k: float(v) for k, v in (w.split("=", 1) for w in args.weight)}
     settings = settings_from_options(options, source="command line")
     settings.docs_dir = args.corpus
-    figures = evaluate(load_corpus(args.corpus, settings), load_labels(args.labels), settings)
+    figures = evaluate(load_corpus(args.corpus, settings), load_labels(args.labels), settings, args.split)
     misses = [name for name, target in TARGETS.items() if figures[name] < target - 1e-9]
     if args.json:
         print(json.dumps({**figures, "targets": TARGETS, "missed": misses}, indent=2))
@@ -151,6 +175,12 @@ def main(argv: list[str] | None = None) -> int:
             mark = "" if target is None else (" ok" if figures[key] >= target - 1e-9 else " MISSED")
             print(f"{label:<24} {figures[key]:>7.3f} {'' if target is None else f'>= {target:.2f}':>8}{mark}")
         print(f"{c['clusters']} clusters, {c['links']} links")
+        for name, half in figures.get("halves", {}).items():
+            h = half["counts"]
+            print(f"half {name} ({h['partnered']} with a partner, {h['singletons']} singletons): "
+                  f"P@1 {half['p_at_1']:.3f}  P@3 {half['p_at_3']:.3f}  MAP {half['map']:.3f}  "
+                  f"ARI {half['ari']:.3f}  singletons linkless {half['singletons_linkless']:.2f}  "
+                  f"partnered linked {half['partnered_linked']:.2f}")
         for warning in figures["warnings"]:
             print(f"warning: {warning}")
     return 1 if misses else 0

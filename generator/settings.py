@@ -47,8 +47,8 @@ class Settings:
     max_file_size: int = 1_000_000
     phone_region: str | None = "US"
     top_k: int = 5
-    min_score: float = 0.12
-    cluster_threshold: float = 0.14
+    min_score: float = 0.06
+    cluster_threshold: float = 0.08
     field_weights: dict[str, float] = field(default_factory=_default_weights)
     config_file: Path | None = None
 

@@ -63,6 +63,19 @@ MIN_TERMS = 3
 TERMS_PER_LINK = 5
 """How many contributing terms a link carries (:attr:`RelatedLink.terms`)."""
 
+MUTUAL_RANK = 3
+"""A post-mortem gets computed links only when it is among the ``MUTUAL_RANK`` nearest
+neighbours of at least one of its candidates (a mutual nearest-neighbour test, as in the
+mutual k-NN graphs of Brito et al. 1997 and Jarvis & Patrick 1973). A one-off incident's
+closest match usually has closer matches of its own (its own recurrences), so the one-off gets
+no links, whatever the absolute level of its scores; see :meth:`SimilarityIndex.related_links`."""
+
+STRONG_SCORE = 0.3
+"""A candidate scoring at least this is kept without the mutual test: in a big family of
+near-identical write-ups (hundreds of copies of one recurring problem) the candidates' own
+nearest neighbours are arbitrary copies. 0.3 is above every pair of *different* problems
+measured on the shipped corpus (max 0.283, ``benchmarks/duplicate_scores.py``)."""
+
 GRAPH_NEIGHBOURS = 10
 """Neighbours kept per post-mortem in the similarity graph (links and clusters read it)."""
 
@@ -681,18 +694,46 @@ class SimilarityIndex:
                     pinned_ids.append(other)
             pinned = [self._link(pid, other, None, True) for other in pinned_ids]
             pinned.sort(key=lambda link: (-link.score, link.id))
-            computed = []
+            candidates = []
             for j, score in graph[i]:
                 other = self.ids[j]
-                if len(computed) >= settings.top_k:
+                if len(candidates) >= settings.top_k:
                     break
                 if score < settings.min_score:
                     break
                 if other in suppressed[pid] or other in pinned_ids:
                     continue
-                computed.append(self._link(pid, other, score, False))
+                candidates.append((j, score))
+            # Mutual nearest neighbours: keep the candidates only when this post-mortem is
+            # among the MUTUAL_RANK nearest neighbours of at least one of them.
+            if not self._mutual(i, candidates):
+                candidates = []
+            computed = [self._link(pid, self.ids[j], score, False) for j, score in candidates]
             links[pid] = pinned + computed
         return links
+
+    def _mutual(self, i: int, candidates: list[tuple[int, float]]) -> bool:
+        """Is row ``i`` among the ``MUTUAL_RANK`` nearest neighbours of one of its
+        ``candidates`` (``(row, score)`` pairs)? Ties count: ``i`` passes when it scores at
+        least as high with the candidate as the candidate's ``MUTUAL_RANK``-th neighbour, so
+        a recurring problem written up the same way many times is never cut off by ids."""
+        graph = self.neighbours()
+        for j, score in candidates:
+            nbrs = graph[j]
+            if score >= STRONG_SCORE or len(nbrs) < MUTUAL_RANK or score >= nbrs[MUTUAL_RANK - 1][1]:
+                return True
+        return False
+
+    def recurring(self) -> list[bool]:
+        """Per row: does it pass the mutual nearest-neighbour test of :meth:`related_links`
+        with one of its ``top_k`` nearest neighbours scoring at least ``min_score`` (pins and
+        ``not_related:`` aside)? A row that does not is a one-off: it joins no cluster."""
+        settings = self.settings
+        out = []
+        for i, nbrs in enumerate(self.neighbours()):
+            out.append(self._mutual(i, [(j, score) for j, score in nbrs[:settings.top_k]
+                                        if score >= settings.min_score]))
+        return out
 
     def _link(self, a: str, b: str, score: float | None, pinned: bool) -> RelatedLink:
         if score is None:
