@@ -31,7 +31,9 @@ or file names; post-mortems are ordered by id and the vocabulary alphabetically)
 
 Links: for every post-mortem, the ``top_k`` most similar others with a score of at least
 ``min_score``, found with a chunked sparse product (never an N x N dense matrix), ties broken by
-id. Each link names the terms with the largest products of the two TF-IDF weights: the terms
+id, kept only when the post-mortem is among the :data:`MUTUAL_RANK` nearest neighbours of one of
+them or one scores at least :data:`STRONG_SCORE` (mutual nearest neighbours: one-off incidents
+get no links). Each link names the terms with the largest products of the two TF-IDF weights: the terms
 that contributed most to the cosine.
 
 scikit-learn and SciPy are imported inside functions: ``pmkb validate`` must stay fast.
@@ -672,7 +674,9 @@ class SimilarityIndex:
             ``{id: [RelatedLink, ...]}`` for every id (an empty list when there is none).
             Pinned links (the post-mortem's own ``related:`` ids that exist in the corpus) come
             first, then up to ``top_k`` computed links with score >= ``min_score``, each list
-            ordered by descending score then id. An id in either post-mortem's
+            ordered by descending score then id. The computed links are kept only when the
+            post-mortem passes the mutual nearest-neighbour test (:data:`MUTUAL_RANK`,
+            :data:`STRONG_SCORE`); a one-off incident gets none. An id in either post-mortem's
             ``not_related:`` is never linked, in either direction, even when pinned.
         """
         settings = self.settings
