@@ -14,9 +14,10 @@ This is the only module that imports MkDocs. Per build it:
    in-memory files (nothing is ever written into ``docs_dir``);
 4. ``on_page_markdown``: moves ``status`` out of Material's way;
 5. ``on_page_content``: sanitises the HTML of post-mortem pages with nh3, then adds the summary
-   card above the body;
-6. ``on_page_context`` (after Material's search has indexed the page): appends Related incidents,
-   and puts the big tables of generated pages in (they skip Markdown and search);
+   card above the body (head and summary; the facts wait for the next step);
+6. ``on_page_context`` (after Material's search has indexed the page): puts the card's facts
+   in, appends Related incidents, and puts the big tables of generated pages in (they skip
+   Markdown and search);
 7. ``on_post_page``: drops the templates' blank lines and indentation (smaller pages).
 
 Page contents come from :mod:`generator.site` (pure functions, no MkDocs).
@@ -81,6 +82,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.pm_by_src: dict[str, Postmortem] = {}
         self.draft_related: dict[str, list] = {}
         self.blocks: dict[str, list[str]] = {}
+        self.card_facts: dict[str, str] = {}
 
     def on_startup(self, *, command, dirty):
         """Remember whether this is ``mkdocs serve`` (drafts get related links there)."""
@@ -200,7 +202,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         pm = self.pm_by_src.get(page.file.src_uri)
         if pm is None:
             return html
-        return site.card_html(site.Links(config.use_directory_urls), pm, self._cluster(pm)) + site.sanitize_html(html)
+        card, facts = site.card_html(site.Links(config.use_directory_urls), pm, self._cluster(pm), split=True)
+        self.card_facts[page.file.src_uri] = facts
+        return card + site.sanitize_html(html)
 
     @event_priority(-100)  # after Material's search has indexed the page: related lists stay out of it
     def on_page_context(self, context, page, config, nav):
@@ -211,6 +215,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         pm = self.pm_by_src.get(page.file.src_uri)
         if pm is None:
             return context
+        facts = self.card_facts.pop(page.file.src_uri, None)
+        if facts is not None:
+            page.content = page.content.replace(site.CARD_FACTS, facts, 1)
         links = self.analysis.related.get(pm.id) or self.draft_related.get(pm.id, [])
         anchor = site.RELATED_ANCHOR
         if f'id="{anchor}"' in page.content:
@@ -266,8 +273,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
     def _report_pages(self) -> dict[str, str | bytes]:
         """Pages from ``generator.reports.site_pages(analysis, settings, today)``, if it exists.
 
-        The hook returns ``{docs-relative path: Markdown text or SVG bytes}``. ``today`` is UTC
-        today, or the day of ``SOURCE_DATE_EPOCH`` when set (reproducible builds).
+        The hook returns ``{docs-relative path: Markdown text or SVG bytes}``; ``site_exports``
+        adds the full action-item ledger under ``api/`` (the action-items page links it).
+        ``today`` is UTC today, or the day of ``SOURCE_DATE_EPOCH`` when set (reproducible builds).
         """
         try:
             from . import reports
@@ -278,7 +286,11 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         hook = getattr(reports, "site_pages", None)
         if hook is None:
             return {}
-        return dict(hook(self.analysis, self.settings, self._today()))
+        pages = dict(hook(self.analysis, self.settings, self._today()))
+        exports = getattr(reports, "site_exports", None)
+        if exports is not None and "reports/action-items.md" in pages:  # the page links the full ledger
+            pages.update(exports(self.analysis, self.settings, self._today()))
+        return pages
 
     def _feed(self, config, urls: dict[str, str]) -> str | None:
         """``feed.xml`` (Atom) from ``generator.reports.atom_feed`` when ``site_url`` is set (feeds need absolute URLs)."""

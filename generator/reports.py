@@ -1019,8 +1019,29 @@ def render_data_quality(report: Report, links: Links) -> str:
     return "\n".join(out)
 
 
-def render_action_items(report: Report, links: Links, limit: int | None = None) -> str:
-    """The action-item ledger: headline counts, counts per owner, then every item, overdue first."""
+LEDGER_SHOWN = 200
+"""Most ledger rows on the action-items page of the site (overdue and open first); the whole
+ledger is in the ``api/action-items.csv`` and ``.json`` exports."""
+
+OWNERS_SHOWN = 50
+"""Most owners listed in each table of the action-items page of the site."""
+
+PERIOD_LISTED = 50
+"""A period page lists its incidents one per line up to this many (the newest ones beyond)."""
+
+LEDGER_EXPORTS = ("api/action-items.csv", "api/action-items.json")
+"""Docs-relative paths of the full ledger exports (written by :func:`site_pages`)."""
+
+
+def render_action_items(report: Report, links: Links, limit: int | None = None,
+                        exports: Sequence[str] = ()) -> str:
+    """The action-item ledger: headline counts, counts per owner, then the items, overdue first.
+
+    Args:
+        limit: list at most this many items (overdue and open come first) and this many
+            owners per table; ``None`` lists everything (the CLI).
+        exports: docs-relative paths of the full ledger exports, linked when the list is cut.
+    """
     ledger = report.ledger
     opened = sum(r.is_open for r in ledger)
     overdue = sum(r.overdue for r in ledger)
@@ -1039,29 +1060,59 @@ def render_action_items(report: Report, links: Links, limit: int | None = None) 
                    "never counted as overdue. Give every open item a `due:` date.\n")
     out.append(f"*Data quality: {coverage_note(report.coverage, 'action item due')} Items without a due date are "
                f"never overdue. {coverage_note(report.coverage, 'action item owner')}*\n")
+    downloads = ""
+    if exports and links.prefix is not None:
+        downloads = " or ".join(f"[{name.rsplit('/', 1)[-1]}]({links.prefix}{name})" for name in exports)
     out.append("## By owner\n")
     header = ["Owner", "Open", "Overdue", "Done", "Won't do", "Total"]
     busy = [o for o in report.owners if o.open or o.overdue]
     idle = [o for o in report.owners if not (o.open or o.overdue)]
+
+    def owner_rows(owners):
+        return [(_cell(o.owner), o.open, o.overdue, o.done, o.wont_do, o.total) for o in owners]
+
     if busy:
-        out.append(_table(header, [(_cell(o.owner), o.open, o.overdue, o.done, o.wont_do, o.total) for o in busy],
-                          "lrrrrr"))
+        out.append(_table(header, owner_rows(busy[:limit] if limit else busy), "lrrrrr"))
+        if limit and len(busy) > limit:
+            out.append(f"*{len(busy) - limit} more owners with open items, fewer than those above.*\n")
     if idle:
-        out.append(links.data(f"Owners with nothing open ({len(idle)})",
-                              _table(header, [(_cell(o.owner), o.open, o.overdue, o.done, o.wont_do, o.total)
-                                              for o in idle], "lrrrrr"), len(idle), open_up_to=0))
+        shown_idle = idle[:limit] if limit else idle
+        more = f", the first {len(shown_idle)}" if len(shown_idle) < len(idle) else ""
+        out.append(links.data(f"Owners with nothing open ({len(idle)}{more})",
+                              _table(header, owner_rows(shown_idle), "lrrrrr"), len(shown_idle), open_up_to=0))
     out.append("## Ledger\n")
-    out.append("Overdue first (most days late on top), then open by due date, then done and won't do. "
-               "Age is days since the incident.\n")
+    shown = ledger[:limit] if limit else ledger
+    if len(shown) < len(ledger):
+        shown_open = sum(r.is_open for r in shown)
+        what = (f"the {len(shown)} most urgent open items" if shown_open == len(shown)
+                else f"all {shown_open} open items and the newest {len(shown) - shown_open} closed ones")
+        out.append(f"Overdue first (most days late on top), then open by due date. Shown: {what} of "
+                   f"{len(ledger)}; the whole ledger, with done and won't do, is in "
+                   f"{downloads or 'the output of `pmkb report --format csv --table action-items`'}. "
+                   "Age is days since the incident.\n")
+    else:
+        out.append("Overdue first (most days late on top), then open by due date, then done and won't do. "
+                   "Age is days since the incident."
+                   + (f" Also as {downloads}." if downloads else "") + "\n")
     rows = []
-    for r in ledger[:limit] if limit else ledger:
+    for r in shown:
         status = f"**overdue {r.days_overdue} d**" if r.overdue else r.item.status
         rows.append((status, r.item.due.isoformat() if r.item.due else "—", _cell(r.item.owner) or "—",
                      _cell(r.item.title), f"{links.pm(r.postmortem)} {r.postmortem.severity}", r.age_days))
     out.append(_table(["Status", "Due", "Owner", "Action item", "Incident", "Age (d)"], rows, "lllllr"))
-    if limit and len(ledger) > limit:
-        out.append(f"*{len(ledger) - limit} more action items.*\n")
+    if len(shown) < len(ledger):
+        out.append(f"*{len(ledger) - len(shown)} more action items in {downloads or 'the CSV export'}.*\n")
     return "\n".join(out)
+
+
+def ledger_json(report: Report) -> str:
+    """``api/action-items.json``: every action item (overdue first) and the per-owner counts."""
+    import json
+
+    return json.dumps({"version": 1, "today": report.today.isoformat(), "count": len(report.ledger),
+                       "action_items": [r.as_dict() for r in report.ledger],
+                       "owners": [o.as_dict() for o in report.owners]},
+                      ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def render_period(summary: PeriodSummary, links: Links, today: dt.date) -> str:
@@ -1096,7 +1147,12 @@ def render_period(summary: PeriodSummary, links: Links, today: dt.date) -> str:
         out.append(_table(["Problem", "Status", "Incidents (all time)", "First seen", "In this period"], rows, "llrlr"))
     if n > len(summary.worst):
         out.append("## All incidents\n")
-        out += [_incident_line(pm, links, impact=False) for pm in summary.postmortems] + [""]
+        listed = summary.postmortems[-PERIOD_LISTED:]
+        if len(listed) < n:
+            where = (f" (all of them in the {'[incident index](' + links.prefix + 'incidents/index.md)'})"
+                     if links.prefix is not None else "")
+            out.append(f"The latest {len(listed)} of {n}{where}:\n")
+        out += [_incident_line(pm, links, impact=False) for pm in listed] + [""]
     out.append("*Action items carry no completion date, so \"done\" counts the items of this period's incidents "
                "that are marked done now.*\n")
     return "\n".join(out)
@@ -1164,7 +1220,9 @@ def site_pages(analysis, settings, today: dt.date) -> dict[str, str | bytes]:
         ``reports/index.md``, ``reports/recurrence.md``, ``reports/trends.md``,
         ``reports/action-items.md``, ``reports/data-quality.md``, ``reports/<YYYY>-q<N>.md``
         (the current quarter), ``reports/<YYYY>.md`` (each year with incidents, and the current
-        one; newest first), then SVG charts (``bytes``, UTF-8) under ``reports/charts/``.
+        one; newest first), then SVG charts (``bytes``, UTF-8) under ``reports/charts/``. The
+        action-items page lists the :data:`LEDGER_SHOWN` most urgent items and links the full
+        ledger exports of :func:`site_exports`.
 
     URL assumptions: links are relative Markdown links between source paths, which MkDocs
     resolves to page URLs. A post-mortem is linked as ``../<pm.path>``, a cluster as
@@ -1173,7 +1231,7 @@ def site_pages(analysis, settings, today: dt.date) -> dict[str, str | bytes]:
     """
     from . import charts
 
-    report = build_report(analysis.postmortems, analysis.clusters, today, warnings=analysis.warnings)
+    report = _site_report(analysis, today)
     links = Links("../")
     years = year_summaries(report.postmortems, report.clusters, today)
     quarter = current_quarter_summary(report.postmortems, report.clusters, today)
@@ -1215,7 +1273,7 @@ def site_pages(analysis, settings, today: dt.date) -> dict[str, str | bytes]:
                               "ttd": chart(f"ttd-per-{report.duration_periods('ttd')[0]}.svg"),
                               "ttr": chart(f"ttr-per-{report.duration_periods('ttr')[0]}.svg"),
                               "services": chart("services.svg")}.items() if v}),
-        "reports/action-items.md": render_action_items(report, links),
+        "reports/action-items.md": render_action_items(report, links, LEDGER_SHOWN, LEDGER_EXPORTS),
         "reports/data-quality.md": render_data_quality(report, links),
         f"reports/{quarter_page}": render_period(quarter, links, today),
     }
@@ -1224,6 +1282,28 @@ def site_pages(analysis, settings, today: dt.date) -> dict[str, str | bytes]:
     for name, svg in svgs.items():
         pages[f"reports/charts/{name}"] = svg.encode("utf-8")
     return pages
+
+
+_LAST_REPORT: list = []   # [(analysis, today, report)]: site_pages' report, reused by site_exports
+
+
+def _site_report(analysis, today: dt.date) -> Report:
+    """The report of ``analysis`` as of ``today``, computed once per build for both hooks."""
+    if _LAST_REPORT and _LAST_REPORT[0][0] is analysis and _LAST_REPORT[0][1] == today:
+        return _LAST_REPORT[0][2]
+    report = build_report(analysis.postmortems, analysis.clusters, today, warnings=analysis.warnings)
+    _LAST_REPORT[:] = [(analysis, today, report)]
+    return report
+
+
+def site_exports(analysis, settings, today: dt.date) -> dict[str, str]:
+    """The full action-item ledger for tools: ``{LEDGER_EXPORTS[0]: CSV, LEDGER_EXPORTS[1]: JSON}``.
+
+    The action-items page lists the :data:`LEDGER_SHOWN` most urgent items and links these
+    (same rows and columns as ``pmkb report --format csv --table action-items``).
+    """
+    report = _site_report(analysis, today)
+    return {LEDGER_EXPORTS[0]: report_csv(report, "action-items"), LEDGER_EXPORTS[1]: ledger_json(report)}
 
 
 # --- feed ----------------------------------------------------------------------------------

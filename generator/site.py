@@ -12,7 +12,8 @@ Pages (paths relative to the docs folder; MkDocs turns ``a/b.md`` into ``a/b/``)
   split in parts of :data:`PAGE_ROWS` rows, once the corpus outgrows one page);
 - ``services/index.md`` and ``services/<service>.md``: incidents per affected service;
 - ``clusters/index.md`` and ``clusters/<cluster-id>.md``: recurring problems;
-- ``tags/index.md`` and ``tags/<tag>.md``: the tag index (Material's tags listings).
+- ``tags/index.md`` and ``tags/<tag>.md``: the tag index and each tag's incidents (split like
+  the service pages).
 
 Generated pages are Markdown (front matter, headings) around raw HTML: tables, the summary
 card and the related list are HTML, because Python-Markdown's inline patterns over thousands of
@@ -193,8 +194,10 @@ def _unsearched(table: str, kind: str) -> str:
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "\n".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    # Cells are separated by a space: Material's search parser joins adjacent text nodes as
+    # they are, so "<td>app-team</td><td>in-progress</td>" would be indexed as one word.
+    head = " ".join(f"<th>{h}</th>" for h in header)
+    body = "\n".join("<tr>" + " ".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
 
 
@@ -244,8 +247,17 @@ def _fact(label: str, value: str, wide: bool = False) -> str:
     return f"{opening}<dt>{label}</dt><dd>{value}</dd></div>"
 
 
-def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
+CARD_FACTS = "<!--pmkb-card-facts-->\n"
+"""Where :func:`card_html` with ``split=True`` leaves the facts out (put back after indexing)."""
+
+
+def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, split: bool = False):
     """The summary card shown above a post-mortem's body (HTML).
+
+    With ``split=True``, returns ``(card, facts)``: the card with :data:`CARD_FACTS` where the
+    facts go, and the facts. The plugin puts the facts in after search has indexed the page:
+    they are kept out of the index anyway, and Material's search parser would still spend time
+    on their forty-odd tags on every post-mortem page.
 
     Shows severity, status, id, summary, date, services, duration, time to detect, time to
     resolve, authors, tags and, when the incident belongs to one, its recurring problem. The
@@ -273,8 +285,10 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
     summary = f'<p class="pmkb-card__summary">{attr(pm.summary)}</p>\n' if pm.summary else ""
     # data-search-exclude on a <dl>, not a <div>: Material's search parser matches end tags by
     # name, so a nested </div> would end an excluded <div> early.
-    return (f'<div class="pmkb-card">\n{head}\n{summary}<dl class="pmkb-facts" data-search-exclude>\n'
-            + "\n".join(facts) + "\n</dl>\n</div>\n")
+    facts_html = '<dl class="pmkb-facts" data-search-exclude>\n' + "\n".join(facts) + "\n</dl>\n"
+    if split:
+        return f'<div class="pmkb-card">\n{head}\n{summary}{CARD_FACTS}</div>\n', facts_html
+    return f'<div class="pmkb-card">\n{head}\n{summary}{facts_html}</div>\n'
 
 
 def related_html(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
@@ -446,19 +460,28 @@ def cluster_pages(ln: Links, clusters: Sequence[Cluster], by_id: dict[str, Postm
 
 
 def tag_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
-    """The tag index (tag, count) and one Material tags listing per tag (not searched itself)."""
-    counts = Counter(t for pm in postmortems for t in dict.fromkeys(pm.tags))
+    """The tag index (tag, count) and one page per tag: its incidents, newest first.
+
+    Our own tables, split like the service pages, rather than Material's tags listings: a
+    listing is filled by scanning every page for every tag (about 55 x 3,000 checks at 3,000
+    post-mortems) and lists every incident of the tag on one page.
+    """
+    by_tag: dict[str, list[Postmortem]] = defaultdict(list)
+    for pm in newest_first(postmortems):
+        for tag in dict.fromkeys(pm.tags):
+            by_tag[tag].append(pm)
     pages: dict[str, str] = {}
     rows = []
-    for tag in sorted(counts):
+    for tag in sorted(by_tag):
         if tag_page(tag) == TAGS:
             raise ValueError(f"{TAGS}: the page of tag {tag!r} collides with the tag index; rename the tag")
-        rows.append((ln.a(TAGS, tag_page(tag), tag), str(counts[tag])))
-        pages[tag_page(tag)] = (_front_matter(f"Tag: {tag}", search=False) + f"# Tag: {text(tag)}\n\n"
-                                f"<p>{counts[tag]} incidents. {ln.a(tag_page(tag), TAGS, 'All tags')}</p>\n\n"
-                                f"<!-- material/tags {{ include: [{json.dumps(tag)}], toc: false }} -->\n")
-    pages[TAGS] = (_front_matter("Tags") + "# Tags\n\n" + f"{len(counts)} tags.\n\n"
-                   + (_table(("Tag", "Incidents"), rows) if counts else "No tags yet.\n"))
+        items = by_tag[tag]
+        rows.append((ln.a(TAGS, tag_page(tag), tag), str(len(items))))
+        pages.update(split_pages(ln, tag_page(tag), f"Tag: {tag}",
+                                 f"<p>{len(items)} incidents tagged <strong>{attr(tag)}</strong>, newest first. "
+                                 f"{ln.a(tag_page(tag), TAGS, 'All tags')}</p>\n\n", items))
+    pages[TAGS] = (_front_matter("Tags") + "# Tags\n\n" + f"{len(by_tag)} tags.\n\n"
+                   + (_table(("Tag", "Incidents"), rows) if by_tag else "No tags yet.\n"))
     return pages
 
 
