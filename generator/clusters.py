@@ -21,6 +21,9 @@ It runs without an N x N matrix, so it scales to tens of thousands of post-morte
    ``sum(A) . sum(B) / (|A| |B|)``, exactly) and clustering continues, until a pass merges
    nothing.
 
+Post-mortems that get no computed related link (one-offs, by the mutual nearest-neighbour
+test of :mod:`generator.similarity`) join no cluster (:data:`ONE_OFFS_STAY_OUT`).
+
 Ties are broken by the smallest ids, so the result does not depend on file order. A cluster is
 a group of two or more post-mortems; the others recur nowhere.
 """
@@ -44,6 +47,11 @@ CLUSTER_TERMS = 5
 UNKNOWN_SHARE = 0.5
 """A pair outside the neighbour graph is counted at this share of its upper bound (the
 similarity of the last neighbour kept): halfway between 0 and the most it can be."""
+
+ONE_OFFS_STAY_OUT = True
+"""Post-mortems that fail the mutual nearest-neighbour test of the related links
+(:meth:`~generator.similarity.SimilarityIndex.recurring`: they get no computed link) join no
+cluster: a page that says "no similar incident" must not sit in a recurrence cluster."""
 
 MAX_PASSES = 20
 """Upper bound on the graph rebuilds of :func:`group_rows` (in practice 2 to 4 are made)."""
@@ -157,11 +165,12 @@ def group_rows(index, threshold: float) -> list[list[int]]:
     """Rows of ``index.matrix`` that form recurrence clusters (average linkage >= threshold).
 
     The first pass clusters post-mortems on their neighbour graph (pairs named in
-    ``not_related:`` are no edge). A neighbour graph of K links per node cannot join two groups
-    of near-duplicates larger than K, so the graph is then rebuilt over the clusters found so
-    far and clustering continues on it, until a pass merges nothing. Between clusters the
-    average cosine similarity is exact: for L2-normalised vectors the mean of all pairwise
-    dot products between A and B equals ``sum(A) . sum(B) / (|A| |B|)``.
+    ``not_related:`` are no edge; one-offs, see :data:`ONE_OFFS_STAY_OUT`, have no edge). A
+    neighbour graph of K links per node cannot join two groups of near-duplicates larger than K,
+    so the graph is then rebuilt over the clusters found so far and clustering continues on it,
+    until a pass merges nothing. Between clusters the average cosine similarity is exact: for
+    L2-normalised vectors the mean of all pairwise dot products between A and B equals
+    ``sum(A) . sum(B) / (|A| |B|)``.
 
     Returns:
         Groups of two or more rows, each sorted, ordered by their first row.
@@ -183,6 +192,9 @@ def group_rows(index, threshold: float) -> list[list[int]]:
                 suppressed.add((min(i, j), max(i, j)))
     k = index.graph_size()
     edges, bound = _graph(index.neighbours(), k, suppressed)
+    if ONE_OFFS_STAY_OUT:
+        alone = [not ok for ok in index.recurring()]
+        edges = {(i, j): s for (i, j), s in edges.items() if not alone[i] and not alone[j]}
     groups = average_linkage(n, edges, threshold, None, bound)
     for _ in range(MAX_PASSES):
         if not groups:
@@ -198,6 +210,9 @@ def group_rows(index, threshold: float) -> list[list[int]]:
         indicator = sparse.csr_matrix((np.ones(n), (node_of, np.arange(n))), shape=(len(firsts), n))
         sums = (indicator @ index.matrix).tocsr()
         edges, bound = _graph(top_neighbours(sums, k, sizes), k)
+        if ONE_OFFS_STAY_OUT:
+            single = [sizes[a] == 1 and alone[members[a][0]] for a in range(len(firsts))]
+            edges = {(a, b): s for (a, b), s in edges.items() if not single[a] and not single[b]}
         merged = average_linkage(len(firsts), edges, threshold, sizes.tolist(), bound)
         if not merged:
             break

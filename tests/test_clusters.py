@@ -90,7 +90,10 @@ def test_threshold_controls_clusters():
     corpus = load(FIXTURES / "corpus")
     assert analyse(corpus, Settings(cluster_threshold=0.99)).clusters == []
     loose = analyse(corpus, Settings(cluster_threshold=0.001)).clusters
-    assert len(loose) == 1 and loose[0].size == 6
+    # Everything that recurs ends up together; PM-2024-003 has no computed link (a one-off by
+    # the mutual nearest-neighbour test) and stays out of every cluster.
+    assert len(loose) == 1 and loose[0].members == ["PM-2024-001", "PM-2024-002", "PM-2024-004", "PM-2024-005",
+                                                    "PM-2024-007"]
 
 
 def test_no_clusters_for_one_document_or_empty_vocabulary():
