@@ -126,7 +126,8 @@ def related(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:
     """Every post-mortem's related post-mortems.
 
     PATHS are files or folders (default: the docs_dir of mkdocs.yml). Links pinned with
-    'related:' come first, then up to top_k others with score >= min_score.
+    'related:' come first, then up to top_k others with score >= min_score, for a
+    post-mortem that is among the 3 nearest neighbours of one of them (one-offs get none).
     """
     from .similarity import SimilarityIndex
 
