@@ -104,12 +104,15 @@ PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type
 @PATHS
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
               show_default=True, help="text for people, json for tools, github for Actions annotations.")
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 1) on warnings too, as `mkdocs build --strict` does.")
 @pass_context
-def validate(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:
+def validate(obj: Context, paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
     """Check post-mortems against the v1 format and each other.
 
     PATHS are files or folders (default: the docs_dir of mkdocs.yml). Every problem is
-    reported, with file, line, field, a stable code and a fix. Exit 1 when there is an error.
+    reported, with file, line, field, a stable code and a fix. Exit 1 when there is an error
+    (or, with --strict, a warning).
     """
     from .output import format_github, format_json, format_text
     from .validate import validate as run_validation
@@ -123,7 +126,8 @@ def validate(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:
     else:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         click.echo(format_text(result, style=click.style if color else (lambda text, **kw: text)), color=color)
-    sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
+    failed = result.errors or (strict and result.warnings)
+    sys.exit(EXIT_ERRORS if failed else EXIT_OK)
 
 
 def _default_author() -> str:
@@ -188,7 +192,14 @@ def new(obj: Context, title: str, severity: str, services: tuple[str, ...], date
         raise click.BadParameter(f"the title has {len(title)} characters; keep it to 120", param_hint="TITLE")
     settings = obj.settings
     folder = directory or settings.docs_dir
-    date = date or dt.datetime.now(dt.timezone.utc).date()
+    if directory is None and not folder.is_dir():
+        raise click.UsageError(f"the docs folder {folder} does not exist; run pmkb in the project folder "
+                               "(next to mkdocs.yml) or pass --dir")
+    today = dt.datetime.now(dt.timezone.utc).date()
+    if date is not None and date > today + dt.timedelta(days=1):
+        raise click.BadParameter(f"{date.isoformat()} is in the future; give the day the incident started",
+                                 param_hint="--date")
+    date = date or today
     slug = slugify(title, max_length=60, word_boundary=True) or "incident"
     path = folder / f"{date.isoformat()}-{slug}.md"
     taken = corpus_ids(folder, settings) if folder.is_dir() else set()

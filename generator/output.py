@@ -35,6 +35,8 @@ def format_text(result: ValidationResult, style=lambda text, **kw: text) -> str:
 
 def summary_line(result: ValidationResult) -> str:
     """``2 errors, 1 warning in 60 files`` (or ``60 files checked: no problems``)."""
+    if not result.files:
+        return "no post-mortem files found (Markdown files outside the 'ignore' patterns)"
     if not result.problems:
         return f"{result.files} file{'s' * (result.files != 1)} checked: no problems"
     e, w = result.errors, result.warnings

@@ -316,6 +316,67 @@ class Link:
     target: str
 
 
+def body_links(prose: list[str], first_line: int) -> list[Link]:
+    """Every link target written in the body outside code (inline, image and reference-style),
+    including anchors (``#x``) and site-absolute paths (``/x``), in line order."""
+    links = []
+    for i, line in enumerate(prose):
+        if "](" not in line and "]:" not in line:
+            continue
+        matches = [(m.start(1), m.group(1)) for m in _MD_LINK.finditer(line)]
+        ref = _REF_DEF.match(line)
+        if ref:
+            matches.append((ref.start(1), ref.group(1)))
+        links.extend(Link(first_line + i, col + 1, target) for col, target in matches)
+    return links
+
+
+# Embedded resources the browser fetches by itself: Markdown images and HTML src/srcset/poster/
+# data attributes and <link href>. (Plain links are fine: the reader chooses to follow them.)
+_REMOTE_IMAGE = re.compile(r"!\[(?:[^\]\\]|\\.)*\]\(\s*<?((?:https?:)?//[^)\s>]+)", re.I)
+_REMOTE_ATTR = re.compile(r"<(?:img|video|audio|source|track|input|embed|link|object)\b[^>]*?\s"
+                          r"(?:src|srcset|poster|data|href)\s*=\s*[\"']?((?:https?:)?//[^\s\"'>]+)", re.I)
+
+
+def find_remote_resources(prose: list[str], first_line: int) -> list[Link]:
+    """Images and media that a page would load from another host (they fail offline)."""
+    found = []
+    for i, line in enumerate(prose):
+        if "//" not in line:
+            continue
+        for pattern in (_REMOTE_IMAGE, _REMOTE_ATTR):
+            found.extend(Link(first_line + i, m.start(1) + 1, m.group(1)) for m in pattern.finditer(line))
+    return sorted(found, key=lambda link: (link.line, link.column))
+
+
+_ATTR_ID = re.compile(r"\s*\{[^}]*#([\w\-:.]+)[^}]*\}\s*$")
+_INLINE_MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[`*_~]")
+
+
+def heading_ids(prose: list[str]) -> set[str]:
+    """The ``id`` attributes MkDocs gives the body's ATX headings (python-markdown's ``toc``
+    slugify, ``_1``, ``_2`` suffixes for repeats, ``{#custom}`` from attr_list)."""
+    from markdown.extensions.toc import slugify
+
+    ids: set[str] = set()
+    for line in prose:
+        m = _ATX.match(line)
+        if not m:
+            continue
+        text = m.group(2)
+        custom = _ATTR_ID.search(text)
+        if custom:
+            ids.add(custom.group(1))
+            continue
+        base = slugify(_INLINE_MARKUP.sub(lambda x: x.group(1) or "", text), "-")
+        candidate, n = base, 0
+        while candidate in ids:
+            n += 1
+            candidate = f"{base}_{n}"
+        ids.add(candidate)
+    return ids
+
+
 def relative_links(prose: list[str], first_line: int) -> list[Link]:
     """Relative link targets (inline and reference-style) outside code, in line order.
 

@@ -145,5 +145,38 @@ def settings_from_options(options: dict, source: str = CONFIG_FILE) -> Settings:
             value = float(value)
         elif type(value) is not type(default):
             raise ConfigError(f"{source}: '{name}' must be {type(default).__name__}, not {value!r}")
+        _check_range(name, value, source)
         setattr(settings, name, value)
     return settings
+
+
+# Allowed ranges of the numeric options: (low, high, what it means). Scores are cosine
+# similarities of non-negative TF-IDF vectors, so they lie in [0, 1].
+RANGES = {
+    "top_k": (1, 100, "how many related post-mortems a page lists"),
+    "min_score": (0.0, 1.0, "a cosine similarity"),
+    "cluster_threshold": (0.0, 1.0, "a cosine similarity"),
+    "max_file_size": (1, None, "a size in bytes"),
+}
+
+
+def _check_range(name: str, value, source: str) -> None:
+    if name == "field_weights":
+        negative = sorted(k for k, v in value.items() if v < 0)
+        if negative:
+            raise ConfigError(f"{source}: field weight(s) {negative} are negative; use 0 to ignore a field")
+        if not any(v > 0 for v in value.values()):
+            raise ConfigError(f"{source}: every field weight is 0; at least one field must count")
+        return
+    if name == "phone_region" and value is not None:
+        import phonenumbers
+
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError(f"{source}: 'phone_region' {value!r} is not a region phonenumbers knows; "
+                              "use a two-letter country code such as US, GB or DE, or null")
+        return
+    if name in RANGES:
+        low, high, meaning = RANGES[name]
+        if value < low or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"{source}: '{name}' is {value!r}, but it is {meaning} and must be {bounds}")

@@ -12,6 +12,7 @@ that cannot be read still yields problems, never an exception, and the run goes 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import fnmatch
 import json
 import re
@@ -165,6 +166,8 @@ def _schema_problems(src: SourceFile) -> set[str]:
         if leaf in DATE_FIELDS or leaf in TIMESTAMP_FIELDS or tag not in YAML11_SURPRISES:
             continue
         value = _value_at_path(src.data, path)
+        if leaf in _ENUM_FIELDS:  # `severity: 1` wants SEV1, not quotes: the enum rule says so
+            continue
         kind = YAML11_SURPRISES[tag]
         src.problem(*src.positions[path], path, "error", "yaml-implicit-type",
                     f"{value!r} is written without quotes, so YAML 1.1 tools (PyYAML, MkDocs) read it "
@@ -183,19 +186,30 @@ def _schema_problems(src: SourceFile) -> set[str]:
             missing = err.kind.property
             where = f"{path}.{missing}" if path else missing
             line = src.line_of(path) if path else 1
-            fix = _fix_for(["properties", missing, "x"]) if not path else "add it"
-            src.problem(line, None, where, "error", "field-missing", f"required field '{missing}' is missing",
-                        f"add '{missing}:' ({fix})" if not path else f"add '{missing}:' to this item")
+            near = _misspelling_of(src, path, missing)
+            if near is not None:
+                line = src.key_lines.get(f"{path}.{near}" if path else near, line)
+                src.problem(line, None, where, "error", "field-missing",
+                            f"required field '{missing}' is missing; '{near}' looks like a misspelling of it",
+                            f"rename '{near}:' to '{missing}:'")
+            else:
+                fix = _fix_for(["properties", missing, "x"]) if not path else "add it"
+                src.problem(line, None, where, "error", "field-missing", f"required field '{missing}' is missing",
+                            f"add '{missing}:' ({fix})" if not path else f"add '{missing}:' to this item")
             bad.add(where)
             continue
         if kind == "AdditionalProperties":
             for name in err.kind.unexpected:
                 where = f"{path}.{name}" if path else name
-                known = ", ".join(schema()["properties"] if not path else
-                                  schema()["$defs"]["action_item"]["properties"])
+                names = _known_fields(path)
+                guess = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+                container = _value_at_path(src.data, path) if path else src.data
+                if guess and guess[0] not in container and guess[0] in _required_fields(path):
+                    continue  # reported with the missing field it misspells
+                fix = (f"did you mean '{guess[0]}'?" if guess
+                       else f"check the spelling; known fields: {', '.join(names)}")
                 src.problem(src.key_lines.get(where, src.line_of(where)), None, where, "warning",
-                            "field-unknown", f"unknown field '{name}'",
-                            f"check the spelling; known fields: {known}")
+                            "field-unknown", f"unknown field '{name}'", fix)
             continue
         if path in bad or (path, kind) in seen or any(path.startswith(b + "[") or path.startswith(b + ".")
                                                        for b in bad):
@@ -232,6 +246,30 @@ def _schema_problems(src: SourceFile) -> set[str]:
                         _fix_for(err.schema_path))
         bad.add(path)
     return bad
+
+
+_ENUM_FIELDS = ("severity", "status")
+
+
+def _known_fields(path: str) -> list[str]:
+    """Field names the schema defines at ``path`` (top level, or inside an action item)."""
+    props = schema()["properties"] if not path else schema()["$defs"]["action_item"]["properties"]
+    return list(props)
+
+
+def _required_fields(path: str) -> list[str]:
+    return list(schema()["required"] if not path else schema()["$defs"]["action_item"].get("required", []))
+
+
+def _misspelling_of(src: SourceFile, path: str, missing: str) -> str | None:
+    """An unknown key next to ``path`` that is a close misspelling of the ``missing`` field."""
+    container = _value_at_path(src.data, path) if path else src.data
+    if not isinstance(container, dict):
+        return None
+    known = set(_known_fields(path))
+    unknown = [k for k in container if k not in known]
+    guess = difflib.get_close_matches(missing, unknown, n=1, cutoff=0.75)
+    return guess[0] if guess else None
 
 
 def _expected(err) -> str:
@@ -426,12 +464,15 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
     sections = scan.split_sections(body_lines, code, src.body_line)
     if pm is not None:
         pm.sections = {s.title: s.text for s in sections}
-        if pm.status == "final":
-            _check_final_sections(src, sections)
+    if isinstance(data, dict) and data.get("status") == "final":
+        _check_final_sections(src, sections)
     for finding in scan.find_executable_html(prose, src.body_line):
         src.problem(finding.line, finding.column, None, "error", "unsafe-html",
                     f"{finding.what} would run in a reader's browser",
                     "remove it, or put the payload in a fenced code block (```html) so it shows as text")
+    if isinstance(data, dict):
+        _check_front_matter_html(src)
+        _check_cross_fields(src, data, times)
     if secrets is not None:
         all_lines = src.text.split("\n")
         fm_count = src.body_line - 1
@@ -445,6 +486,49 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
                     f"{finding.kind} in the text: {scan.mask(finding.value)}",
                     "replace it with a role or team name (e.g. 'a customer', 'the on-call engineer')")
     return pm, bad
+
+
+def _check_front_matter_html(src: SourceFile) -> None:
+    """Executable HTML in front-matter text (titles and summaries are shown on many pages)."""
+    for path, (line, column) in src.positions.items():
+        if not path:
+            continue
+        try:
+            value = _value_at_path(src.data, path)
+        except (KeyError, IndexError, TypeError):
+            continue
+        if not isinstance(value, str) or ("<" not in value and ":" not in value):
+            continue
+        for finding in scan.find_executable_html([value], line):
+            src.problem(line, column, path, "error", "unsafe-html",
+                        f"{finding.what} in '{path}' would run in a reader's browser",
+                        "remove the HTML; front-matter text is shown as plain text")
+
+
+def _check_cross_fields(src: SourceFile, data: dict, times: dict) -> None:
+    """Rules that relate two fields: an id both related and not related; an action item due
+    before the incident started."""
+    related, not_related = data.get("related"), data.get("not_related")
+    if isinstance(related, list) and isinstance(not_related, list):
+        for i, value in enumerate(not_related):
+            if isinstance(value, str) and value in related:
+                path = f"not_related[{i}]"
+                src.problem(*src.positions.get(path, (src.line_of("not_related"), None)), path, "error",
+                            "related-conflict", f"{value!r} is listed in both related and not_related",
+                            "keep it in one of the two lists")
+    date_text = data.get("date")
+    incident_day = parse_date(date_text) if isinstance(date_text, str) else None
+    items = data.get("action_items")
+    if incident_day is None or not isinstance(items, list):
+        return
+    for i, item in enumerate(items):
+        due_text = item.get("due") if isinstance(item, dict) else None
+        due = parse_date(due_text) if isinstance(due_text, str) else None
+        if due is not None and due < incident_day:
+            path = f"action_items[{i}].due"
+            src.problem(*src.positions.get(path, (src.line_of(path), None)), path, "warning", "due-before-date",
+                        f"action item due {due_text!r} is before the incident's date {date_text!r}",
+                        "check the year and month of the due date")
 
 
 def _field_on_line(src: SourceFile, line: int) -> str | None:
@@ -489,6 +573,15 @@ def next_free_id(taken: set[str], like: str) -> str:
                and x.group(2) == year]
     width = max(3, len(m.group(3)))
     return f"{prefix}-{year}-{max(numbers, default=0) + 1:0{width}d}"
+
+
+def _id_like(pid: str, date_text) -> str:
+    """``pid`` with its year replaced by the year of ``date_text`` (when both parse)."""
+    m = ID_PARTS.match(pid)
+    date = parse_date(date_text) if isinstance(date_text, str) else None
+    if m is None or date is None:
+        return pid
+    return f"{m.group(1)}-{date.year}-{m.group(3)}"
 
 
 def display_path(path: Path) -> str:
@@ -611,10 +704,10 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
     for pid, holders in by_id.items():
         if len(holders) < 2:
             continue
-        suggestion = next_free_id(taken, pid)
         for relpath, line, src in holders:
             if src is None:
                 continue
+            suggestion = next_free_id(taken, _id_like(pid, src.data.get("date")))
             elsewhere = ", ".join(f"{p}:{ln}" for p, ln, s in holders if s is not src)
             src.problem(line, None, "id", "error", "duplicate-id",
                         f"id {pid!r} is also used by {elsewhere}",
@@ -640,28 +733,84 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
         _check_links(src, root, settings)
 
 
+# Anchors every post-mortem page has without a heading for them in its Markdown: the
+# "Related incidents" section the plugin adds, and footnote anchors (footnotes extension).
+GENERATED_ANCHORS = frozenset({"related-incidents"})
+_FOOTNOTE_ANCHOR = re.compile(r"^fn(?:ref)?:")
+
+
 def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
-    if not src.body or ("](" not in src.body and "]:" not in src.body):
+    """Relative links resolve to a file in the folder, and anchors to a heading of their page;
+    site-absolute paths are refused; embedded remote images are warned about (offline site)."""
+    if not src.body or "](" not in src.body and "]:" not in src.body and "//" not in src.body:
         return
+    from urllib.parse import unquote
+
     body_lines = src.body.split("\n")
     prose = scan.prose_lines(body_lines, scan.code_line_indexes(src.body))
+    for link in scan.find_remote_resources(prose, src.body_line):
+        src.problem(link.line, link.column, None, "warning", "remote-resource",
+                    f"the page would load {link.target!r} from another host, which fails offline "
+                    "and tells that host who reads the post-mortem",
+                    "save the image next to the post-mortems and link it relatively, or make it a plain link")
     folder = src.path.parent
-    for link in scan.relative_links(prose, src.body_line):
-        target = link.target.split("#", 1)[0].split("?", 1)[0]
-        if not target:
+    root = root.resolve()
+    own_ids: set[str] | None = None
+    for link in scan.body_links(prose, src.body_line):
+        raw = link.target
+        if scan._SCHEME.match(raw) or raw.startswith("//"):
             continue
-        from urllib.parse import unquote
+        path_part, _, fragment = raw.partition("#")
+        path_part = path_part.split("?", 1)[0]
+        if raw.startswith("/"):
+            src.problem(link.line, link.column, None, settings.broken_links, "broken-link",
+                        f"link target {raw!r} is a site-absolute path, which breaks when the site is served "
+                        "from a sub-folder or opened from disk",
+                        "write a relative link to the file, e.g. 2024-03-14-checkout-tls-expiry.md")
+            continue
+        if not path_part:  # an anchor in this page
+            if own_ids is None:
+                own_ids = scan.heading_ids(prose) | GENERATED_ANCHORS
+            _check_anchor(src, link, unquote(fragment), own_ids, "this page", settings)
+            continue
+        resolved = (folder / unquote(path_part)).resolve()
+        if not resolved.exists():
+            hint = "check the file name (`ls` the folder) or link by id from 'related:' instead"
+            src.problem(link.line, link.column, None, settings.broken_links, "broken-link",
+                        f"link target {raw!r} does not exist", hint)
+            continue
+        if root not in resolved.parents and resolved != root:
+            src.problem(link.line, link.column, None, settings.broken_links, "link-outside",
+                        f"link to {raw!r} points outside the post-mortems folder, so the site cannot serve it",
+                        "link to a page inside the folder, or use an absolute https:// URL")
+            continue
+        if fragment and resolved.suffix == ".md" and resolved.is_file():
+            target_ids = _heading_ids_of(resolved) | GENERATED_ANCHORS
+            _check_anchor(src, link, unquote(fragment), target_ids, resolved.name, settings)
 
-        resolved = (folder / unquote(target)).resolve()
-        if resolved.exists():
-            if root.resolve() not in resolved.parents and resolved != root.resolve():
-                src.problem(link.line, link.column, None, settings.broken_links, "link-outside",
-                            f"link to {link.target!r} points outside the post-mortems folder, so the site cannot serve it",
-                            "link to a page inside the folder, or use an absolute https:// URL")
-            continue
-        hint = "check the file name (`ls` the folder) or link by id from 'related:' instead"
-        src.problem(link.line, link.column, None, settings.broken_links, "broken-link",
-                    f"link target {link.target!r} does not exist", hint)
+
+def _check_anchor(src: SourceFile, link: scan.Link, fragment: str, ids: set[str], where: str,
+                  settings: Settings) -> None:
+    if not fragment or fragment in ids or _FOOTNOTE_ANCHOR.match(fragment):
+        return
+    near = difflib.get_close_matches(fragment, sorted(ids), n=1, cutoff=0.6)
+    fix = f"did you mean #{near[0]}?" if near else f"use the id of a heading in {where} (its title in lower case, spaces as '-')"
+    src.problem(link.line, link.column, None, settings.broken_links, "broken-anchor",
+                f"anchor '#{fragment}' in link {link.target!r} matches no heading in {where}", fix)
+
+
+@lru_cache(maxsize=4096)
+def _heading_ids_of(path: Path) -> frozenset[str]:
+    try:
+        text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+    lines = text.split("\n")
+    if lines and lines[0].strip() == "---":
+        end = next((i for i, line in enumerate(lines[1:], 1) if line.strip() in ("---", "...")), 0)
+        lines = lines[end + 1:]
+    body = "\n".join(lines)
+    return frozenset(scan.heading_ids(scan.prose_lines(lines, scan.code_line_indexes(body))))
 
 
 def corpus_ids(folder: Path, settings: Settings) -> set[str]:

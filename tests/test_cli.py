@@ -190,3 +190,50 @@ def test_shipped_corpus_through_the_cli(runner, monkeypatch):
     monkeypatch.chdir(ROOT)
     result = runner.invoke(cli, ["validate"])
     assert (result.exit_code, result.output) == (0, "60 files checked: no problems\n")
+
+
+def test_strict_fails_on_warnings_like_mkdocs_build_strict(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {NAME: VALID.replace("tags: [tls, certificates]", "tags: [tls]\nteam: payments")})
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(cli, ["validate"]).exit_code == 0
+    strict = runner.invoke(cli, ["validate", "--strict"])
+    assert strict.exit_code == 1
+    assert "warning field-unknown team" in strict.output
+
+
+def test_empty_folder_says_nothing_was_found(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate"])
+    assert result.output == "no post-mortem files found (Markdown files outside the 'ignore' patterns)\n"
+
+
+@pytest.mark.parametrize("option, message", [
+    ("top_k: -3", "'top_k' is -3, but it is how many related post-mortems a page lists and must be between 1 and 100"),
+    ("min_score: 5", "'min_score' is 5.0, but it is a cosine similarity and must be between 0.0 and 1.0"),
+    ("field_weights: {title: -1}", "field weight(s) ['title'] are negative"),
+    ("phone_region: XX", "'phone_region' 'XX' is not a region phonenumbers knows"),
+])
+def test_out_of_range_options_are_refused(runner, tmp_path, monkeypatch, option, message):
+    write_corpus(tmp_path, {NAME: VALID})
+    (tmp_path / "mkdocs.yml").write_text(f"docs_dir: postmortems\nplugins:\n  - postmortems:\n      {option}\n")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate"])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_new_outside_a_project_does_not_create_a_folder(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["new", "Disk full", "--service", "db"])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_new_refuses_a_future_date(runner, tmp_path, monkeypatch):
+    write_corpus(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["new", "Disk full", "--service", "db", "--date", "2999-01-01"])
+    assert result.exit_code == 2
+    assert "2999-01-01 is in the future" in result.output

@@ -267,7 +267,8 @@ def test_draft_may_have_empty_sections(tmp_path):
 
 
 def test_duplicate_id_names_both_files_and_suggests_the_next_free_id(tmp_path):
-    other = VALID.replace("2024-03-14", "2024-05-02").replace("Checkout API down", "Search down")
+    other = VALID.replace("2024-03-14", "2024-05-02").replace("Checkout API down", "Search down") \
+                 .replace("due: 2024-04-30", "due: 2024-06-30")
     result = check(tmp_path, VALID, extra={"2024-05-02-search-down.md": other})
     assert [(Path(p.path).name, p.line, p.code) for p in result.problems] == [
         ("2024-03-14-checkout-tls-expiry.md", 2, "duplicate-id"),
@@ -397,3 +398,99 @@ def test_shipped_knowledge_base_is_clean():
     assert result.files == 60
     assert [p.as_dict() for p in result.problems] == []
     assert len(result.valid_ids) == 60
+
+
+# --- rules added after a new user's review (families, not single cases) ---------------------
+
+
+@pytest.mark.parametrize("link, code, fix_part", [
+    ("[abs](/etc/passwd)", "broken-link", "relative link"),
+    ("[a](#nope)", "broken-anchor", "use the id of a heading"),
+    ("[a](#impakt)", "broken-anchor", "did you mean #impact?"),
+    (f"[a]({NAME}#does-not-exist)", "broken-anchor", NAME),
+])
+def test_links_the_site_build_would_reject(tmp_path, link, code, fix_part):
+    result = check(tmp_path, VALID + "\n" + link + "\n")
+    assert [(p.line, p.code, p.level) for p in result.problems] == [(41, code, "error")]
+    assert fix_part in result.problems[0].fix + result.problems[0].message
+
+
+@pytest.mark.parametrize("link", [
+    "[a](#summary)", "[a](#root-cause)", "[a](#related-incidents)", f"[a]({NAME}#action-items)",
+    "[a](#custom)", "[a](#fn:1)",
+])
+def test_anchors_that_exist(tmp_path, link):
+    text = VALID + "\n## Notes {#custom}\n\n" + link + "\n"
+    assert check(tmp_path, text).problems == []
+
+
+@pytest.mark.parametrize("html", [
+    "![graph](https://grafana.example.com/render.png)",
+    '<img src="https://example.com/t.png">',
+    "<video poster='//cdn.example.com/p.jpg'></video>",
+])
+def test_remote_images_warn(tmp_path, html):
+    result = check(tmp_path, VALID + "\n" + html + "\n")
+    assert [(p.line, p.code, p.level) for p in result.problems] == [(41, "remote-resource", "warning")]
+
+
+def test_plain_links_to_other_hosts_are_fine(tmp_path):
+    assert check(tmp_path, VALID + "\nSee [the vendor's report](https://status.example.com/x).\n").problems == []
+
+
+@pytest.mark.parametrize("field_line, value, what", [
+    (3, "\"<script>alert('t')</script> XSS\"", "<script>"),
+    (10, "\"<img src=x onerror=alert(1)>\"", "onerror"),
+])
+def test_executable_html_in_front_matter(tmp_path, field_line, value, what):
+    original = VALID.splitlines()[field_line - 1]
+    name = original.split(":", 1)[0]
+    result = check(tmp_path, VALID.replace(original, f"{name}: {value}"))
+    assert [(p.line, p.field, p.code) for p in result.problems] == [(field_line, name, "unsafe-html")]
+    assert what in result.problems[0].message
+
+
+def test_related_and_not_related_conflict(tmp_path):
+    other = VALID.replace("PM-2024-017", "PM-2024-018").replace("2024-03-14", "2024-05-02") \
+                 .replace("due: 2024-04-30", "due: 2024-06-30")
+    text = VALID.replace("trigger: certificate-expiry",
+                         "trigger: certificate-expiry\nrelated: [PM-2024-018]\nnot_related: [PM-2024-018]")
+    result = check(tmp_path, text, extra={"2024-05-02-other.md": other})
+    assert problems(result) == [(NAME, 17, "not_related[0]", "error", "related-conflict")]
+
+
+def test_action_item_due_before_the_incident(tmp_path):
+    result = check(tmp_path, VALID.replace("due: 2024-04-30", "due: 2023-04-30"))
+    assert problems(result) == [(NAME, 21, "action_items[0].due", "warning", "due-before-date")]
+
+
+def test_misspelled_required_field_is_named(tmp_path):
+    result = check(tmp_path, VALID.replace("title: Checkout", "titel: Checkout"))
+    assert problems(result) == [(NAME, 3, "title", "error", "field-missing")]
+    assert result.problems[0].fix == "rename 'titel:' to 'title:'"
+
+
+def test_misspelled_optional_field_gets_a_suggestion(tmp_path):
+    result = check(tmp_path, VALID.replace("summary: Card", "summry: Card"))
+    assert problems(result) == [(NAME, 10, "summry", "warning", "field-unknown")]
+    assert result.problems[0].fix == "did you mean 'summary'?"
+
+
+def test_numeric_severity_asks_for_the_level_not_for_quotes(tmp_path):
+    result = check(tmp_path, VALID.replace("severity: SEV1", "severity: 1"))
+    assert problems(result) == [(NAME, 5, "severity", "error", "field-enum")]
+    assert "SEV1" in result.problems[0].fix
+
+
+def test_duplicate_id_suggestion_uses_each_files_year(tmp_path):
+    other = VALID.replace("2024-03-14", "2023-05-02").replace("PM-2024-017", "PM-2024-017")
+    result = check(tmp_path, VALID, extra={"2023-05-02-other.md": other})
+    fixes = {Path(p.path).name: p.fix for p in result.problems}
+    assert fixes == {NAME: "give one of them the next free id, PM-2024-018",
+                     "2023-05-02-other.md": "give one of them the next free id, PM-2023-001"}
+
+
+def test_final_sections_are_checked_even_when_a_field_is_broken(tmp_path):
+    text = VALID.replace("authors: [alice]\n", "").replace("## Impact\n", "## Effects\n")
+    codes = [p.code for p in check(tmp_path, text).problems]
+    assert codes == ["field-missing", "section-missing"]
