@@ -18,7 +18,9 @@ This is the only module that imports MkDocs. Per build it:
 6. ``on_page_context`` (after Material's search has indexed the page): puts the card's facts
    in, appends Related incidents, and puts the big tables of generated pages in (they skip
    Markdown and search);
-7. ``on_post_page``: drops the templates' blank lines and indentation (smaller pages).
+7. ``on_env``: pages outside the nav (post-mortems, generated pages) share one rendering of
+   the theme's navigation sidebar per set of relative URLs instead of one per page;
+8. ``on_post_page``: drops the templates' blank lines and indentation (smaller pages).
 
 Page contents come from :mod:`generator.site` (pure functions, no MkDocs).
 """
@@ -83,6 +85,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.draft_related: dict[str, list] = {}
         self.blocks: dict[str, list[str]] = {}
         self.card_facts: dict[str, str] = {}
+        self.nav_cache: dict[tuple, str] = {}
+        self.nav_sources: set[str] | None = None
 
     def on_startup(self, *, command, dirty):
         """Remember whether this is ``mkdocs serve`` (drafts get related links there)."""
@@ -206,9 +210,48 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.card_facts[page.file.src_uri] = facts
         return card + site.sanitize_html(html)
 
+    def on_env(self, env, config, files):
+        """Let pages outside the nav share one rendering of the navigation sidebar (see :data:`NAV_TEMPLATE`)."""
+        import jinja2
+
+        try:
+            original = env.loader.get_source(env, "partials/nav.html")[0]
+        except jinja2.TemplateNotFound:
+            return env
+        env.loader = jinja2.ChoiceLoader([
+            jinja2.DictLoader({"partials/nav.html": NAV_TEMPLATE, "pmkb/theme-nav.html": original}), env.loader])
+        env.globals["pmkb_nav_store"] = self._store_nav
+        return env
+
+    def _store_nav(self, key: tuple, html: str) -> str:
+        self.nav_cache[key] = html
+        return html
+
+    def _nav_key(self, page, nav, config) -> tuple | None:
+        """What the navigation sidebar of ``page`` depends on, or None when it must be rendered.
+
+        A page that is not in the nav has no active entry, so its sidebar differs from another
+        such page's only by the relative URLs of the nav's pages, the home page and the theme's
+        assets (3,000 post-mortems at the top level share one).
+        """
+        from mkdocs.utils import get_relative_url
+
+        if nav is None:
+            return None
+        if self.nav_sources is None:
+            self.nav_sources = {p.file.src_uri for p in nav.pages}
+            self.nav_urls = sorted({p.url for p in nav.pages} | {"assets/", "", str(config.theme.get("logo") or "")})
+        if page.file.src_uri in self.nav_sources or page.parent is not None:  # (every page is active while rendered)
+            return None
+        return (config.theme.name, page.url.count("/"),
+                tuple(get_relative_url(url, page.url) for url in self.nav_urls))
+
     @event_priority(-100)  # after Material's search has indexed the page: related lists stay out of it
     def on_page_context(self, context, page, config, nav):
         """Generated pages get their tables back; post-mortem pages end with Related incidents."""
+        key = self._nav_key(page, nav, config)
+        context["pmkb_nav_key"] = key
+        context["pmkb_nav_cached"] = self.nav_cache.get(key) if key is not None else None
         blocks = self.blocks.get(page.file.src_uri)
         if blocks:
             page.content = re.sub(r"<!--pmkb-block-(\d+)-->", lambda m: blocks[int(m.group(1))], page.content)
@@ -347,6 +390,20 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             if other != file.src_uri and (file.src_uri in added or other in added):
                 raise PluginError(f"{other} and {file.src_uri} would both be written to {file.dest_uri}; "
                                   "rename one of them")
+
+
+NAV_TEMPLATE = """\
+{#- The theme's partials/nav.html (as pmkb/theme-nav.html), rendered once per key: pages that
+    are not in the nav get the same sidebar (see PostmortemsPlugin._nav_key). -#}
+{%- if pmkb_nav_cached -%}
+{{ pmkb_nav_cached }}
+{%- elif pmkb_nav_key -%}
+{%- set pmkb_rendered -%}{% include "pmkb/theme-nav.html" %}{%- endset -%}
+{{ pmkb_nav_store(pmkb_nav_key, pmkb_rendered) }}
+{%- else -%}
+{% include "pmkb/theme-nav.html" %}
+{%- endif -%}
+"""
 
 
 def _describe(path: str) -> str:

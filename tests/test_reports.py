@@ -580,6 +580,42 @@ def test_large_cluster_is_summarised():
     assert len(table) == 2 + 12 and table[2].startswith("| follow 1 |")
 
 
+def test_action_items_page_is_capped_with_the_full_ledger_exported():
+    start = dt.date(2020, 1, 1)
+    pms = [Postmortem(id=f"PM-2020-{i:03d}", title=f"outage {i}", date=start + dt.timedelta(days=i), severity="SEV3",
+                      status="final", services=["api"], authors=["a"], path=f"p{i}.md",
+                      action_items=[ActionItem(f"done {i}", owner=f"team-{i % 70}", status="done"),
+                                    ActionItem(f"open {i}", owner=f"team-{i % 70}", status="open",
+                                               due=start + dt.timedelta(days=i + 30))])
+           for i in range(1, 301)]
+    today = dt.date(2020, 6, 1)
+    report = build_report(pms, [], today)
+    page = reports.render_action_items(report, reports.Links("../"), 200, reports.LEDGER_EXPORTS)
+    rows = [line for line in page.split("## Ledger\n")[1].splitlines() if line.startswith("| ")]
+    assert len(rows) == 2 + 200 and rows[2].startswith("| **overdue ")      # the most overdue first
+    assert all("done" not in row.split(" | ")[0] for row in rows[2:])        # open items before closed ones
+    assert "the 200 most urgent open items of 600" in page
+    assert "[action-items.csv](../api/action-items.csv) or [action-items.json](../api/action-items.json)" in page
+    by_owner = page.split("## By owner\n")[1].split("## Ledger")[0]
+    assert sum(line.startswith("| team-") for line in by_owner.splitlines()) == 70   # under the cap of 200
+    exports = reports.site_exports(Analysis(postmortems=pms), None, today)
+    assert list(exports) == list(reports.LEDGER_EXPORTS)
+    assert exports["api/action-items.csv"].count("\r\n") == 1 + 600
+    assert len(__import__("json").loads(exports["api/action-items.json"])["action_items"]) == 600
+    assert len(reports.render_action_items(report, reports.Links(None)).splitlines()) > 600   # the CLI lists all
+
+
+def test_period_page_lists_at_most_the_latest_incidents():
+    pms = [Postmortem(id=f"PM-2020-{i:03d}", title=f"outage {i}", date=dt.date(2020, 1, 1) + dt.timedelta(days=i),
+                      severity="SEV3", status="final", services=["api"], authors=["a"], path=f"p{i}.md")
+           for i in range(120)]
+    summary = reports.period_summary("2020", dt.date(2020, 1, 1), dt.date(2020, 12, 31), pms, [], dt.date(2021, 1, 1))
+    page = reports.render_period(summary, reports.Links("../"), dt.date(2021, 1, 1))
+    listed = page.split("## All incidents\n")[1]
+    assert "The latest 50 of 120 (all of them in the [incident index](../incidents/index.md)):" in listed
+    assert listed.count("\n- ") == 50 and "[PM-2020-119](../p119.md)" in listed and "PM-2020-069]" not in listed
+
+
 # --- in the built site ---------------------------------------------------------------------
 
 

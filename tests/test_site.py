@@ -216,6 +216,8 @@ def test_search_splits_identifiers(built):
     assert not any("Time to detect" in d["text"] for d in docs), "the card facts clutter search results"
     assert not any("score 0." in d["text"] or "Related incidents" in d["title"] for d in docs)
     assert any("PM-2024-017" in d["text"] for d in docs), "the id on the card is searchable"
+    services = next(d["text"] for d in index["docs"] if d["location"] == "services/")
+    assert "edge-proxy 2 " in services, "table cells run together in the search index"
 
 
 def test_exports(built):
