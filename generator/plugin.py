@@ -40,6 +40,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, InclusionLevel
 from mkdocs.structure.toc import AnchorLink
+from mkdocs.utils import get_relative_url
 
 from . import site
 from .analysis import Analysis
@@ -86,7 +87,10 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.blocks: dict[str, list[str]] = {}
         self.card_facts: dict[str, str] = {}
         self.nav_cache: dict[tuple, str] = {}
+        self.theme_cache: dict[tuple, str] = {}
         self.nav_sources: set[str] | None = None
+        self.theme_urls: list[str] | None = None
+        self.charts: _Charts | None = None
 
     def on_startup(self, *, command, dirty):
         """Remember whether this is ``mkdocs serve`` (drafts get related links there)."""
@@ -164,7 +168,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             if path in pages:
                 raise PluginError(f"report page {path} collides with a generated page of the same path")
             pages[path] = content
+        self.charts = _Charts()
         added = self._add_pages(files, config, pages)
+        self.charts.start()
 
         urls = {}
         for pm in self.published:
@@ -211,20 +217,46 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         return card + site.sanitize_html(html)
 
     def on_env(self, env, config, files):
-        """Let pages outside the nav share one rendering of the navigation sidebar (see :data:`NAV_TEMPLATE`)."""
+        """Collect the report charts; let pages share renderings of the theme parts that do not
+        depend on them (see :data:`THEME_WRAPPERS`).
+
+        The charts were drawn by a worker process while MkDocs rendered the pages' Markdown;
+        static files are copied right after this event.
+        """
         import jinja2
 
-        try:
-            original = env.loader.get_source(env, "partials/nav.html")[0]
-        except jinja2.TemplateNotFound:
-            return env
-        env.loader = jinja2.ChoiceLoader([
-            jinja2.DictLoader({"partials/nav.html": NAV_TEMPLATE, "pmkb/theme-nav.html": original}), env.loader])
-        env.globals["pmkb_nav_store"] = self._store_nav
+        if self.charts is not None:
+            started = time.perf_counter()
+            self.charts.finish()
+            log.debug(f"report charts collected after {time.perf_counter() - started:.2f} s of waiting")
+
+        wrappers, originals = {}, {}
+        for name, (alias, wrapper) in THEME_WRAPPERS.items():
+            try:
+                originals[alias] = env.loader.get_source(env, name)[0]
+            except jinja2.TemplateNotFound:
+                continue
+            wrappers[name] = wrapper
+        if wrappers:
+            env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({**wrappers, **originals}), env.loader])
+            env.globals.update(pmkb_nav_store=self._store_nav, pmkb_cached=self.theme_cache.get,
+                               pmkb_store=self._store_part, pmkb_header_store=self._store_header,
+                               pmkb_header_fill=_fill_header)
         return env
 
     def _store_nav(self, key: tuple, html: str) -> str:
         self.nav_cache[key] = html
+        return html
+
+    def _store_part(self, key: tuple, html: str) -> str:
+        self.theme_cache[key] = html
+        return html
+
+    def _store_header(self, key: tuple, html: str, title) -> str:
+        """Keep ``html`` with the page title swapped for a placeholder (not kept if the title is not found)."""
+        match = _HEADER_TOPIC.search(html)
+        if match and match.group(2).strip() == str(title).strip():
+            self.theme_cache[key] = html[:match.start(2)] + _TITLE_SLOT + html[match.end(2):]
         return html
 
     def _nav_key(self, page, nav, config) -> tuple | None:
@@ -234,17 +266,21 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         such page's only by the relative URLs of the nav's pages, the home page and the theme's
         assets (3,000 post-mortems at the top level share one).
         """
-        from mkdocs.utils import get_relative_url
-
         if nav is None:
             return None
         if self.nav_sources is None:
             self.nav_sources = {p.file.src_uri for p in nav.pages}
-            self.nav_urls = sorted({p.url for p in nav.pages} | {"assets/", "", str(config.theme.get("logo") or "")})
         if page.file.src_uri in self.nav_sources or page.parent is not None:  # (every page is active while rendered)
             return None
         return (config.theme.name, page.url.count("/"),
-                tuple(get_relative_url(url, page.url) for url in self.nav_urls))
+                tuple(get_relative_url(url, page.url) for url in self._theme_urls(nav, config)))
+
+    def _theme_urls(self, nav, config) -> list[str]:
+        """Site URLs the theme's shared parts link to: the nav's pages, the home page, assets, logo."""
+        if self.theme_urls is None:
+            pages = {p.url for p in nav.pages} if nav is not None else set()
+            self.theme_urls = sorted(pages | {"assets/", "", str(config.theme.get("logo") or "")})
+        return self.theme_urls
 
     @event_priority(-100)  # after Material's search has indexed the page: related lists stay out of it
     def on_page_context(self, context, page, config, nav):
@@ -252,6 +288,12 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         key = self._nav_key(page, nav, config)
         context["pmkb_nav_key"] = key
         context["pmkb_nav_cached"] = self.nav_cache.get(key) if key is not None else None
+        # The header and the config script depend on the page only through relative URLs (and
+        # the header on its title, filled in): one rendering per set of relative URLs.
+        urls = (config.theme.name, context.get("base_url"),
+                tuple(get_relative_url(url, page.url) for url in self._theme_urls(nav, config)))
+        context["pmkb_header_key"] = ("header",) + urls
+        context["pmkb_config_key"] = ("config",) + urls
         blocks = self.blocks.get(page.file.src_uri)
         if blocks:
             page.content = re.sub(r"<!--pmkb-block-(\d+)-->", lambda m: blocks[int(m.group(1))], page.content)
@@ -329,7 +371,11 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         hook = getattr(reports, "site_pages", None)
         if hook is None:
             return {}
-        pages = dict(hook(self.analysis, self.settings, self._today()))
+        import inspect
+
+        parameters = inspect.signature(hook).parameters.values()
+        defer = any(p.name == "defer_charts" or p.kind is p.VAR_KEYWORD for p in parameters)
+        pages = dict(hook(self.analysis, self.settings, self._today(), **({"defer_charts": True} if defer else {})))
         exports = getattr(reports, "site_exports", None)
         if exports is not None and "reports/action-items.md" in pages:  # the page links the full ledger
             pages.update(exports(self.analysis, self.settings, self._today()))
@@ -367,7 +413,11 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             inclusion = InclusionLevel.NOT_IN_NAV if path.endswith(".md") else InclusionLevel.UNDEFINED
             if isinstance(content, str) and path.endswith(".md"):
                 content = self._set_aside_blocks(path, content)
-            files.append(File.generated(config, path, content=content, inclusion=inclusion))
+            deferred = callable(content)
+            file = File.generated(config, path, content=b"" if deferred else content, inclusion=inclusion)
+            if deferred:
+                self.charts.add(file, content)
+            files.append(file)
             added.add(path)
         return added
 
@@ -392,6 +442,87 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
                                   "rename one of them")
 
 
+class _Charts:
+    """Report charts (``generator.reports.ChartJob``) drawn in a forked worker process.
+
+    matplotlib's import and drawing take a second or two; the worker does it while the main
+    process renders the pages, and :meth:`finish` (``on_env``, before static files are copied)
+    puts the SVGs into their files. Without ``fork`` (or with ``PMKB_JOBS=1``), or if the
+    worker fails, the charts are drawn in this process instead.
+    """
+
+    def __init__(self):
+        self.jobs: dict[str, tuple[File, object]] = {}
+        self.worker = None
+        self.pipe = None
+
+    def add(self, file: File, job) -> None:
+        self.jobs[file.src_uri] = (file, job)
+
+    def start(self) -> None:
+        import multiprocessing
+
+        if not self.jobs or os.environ.get("PMKB_JOBS") == "1" or (os.cpu_count() or 1) < 2:
+            return
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return
+        context = multiprocessing.get_context("fork")
+        self.pipe, child_end = context.Pipe(duplex=False)
+        jobs = {path: job for path, (_, job) in self.jobs.items()}
+        self.worker = context.Process(target=_draw_charts, args=(jobs, child_end), daemon=True)
+        self.worker.start()
+        child_end.close()
+
+    def finish(self) -> None:
+        drawn: dict[str, bytes] = {}
+        if self.worker is not None:
+            try:
+                drawn = self.pipe.recv() or {}
+            except (EOFError, OSError):
+                drawn = {}
+            self.pipe.close()
+            self.worker.join()
+            self.worker = None
+        for path, (file, job) in self.jobs.items():
+            file.content_bytes = drawn[path] if path in drawn else job()
+        self.jobs = {}
+
+
+def _draw_charts(jobs: dict, pipe) -> None:
+    """Worker process: draw every chart and send ``{path: SVG bytes}`` (``{}`` on failure)."""
+    try:
+        drawn = {path: job() for path, job in jobs.items()}
+    except Exception:  # the main process draws them again and reports the error there
+        drawn = {}
+    pipe.send(drawn)
+    pipe.close()
+
+
+HEADER_TEMPLATE = """\
+{#- The theme's partials/header.html, rendered once per key with the title left as a slot. -#}
+{%- set pmkb_title = page.meta.title if (page and page.meta and page.meta.title) else (page.title if page else "") -%}
+{%- set pmkb_html = pmkb_cached(pmkb_header_key) if pmkb_header_key else none -%}
+{%- if pmkb_html is none -%}
+{%- set pmkb_rendered -%}{% include "pmkb/theme-header.html" %}{%- endset -%}
+{{ pmkb_header_store(pmkb_header_key, pmkb_rendered, pmkb_title) if pmkb_header_key else pmkb_rendered }}
+{%- else -%}
+{{ pmkb_header_fill(pmkb_html, pmkb_title) }}
+{%- endif -%}
+"""
+
+MAIN_TEMPLATE = """\
+{#- The theme's main.html with its config script rendered once per key. -#}
+{% extends "pmkb/theme-main.html" %}
+{% block config %}
+{%- set pmkb_html = pmkb_cached(pmkb_config_key) if pmkb_config_key else none -%}
+{%- if pmkb_html is none -%}
+{{ pmkb_store(pmkb_config_key, super()) if pmkb_config_key else super() }}
+{%- else -%}
+{{ pmkb_html }}
+{%- endif -%}
+{% endblock %}
+"""
+
 NAV_TEMPLATE = """\
 {#- The theme's partials/nav.html (as pmkb/theme-nav.html), rendered once per key: pages that
     are not in the nav get the same sidebar (see PostmortemsPlugin._nav_key). -#}
@@ -404,6 +535,24 @@ NAV_TEMPLATE = """\
 {% include "pmkb/theme-nav.html" %}
 {%- endif -%}
 """
+
+
+THEME_WRAPPERS = {
+    "partials/nav.html": ("pmkb/theme-nav.html", NAV_TEMPLATE),
+    "partials/header.html": ("pmkb/theme-header.html", HEADER_TEMPLATE),
+    "main.html": ("pmkb/theme-main.html", MAIN_TEMPLATE),
+}
+"""Theme templates wrapped so that pages share one rendering of what does not depend on them
+(the theme's own template, under the alias, does the rendering). At 3,000 post-mortems these
+three parts were a third of the template time of every page."""
+
+_TITLE_SLOT = "\x00pmkb-title\x00"
+_HEADER_TOPIC = re.compile(r'(<div class="md-header__topic" data-md-component="header-topic">\s*'
+                           r'<span class="md-ellipsis">)(.*?)(</span>)', re.S)
+
+
+def _fill_header(html: str, title) -> str:
+    return html.replace(_TITLE_SLOT, f"\n{title}\n", 1)
 
 
 def _describe(path: str) -> str:

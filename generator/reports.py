@@ -1207,7 +1207,30 @@ def render_cli_markdown(report: Report) -> str:
 # --- site pages ----------------------------------------------------------------------------
 
 
-def site_pages(analysis, settings, today: dt.date) -> dict[str, str | bytes]:
+class ChartJob:
+    """A chart of :func:`site_pages` not drawn yet: ``job()`` returns the SVG as UTF-8 bytes.
+
+    Plain data and a function name of :mod:`generator.charts`, so the plugin can draw the
+    charts in a forked worker process while MkDocs renders the pages.
+    """
+
+    def __init__(self, function: str, *args, **kwargs):
+        self.function, self.args, self.kwargs = function, args, kwargs
+
+    def __call__(self) -> bytes:
+        from . import charts
+
+        return getattr(charts, self.function)(*self.args, **self.kwargs).encode("utf-8")
+
+
+class _ChartJobs:
+    """Stands for :mod:`generator.charts` in :func:`site_pages`: every call becomes a :class:`ChartJob`."""
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: ChartJob(name, *args, **kwargs)
+
+
+def site_pages(analysis, settings, today: dt.date, defer_charts: bool = False) -> dict[str, str | bytes]:
     """Every report page and chart of the site, ready to add as in-memory files.
 
     Args:
@@ -1228,16 +1251,18 @@ def site_pages(analysis, settings, today: dt.date) -> dict[str, str | bytes]:
     resolves to page URLs. A post-mortem is linked as ``../<pm.path>``, a cluster as
     ``../clusters/<cluster id lowercase>.md`` (pages the site plugin writes), charts as
     ``charts/<name>.svg`` from the report pages.
-    """
-    from . import charts
 
+    With ``defer_charts``, the charts are :class:`ChartJob` objects instead of bytes (drawing
+    them is most of the time spent here; the plugin draws them in parallel with the pages).
+    """
     report = _site_report(analysis, today)
     links = Links("../")
     years = year_summaries(report.postmortems, report.clusters, today)
     quarter = current_quarter_summary(report.postmortems, report.clusters, today)
     quarter_page = quarter_of(today).lower() + ".md"
-    svgs: dict[str, str] = {}
+    svgs: dict[str, ChartJob] = {}
 
+    charts = _ChartJobs()
     if report.clusters:
         top = report.clusters[:15]
         first = min(c.members[0].date for c in top)
@@ -1279,8 +1304,8 @@ def site_pages(analysis, settings, today: dt.date) -> dict[str, str | bytes]:
     }
     for y in years:
         pages[f"reports/{y.title}.md"] = render_period(y, links, today)
-    for name, svg in svgs.items():
-        pages[f"reports/charts/{name}"] = svg.encode("utf-8")
+    for name, job in svgs.items():
+        pages[f"reports/charts/{name}"] = job if defer_charts else job()
     return pages
 
 
