@@ -126,7 +126,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         from .validate import validate
 
         started = time.perf_counter()
-        result = validate([self.settings.docs_dir], self.settings)
+        result = validate([self.settings.docs_dir], self.settings, while_checking=_import_analysis)
         log.debug(f"validated {result.files} files in {time.perf_counter() - started:.2f} s")
         for problem in result.problems:
             if problem.level == "warning":
@@ -440,6 +440,20 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             if other != file.src_uri and (file.src_uri in added or other in added):
                 raise PluginError(f"{other} and {file.src_uri} would both be written to {file.dest_uri}; "
                                   "rename one of them")
+
+
+def _import_analysis() -> None:
+    """Import what :func:`generator.analysis.analyse` needs (scikit-learn, SciPy: about a second),
+    while the validation's worker processes check the files and this process would only wait."""
+    try:
+        from . import clusters, similarity  # noqa: F401
+
+        similarity.stop_words()
+        import scipy.sparse  # noqa: F401
+        import sklearn.feature_extraction.text  # noqa: F401
+        import sklearn.preprocessing  # noqa: F401
+    except ImportError:  # the analysis reports it
+        pass
 
 
 class _Charts:

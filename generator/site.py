@@ -630,15 +630,20 @@ def sanitize_html(html: str) -> str:
     titles stay, so admonitions, highlighted code, tables, heading anchors and the summary
     card render as before.
     """
-    import nh3
+    global _CLEANER
+    if _CLEANER is None:  # built once: converting the allow-lists is a fifth of each call
+        import nh3
 
-    return nh3.clean(
-        html,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        tag_attribute_values={"input": {"type": {"checkbox"}}},
-        url_schemes={"http", "https", "mailto"},
-        filter_style_properties={"text-align"},
-        link_rel=None,
-        strip_comments=True,
-    )
+        _CLEANER = nh3.Cleaner(
+            tags=_ALLOWED_TAGS,
+            attributes=_ALLOWED_ATTRIBUTES,
+            tag_attribute_values={"input": {"type": {"checkbox"}}},
+            url_schemes={"http", "https", "mailto"},
+            filter_style_properties={"text-align"},
+            link_rel=None,
+            strip_comments=True,
+        )
+    return _CLEANER.clean(html)
+
+
+_CLEANER = None

@@ -16,6 +16,7 @@ import difflib
 import fnmatch
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -593,7 +594,7 @@ def display_path(path: Path) -> str:
 
 
 def validate(paths: list[Path], settings: Settings, today: dt.date | None = None,
-             scan_secrets: bool = True) -> ValidationResult:
+             scan_secrets: bool = True, while_checking: Callable[[], None] | None = None) -> ValidationResult:
     """Validate post-mortem files and the links between them, in one pass.
 
     Args:
@@ -603,6 +604,9 @@ def validate(paths: list[Path], settings: Settings, today: dt.date | None = None
         settings: options from ``mkdocs.yml``.
         today: reference date for "in the future" (default: now at UTC+14).
         scan_secrets: run the secret scan (always on in the CLI and the build).
+        while_checking: called in this process while worker processes check the files (not
+            called when the files are checked here); the site build imports the analysis'
+            libraries meanwhile.
 
     Returns:
         A :class:`ValidationResult`. Problems of files outside ``paths`` are not reported.
@@ -618,7 +622,7 @@ def validate(paths: list[Path], settings: Settings, today: dt.date | None = None
     if docs.is_dir() and docs not in dir_args and any(root == docs for _, root in targets):
         context = [(f, r) for f, r in collect_files([docs], settings) if f not in target_set]
     result = ValidationResult(files=len(targets))
-    sources = _check_files(targets, settings, today, scan_secrets)
+    sources = _check_files(targets, settings, today, scan_secrets, while_checking)
     others: list[tuple[str, str, int]] = []  # (id, display path, line) of context files
     for file, root in context:
         src = read_source(file, display_path(file))
@@ -664,7 +668,8 @@ def _worker_check_compact(target: tuple[Path, Path]) -> tuple[SourceFile, Postmo
 
 
 def _check_files(targets: list[tuple[Path, Path]], settings: Settings, today: dt.date | None,
-                 scan_secrets: bool) -> list[tuple[SourceFile, Postmortem | None, Path]]:
+                 scan_secrets: bool, while_checking: Callable[[], None] | None = None,
+                 ) -> list[tuple[SourceFile, Postmortem | None, Path]]:
     """Run :func:`check_file` over ``targets``, in a pool of processes for large corpora.
 
     The per-file rules are independent, so files are spread over ``os.cpu_count()`` worker
@@ -680,7 +685,10 @@ def _check_files(targets: list[tuple[Path, Path]], settings: Settings, today: dt
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start,
                                  initargs=(settings, today, scan_secrets)) as pool:
-            return list(pool.map(_worker_check_compact, targets, chunksize=max(16, len(targets) // (jobs * 8))))
+            results = pool.map(_worker_check_compact, targets, chunksize=max(16, len(targets) // (jobs * 8)))
+            if while_checking is not None:  # the workers are forked by now (no fork while it runs)
+                while_checking()
+            return list(results)
     _worker_start(settings, today, scan_secrets)
     try:
         return [_worker_check(target) for target in targets]
