@@ -73,6 +73,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
 
     def __init__(self):
         self.command = "build"
+        self.analysis_cache: dict[bytes, Analysis] = {}  # kept across mkdocs serve rebuilds
         self._reset()
 
     def _reset(self) -> None:
@@ -341,9 +342,24 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
     # --- helpers ------------------------------------------------------------------------------
 
     def _analyse(self, postmortems: list[Postmortem]) -> Analysis:
-        """Related links and clusters; empty (with a warning) while the similarity code is absent."""
+        """Related links and clusters; empty (with a warning) while the similarity code is absent.
+
+        Under ``mkdocs serve`` the result is kept on the plugin, which serve keeps across
+        rebuilds: a rebuild whose post-mortems and options did not change (an edit to an
+        authored page or a template) reuses it.
+        """
+        import hashlib
+        import pickle
+
         from .analysis import analyse
 
+        key = None
+        if self.command == "serve":  # (the key costs about 0.1 s at 3,000 post-mortems: serve only)
+            key = hashlib.sha256(pickle.dumps((postmortems, repr(self.settings)),
+                                              protocol=pickle.HIGHEST_PROTOCOL)).digest()
+            if key in self.analysis_cache:
+                log.debug("post-mortems and options unchanged: analysis reused")
+                return self.analysis_cache[key]
         try:
             analysis = analyse(postmortems, self.settings)
         except ImportError as exc:
@@ -353,6 +369,10 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             return Analysis(postmortems=list(postmortems))
         for message in analysis.warnings:
             log.info(message)
+        if key is not None:
+            if len(self.analysis_cache) >= 2:  # the published set and the one with drafts
+                self.analysis_cache.pop(next(iter(self.analysis_cache)))
+            self.analysis_cache[key] = analysis
         return analysis
 
     def _report_pages(self) -> dict[str, str | bytes]:
