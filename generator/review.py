@@ -467,18 +467,42 @@ def review(base_ref: str, settings: Settings, start: Path | None = None,
         old = _load([old_dir], dataclasses.replace(settings, docs_dir=old_dir), scan_secrets=False)
     base_pms = [pm for pm in unchanged if pm.path in in_base] + old.postmortems
     referring = _naming_removed_ids(base_pms, head.postmortems, touched, checked)
+    linking = _linking_to_removed_files(head.problems, relpath_of, touched, checked, docs)
     result.validation = ValidationResult(
         files=len(checked),
         postmortems=[pm for pm in head.postmortems if pm.path in checked],
         problems=[p for p in head.problems if relpath_of.get(_abs(Path(p.path))) in checked
-                  or (p.code == "unknown-id" and relpath_of.get(_abs(Path(p.path))) in referring)])
+                  or (p.code == "unknown-id" and relpath_of.get(_abs(Path(p.path))) in referring)
+                  or (p.code in LINK_CODES and relpath_of.get(_abs(Path(p.path))) in linking)])
     if referring:
         n = len(referring)
         result.validation.files += n
         result.notes.append(f"also checked {n} unchanged post-mortem{'s' * (n != 1)} naming a removed id "
                             f"({', '.join(referring[path] for path in sorted(referring))})")
+    extra = sorted(set(linking) - set(referring))
+    if extra:
+        result.validation.files += len(extra)
+        result.notes.append(f"also checked {len(extra)} unchanged post-mortem{'s' * (len(extra) != 1)} linking "
+                            f"to a removed or renamed file ({', '.join(extra)})")
     _analyse_changes(result, base_pms, settings)
     return result
+
+
+LINK_CODES = ("broken-link", "broken-anchor")
+
+
+def _linking_to_removed_files(problems: list[Problem], relpath_of: dict[str, str], touched: set[str],
+                              checked: set[str], docs: Path) -> set[str]:
+    """Untouched post-mortems with a broken link to a file the change removed or renamed:
+    the site build would fail on them, so the review reports their link problems too."""
+    gone = {Path(t).name for t in touched if not (docs / t).exists()}
+    out = set()
+    for p in problems:
+        relpath = relpath_of.get(_abs(Path(p.path)))
+        if p.code in LINK_CODES and relpath and relpath not in checked and relpath not in touched \
+                and any(f"'{name}" in p.message or f"/{name}" in p.message for name in gone):
+            out.add(relpath)
+    return out
 
 
 def _naming_removed_ids(base_pms: list[Postmortem], head_pms: list[Postmortem], touched: set[str],
@@ -680,7 +704,11 @@ def _cluster_lines(entry: Entry) -> list[str]:
         return ["**Recurrence cluster:** none (no earlier post-mortem describes the same problem)."]
     before, after = cc.before, cc.after
     sizes = f"{_plural(cc.size_before, 'post-mortem')} → {cc.size_after}"
-    if cc.kind == "joins":
+    if cc.kind == "joins" and before is not None and before.id != after.id:
+        # The cluster it joins took shape from an earlier one that also lost members.
+        head = (f"joins {_cluster_name(after)} ({_plural(cc.size_after, 'post-mortem')}), which takes over "
+                f"from {_cluster_name(before)} ({_plural(cc.size_before, 'post-mortem')} before this change)")
+    elif cc.kind == "joins":
         head = f"joins {_cluster_name(after)}: {sizes}"
     elif cc.kind == "new":
         head = f"starts a new cluster {_cluster_name(after)}: 0 → {_plural(cc.size_after, 'post-mortem')}"

@@ -375,3 +375,20 @@ def test_duplicate_threshold_separates_recurrences_from_duplicates():
     dup = validate([FIXTURES / "change" / DUP], Settings(docs_dir=FIXTURES / "change"), scan_secrets=False)
     pair = SimilarityIndex.build(fixtures + dup.postmortems, Settings(docs_dir=FIXTURES))
     assert pair.score("PM-2013-003", "PM-2013-001") >= DUPLICATE_THRESHOLD
+
+
+def test_removing_or_renaming_a_linked_file_reports_the_broken_links_of_the_change(repo):
+    git(repo, "checkout", "-q", "main")
+    path = repo / "postmortems" / "2012-07-01-hadoop-cluster-load-spike-clock.md"
+    target = "2012-07-01-java-fleet-cpu-spin-after-clock-adjustment.md"
+    path.write_text(path.read_text() + f"\nSee [the Java fleet incident]({target}#root-cause).\n")
+    git(repo, "commit", "-q", "-am", "link by path")
+    git(repo, "checkout", "-q", "-b", "rename")
+    git(repo, "mv", f"postmortems/{target}", "postmortems/2012-07-01-java-fleet-cpu-spin.md")
+    git(repo, "commit", "-q", "-m", "rename")
+    result = review("main", settings_for(repo))
+    assert [(p.path, p.code) for p in result.validation.problems] == [
+        ("postmortems/2012-07-01-hadoop-cluster-load-spike-clock.md", "broken-link")]
+    assert result.notes == ["also checked 1 unchanged post-mortem linking to a removed or renamed file "
+                            "(2012-07-01-hadoop-cluster-load-spike-clock.md)"]
+    assert result.exit_code == 1
