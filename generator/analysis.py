@@ -32,6 +32,15 @@ class Analysis:
         return {pm.id: pm for pm in self.postmortems}
 
 
+def published(postmortems: list[Postmortem]) -> list[Postmortem]:
+    """The post-mortems a built site shows: every one whose ``status`` is not ``draft``.
+
+    ``mkdocs build`` leaves drafts out (``mkdocs serve`` shows them), so the CLI's related
+    lists, clusters and reports use this set by default too, and the numbers agree with the site.
+    """
+    return [pm for pm in postmortems if pm.status != "draft"]
+
+
 def analyse(postmortems: list[Postmortem], settings: Settings) -> Analysis:
     """Link and cluster ``postmortems`` with the options in ``settings``.
 

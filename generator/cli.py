@@ -98,6 +98,8 @@ def resolve_paths(settings: Settings, paths: tuple[Path, ...]) -> list[Path]:
 
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+INCLUDE_DRAFTS = click.option("--include-drafts", is_flag=True,
+                              help="Also count status: draft post-mortems (the built site leaves them out).")
 
 
 @cli.command()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from .cli import EXIT_OK, Context, _parse_date, pass_context, PATHS, resolve_paths
+from .cli import EXIT_OK, INCLUDE_DRAFTS, PATHS, Context, _parse_date, pass_context, resolve_paths
 
 
 @click.command()
@@ -29,9 +29,10 @@ from .cli import EXIT_OK, Context, _parse_date, pass_context, PATHS, resolve_pat
                    "shown with their whole history).")
 @click.option("--today", callback=_parse_date, metavar="YYYY-MM-DD",
               help="Reference date for ages, recency and overdue items (default: today, UTC).")
+@INCLUDE_DRAFTS
 @pass_context
 def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: dt.date | None,
-           today: dt.date | None) -> None:
+           today: dt.date | None, include_drafts: bool) -> None:
     """Print the recurrence report and reliability metrics.
 
     PATHS are post-mortem files or folders (default: the docs_dir of mkdocs.yml). Files with
@@ -47,8 +48,12 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
     settings = obj.settings
     today = today or dt.datetime.now(dt.timezone.utc).date()
     result = run_validation(resolve_paths(settings, paths), settings)
+    from .analysis import published
+
     postmortems = [pm for pm in result.postmortems if pm.id in result.valid_ids]
-    left_out = len(result.postmortems) - len(postmortems)
+    left_out = result.files - len(postmortems)  # files that could not be read count too
+    if not include_drafts:
+        postmortems = published(postmortems)
     if left_out or result.errors:
         click.echo(f"note: {left_out} post-mortem(s) with validation errors left out of the report "
                    "(run 'pmkb validate')", err=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .cli import EXIT_ERRORS, PATHS, Context, pass_context, resolve_paths
+from .cli import EXIT_ERRORS, INCLUDE_DRAFTS, PATHS, Context, pass_context, resolve_paths
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
                       help="text for people, json for tools.")
@@ -24,8 +24,9 @@ def _round(score: float) -> float:
     return round(float(score), 3)
 
 
-def load_corpus(obj: Context, paths: tuple[Path, ...]):
-    """Post-mortems under PATHS (default: docs_dir), via the validator.
+def load_corpus(obj: Context, paths: tuple[Path, ...], include_drafts: bool = False):
+    """Post-mortems under PATHS (default: docs_dir), via the validator; drafts are left out
+    unless ``include_drafts`` (as ``mkdocs build`` leaves them out of the site).
 
     Files whose front matter could not be read are skipped; when any file has a validation
     error a one-line note goes to stderr (the analysis still uses what could be read).
@@ -46,7 +47,9 @@ def load_corpus(obj: Context, paths: tuple[Path, ...]):
         if skipped:
             note += f"; {skipped} file(s) whose front matter could not be read are left out"
         click.echo(note + " (run 'pmkb validate' for details)", err=True)
-    return settings, result.postmortems
+    from .analysis import published
+
+    return settings, (result.postmortems if include_drafts else published(result.postmortems))
 
 
 def _warn(warnings: list[str]) -> None:
@@ -121,8 +124,9 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
 @click.command()
 @PATHS
 @FORMAT
+@INCLUDE_DRAFTS
 @pass_context
-def related(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:
+def related(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bool) -> None:
     """Every post-mortem's related post-mortems.
 
     PATHS are files or folders (default: the docs_dir of mkdocs.yml). Links pinned with
@@ -131,7 +135,7 @@ def related(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:
     """
     from .similarity import SimilarityIndex
 
-    settings, postmortems = load_corpus(obj, paths)
+    settings, postmortems = load_corpus(obj, paths, include_drafts)
     index = SimilarityIndex.build(postmortems, settings)
     links = index.related_links()
     _warn(index.warnings)
@@ -171,8 +175,9 @@ def cluster_json(cluster) -> dict:
 @click.command()
 @PATHS
 @FORMAT
+@INCLUDE_DRAFTS
 @pass_context
-def clusters(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:
+def clusters(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bool) -> None:
     """Recurring problems: groups of post-mortems that describe the same failure.
 
     PATHS are files or folders (default: the docs_dir of mkdocs.yml). A cluster is flagged
@@ -180,7 +185,7 @@ def clusters(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:
     """
     from .analysis import analyse
 
-    settings, postmortems = load_corpus(obj, paths)
+    settings, postmortems = load_corpus(obj, paths, include_drafts)
     result = analyse(postmortems, settings)
     _warn(result.warnings)
     if fmt == "json":

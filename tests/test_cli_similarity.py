@@ -113,7 +113,7 @@ def test_similar_usage_errors(config):
 
 
 def test_empty_vocabulary_warns_on_stderr(config):
-    result = run(config, "related", str(FIXTURES / "empty-vocabulary"), "--format", "json")
+    result = run(config, "related", str(FIXTURES / "empty-vocabulary"), "--format", "json", "--include-drafts")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"PM-2025-001": [], "PM-2025-002": []}
     assert result.stderr.startswith("warning: not enough text to compare post-mortems")
@@ -148,3 +148,9 @@ def test_commands_are_registered_with_help():
     for name in ("similar", "related", "clusters"):
         assert name in result.output
         assert CliRunner().invoke(cli, [name, "--help"]).exit_code == 0
+
+
+def test_drafts_are_left_out_unless_asked_for(config):
+    result = run(config, "related", str(FIXTURES / "empty-vocabulary"), "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {}
