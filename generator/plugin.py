@@ -260,7 +260,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             self.theme_cache[key] = html[:match.start(2)] + _TITLE_SLOT + html[match.end(2):]
         return html
 
-    def _nav_key(self, page, nav, config) -> tuple | None:
+    def _nav_key(self, page, nav, relative: tuple) -> tuple | None:
         """What the navigation sidebar of ``page`` depends on, or None when it must be rendered.
 
         A page that is not in the nav has no active entry, so its sidebar differs from another
@@ -273,8 +273,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             self.nav_sources = {p.file.src_uri for p in nav.pages}
         if page.file.src_uri in self.nav_sources or page.parent is not None:  # (every page is active while rendered)
             return None
-        return (config.theme.name, page.url.count("/"),
-                tuple(get_relative_url(url, page.url) for url in self._theme_urls(nav, config)))
+        return ("nav", page.url.count("/"), relative)
 
     def _theme_urls(self, nav, config) -> list[str]:
         """Site URLs the theme's shared parts link to: the nav's pages, the home page, assets, logo."""
@@ -286,15 +285,16 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
     @event_priority(-100)  # after Material's search has indexed the page: related lists stay out of it
     def on_page_context(self, context, page, config, nav):
         """Generated pages get their tables back; post-mortem pages end with Related incidents."""
-        key = self._nav_key(page, nav, config)
+        # The nav sidebar (of pages outside the nav), the header and the config script depend
+        # on the page only through relative URLs (and the header on its title, filled in): one
+        # rendering per set of relative URLs.
+        relative = (context.get("base_url"),
+                    tuple(get_relative_url(url, page.url) for url in self._theme_urls(nav, config)))
+        key = self._nav_key(page, nav, relative)
         context["pmkb_nav_key"] = key
         context["pmkb_nav_cached"] = self.nav_cache.get(key) if key is not None else None
-        # The header and the config script depend on the page only through relative URLs (and
-        # the header on its title, filled in): one rendering per set of relative URLs.
-        urls = (config.theme.name, context.get("base_url"),
-                tuple(get_relative_url(url, page.url) for url in self._theme_urls(nav, config)))
-        context["pmkb_header_key"] = ("header",) + urls
-        context["pmkb_config_key"] = ("config",) + urls
+        context["pmkb_header_key"] = ("header",) + relative
+        context["pmkb_config_key"] = ("config",) + relative
         blocks = self.blocks.get(page.file.src_uri)
         if blocks:
             page.content = re.sub(r"<!--pmkb-block-(\d+)-->", lambda m: blocks[int(m.group(1))], page.content)

@@ -89,9 +89,16 @@ class Links:
 
     def __init__(self, use_directory_urls: bool = True):
         self.use_directory_urls = use_directory_urls
+        self._urls: dict[str, str] = {}
 
     def url(self, page: str) -> str:
         """Site-relative URL of a docs-relative page (``""`` for the home page)."""
+        url = self._urls.get(page)
+        if url is None:
+            url = self._urls[page] = self._url(page)
+        return url
+
+    def _url(self, page: str) -> str:
         if not page.endswith(".md"):
             return page
         stem = page[:-3]
