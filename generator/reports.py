@@ -1020,11 +1020,8 @@ def render_data_quality(report: Report, links: Links) -> str:
 
 
 LEDGER_SHOWN = 200
-"""Most ledger rows on the action-items page of the site (overdue and open first); the whole
-ledger is in the ``api/action-items.csv`` and ``.json`` exports."""
-
-OWNERS_SHOWN = 50
-"""Most owners listed in each table of the action-items page of the site."""
+"""Most ledger rows (overdue and open first), and most owners per table, on the action-items
+page of the site; the whole ledger is in the ``api/action-items.csv`` and ``.json`` exports."""
 
 PERIOD_LISTED = 50
 """A period page lists its incidents one per line up to this many (the newest ones beyond)."""
