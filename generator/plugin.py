@@ -91,6 +91,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.theme_cache: dict[tuple, str] = {}
         self.nav_sources: set[str] | None = None
         self.theme_urls: list[str] | None = None
+        if getattr(self, "charts", None) is not None:  # a worker left by a failed build (mkdocs serve)
+            self.charts.cancel()
         self.charts: _Charts | None = None
 
     def on_startup(self, *, command, dirty):
@@ -195,6 +197,11 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             if not any("reports/index.md" in str(item) for item in config.nav):
                 config.nav.append({"Reports": "reports/index.md"})
         return files
+
+    def on_build_error(self, error):
+        """Stop the chart worker of a failed build."""
+        if self.charts is not None:
+            self.charts.cancel()
 
     def on_page_markdown(self, markdown, page, config, files):
         """Post-mortem pages: hand the ``status`` key over from Material to the card."""
@@ -506,6 +513,13 @@ class _Charts:
         self.worker = context.Process(target=_draw_charts, args=(jobs, child_end), daemon=True)
         self.worker.start()
         child_end.close()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.terminate()
+            self.worker.join()
+            self.pipe.close()
+            self.worker = None
 
     def finish(self) -> None:
         drawn: dict[str, bytes] = {}
