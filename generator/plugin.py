@@ -7,19 +7,22 @@ This is the only module that imports MkDocs. Per build it:
    ``on_startup``), adds the Markdown extensions the pages need, our stylesheet, and swaps the
    offline plugin's CDN copy of the ``iframe-worker`` shim for the bundled one;
 2. ``on_pre_build``: validates the corpus (errors stop the build with ``pmkb validate``'s
-   messages; warnings go through the plugin logger so ``--strict`` counts them);
+   messages; warnings go through the plugin logger so ``--strict`` counts them), importing
+   the analysis' libraries while the validation's worker processes check the files;
 3. ``on_files``: marks post-mortems as not in the nav (drafts as MkDocs drafts: shown by
    ``mkdocs serve``, left out of ``mkdocs build``), runs the analysis, and adds the generated
    pages, the report pages of :mod:`generator.reports`, the exports and the assets as
-   in-memory files (nothing is ever written into ``docs_dir``);
+   in-memory files (nothing is ever written into ``docs_dir``); the report charts are drawn
+   by a forked worker process meanwhile;
 4. ``on_page_markdown``: moves ``status`` out of Material's way;
 5. ``on_page_content``: sanitises the HTML of post-mortem pages with nh3, then adds the summary
    card above the body (head and summary; the facts wait for the next step);
 6. ``on_page_context`` (after Material's search has indexed the page): puts the card's facts
    in, appends Related incidents, and puts the big tables of generated pages in (they skip
    Markdown and search);
-7. ``on_env``: pages outside the nav (post-mortems, generated pages) share one rendering of
-   the theme's navigation sidebar per set of relative URLs instead of one per page;
+7. ``on_env``: collects the charts; the theme's navigation sidebar (for pages outside the
+   nav), header and config script are rendered once per set of relative URLs instead of once
+   per page (:data:`THEME_WRAPPERS`);
 8. ``on_post_page``: drops the templates' blank lines and indentation (smaller pages).
 
 Page contents come from :mod:`generator.site` (pure functions, no MkDocs).
