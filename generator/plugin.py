@@ -30,6 +30,8 @@ Page contents come from :mod:`generator.site` (pure functions, no MkDocs).
 
 from __future__ import annotations
 
+from html import escape as html_escape
+
 import datetime as dt
 import os
 import re
@@ -212,6 +214,10 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             # Material reads `status` as its own "page status" (an icon in the nav); ours is
             # the review state of the post-mortem, shown on the card instead.
             page.meta["incident_status"] = page.meta.pop("status")
+        if page.file.src_uri in self.pm_by_src and isinstance(page.meta.get("title"), str):
+            # The theme writes the title into <title>, the header and the <h1> without escaping:
+            # give it HTML text, so markup in a title shows as text and never runs.
+            page.meta["title"] = html_escape(page.meta["title"], quote=False)
         return markdown
 
     def on_page_content(self, html, page, config, files):

@@ -342,6 +342,28 @@ def test_script_is_sanitised_even_when_validation_is_skipped(tmp_path, monkeypat
     assert '<a>details</a>' in article
 
 
+def test_title_markup_is_text_everywhere_even_when_validation_is_skipped(tmp_path, monkeypatch):
+    """The theme writes the title into <title>, the header and the <h1> unescaped; a title
+    with a script must come out as text in all three."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    from generator import scan
+
+    monkeypatch.setattr(scan, "find_executable_html", lambda *args, **kwargs: [])
+    original = (FIXTURE_CORPUS / f"{DISK}.md").read_text(encoding="utf-8")
+    title_line = next(line for line in original.splitlines() if line.startswith("title:"))
+    text = original.replace(title_line, "title: \"<script>alert('t')</script> Disk & logs <b>full</b>\"")
+    project = make_project(tmp_path / "p", files={f"{DISK}.md": text})
+    config = load_config(str(project / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
+    build(config)
+    html = (tmp_path / "site" / DISK / "index.html").read_text(encoding="utf-8")
+    escaped = "&lt;script&gt;alert('t')&lt;/script&gt; Disk &amp; logs &lt;b&gt;full&lt;/b&gt;"
+    assert f"<title>{escaped} - " in html
+    assert f"<h1>{escaped}</h1>" in html
+    assert "<script>alert" not in html and "<b>full</b>" not in html
+
+
 def test_draft_is_shown_by_serve(tmp_path):
     """``mkdocs serve`` builds with a serve URL: the draft page exists, with its card and a marker."""
     from mkdocs.commands.build import build
