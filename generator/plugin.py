@@ -438,13 +438,19 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
     def _add_pages(self, files, config, pages: dict[str, str | bytes]) -> set[str]:
         """Add generated pages; an authored ordinary page at the same path wins, a post-mortem there is an error."""
         added = set()
+        # README.md is MkDocs' other name for index.md (both become index.html): an authored
+        # README.md in a folder is that folder's authored home page.
+        readmes = {f.src_uri[: -len("README.md")] + "index.md": f for f in files
+                   if f.src_uri == "README.md" or f.src_uri.endswith("/README.md")}
         for path, content in pages.items():
-            existing = files.get_file_from_path(path)
+            existing = files.get_file_from_path(path) or readmes.get(path)
             if existing is not None:
                 if path in self.pm_by_src:
                     raise PluginError(f"post-mortem {path} has the path of a generated page "
                                       f"({_describe(path)}); rename the post-mortem file")
-                log.info(f"authored page {path} is used instead of the generated {_describe(path)}")
+                log.info(f"authored page {existing.src_uri} is used instead of the generated {_describe(path)}")
+                if existing.src_uri != path and config.nav is not None:
+                    config.nav = _renamed_in_nav(config.nav, path, existing.src_uri)
                 continue
             inclusion = InclusionLevel.NOT_IN_NAV if path.endswith(".md") else InclusionLevel.UNDEFINED
             if isinstance(content, str) and path.endswith(".md"):
@@ -610,6 +616,15 @@ _HEADER_TOPIC = re.compile(r'(<div class="md-header__topic" data-md-component="h
 
 def _fill_header(html: str, title) -> str:
     return html.replace(_TITLE_SLOT, f"\n{title}\n", 1)
+
+
+def _renamed_in_nav(nav, old: str, new: str):
+    """``nav`` with every entry pointing at ``old`` pointing at ``new`` (README.md for index.md)."""
+    if isinstance(nav, list):
+        return [_renamed_in_nav(item, old, new) for item in nav]
+    if isinstance(nav, dict):
+        return {key: _renamed_in_nav(value, old, new) for key, value in nav.items()}
+    return new if nav == old else nav
 
 
 def _describe(path: str) -> str:

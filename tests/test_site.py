@@ -315,6 +315,15 @@ def test_authored_page_at_a_generated_path_wins(tmp_path):
     assert "authored page index.md is used instead of the generated home page" in done.stderr
 
 
+def test_authored_readme_is_the_home_page(tmp_path):
+    project = make_project(tmp_path / "p", files={"README.md": "# About these post-mortems\n\nRead me first.\n"})
+    done = run_build(project, tmp_path / "site")
+    assert done.returncode == 0, done.stderr
+    home = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Read me first." in home and "Latest incidents" not in home
+    assert "authored page README.md is used instead of the generated home page" in done.stderr
+
+
 def test_script_is_sanitised_even_when_validation_is_skipped(tmp_path, monkeypatch):
     """Build in-process with the unsafe-HTML rule switched off: the sanitiser still cleans."""
     from mkdocs.commands.build import build
