@@ -47,6 +47,8 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
         raise click.UsageError("--table applies only to --format csv")
     settings = obj.settings
     today = today or dt.datetime.now(dt.timezone.utc).date()
+    if since is not None and since > today:
+        raise click.BadParameter(f"{since.isoformat()} is after --today {today.isoformat()}", param_hint="--since")
     result = run_validation(resolve_paths(settings, paths), settings)
     from .analysis import published
 
@@ -54,6 +56,10 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
     left_out = result.files - len(postmortems)  # files that could not be read count too
     if not include_drafts:
         postmortems = published(postmortems)
+    later = [pm for pm in postmortems if pm.date > today]
+    if later:  # a report "as of" a past day knows nothing of what came after it
+        click.echo(f"note: {len(later)} post-mortem(s) dated after {today.isoformat()} left out", err=True)
+        postmortems = [pm for pm in postmortems if pm.date <= today]
     if left_out or result.errors:
         click.echo(f"note: {left_out} post-mortem(s) with validation errors left out of the report "
                    "(run 'pmkb validate')", err=True)

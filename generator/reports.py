@@ -696,6 +696,10 @@ def build_report(postmortems: Sequence[Postmortem], clusters: Sequence[Cluster],
         clusters: recurring problems (:attr:`Analysis.clusters`, or hand-built).
         today: reference date (UTC) for ages, recency and overdue.
         since: keep only incidents dated on or after it (``None``: all).
+
+    A recurring problem with an incident in the window is shown with its whole history; the
+    headline count of incidents it accounts for counts only those in the window. (``pmkb report
+    --today`` leaves out incidents after that day before calling this.)
     """
     window = [pm for pm in postmortems if since is None or pm.date >= since]
     window.sort(key=lambda pm: (pm.date, pm.id))
@@ -841,12 +845,15 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
         limit: show at most this many problems in detail (all in the table).
     """
     ranked = report.clusters
-    covered = sum(c.count for c in ranked)
+    in_window = {pm.id for pm in report.postmortems}
+    covered = sum(pm.id in in_window for c in ranked for pm in c.members)
     after_fix = [c for c in ranked if c.recurred_after_fix]
     no_open = [c for c in ranked if c.no_open_action_item]
     out = ["# Recurring problems\n", _as_of(report)]
     if not ranked:
-        out.append("No recurring problems: no two post-mortems are similar enough to form a cluster.\n")
+        out.append("No recurring problems in this period: no two post-mortems are similar enough to "
+                   "form a cluster, or none of a cluster's incidents falls in the period.\n" if report.since else
+                   "No recurring problems: no two post-mortems are similar enough to form a cluster.\n")
         return "\n".join(out)
     out.append(f"**{_plural(len(ranked), 'recurring problem')}** {'accounts' if len(ranked) == 1 else 'account'} "
                f"for **{covered} of "

@@ -63,6 +63,17 @@ def test_since(runner):
                                                                "PM-2024-001"]
 
 
+def test_today_leaves_out_later_incidents_and_since_after_today_is_refused(runner):
+    result = runner.invoke(cli, ["report", "--format", "json", str(FIXTURES), "--today", "2023-12-31",
+                                 "--include-drafts"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["incidents"] == 4
+    assert "note: 3 post-mortem(s) dated after 2023-12-31 left out" in result.stderr
+    bad = runner.invoke(cli, ["report", str(FIXTURES), "--today", "2023-12-31", "--since", "2024-01-01"])
+    assert bad.exit_code == 2
+    assert "2024-01-01 is after --today 2023-12-31" in bad.output
+
+
 @pytest.mark.parametrize("table, header", [
     ("clusters", "rank,id,label,score,incidents,sev1,sev2,sev3,sev4,first,last,days_since_last,intervals_days,"
                  "median_interval_days,impact_seconds,impact_known,open_items,overdue_items,done_items,"

@@ -341,6 +341,13 @@ def test_since_window(corpus, clusters):
     assert [c.id for c in late.clusters] == ["C-PM-2023-001"]
 
 
+def test_since_headline_counts_only_incidents_in_the_window(corpus, clusters):
+    report = build_report(corpus, clusters, TODAY, since=dt.date(2024, 1, 1))
+    page = reports.render_recurrence(report, reports.Links("../"))
+    # Both problems have one incident in the window (G and E); three incidents are in it.
+    assert "**2 recurring problems** account for **2 of 3 incidents**" in page
+
+
 def test_corpus_without_any_timestamps():
     pms = [Postmortem(id=f"PM-2024-00{i}", title=f"t{i}", date=dt.date(2024, i, 1), severity=sev, status="final",
                       services=["api"], authors=["a"], path=f"2024-0{i}-01-t.md",
