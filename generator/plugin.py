@@ -214,6 +214,12 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             # Material reads `status` as its own "page status" (an icon in the nav); ours is
             # the review state of the post-mortem, shown on the card instead.
             page.meta["incident_status"] = page.meta.pop("status")
+        # Material's per-page search boost: an incident outranks the report and list pages
+        # that mention it (searching "PM-2013-001" should open that post-mortem first).
+        if page.file.src_uri in self.pm_by_src:
+            page.meta.setdefault("search", {"boost": SEARCH_BOOST_POSTMORTEM})
+        elif page.file.src_uri.startswith(("reports/", "services/", "tags/", "clusters/", "incidents/")):
+            page.meta.setdefault("search", {"boost": SEARCH_BOOST_LISTS})
         if page.file.src_uri in self.pm_by_src and isinstance(page.meta.get("title"), str):
             # The theme writes the title into <title>, the header and the <h1> without escaping:
             # give it HTML text, so markup in a title shows as text and never runs.
@@ -616,6 +622,11 @@ _HEADER_TOPIC = re.compile(r'(<div class="md-header__topic" data-md-component="h
 
 def _fill_header(html: str, title) -> str:
     return html.replace(_TITLE_SLOT, f"\n{title}\n", 1)
+
+
+# Relative weights for Material's search ranking (its ``search.boost`` page setting).
+SEARCH_BOOST_POSTMORTEM = 2.0
+SEARCH_BOOST_LISTS = 0.5
 
 
 def _renamed_in_nav(nav, old: str, new: str):

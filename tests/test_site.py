@@ -410,3 +410,14 @@ def test_shipped_site_builds_strict_and_every_link_resolves(offline):
         assert (site / "search" / "search_index.js").is_file()
         home = (site / "index.html").read_text(encoding="utf-8")
         assert 'src="assets/pmkb/iframe-worker-shim.js"' in home and "unpkg" not in home
+
+
+def test_search_ranks_incidents_above_list_and_report_pages(built):
+    _, site, _ = built
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    boosts = {}
+    for doc in index["docs"]:
+        if "#" not in doc["location"]:
+            boosts[doc["location"].split("/")[0]] = doc.get("boost")
+    assert boosts[TLS] == 2.0
+    assert boosts["incidents"] == 0.5 and boosts["reports"] == 0.5 and boosts["services"] == 0.5
