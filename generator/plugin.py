@@ -46,9 +46,11 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, InclusionLevel
 from mkdocs.structure.toc import AnchorLink
 from mkdocs.utils import get_relative_url
+from mkdocs.utils.meta import YAML_RE
 
 from . import site
 from .analysis import Analysis
+from .loader import front_matter_digest
 from .model import Postmortem
 from .settings import DEFAULTS, ConfigError, settings_from_options
 
@@ -92,6 +94,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.draft_related: dict[str, list] = {}
         self.blocks: dict[str, list[str]] = {}
         self.card_facts: dict[str, str] = {}
+        self.page_meta: dict[str, dict] = {}  # src_uri -> meta handed from read_source to markdown
         self.nav_cache: dict[tuple, str] = {}
         self.theme_cache: dict[tuple, str] = {}
         self.nav_sources: set[str] | None = None
@@ -208,8 +211,30 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         if self.charts is not None:
             self.charts.cancel()
 
+    def on_page_read_source(self, page, config):
+        """Post-mortem pages: reuse the front matter the validation has already parsed.
+
+        MkDocs would parse every post-mortem's YAML again (``mkdocs.utils.meta.get_data``).
+        When the block it finds is the text the validator loaded, the page gets the body
+        after a blank line (MkDocs then finds no meta and returns the body as its YAML path
+        would) and :meth:`on_page_markdown` puts the validator's meta back. Otherwise MkDocs
+        reads the file as usual.
+        """
+        pm = self.pm_by_src.get(page.file.src_uri)
+        if pm is None or pm.page_meta is None:
+            return None
+        source = page.file.content_string
+        match = YAML_RE.match(source)
+        if match is None or front_matter_digest(match.group(1)[:-1]) != pm.page_meta[0]:
+            return None
+        self.page_meta[page.file.src_uri] = pm.page_meta[1]
+        return "\n" + source[match.end():]
+
     def on_page_markdown(self, markdown, page, config, files):
         """Post-mortem pages: hand the ``status`` key over from Material to the card."""
+        meta = self.page_meta.pop(page.file.src_uri, None)
+        if meta is not None:
+            page.meta = dict(meta)
         if page.file.src_uri in self.pm_by_src and "status" in page.meta:
             # Material reads `status` as its own "page status" (an icon in the nav); ours is
             # the review state of the post-mortem, shown on the card instead.
