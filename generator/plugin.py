@@ -243,6 +243,10 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         # that mention it (searching "PM-2013-001" should open that post-mortem first).
         if page.file.src_uri in self.pm_by_src:
             page.meta.setdefault("search", {"boost": SEARCH_BOOST_POSTMORTEM})
+            # The id as a search tag (Material weighs tags highest): typing an id finds that
+            # incident first, not the year pages that mention its year.
+            tags = page.meta.get("tags") if isinstance(page.meta.get("tags"), list) else []
+            page.meta["tags"] = [*tags, self.pm_by_src[page.file.src_uri].id]
         elif page.file.src_uri.startswith(("reports/", "services/", "tags/", "clusters/", "incidents/")):
             page.meta.setdefault("search", {"boost": SEARCH_BOOST_LISTS})
         if page.file.src_uri in self.pm_by_src and isinstance(page.meta.get("title"), str):

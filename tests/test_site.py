@@ -421,3 +421,8 @@ def test_search_ranks_incidents_above_list_and_report_pages(built):
             boosts[doc["location"].split("/")[0]] = doc.get("boost")
     assert boosts[TLS] == 2.0
     assert boosts["incidents"] == 0.5 and boosts["reports"] == 0.5 and boosts["services"] == 0.5
+    # The id is a search tag of its page (Material weighs tags highest): typing it finds the incident.
+    tls_doc = next(doc for doc in index["docs"] if doc["location"] == f"{TLS}/")
+    html = page(site, TLS)
+    pm_id = re.search(r"PM-\d{4}-\d{3}", card_of(html)).group(0)
+    assert tls_doc["tags"][-1] == pm_id
