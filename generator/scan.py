@@ -72,11 +72,6 @@ def _secret_hint() -> re.Pattern:
 _HINT_WORDS = ("key", "pass", "pwd", "secret", "contrase", "-----begin", "@")
 
 
-def _may_hold_secret(line: str) -> bool:
-    """True when ``line`` is worth handing to detect-secrets (see :func:`candidate_lines`)."""
-    return bool(candidate_lines([line]))
-
-
 def candidate_lines(lines: list[str]) -> list[int]:
     """0-based indexes of the lines a cheap pre-filter flags as possibly holding a secret.
 
@@ -375,27 +370,6 @@ def heading_ids(prose: list[str]) -> set[str]:
             candidate = f"{base}_{n}"
         ids.add(candidate)
     return ids
-
-
-def relative_links(prose: list[str], first_line: int) -> list[Link]:
-    """Relative link targets (inline and reference-style) outside code, in line order.
-
-    Absolute URLs (``https:``, ``mailto:`` ...), site-absolute paths (``/x``) and in-page
-    anchors (``#x``) are left out.
-    """
-    links = []
-    for i, line in enumerate(prose):
-        if "](" not in line and "]:" not in line:
-            continue
-        matches = [(m.start(1), m.group(1)) for m in _MD_LINK.finditer(line)]
-        ref = _REF_DEF.match(line)
-        if ref:
-            matches.append((ref.start(1), ref.group(1)))
-        for col, target in matches:
-            if _SCHEME.match(target) or target.startswith(("#", "/", "//")):
-                continue
-            links.append(Link(first_line + i, col + 1, target))
-    return links
 
 
 # --- sections ------------------------------------------------------------------------------
