@@ -20,17 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SYNTH = ROOT.parent / "shared" / "tools" / "synth_corpus.py"
-OUT = ROOT / "benchmarks" / "out"
-
-
-def corpus(n: int) -> Path:
-    folder = OUT / f"synth-{n}"
-    if not folder.is_dir() or len(list(folder.glob("*.md"))) < n:
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(SYNTH), str(n), str(folder)], check=True, capture_output=True)
-    return folder
+from synth import ROOT, corpus  # benchmarks/ is the script folder
 
 
 def build(docs: Path, site: Path) -> float:

@@ -16,18 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SYNTH = ROOT.parent / "shared" / "tools" / "synth_corpus.py"
-OUT = ROOT / "benchmarks" / "out"
+from synth import OUT, corpus  # benchmarks/ is the script folder
 PMKB = Path(sys.executable).with_name("pmkb")
-
-
-def corpus(n: int) -> Path:
-    folder = OUT / f"synth-{n}"
-    if not folder.is_dir() or len(list(folder.glob("*.md"))) < n:
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(SYNTH), str(n), str(folder)], check=True, capture_output=True)
-    return folder
 
 
 def time_validate(folder: Path) -> tuple[float, int, str]:

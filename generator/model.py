@@ -56,6 +56,16 @@ class Problem:
     def sort_key(self) -> tuple:
         return (self.path, self.line or 0, self.column or 0, self.code, self.field or "")
 
+    @property
+    def location(self) -> str:
+        """``path:line:column``, leaving out what is unknown (``path`` or ``path:line``)."""
+        out = self.path
+        if self.line is not None:
+            out += f":{self.line}"
+            if self.column is not None:
+                out += f":{self.column}"
+        return out
+
     def as_dict(self) -> dict:
         return {
             "path": self.path,

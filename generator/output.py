@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import json
 
-from .model import Problem
 from .validate import ValidationResult
 
 FORMATS = ("text", "json", "github")
-
-
-def _location(p: Problem) -> str:
-    out = p.path
-    if p.line is not None:
-        out += f":{p.line}"
-        if p.column is not None:
-            out += f":{p.column}"
-    return out
 
 
 def format_text(result: ValidationResult, style=lambda text, **kw: text) -> str:
@@ -28,7 +18,7 @@ def format_text(result: ValidationResult, style=lambda text, **kw: text) -> str:
     for p in result.problems:
         level = style(p.level, fg="red" if p.level == "error" else "yellow", bold=True)
         where = f" {p.field}:" if p.field else ":"
-        lines.append(f"{_location(p)}: {level} {p.code}{where} {p.message} ({p.fix})")
+        lines.append(f"{p.location}: {level} {p.code}{where} {p.message} ({p.fix})")
     lines.append(summary_line(result))
     return "\n".join(lines)
 

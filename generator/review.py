@@ -670,15 +670,6 @@ def md_code(text: str) -> str:
     return "`" + " ".join(str(text).split()).replace("`", "'").replace("|", "\\|") + "`"
 
 
-def _where(p: Problem) -> str:
-    out = p.path
-    if p.line is not None:
-        out += f":{p.line}"
-        if p.column is not None:
-            out += f":{p.column}"
-    return out
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
 
@@ -775,7 +766,7 @@ def format_markdown(result: Review) -> str:
         out.append("|---|---|---|---|---|")
         for p in v.problems:
             field_ = f"{md_code(p.field)}: " if p.field else ""
-            out.append(f"| {md_code(_where(p))} | {p.level} | `{p.code}` | {field_}{md_escape(p.message)} "
+            out.append(f"| {md_code(p.location)} | {p.level} | `{p.code}` | {field_}{md_escape(p.message)} "
                        f"| {md_escape(p.fix)} |")
     out.append("")
     for entry in result.entries:

@@ -306,22 +306,17 @@ def test_authored_page_at_another_url_of_a_generated_page_is_refused_naming_both
     assert "incidents.md and incidents/index.md would both be written to incidents/index.html" in done.stderr
 
 
-def test_authored_page_at_a_generated_path_wins(tmp_path):
-    project = make_project(tmp_path / "p", files={"index.md": "# Welcome\n\nOur own home page.\n"})
+@pytest.mark.parametrize("name, text, shown", [
+    ("index.md", "# Welcome\n\nOur own home page.\n", "Our own home page."),
+    ("README.md", "# About these post-mortems\n\nRead me first.\n", "Read me first."),  # MkDocs: README = index
+])
+def test_authored_page_at_a_generated_path_wins(tmp_path, name, text, shown):
+    project = make_project(tmp_path / "p", files={name: text})
     done = run_build(project, tmp_path / "site")
     assert done.returncode == 0, done.stderr
     home = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
-    assert "Our own home page." in home and "Latest incidents" not in home
-    assert "authored page index.md is used instead of the generated home page" in done.stderr
-
-
-def test_authored_readme_is_the_home_page(tmp_path):
-    project = make_project(tmp_path / "p", files={"README.md": "# About these post-mortems\n\nRead me first.\n"})
-    done = run_build(project, tmp_path / "site")
-    assert done.returncode == 0, done.stderr
-    home = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
-    assert "Read me first." in home and "Latest incidents" not in home
-    assert "authored page README.md is used instead of the generated home page" in done.stderr
+    assert shown in home and "Latest incidents" not in home
+    assert f"authored page {name} is used instead of the generated home page" in done.stderr
 
 
 def test_script_is_sanitised_even_when_validation_is_skipped(tmp_path, monkeypatch):
