@@ -101,6 +101,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.theme_urls: list[str] | None = None
         if getattr(self, "charts", None) is not None:  # a worker left by a failed build (mkdocs serve)
             self.charts.cancel()
+        if getattr(self, "pending", None) is not None:  # validation workers left by a failed build
+            self.pending.cancel()
+        self.pending = None
         self.charts: _Charts | None = None
 
     def on_startup(self, *, command, dirty):
@@ -132,13 +135,26 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         return config
 
     def on_pre_build(self, config):
-        """Validate the corpus; errors stop the build, warnings go to the plugin logger."""
-        from .output import summary_line
-        from .validate import validate
+        """Start validating the corpus; :meth:`on_files` collects the result.
 
-        started = time.perf_counter()
-        result = validate([self.settings.docs_dir], self.settings, while_checking=_import_analysis)
-        log.debug(f"validated {result.files} files in {time.perf_counter() - started:.2f} s")
+        Worker processes check the files while MkDocs collects its own list of files and this
+        process imports the analysis' libraries (scikit-learn, SciPy: about a second).
+        """
+        from .validate import start_validation
+
+        self.validation_started = time.perf_counter()
+        self.pending = start_validation([self.settings.docs_dir], self.settings)
+        if self.pending.in_background:
+            _import_analysis()
+
+    def _validation_result(self):
+        """Wait for the validation started in :meth:`on_pre_build`; errors stop the build with the
+        messages of ``pmkb validate``, warnings go to the plugin logger (``--strict`` counts them)."""
+        from .output import summary_line
+
+        pending, self.pending = self.pending, None
+        result = pending.result()
+        log.debug(f"validated {result.files} files in {time.perf_counter() - self.validation_started:.2f} s")
         for problem in result.problems:
             if problem.level == "warning":
                 log.warning(_one_line(problem))
@@ -147,10 +163,11 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             for problem in errors:
                 log.error(_one_line(problem))
             raise PluginError(f"post-mortems: {summary_line(result)}; run 'pmkb validate' for details")
-        self.result = result
+        return result
 
     def on_files(self, files, config):
         """Mark post-mortems, analyse them, add generated pages, reports, exports and assets."""
+        self.result = self._validation_result()
         self.pm_by_src = {pm.path: pm for pm in self.result.postmortems}
         for pm in self.result.postmortems:
             file = files.get_file_from_path(pm.path)
@@ -207,7 +224,10 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         return files
 
     def on_build_error(self, error):
-        """Stop the chart worker of a failed build."""
+        """Stop the validation workers and the chart worker of a failed build."""
+        if getattr(self, "pending", None) is not None:
+            self.pending.cancel()
+            self.pending = None
         if self.charts is not None:
             self.charts.cancel()
 

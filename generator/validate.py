@@ -606,11 +606,63 @@ def validate(paths: list[Path], settings: Settings, today: dt.date | None = None
         today: reference date for "in the future" (default: now at UTC+14).
         scan_secrets: run the secret scan (always on in the CLI and the build).
         while_checking: called in this process while worker processes check the files (not
-            called when the files are checked here); the site build imports the analysis'
-            libraries meanwhile.
+            called when the files are checked here).
 
     Returns:
         A :class:`ValidationResult`. Problems of files outside ``paths`` are not reported.
+
+    Raises:
+        FileNotFoundError: a path does not exist.
+    """
+    pending = start_validation(paths, settings, today, scan_secrets)
+    if while_checking is not None and pending.in_background:
+        while_checking()
+    return pending.result()
+
+
+class PendingValidation:
+    """A validation whose files are being checked by worker processes (see :func:`start_validation`).
+
+    ``in_background`` tells whether workers are running (large corpora with more than one CPU)
+    or the files will be checked in this process when :meth:`result` is called. Call
+    :meth:`result` exactly once, or :meth:`cancel` to stop the workers.
+    """
+
+    def __init__(self, targets, context, settings, today, scan_secrets):
+        self._targets, self._context, self._settings = targets, context, settings
+        self._today, self._scan_secrets = today, scan_secrets
+        self._pool, self._results = _start_pool(targets, settings, today, scan_secrets)
+        self.in_background = self._pool is not None
+
+    def result(self) -> ValidationResult:
+        """Wait for the workers (if any) and run the cross-file rules.
+
+        Returns:
+            The :class:`ValidationResult`, exactly as :func:`validate` returns it.
+        """
+        if self._pool is not None:
+            try:
+                sources = list(self._results)
+            finally:
+                self._pool.shutdown()
+                self._pool = None
+        else:
+            sources = _check_here(self._targets, self._settings, self._today, self._scan_secrets)
+        return _finish(sources, self._context, self._settings)
+
+    def cancel(self) -> None:
+        """Stop the workers without waiting for their results (a build that failed meanwhile)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def start_validation(paths: list[Path], settings: Settings, today: dt.date | None = None,
+                     scan_secrets: bool = True) -> PendingValidation:
+    """Start :func:`validate` and return before the files are checked, when workers check them.
+
+    The site build starts the validation, lets MkDocs collect its files meanwhile, then
+    waits for :meth:`PendingValidation.result`. Arguments as for :func:`validate`.
 
     Raises:
         FileNotFoundError: a path does not exist.
@@ -622,8 +674,13 @@ def validate(paths: list[Path], settings: Settings, today: dt.date | None = None
     context: list[tuple[Path, Path]] = []
     if docs.is_dir() and docs not in dir_args and any(root == docs for _, root in targets):
         context = [(f, r) for f, r in collect_files([docs], settings) if f not in target_set]
-    result = ValidationResult(files=len(targets))
-    sources = _check_files(targets, settings, today, scan_secrets, while_checking)
+    return PendingValidation(targets, context, settings, today, scan_secrets)
+
+
+def _finish(sources: list[tuple[SourceFile, Postmortem | None, Path]], context: list[tuple[Path, Path]],
+            settings: Settings) -> ValidationResult:
+    """Cross-file rules over the checked files, and the sorted result."""
+    result = ValidationResult(files=len(sources))
     others: list[tuple[str, str, int]] = []  # (id, display path, line) of context files
     for file, root in context:
         src = read_source(file, display_path(file))
@@ -668,28 +725,39 @@ def _worker_check_compact(target: tuple[Path, Path]) -> tuple[SourceFile, Postmo
     return src, pm, root
 
 
-def _check_files(targets: list[tuple[Path, Path]], settings: Settings, today: dt.date | None,
-                 scan_secrets: bool, while_checking: Callable[[], None] | None = None,
-                 ) -> list[tuple[SourceFile, Postmortem | None, Path]]:
-    """Run :func:`check_file` over ``targets``, in a pool of processes for large corpora.
+def _start_pool(targets: list[tuple[Path, Path]], settings: Settings, today: dt.date | None,
+                scan_secrets: bool):
+    """Start checking ``targets`` in a pool of worker processes, for large corpora.
 
     The per-file rules are independent, so files are spread over ``os.cpu_count()`` worker
-    processes (``PMKB_JOBS`` overrides; ``1`` disables). Results keep the order of ``targets``.
+    processes (``PMKB_JOBS`` overrides; ``1`` disables) from :data:`PARALLEL_MIN_FILES` files.
+
+    Returns:
+        ``(pool, results)``: the executor and an iterator of results in the order of
+        ``targets``; ``(None, None)`` when the files are to be checked in this process.
     """
     import os
 
     jobs = int(os.environ.get("PMKB_JOBS") or os.cpu_count() or 1)
-    if jobs > 1 and len(targets) >= PARALLEL_MIN_FILES:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    if jobs < 2 or len(targets) < PARALLEL_MIN_FILES:
+        return None, None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start,
-                                 initargs=(settings, today, scan_secrets)) as pool:
-            results = pool.map(_worker_check_compact, targets, chunksize=max(16, len(targets) // (jobs * 8)))
-            if while_checking is not None:  # the workers are forked by now (no fork while it runs)
-                while_checking()
-            return list(results)
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start,
+                               initargs=(settings, today, scan_secrets))
+    try:
+        results = pool.map(_worker_check_compact, targets, chunksize=max(16, len(targets) // (jobs * 8)))
+    except BaseException:
+        pool.shutdown(cancel_futures=True)
+        raise
+    return pool, results
+
+
+def _check_here(targets: list[tuple[Path, Path]], settings: Settings, today: dt.date | None,
+                scan_secrets: bool) -> list[tuple[SourceFile, Postmortem | None, Path]]:
+    """Run :func:`check_file` over ``targets`` in this process, in order."""
     _worker_start(settings, today, scan_secrets)
     try:
         return [_worker_check(target) for target in targets]

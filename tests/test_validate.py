@@ -494,3 +494,57 @@ def test_final_sections_are_checked_even_when_a_field_is_broken(tmp_path):
     text = VALID.replace("authors: [alice]\n", "").replace("## Impact\n", "## Effects\n")
     codes = [p.code for p in check(tmp_path, text).problems]
     assert codes == ["field-missing", "section-missing"]
+
+
+# --- worker processes -----------------------------------------------------------------------
+
+
+def _corpus_of_six(tmp_path: Path) -> Path:
+    """Six files: five valid (ids PM-2024-010..014), one whose id repeats PM-2024-010 and whose
+    severity is wrong, so per-file and cross-file problems both appear."""
+    docs = tmp_path / "postmortems"
+    docs.mkdir()
+    for n in range(10, 15):
+        (docs / f"2024-03-{n}-incident.md").write_text(
+            VALID.replace("PM-2024-017", f"PM-2024-0{n}").replace("2024-03-14", f"2024-03-{n}"), encoding="utf-8")
+    (docs / "2024-03-14-bad.md").write_text(
+        VALID.replace("PM-2024-017", "PM-2024-010").replace("severity: SEV1", "severity: SEV9"), encoding="utf-8")
+    return docs
+
+
+def test_worker_processes_give_the_same_result_as_one_process(tmp_path, monkeypatch):
+    """Files checked by a pool of workers (large corpora) give exactly the problems and
+    post-mortems of a check in this process, and start_validation returns before they are done."""
+    from generator import validate as validate_module
+
+    docs = _corpus_of_six(tmp_path)
+    settings = Settings(docs_dir=docs)
+    monkeypatch.setenv("PMKB_JOBS", "1")
+    here = validate([docs], settings, today=TODAY)
+    monkeypatch.setenv("PMKB_JOBS", "2")
+    monkeypatch.setattr(validate_module, "PARALLEL_MIN_FILES", 4)
+    pending = validate_module.start_validation([docs], settings, today=TODAY)
+    assert pending.in_background
+    pooled = pending.result()
+
+    assert problems(pooled) == problems(here) == [
+        ("2024-03-10-incident.md", 2, "id", "error", "duplicate-id"),
+        ("2024-03-14-bad.md", 2, "id", "error", "duplicate-id"),
+        ("2024-03-14-bad.md", 5, "severity", "error", "field-enum"),
+    ]
+    assert [p.message for p in pooled.problems] == [p.message for p in here.problems]
+    assert [(pm.id, pm.path) for pm in pooled.postmortems] == [(pm.id, pm.path) for pm in here.postmortems]
+    assert pooled.valid_ids == here.valid_ids == {"PM-2024-011", "PM-2024-012", "PM-2024-013", "PM-2024-014"}
+
+
+def test_a_cancelled_validation_stops_its_workers(tmp_path, monkeypatch):
+    from generator import validate as validate_module
+
+    docs = _corpus_of_six(tmp_path)
+    monkeypatch.setenv("PMKB_JOBS", "2")
+    monkeypatch.setattr(validate_module, "PARALLEL_MIN_FILES", 4)
+    pending = validate_module.start_validation([docs], Settings(docs_dir=docs), today=TODAY)
+    workers = list(pending._pool._processes.values())
+    assert len(workers) == 2
+    pending.cancel()
+    assert all(not w.is_alive() for w in workers)
