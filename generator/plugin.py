@@ -20,10 +20,11 @@ This is the only module that imports MkDocs. Per build it:
 6. ``on_page_context`` (after Material's search has indexed the page): puts the card's facts
    in, appends Related incidents, and puts the big tables of generated pages in (they skip
    Markdown and search);
-7. ``on_env``: collects the charts; the theme's navigation sidebar (for pages outside the
-   nav), header and config script are rendered once per set of relative URLs instead of once
-   per page (:data:`THEME_WRAPPERS`);
-8. ``on_post_page``: drops the templates' blank lines and indentation (smaller pages).
+7. ``on_env``: collects the charts; the theme's templates lose their blank lines and
+   indentation when they are loaded (:class:`_CompactThemeLoader`: a third of each page, at
+   no cost per page); the theme's navigation sidebar (for pages outside the nav), header and
+   config script are rendered once per set of relative URLs instead of once per page
+   (:data:`THEME_WRAPPERS`).
 
 Page contents come from :mod:`generator.site` (pure functions, no MkDocs).
 """
@@ -38,6 +39,8 @@ import re
 import time
 from importlib import resources
 from pathlib import Path
+
+import jinja2
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -302,6 +305,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             self.charts.finish()
             log.debug(f"report charts collected after {time.perf_counter() - started:.2f} s of waiting")
 
+        custom_dir = getattr(config.theme, "custom_dir", None)
+        theme_dirs = tuple(os.path.join(os.path.normpath(d), "") for d in config.theme.dirs if d != custom_dir)
+        env.loader = _CompactThemeLoader(env.loader, theme_dirs)
         wrappers, originals = {}, {}
         for name, (alias, wrapper) in THEME_WRAPPERS.items():
             try:
@@ -405,10 +411,6 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
 
     def _cluster(self, pm: Postmortem):
         return self.clusters_by_id.get(self.analysis.cluster_of.get(pm.id)) if pm.status != "draft" else None
-
-    def on_post_page(self, output, page, config):
-        """Drop the blank lines and indentation of the page templates (about a third of each page)."""
-        return site.compact_html(output)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -667,6 +669,25 @@ three parts were a third of the template time of every page."""
 _TITLE_SLOT = "\x00pmkb-title\x00"
 _HEADER_TOPIC = re.compile(r'(<div class="md-header__topic" data-md-component="header-topic">\s*'
                            r'<span class="md-ellipsis">)(.*?)(</span>)', re.S)
+
+
+class _CompactThemeLoader(jinja2.BaseLoader):
+    """Wraps the theme's Jinja loader: templates of the installed themes (Material, MkDocs) are
+    compacted by :func:`generator.site.compact_template` as they are loaded; the site's own
+    ``custom_dir`` overrides are left exactly as written."""
+
+    def __init__(self, inner: jinja2.BaseLoader, theme_dirs: tuple[str, ...]):
+        self.inner = inner
+        self.theme_dirs = theme_dirs
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = self.inner.get_source(environment, template)
+        if filename and os.path.normpath(filename).startswith(self.theme_dirs):
+            source = site.compact_template(source)
+        return source, filename, uptodate
+
+    def list_templates(self):
+        return self.inner.list_templates()
 
 
 def _fill_header(html: str, title) -> str:

@@ -7,6 +7,7 @@ the shipped configuration. The shipped site is built at most once per test sessi
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
@@ -61,7 +62,9 @@ def shipped_site(offline: bool = False) -> Path:
     Raises:
         AssertionError: the build failed (its log is in the message).
     """
-    out = Path(tempfile.mkdtemp(prefix="pmkb-site-")) / "site"
+    folder = Path(tempfile.mkdtemp(prefix="pmkb-site-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # shared by the session's tests, then removed
+    out = folder / "site"
     done = run_build(ROOT, out, offline=offline)
     assert done.returncode == 0, f"mkdocs build --strict of the shipped site failed:\n{done.stderr}"
     return out

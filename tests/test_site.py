@@ -421,3 +421,25 @@ def test_search_ranks_incidents_above_list_and_report_pages(built):
     html = page(site, TLS)
     pm_id = re.search(r"PM-\d{4}-\d{3}", card_of(html)).group(0)
     assert tls_doc["tags"][-1] == pm_id
+
+
+def test_theme_templates_are_compacted_and_custom_overrides_are_kept_as_written(tmp_path):
+    """Material's templates lose their indentation when loaded (no line of a page starts with
+    spaces outside <pre>, <code>, <script>, <style>); a custom_dir override keeps its own."""
+    project = make_project(tmp_path / "p")
+    config = (project / "mkdocs.yml").read_text(encoding="utf-8")
+    config = config.replace("theme:\n  name: material\n", "theme:\n  name: material\n  custom_dir: overrides\n", 1)
+    (project / "mkdocs.yml").write_text(config, encoding="utf-8")
+    (project / "overrides").mkdir()
+    (project / "overrides" / "main.html").write_text(
+        '{% extends "base.html" %}\n{% block footer %}\n<pre class="keep">\n    indented\n</pre>\n'
+        '<div class="mine">\n    <span>as written</span>\n</div>\n{% endblock %}\n', encoding="utf-8")
+    site = tmp_path / "site"
+    done = run_build(project, site)
+    assert done.returncode == 0, done.stderr
+    page = (site / "2024-03-14-checkout-api-down-after-tls-certificate-expired" / "index.html").read_text(encoding="utf-8")
+    assert '<div class="mine">\n    <span>as written</span>\n</div>' in page
+    assert '<pre class="keep">\n    indented\n</pre>' in page
+    outside = re.sub(r"<(pre|code|script|style|textarea)\b.*?</\1>", "", page, flags=re.S)
+    outside = outside.replace('<div class="mine">\n    <span>', "")
+    assert re.findall(r"\n[ \t]+\S", outside) == []

@@ -79,12 +79,13 @@ def test_generated_pages_refuse_a_service_named_like_the_overview():
         site.generated_pages([pm(1, services=("index",))], Analysis(postmortems=[]), "KB")
 
 
-def test_compact_html_keeps_preformatted_text():
-    html = "<div>\n    <p>a</p>\n\n\n  <pre><code>x\n\n    y</code></pre>\n  <script>var a = 1;\n\n  b()</script>\n</div>"
-    assert site.compact_html(html) == ("<div>\n<p>a</p>\n<pre><code>x\n\n    y</code></pre>\n"
-                                       "<script>var a = 1;\n\n  b()</script>\n</div>")
+def test_compact_template_drops_indentation_and_block_line_breaks_but_keeps_preformatted_text():
+    source = ("<div>\n    {% if x %}\n    <p>a</p>\n\n\n    {% endif %}\n  <pre><code>x\n\n    y</code></pre>\n"
+              "  <script>var a = 1;\n\n  {% if b %}\n  b()</script>\n</div>")
+    assert site.compact_template(source) == ("<div>\n{% if x %}<p>a</p>\n{% endif %}<pre><code>x\n\n    y</code></pre>\n"
+                                             "<script>var a = 1;\n\n  {% if b %}\n  b()</script>\n</div>")
     nested = "<pre>a\n  <code>x\n\n y</code>\n\n  z</pre>\n   <p>q</p>"
-    assert site.compact_html(nested) == "<pre>a\n  <code>x\n\n y</code>\n\n  z</pre>\n<p>q</p>"
+    assert site.compact_template(nested) == "<pre>a\n  <code>x\n\n y</code>\n\n  z</pre>\n<p>q</p>"
 
 
 def test_sanitize_removes_executable_html_and_keeps_material_markup():
