@@ -16,7 +16,8 @@ This is the only module that imports MkDocs. Per build it:
    by a forked worker process meanwhile;
 4. ``on_page_markdown``: moves ``status`` out of Material's way;
 5. ``on_page_content``: sanitises the HTML of post-mortem pages with nh3, then adds the summary
-   card above the body (head and summary; the facts wait for the next step);
+   card above the body (head and summary; the facts wait for the next step) and the table of
+   the front matter's action items after it;
 6. ``on_page_context`` (after Material's search has indexed the page): puts the card's facts
    in, appends Related incidents, and puts the big tables of generated pages in (they skip
    Markdown and search);
@@ -266,10 +267,13 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         # that mention it (searching "PM-2013-001" should open that post-mortem first).
         if page.file.src_uri in self.pm_by_src:
             page.meta.setdefault("search", {"boost": SEARCH_BOOST_POSTMORTEM})
-            # The id as a search tag (Material weighs tags highest): typing an id finds that
-            # incident first, not the year pages that mention its year.
+            # The services and the id as search tags (Material weighs tags highest): typing a
+            # service name finds the incidents of that service first (the card that shows the
+            # services is kept out of the index), typing an id finds that incident first, not
+            # the year pages that mention its year.
+            pm = self.pm_by_src[page.file.src_uri]
             tags = page.meta.get("tags") if isinstance(page.meta.get("tags"), list) else []
-            page.meta["tags"] = [*tags, self.pm_by_src[page.file.src_uri].id]
+            page.meta["tags"] = [*tags, *(s for s in pm.services if s not in tags), pm.id]
         elif page.file.src_uri.startswith(("reports/", "services/", "tags/", "clusters/", "incidents/")):
             page.meta.setdefault("search", {"boost": SEARCH_BOOST_LISTS})
         if page.file.src_uri in self.pm_by_src and isinstance(page.meta.get("title"), str):
@@ -289,7 +293,15 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             return html
         card, facts = site.card_html(site.Links(config.use_directory_urls), pm, self._cluster(pm), split=True)
         self.card_facts[page.file.src_uri] = facts
-        return card + site.sanitize_html(html)
+        body = site.sanitize_html(html)
+        if pm.action_items:  # searchable (owners, tickets), so added before search indexes the page
+            anchor = site.ACTION_ITEMS_ANCHOR
+            if f'id="{anchor}"' in body:
+                anchor += "-pmkb"
+            body += site.action_items_html(pm, self._today(), anchor)
+            if page.toc is not None:
+                page.toc.items.append(AnchorLink("Tracked action items", anchor, 2))
+        return card + body
 
     def on_env(self, env, config, files):
         """Collect the report charts; let pages share renderings of the theme parts that do not

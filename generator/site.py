@@ -26,6 +26,7 @@ post-mortem is HTML-escaped (and Markdown-escaped in headings).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import posixpath
@@ -266,8 +267,8 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, split: 
     they are kept out of the index anyway, and Material's search parser would still spend time
     on their forty-odd tags on every post-mortem page.
 
-    Shows severity, status, id, summary, date, services, duration, time to detect, time to
-    resolve, authors, tags and, when the incident belongs to one, its recurring problem. The
+    Shows severity, status, id, summary, date, services, time to detect, time to mitigate and
+    time to resolve (from ``started_at``), authors, tags and, when the incident belongs to one, its recurring problem. The
     facts are kept out of the search index (they would clutter every search result); the
     markup is lean because it is repeated on every post-mortem page.
     """
@@ -280,8 +281,8 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, split: 
     facts = [
         _fact("Date", pm.date.isoformat()),
         _fact("Services", _services(ln, page, pm.services), wide=True),
-        _fact("Duration", format_duration(pm.duration)),
         _fact("Time to detect", format_duration(pm.time_to_detect)),
+        _fact("Time to mitigate", format_duration(pm.time_to_mitigate)),
         _fact("Time to resolve", format_duration(pm.time_to_resolve)),
         _fact("Authors", attr(", ".join(pm.authors)) or "—"),
         _fact("Tags", tags, wide=True),
@@ -296,6 +297,40 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, split: 
     if split:
         return f'<div class="pmkb-card">\n{head}\n{summary}{CARD_FACTS}</div>\n', facts_html
     return f'<div class="pmkb-card">\n{head}\n{summary}{facts_html}</div>\n'
+
+
+ACTION_ITEMS_ANCHOR = "tracked-action-items"
+CLOSED_ACTION_STATUSES = frozenset({"done", "wont-do"})
+"""Action-item statuses of the v1 format that close an item (``open`` and ``in-progress`` do not)."""
+
+
+def action_items_html(pm: Postmortem, today: dt.date, anchor: str = ACTION_ITEMS_ANCHOR) -> str:
+    """The **Tracked action items** section of a post-mortem page: its front-matter action
+    items as a table (status, action, owner, due date, ticket), heading included; ``""`` when
+    it has none.
+
+    An item still open (not ``done`` or ``wont-do``) whose due date is before ``today`` (UTC)
+    is marked *overdue*. A ticket that is an ``http(s)://`` URL is a link; every value is escaped.
+    """
+    if not pm.action_items:
+        return ""
+    rows = []
+    for item in pm.action_items:
+        status = attr(item.status)
+        if item.status not in CLOSED_ACTION_STATUSES and item.due is not None and item.due < today:
+            status += ' <strong class="pmkb-overdue">overdue</strong>'
+        ticket = "—"
+        if item.ticket:
+            ticket = (f'<a href="{attr(item.ticket)}">{attr(item.ticket)}</a>'
+                      if re.match(r"https?://", item.ticket) else attr(item.ticket))
+        rows.append(f"<tr><td>{status}</td><td>{attr(item.title)}</td><td>{attr(item.owner or '—')}</td>"
+                    f"<td>{item.due.isoformat() if item.due else '—'}</td><td>{ticket}</td></tr>")
+    still_open = sum(item.status not in CLOSED_ACTION_STATUSES for item in pm.action_items)
+    return (f'<h2 id="{anchor}">Tracked action items<a class="headerlink" href="#{anchor}" '
+            'title="Permanent link">&para;</a></h2>\n'
+            f"<p>{still_open} of {len(pm.action_items)} still open.</p>\n"
+            "<table>\n<thead><tr><th>Status</th><th>Action</th><th>Owner</th><th>Due</th><th>Ticket</th></tr></thead>\n"
+            "<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n")
 
 
 def related_html(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],

@@ -46,7 +46,7 @@ def card_of(html: str) -> str:
     return html[start:html.index('<h2 id="summary"', start)]
 
 
-FACTS = {"date": "Date", "services": "Services", "duration": "Duration", "ttd": "Time to detect",
+FACTS = {"date": "Date", "services": "Services", "ttm": "Time to mitigate", "ttd": "Time to detect",
          "ttr": "Time to resolve", "authors": "Authors", "tags": "Tags", "cluster": "Recurring problem"}
 
 
@@ -69,7 +69,7 @@ def test_card_shows_every_value(built):
     assert '<span class="pmkb-card__id">PM-2024-017</span>' in card
     assert fact(card, "date") == "2024-03-14"
     assert fact(card, "services") == "checkout-api, edge-proxy"
-    assert fact(card, "duration") == "1 h 53 min"       # started 09:12, mitigated 11:05
+    assert fact(card, "ttm") == "1 h 53 min"            # started 09:12, mitigated 11:05
     assert fact(card, "ttd") == "19 min"                # detected 09:31
     assert fact(card, "ttr") == "2 h 28 min"            # resolved 11:40
     assert fact(card, "authors") == "alice, bob"
@@ -82,14 +82,15 @@ def test_card_shows_every_value(built):
 def test_card_reads_times_in_their_own_offset(built):
     _, site, _ = built
     card = card_of(page(site, EDGE))
-    assert (fact(card, "ttd"), fact(card, "duration"), fact(card, "ttr")) == ("5 min", "45 min", "1 h 10 min")
+    assert (fact(card, "ttd"), fact(card, "ttm"), fact(card, "ttr")) == ("5 min", "45 min", "1 h 10 min")
     assert fact(card, "date") == "2024-05-02"
 
 
 def test_missing_times_show_a_dash(built):
     _, site, _ = built
     card = card_of(page(site, GATEWAY))
-    assert fact(card, "duration") == "2 h"              # no mitigated_at: started to resolved
+    assert fact(card, "ttm") == "—"                     # no mitigated_at
+    assert fact(card, "ttr") == "2 h"
     assert fact(card, "ttd") == "1 h 10 min"
 
 
@@ -421,6 +422,25 @@ def test_search_ranks_incidents_above_list_and_report_pages(built):
     html = page(site, TLS)
     pm_id = re.search(r"PM-\d{4}-\d{3}", card_of(html)).group(0)
     assert tls_doc["tags"][-1] == pm_id
+    # Its services are search tags too (the card that shows them is kept out of the index).
+    assert tls_doc["tags"] == ["tls", "certificates", "checkout-api", "edge-proxy", pm_id]
+
+
+def test_tracked_action_items_follow_the_body_with_ticket_link_and_toc_entry(built):
+    _, site, _ = built
+    html = page(site, TLS)
+    section = html[html.index('<h2 id="tracked-action-items">'):html.index('<h2 id="related-incidents">')]
+    assert "<p>1 of 1 still open.</p>" in section
+    # due 2024-04-30, still open: overdue on any build day after it
+    assert re.findall(r"<tr><td>.*?</tr>", section) == [
+        '<tr><td>open <strong class="pmkb-overdue">overdue</strong></td><td>Automate certificate renewal with ACME</td>'
+        '<td>platform-team</td><td>2024-04-30</td><td><a href="https://tracker.example.com/browse/OPS-1234">'
+        "https://tracker.example.com/browse/OPS-1234</a></td></tr>"]
+    toc = re.findall(r'<a href="#([a-z-]+)" class="md-nav__link">', html)
+    assert toc[-2:] == ["tracked-action-items", "related-incidents"]
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    entry = next(doc for doc in index["docs"] if doc["location"] == f"{TLS}/#tracked-action-items")
+    assert "platform-team" in entry["text"] and "OPS-1234" in entry["text"]
 
 
 def test_theme_templates_are_compacted_and_custom_overrides_are_kept_as_written(tmp_path):

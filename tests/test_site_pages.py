@@ -99,3 +99,30 @@ def test_sanitize_removes_executable_html_and_keeps_material_markup():
     assert "script" not in clean and "alert" not in clean and "onerror" not in clean
     assert '<img src="a.png">' in clean and "<a>j</a>" in clean
     assert "color" not in clean
+
+
+def test_action_items_table_marks_overdue_open_items_links_url_tickets_and_escapes():
+    from generator.model import ActionItem
+
+    incident = pm(1)
+    incident.action_items = [
+        ActionItem("Rotate <keys> & certs", owner="sec", status="open", due=dt.date(2024, 5, 1), ticket="OPS-7"),
+        ActionItem("Alert on expiry", owner=None, status="in-progress", due=dt.date(2024, 6, 1),
+                   ticket="https://tracker.example.com/browse/OPS-8?a=1&b=2"),
+        ActionItem("Retire the old proxy", status="wont-do", due=dt.date(2024, 1, 1)),
+        ActionItem("Write the runbook", status="done", due=dt.date(2024, 1, 1)),
+    ]
+    html = site.action_items_html(incident, dt.date(2024, 5, 15))
+    rows = re.findall(r"<tr><td>.*?</tr>", html)
+    assert rows == [
+        '<tr><td>open <strong class="pmkb-overdue">overdue</strong></td><td>Rotate &lt;keys&gt; &amp; certs</td>'
+        "<td>sec</td><td>2024-05-01</td><td>OPS-7</td></tr>",
+        '<tr><td>in-progress</td><td>Alert on expiry</td><td>—</td><td>2024-06-01</td>'
+        '<td><a href="https://tracker.example.com/browse/OPS-8?a=1&amp;b=2">'
+        "https://tracker.example.com/browse/OPS-8?a=1&amp;b=2</a></td></tr>",
+        "<tr><td>wont-do</td><td>Retire the old proxy</td><td>—</td><td>2024-01-01</td><td>—</td></tr>",
+        "<tr><td>done</td><td>Write the runbook</td><td>—</td><td>2024-01-01</td><td>—</td></tr>",
+    ]
+    assert "<p>2 of 4 still open.</p>" in html
+    assert html.startswith('<h2 id="tracked-action-items">Tracked action items')
+    assert site.action_items_html(pm(2), dt.date(2024, 5, 15)) == ""
