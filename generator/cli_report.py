@@ -37,6 +37,8 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
 
     PATHS are post-mortem files or folders (default: the docs_dir of mkdocs.yml). Files with
     validation errors are left out (with a note on stderr; run 'pmkb validate' for details).
+    Drafts are left out too, as on the built site, unless --include-drafts; the output says how
+    many.
     Recurring problems are ranked by how much they hurt; TTD and TTR are medians and p90s by
     the nearest-rank method. Exit 0, or 2 on a usage or configuration error.
     """
@@ -54,8 +56,14 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
 
     postmortems = [pm for pm in result.postmortems if pm.id in result.valid_ids]
     left_out = result.files - len(postmortems)  # files that could not be read count too
+    drafts = 0
     if not include_drafts:
+        # drafts the report would have counted: not after --today, not before --since
+        drafts = sum(pm.status == "draft" and pm.date <= today and (since is None or pm.date >= since)
+                     for pm in postmortems)
         postmortems = published(postmortems)
+        if drafts:
+            click.echo(f"note: {drafts} draft post-mortem(s) left out (--include-drafts counts them)", err=True)
     later = [pm for pm in postmortems if pm.date > today]
     if later:  # a report "as of" a past day knows nothing of what came after it
         click.echo(f"note: {len(later)} post-mortem(s) dated after {today.isoformat()} left out", err=True)
@@ -69,7 +77,7 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
 
         analysis = analyse(postmortems, settings)
         clusters, warnings = analysis.clusters, analysis.warnings
-    rep = build_report(postmortems, clusters, today, since=since, warnings=warnings)
+    rep = build_report(postmortems, clusters, today, since=since, warnings=warnings, drafts_left_out=drafts)
     for warning in warnings:
         click.echo(f"note: {warning}", err=True)
     if fmt == "json":

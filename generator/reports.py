@@ -29,7 +29,9 @@ The site pages (:func:`site_pages`) and the CLI (``pmkb report``) render the sam
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
@@ -659,6 +661,9 @@ class Report:
     ledger: list[LedgerRow]
     owners: list[OwnerRow]
     warnings: list[str] = field(default_factory=list)
+    drafts_left_out: int = 0
+    """Draft post-mortems the caller left out (``pmkb report`` without ``--include-drafts``);
+    the pages say so next to their scope line, so "no incidents" never hides them."""
 
     def as_dict(self) -> dict:
         """The report as JSON-ready data (seconds, ISO dates)."""
@@ -684,11 +689,12 @@ class Report:
             "action_items": [r.as_dict() for r in self.ledger],
             "owners": [o.as_dict() for o in self.owners],
             "warnings": self.warnings,
+            "drafts_left_out": self.drafts_left_out,
         }
 
 
 def build_report(postmortems: Sequence[Postmortem], clusters: Sequence[Cluster], today: dt.date,
-                 since: dt.date | None = None, warnings: Sequence[str] = ()) -> Report:
+                 since: dt.date | None = None, warnings: Sequence[str] = (), drafts_left_out: int = 0) -> Report:
     """Compute every figure.
 
     Args:
@@ -696,6 +702,8 @@ def build_report(postmortems: Sequence[Postmortem], clusters: Sequence[Cluster],
         clusters: recurring problems (:attr:`Analysis.clusters`, or hand-built).
         today: reference date (UTC) for ages, recency and overdue.
         since: keep only incidents dated on or after it (``None``: all).
+        drafts_left_out: how many drafts the caller removed from ``postmortems`` (shown on
+            every page, with how to include them).
 
     A recurring problem with an incident in the window is shown with its whole history; the
     headline count of incidents it accounts for counts only those in the window. (``pmkb report
@@ -718,7 +726,7 @@ def build_report(postmortems: Sequence[Postmortem], clusters: Sequence[Cluster],
         ttr={k: duration_stats(v, "ttr") for k, v in by_sev.items()},
         services=counts_by_service(window), triggers=counts_by_trigger(window),
         coverage=data_quality(window), ledger=ledger, owners=owner_summary(ledger),
-        warnings=list(warnings),
+        warnings=list(warnings), drafts_left_out=drafts_left_out,
     )
 
 
@@ -742,14 +750,26 @@ class Links:
 
     def pm(self, pm: Postmortem) -> str:
         """``[PM-2024-017](../<pm.path>)``, or the bare id without a prefix."""
-        return f"[{pm.id}]({self.prefix}{pm.path})" if self.prefix is not None else pm.id
+        label = md_text(pm.id)
+        return f"[{label}]({_url(self.prefix + pm.path)})" if self.prefix is not None else label
 
     def cluster(self, summary: ClusterSummary) -> str:
         """``[label](../clusters/<id lowercase>.md)``, or ``label (id)`` without a prefix."""
-        label = _cell(summary.label)
+        label = md_text(summary.label)
         if self.prefix is None:
-            return f"{label} ({summary.id})"
-        return f"[{label}]({self.prefix}clusters/{summary.id.lower()}.md)"
+            return f"{label} ({md_text(summary.id)})"
+        return f"[{label}]({_url(f'{self.prefix}clusters/{summary.id.lower()}.md')})"
+
+    def ticket(self, ticket: str | None) -> str:
+        """An action item's ticket as text, ``—`` when missing. An ``http(s)://`` URL becomes a link:
+        ``[url](url)`` on the site, an autolink ``<url>`` in the CLI's Markdown (no ``](``)."""
+        value = " ".join(str(ticket).split()) if ticket else ""
+        if not value:
+            return "—"
+        if _HTTP_URL.match(value):
+            url = _url(value)
+            return f"[{md_text(value)}]({url})" if self.prefix is not None else f"<{url}>"
+        return md_text(value)
 
     @property
     def line_break(self) -> str:
@@ -771,12 +791,39 @@ class Links:
         return f'{marker} info "{title}"\n\n{body}\n'
 
 
-def _cell(text: str | None) -> str:
-    """Text safe inside a Markdown table cell (no pipe, no line break, no raw HTML)."""
-    if not text:
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#+|])")
+"""Characters :func:`md_text` escapes with a backslash (Python-Markdown with the ``tables``
+extension and CommonMark both accept these escaped). ``<``, ``>`` and ``&`` become HTML entities
+instead. ``(``, ``)`` and ``!`` are left as they are: they mean something only after a ``]`` or
+before a ``[``, both escaped. ``~``, ``^`` and ``=`` too: Python-Markdown would print the
+backslash, and none of the site's extensions gives them a meaning."""
+
+_LINE_START = re.compile(r"^(\d+)\.|^-")
+_HTTP_URL = re.compile(r"https?://[^\s]+$", re.IGNORECASE)
+
+
+def md_text(value: object) -> str:
+    """``value`` as inline Markdown that renders as exactly that text, in prose, in a table
+    cell, in a heading or as a link label.
+
+    Whitespace runs (line breaks included) become one space, so a value never ends a table row
+    or starts a block; ``&``, ``<`` and ``>`` become entities (raw HTML shows as text); every
+    character with an inline meaning (``\\ ` * _ { } [ ] # + |``) is backslash-escaped, and
+    a leading ``-`` or ``1.`` too. ``None`` and ``""`` give ``""``.
+    """
+    if value is None:
         return ""
-    return (str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
-            .replace("\r", " ").replace("\n", " "))
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _LINE_START.sub(lambda m: f"{m.group(1)}\\." if m.group(1) else "\\-", text)
+
+
+def _url(url: str) -> str:
+    """``url`` percent-encoded where Markdown or a table row would read it (spaces, ``()[]<>|``,
+    backslash, backtick, quotes, ``*``, non-ASCII); ``%`` and URL delimiters are kept."""
+    from urllib.parse import quote
+
+    return quote(url, safe="/:?#&=+;,@$%-._~!")
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[object]], align: str = "") -> str:
@@ -791,7 +838,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[object]], align: str =
 def _incident_line(pm: Postmortem, links: Links, impact: bool = True) -> str:
     """A list item for one incident: date, severity, impact time, id (linked) and title."""
     duration = f" · {_dur(pm.duration)}" if impact else ""
-    return f"- {pm.date.isoformat()} · **{pm.severity}**{duration} · {links.pm(pm)} {_cell(pm.title)}"
+    return f"- {pm.date.isoformat()} · **{md_text(pm.severity)}**{duration} · {links.pm(pm)} {md_text(pm.title)}"
 
 
 def _sev_mix(counts: dict[str, int]) -> str:
@@ -813,14 +860,19 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 def _window(report: Report) -> str:
     if not report.postmortems:
-        return "no incidents"
+        drafts = report.drafts_left_out
+        return f"no incidents ({_plural(drafts, 'draft')} left out)" if drafts else "no incidents"
     first, last = report.postmortems[0].date, report.postmortems[-1].date
     return f"{_plural(len(report.postmortems), 'incident')} from {first.isoformat()} to {last.isoformat()}"
 
 
 def _as_of(report: Report) -> str:
     since = f", incidents since {report.since.isoformat()}" if report.since else ""
-    return f"*As of {report.today.isoformat()} (UTC){since}.*\n"
+    drafts = ""
+    if report.drafts_left_out:
+        drafts = (f" {_plural(report.drafts_left_out, 'draft post-mortem')} left out: run with `--include-drafts` "
+                  "to count drafts.")
+    return f"*As of {report.today.isoformat()} (UTC){since}.{drafts}*\n"
 
 
 PERCENTILE_NOTE = ("Median and p90 use the nearest-rank method: sort the n known values and take the one at "
@@ -850,6 +902,9 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
     after_fix = [c for c in ranked if c.recurred_after_fix]
     no_open = [c for c in ranked if c.no_open_action_item]
     out = ["# Recurring problems\n", _as_of(report)]
+    if not ranked and not report.postmortems:
+        out.append("No recurring problems: no incidents to compare.\n")
+        return "\n".join(out)
     if not ranked:
         out.append("No recurring problems in this period: no two post-mortems are similar enough to "
                    "form a cluster, or none of a cluster's incidents falls in the period.\n" if report.since else
@@ -884,7 +939,7 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
     out.append(_table(["Problem", "Incidents", "Last", "Every (median)", "Impact time", "Open items"],
                       rows, "lllrrr"))
     for rank, c in enumerate(ranked[:limit] if limit else ranked, 1):
-        out.append(f"## {rank}. {_cell(c.label)}\n")
+        out.append(f"## {rank}. {md_text(c.label)}\n")
         if links.prefix is not None:
             out.append(f"Cluster page: {links.cluster(c)}.\n")
         out.append(f"- **Incidents:** {c.count} ({_sev_mix(c.severities)}), first {c.members[0].date.isoformat()}, "
@@ -893,9 +948,9 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
         intervals = ("… " if len(recent) < len(c.intervals_days) else "") + ", ".join(f"{d}" for d in recent)
         out.append(f"- **Days between recurrences:** {intervals} (median {c.median_interval_days:g})"
                    if c.intervals_days else "- **Days between recurrences:** —")
-        out.append(f"- **Services:** {', '.join(c.cluster.services) or '—'}")
+        out.append(f"- **Services:** {', '.join(md_text(s) for s in c.cluster.services) or '—'}")
         if c.cluster.terms:
-            out.append(f"- **Shared terms:** {', '.join(c.cluster.terms)}")
+            out.append(f"- **Shared terms:** {', '.join(md_text(t) for t in c.cluster.terms)}")
         out.append(f"- **Impact time:** {_dur(c.impact_seconds)} in total (known for {c.impact_known} of {c.count})"
                    if c.impact_known else f"- **Impact time:** unknown (no incident of the {c.count} records it)")
         state = ", ".join(f"{n} {s}" for s, n in c.action_counts.items()) or "none"
@@ -903,7 +958,7 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
         if c.recurred_after_fix:
             by_id = {pm.id: pm for pm in c.members}
             latest = c.recurred_after_fix[-6:]
-            names = ", ".join(links.pm(by_id[m]) if m in by_id else m for m in latest)
+            names = ", ".join(links.pm(by_id[m]) if m in by_id else md_text(m) for m in latest)
             more = len(c.recurred_after_fix) - len(latest)
             out.append(f"- **Recurred after a fix was marked done:** {names}"
                        + (f" and {more} earlier" if more else ""))
@@ -924,9 +979,10 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
                        f"{closed} done or won't do); " + (f"the first {len(items)} by due date, overdue first "
                        "(all on the action-items page):\n" if c.open_items > len(items) else "listed:\n"))
         if items:
-            out.append(_table(["Action item", "Owner", "Status", "Due", "From"],
-                              [(_cell(i.title), _cell(i.owner) or "—", i.status,
-                                i.due.isoformat() if i.due else "—", pm_id) for pm_id, i in items]))
+            out.append(_table(["Action item", "Owner", "Status", "Due", "Ticket", "From"],
+                              [(md_text(i.title), md_text(i.owner) or "—", md_text(i.status),
+                                i.due.isoformat() if i.due else "—", links.ticket(i.ticket), md_text(pm_id))
+                               for pm_id, i in items]))
     out.append("## How the ranking works\n")
     out.append(RANKING_NOTE + "\n")
     out.append("A problem *recurred after fix* when one of its incidents started after an action item of an "
@@ -989,13 +1045,13 @@ def render_trends(report: Report, links: Links, charts: dict[str, str] | None = 
     if "services" in charts and report.services:
         out.append(f"![Incidents per service, most affected first]({charts['services']})\n")
     out.append(links.data("Data: incidents per service",
-                          _table(["Service", "Incidents"], [(_cell(s), n) for s, n in report.services[:top]], "lr"),
+                          _table(["Service", "Incidents"], [(md_text(s), n) for s, n in report.services[:top]], "lr"),
                           len(report.services[:top]), open_up_to=15))
     if len(report.services) > top:
         out.append(f"*{len(report.services) - top} more services with fewer incidents.*\n")
     out.append("## By trigger\n")
     out.append(f"*Data quality: {coverage_note(report.coverage, 'trigger')}*\n")
-    out.append(_table(["Trigger", "Incidents"], [(_cell(t), n) for t, n in report.triggers[:top]], "lr"))
+    out.append(_table(["Trigger", "Incidents"], [(md_text(t), n) for t, n in report.triggers[:top]], "lr"))
     if len(report.triggers) > top:
         out.append(f"*{len(report.triggers) - top} more triggers with fewer incidents.*\n")
     return "\n".join(out)
@@ -1056,7 +1112,7 @@ def render_action_items(report: Report, links: Links, limit: int | None = None,
                f"{done} done, {wont} won't do.\n")
     late = [o for o in report.owners if o.overdue]
     if late:
-        out.append("Most overdue: " + ", ".join(f"{_cell(o.owner)} ({o.overdue})" for o in late[:5]) + ".\n")
+        out.append("Most overdue: " + ", ".join(f"{md_text(o.owner)} ({o.overdue})" for o in late[:5]) + ".\n")
     due = next(c for c in report.coverage if c.field == "action item due")
     if due.counts["all"][1] and (due.share() or 0) < 50:
         out.append(f"!!! warning \"Overdue counts are incomplete\"\n\n    Only {due.counts['all'][0]} of "
@@ -1073,7 +1129,7 @@ def render_action_items(report: Report, links: Links, limit: int | None = None,
     idle = [o for o in report.owners if not (o.open or o.overdue)]
 
     def owner_rows(owners):
-        return [(_cell(o.owner), o.open, o.overdue, o.done, o.wont_do, o.total) for o in owners]
+        return [(md_text(o.owner), o.open, o.overdue, o.done, o.wont_do, o.total) for o in owners]
 
     if busy:
         out.append(_table(header, owner_rows(busy[:limit] if limit else busy), "lrrrrr"))
@@ -1100,10 +1156,11 @@ def render_action_items(report: Report, links: Links, limit: int | None = None,
                    + (f" Also as {downloads}." if downloads else "") + "\n")
     rows = []
     for r in shown:
-        status = f"**overdue {r.days_overdue} d**" if r.overdue else r.item.status
-        rows.append((status, r.item.due.isoformat() if r.item.due else "—", _cell(r.item.owner) or "—",
-                     _cell(r.item.title), f"{links.pm(r.postmortem)} {r.postmortem.severity}", r.age_days))
-    out.append(_table(["Status", "Due", "Owner", "Action item", "Incident", "Age (d)"], rows, "lllllr"))
+        status = f"**overdue {r.days_overdue} d**" if r.overdue else md_text(r.item.status)
+        rows.append((status, r.item.due.isoformat() if r.item.due else "—", md_text(r.item.owner) or "—",
+                     md_text(r.item.title), links.ticket(r.item.ticket),
+                     f"{links.pm(r.postmortem)} {md_text(r.postmortem.severity)}", r.age_days))
+    out.append(_table(["Status", "Due", "Owner", "Action item", "Ticket", "Incident", "Age (d)"], rows, "llllllr"))
     if len(shown) < len(ledger):
         out.append(f"*{len(ledger) - len(shown)} more action items in {downloads or 'the CSV export'}.*\n")
     return "\n".join(out)

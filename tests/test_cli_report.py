@@ -43,7 +43,8 @@ def test_json(runner):
     assert set(data) == {"today", "since", "percentile_method", "ranking", "incidents", "severities", "clusters",
                          "per_quarter", "ttd", "ttr", "ttd_per_quarter", "ttr_per_quarter", "ttd_per_year",
                          "ttr_per_year", "services", "triggers", "data_quality", "action_items", "owners",
-                         "warnings"}
+                         "warnings", "drafts_left_out"}
+    assert data["drafts_left_out"] == 0                                  # --include-drafts
     assert data["today"] == "2024-07-01" and data["since"] is None
     assert data["incidents"] == 7
     assert data["ttd"]["all"] == {"n": 6, "median_seconds": 1200, "p90_seconds": 5400}
@@ -156,3 +157,38 @@ def test_empty_folder(runner, tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["incidents"] == 0 and data["clusters"] == []
+
+
+def test_drafts_left_out_are_counted_and_named(runner):
+    result = runner.invoke(cli, ["report", str(FIXTURES), "--today", "2024-07-01"])
+    assert result.exit_code == 0, result.output
+    scope = "*As of 2024-07-01 (UTC). 1 draft post-mortem left out: run with `--include-drafts` to count drafts.*"
+    assert result.stdout.count(scope) == 4                                  # under each of the four headings
+    assert "**6 incidents from 2023-01-10 to 2024-05-10**" in result.stdout
+    assert "note: 1 draft post-mortem(s) left out (--include-drafts counts them)" in result.stderr
+    data = json.loads(runner.invoke(cli, ["report", "--format", "json", str(FIXTURES), "--today", "2024-07-01"]).stdout)
+    assert data["drafts_left_out"] == 1
+    # a draft outside --since would not have been counted anyway
+    since = runner.invoke(cli, ["report", "--format", "json", str(FIXTURES), "--today", "2024-07-01",
+                                "--since", "2024-01-01"])
+    assert json.loads(since.stdout)["drafts_left_out"] == 0 and "draft" not in since.stderr
+
+
+def test_only_drafts_says_so_instead_of_just_no_incidents(runner, tmp_path):
+    docs = tmp_path / "pm"
+    shutil.copytree(FIXTURES, docs)
+    for path in docs.glob("*.md"):
+        text = path.read_text(encoding="utf-8")
+        for status in ("final", "in-review"):
+            text = text.replace(f"\nstatus: {status}\n", "\nstatus: draft\n")
+        path.write_text(text, encoding="utf-8")
+    result = runner.invoke(cli, ["report", str(docs), "--today", "2024-07-01"])
+    assert result.exit_code == 0, result.output
+    assert "**no incidents (7 drafts left out)** (none)." in result.stdout            # the trends headline
+    assert ("*As of 2024-07-01 (UTC). 7 draft post-mortems left out: run with `--include-drafts` to count "
+            "drafts.*") in result.stdout
+    assert "note: 7 draft post-mortem(s) left out (--include-drafts counts them)" in result.stderr
+    included = runner.invoke(cli, ["report", "--format", "json", str(docs), "--today", "2024-07-01",
+                                   "--include-drafts"])
+    data = json.loads(included.stdout)
+    assert data["incidents"] == 7 and data["drafts_left_out"] == 0

@@ -26,6 +26,7 @@ import csv
 import datetime as dt
 import io
 import math
+from collections import Counter
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -477,8 +478,12 @@ def test_action_items_page(pages):
     assert "**8 action items**: **4 open** (**3 overdue**), 2 done, 2 won't do." in page
     assert "Most overdue: sre (1), platform (1), search-team (1)." in page
     lines = [line for line in page.splitlines() if line.startswith("| **overdue")]
-    assert lines[0] == ("| **overdue 488 d** | 2023-03-01 | sre | Alert before certificates expire | "
+    assert "| Status | Due | Owner | Action item | Ticket | Incident | Age (d) |" in page
+    assert lines[0] == ("| **overdue 488 d** | 2023-03-01 | sre | Alert before certificates expire | OPS-1234 | "
                         "[PM-2023-001](../2023-01-10-edge-certificate-expired.md) SEV1 | 538 |")
+    done = next(line for line in page.splitlines() if "| Automate certificate renewal |" in line)
+    assert ("| Automate certificate renewal | [https://tickets.example.com/browse/OPS-77]"
+            "(https://tickets.example.com/browse/OPS-77) |") in done          # a URL ticket is a link
     assert len(lines) == 3
     assert "| sre | 2 | 1 | 0 | 0 | 2 |" in page
     assert '??? info "Owners with nothing open (1)"' in page and "    | (no owner) | 0 | 0 | 0 | 1 | 1 |" in page
@@ -510,8 +515,132 @@ def test_index_page_headlines(pages):
     assert "[2024 Q3 (to date)](2024-q3.md)" in page and "[2023](2023.md)" in page
 
 
-def test_table_cells_are_escaped():
-    assert reports._cell("a|b\nc <script>") == "a\\|b c &lt;script>"
+# Author-written text with every kind of Markdown and HTML special, as in the tester's report.
+NASTY = "Payments queue backlog | retries * doubled [see](x) <b>bold</b> & `code`"
+NASTY_MD = r"Payments queue backlog \| retries \* doubled \[see\](x) &lt;b&gt;bold&lt;/b&gt; &amp; \`code\`"
+
+
+@pytest.mark.parametrize("value, expected", [
+    (NASTY, NASTY_MD),
+    ("a|b\nc <script>", "a\\|b c &lt;script&gt;"),                     # one line, no raw HTML
+    ("# not a heading", "\\# not a heading"),
+    ("- not a list", "\\- not a list"),
+    ("1. not a list", "1\\. not a list"),
+    ("snake_case *x* __y__ {#id} [^1] + z", "snake\\_case \\*x\\* \\_\\_y\\_\\_ \\{\\#id\\} \\[^1\\] \\+ z"),
+    ("a\\b &amp; &#35; it's \"q\" ~x~ a=b (c)!", "a\\\\b &amp;amp; &amp;\\#35; it's \"q\" ~x~ a=b (c)!"),
+    ("  spaced \t out \r\n  ", "spaced out"),
+    (None, ""),
+])
+def test_md_text_escapes_markdown_and_html(value, expected):
+    assert reports.md_text(value) == expected
+
+
+def _site_markdown():
+    """A Python-Markdown converter with the extensions of the shipped mkdocs.yml."""
+    import markdown
+    from mkdocs.utils import yaml_load
+
+    config = yaml_load((Path(__file__).parents[1] / "mkdocs.yml").read_text(encoding="utf-8"))
+    names, options = [], {}
+    for entry in config["markdown_extensions"]:
+        name, opts = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+        names.append(name)
+        if opts:
+            options[name] = opts
+    return markdown.Markdown(extensions=names, extension_configs=options)
+
+
+def _html_text(html: str) -> tuple[str, list[tuple[str, dict]]]:
+    """The text of an HTML fragment (entities decoded) and its start tags."""
+    from html.parser import HTMLParser
+
+    class Parser(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.text, self.tags = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, dict(attrs)))
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    parser = Parser()
+    parser.feed(html)
+    return "".join(parser.text), parser.tags
+
+
+@pytest.fixture(scope="module")
+def nasty_corpus():
+    """Two incidents of one cluster whose every author-written field is full of specials."""
+    item = ActionItem("Fix <i>it</i> | *now* [x](y)", owner="team_a | `b`", status="open", due=dt.date(2024, 2, 1),
+                      ticket="OPS-1 | <b>x</b>")
+    linked = ActionItem("Add `retries` & backoff", owner="sre", status="done",
+                        ticket="https://t.example.com/a_b?q=1|2&r=(3)`x`")
+    pms = [Postmortem(id="PM-2024-001", title=NASTY, date=dt.date(2024, 1, 10), severity="SEV1", status="final",
+                      services=["pay_ments"], authors=["a"], path="2024-01-10-payments.md", trigger="queue*backlog",
+                      action_items=[item, linked]),
+           Postmortem(id="PM-2024-002", title="# Second | *outage*", date=dt.date(2024, 2, 10), severity="SEV2",
+                      status="final", services=["pay_ments"], authors=["a"], path="2024-02-10-payments.md")]
+    cluster = Cluster(id="C-PM-2024-001", label="queue | backlog *retries* [x](y)", members=[pm.id for pm in pms],
+                      first=pms[0].date, last=pms[-1].date, services=["pay_ments"], terms=("queue|x", "`b`"))
+    return pms, cluster
+
+
+def test_author_text_is_plain_text_in_table_rows_and_prose(nasty_corpus):
+    pms, cluster = nasty_corpus
+    pages = site_pages(Analysis(postmortems=pms, clusters=[cluster]), Settings(), dt.date(2024, 3, 1))
+    path = "[PM-2024-001](../2024-01-10-payments.md)"
+    # prose: a list item of the year page and of the recurrence page
+    line = f"- 2024-01-10 · **SEV1** · — · {path} {NASTY_MD}"
+    assert line in pages["reports/2024.md"].splitlines()
+    assert line in pages["reports/recurrence.md"].splitlines()
+    # table rows: the ledger (title, owner, plain ticket; URL ticket as a link) and the recurrence table
+    ledger = pages["reports/action-items.md"].splitlines()
+    assert ("| **overdue 29 d** | 2024-02-01 | team\\_a \\| \\`b\\` | Fix &lt;i&gt;it&lt;/i&gt; \\| \\*now\\* \\[x\\](y) "
+            f"| OPS-1 \\| &lt;b&gt;x&lt;/b&gt; | {path} SEV1 | 51 |") in ledger
+    assert ("| done | — | sre | Add \\`retries\\` &amp; backoff | [https://t.example.com/a\\_b?q=1\\|2&amp;r=(3)\\`x\\`]"
+            f"(https://t.example.com/a_b?q=1%7C2&r=%283%29%60x%60) | {path} SEV1 | 51 |") in ledger
+    recurrence = pages["reports/recurrence.md"].splitlines()
+    assert ("| 1. [queue \\| backlog \\*retries\\* \\[x\\](y)](../clusters/c-pm-2024-001.md) | 2 (SEV1 1, SEV2 1) "
+            "| 2024-02-10 | 31 d | — | 1 |") in recurrence
+    assert "## 1. queue \\| backlog \\*retries\\* \\[x\\](y)" in recurrence
+    assert "- **Services:** pay\\_ments" in recurrence and "- **Shared terms:** queue\\|x, \\`b\\`" in recurrence
+    assert "| Action item | Owner | Status | Due | Ticket | From |" in recurrence
+    assert "| 2024-01-10 · **SEV1** ·" not in pages["reports/2024.md"]
+    # the CLI's Markdown is rendered by the same functions: same text, the URL ticket an autolink
+    cli = reports.render_cli_markdown(build_report(pms, [cluster], dt.date(2024, 3, 1)))
+    assert f"- 2024-01-10 · **SEV1** · — · PM-2024-001 {NASTY_MD}" in cli.splitlines()
+    assert "| <https://t.example.com/a_b?q=1%7C2&r=%283%29%60x%60> |" in cli
+
+
+def test_author_text_renders_as_exactly_that_text(nasty_corpus):
+    """Every report page through the site's Markdown: the specials show as text, nothing becomes
+    a link, code, bold or an extra table cell."""
+    pms, cluster = nasty_corpus
+    pages = site_pages(Analysis(postmortems=pms, clusters=[cluster]), Settings(), dt.date(2024, 3, 1))
+    md = _site_markdown()
+    seen = Counter()
+    for name, page in pages.items():
+        if not name.endswith(".md"):
+            continue
+        md.reset()
+        html = md.convert(page)
+        text, tags = _html_text(html)
+        hrefs = [attrs.get("href") for tag, attrs in tags if tag == "a"]
+        assert "x" not in hrefs and "y" not in hrefs, name
+        assert not [t for t, _ in tags if t in ("b", "i", "code", "script")], name
+        for value in (NASTY, "Fix <i>it</i> | *now* [x](y)", "team_a | `b`", "OPS-1 | <b>x</b>",
+                      "queue | backlog *retries* [x](y)", "# Second | *outage*", "queue|x, `b`"):
+            seen[value] += text.count(value)
+        for table in html.split("<table>")[1:]:
+            rows = table.split("</table>")[0].split("<tr>")[1:]
+            assert len({row.count("<td") + row.count("<th") for row in rows}) == 1, (name, table)
+    assert all(seen[v] for v in seen), seen
+    md.reset()
+    html = md.convert(pages["reports/action-items.md"])
+    assert 'href="https://t.example.com/a_b?q=1%7C2&amp;r=%283%29%60x%60"' in html
+    assert "https://t.example.com/a_b?q=1|2&r=(3)`x`" in _html_text(html)[0]      # the label: the URL as written
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -651,6 +780,37 @@ def test_report_pages_in_the_built_site(built_site):
         assert f'src="../charts/{chart}.svg"' in html, chart
         assert (built_site / "reports" / "charts" / f"{chart}.svg").is_file()
     assert "<details" in html or "admonition" in html                 # data tables next to the charts
+
+
+@pytest.mark.slow
+def test_strict_build_with_markdown_and_html_in_author_text(tmp_path):
+    """The tester's case: a title (and action item) full of Markdown and HTML used to make
+    ``mkdocs build --strict`` fail on reports/recurrence.md ("unrecognized relative link 'x'")."""
+    from tests.sitebuild import make_project, run_build
+
+    source = (FIXTURES / "2024-01-02-deploy-rollback-fails.md").read_text(encoding="utf-8")
+    nasty = (source.replace("title: Deploy rollback fails after holiday freeze", f"title: '{NASTY}'")
+             .replace("  - title: Automate rollbacks\n    owner: platform\n",
+                      "  - title: 'Automate [rollbacks](y) | <i>now</i> `x`'\n    owner: 'plat_form | *a*'\n"
+                      "    ticket: 'https://t.example.com/OPS-1?a=(b)|c'\n"))
+    assert nasty.count(NASTY) == 1 and "plat_form" in nasty
+    project = make_project(tmp_path / "project", corpus=FIXTURES, files={"2024-01-02-deploy-rollback-fails.md": nasty})
+    done = run_build(project, tmp_path / "site")
+    assert done.returncode == 0, done.stderr
+    assert "WARNING" not in done.stderr, done.stderr
+    site = tmp_path / "site" / "reports"
+    shown = {name: _html_text((site / name / "index.html").read_text(encoding="utf-8"))
+             for name in ("2024", "action-items", "trends", "recurrence")}
+    text, tags = shown["2024"]
+    assert NASTY in text
+    assert not [a for tag, a in tags if tag == "a" and a.get("href") in ("x", "y")]
+    text, tags = shown["action-items"]
+    assert "Automate [rollbacks](y) | <i>now</i> `x`" in text and "plat_form | *a*" in text
+    assert "https://t.example.com/OPS-1?a=(b)|c" in text
+    assert {"href": "https://t.example.com/OPS-1?a=%28b%29%7Cc"} in [a for tag, a in tags if tag == "a"]
+    for name, (text, tags) in shown.items():
+        assert not [tag for tag, _ in tags if tag in ("b", "i")], name
+        assert not [a for tag, a in tags if tag == "a" and a.get("href") in ("x", "y")], name
 
 
 @pytest.mark.slow
