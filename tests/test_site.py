@@ -253,6 +253,20 @@ def test_nothing_is_written_into_the_docs_folder(built):
     assert written == sorted(p.name for p in FIXTURE_CORPUS.iterdir())
 
 
+def test_one_reused_markdown_instance_renders_exactly_what_fresh_instances_render(built, tmp_path, monkeypatch):
+    """Post-mortem pages are rendered by one reset Markdown instance (generator.plugin._PooledMarkdown);
+    MkDocs' way, a new instance per page (PMKB_FRESH_MARKDOWN=1), gives the same bytes."""
+    project, site, _ = built
+    monkeypatch.setenv("PMKB_FRESH_MARKDOWN", "1")
+    fresh = tmp_path / "fresh"
+    done = run_build(project, fresh)
+    assert done.returncode == 0, done.stderr
+    pooled = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*.html")}
+    unpooled = {p.relative_to(fresh).as_posix(): p.read_bytes() for p in fresh.rglob("*.html")}
+    assert sorted(pooled) == sorted(unpooled)
+    assert [name for name in pooled if pooled[name] != unpooled[name]] == []
+
+
 def test_two_builds_are_identical(built, tmp_path):
     project, site, _ = built
     again = tmp_path / "again"
