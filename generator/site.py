@@ -63,7 +63,7 @@ NAV = [
 ]
 """The navigation: a handful of entry pages, never one entry per post-mortem."""
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~^=<>])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|])")
 
 
 # --- small helpers ----------------------------------------------------------------------------

@@ -39,6 +39,8 @@ def test_links_match_mkdocs_urls(directory_urls, source, target, expected):
 def test_values_are_escaped():
     links = site.Links()
     assert site.text("a*b_[c]<script>") == r"a\*b\_\[c\]&lt;script&gt;"
+    # Only characters Python-Markdown can escape get a backslash (a \= or \~ would show).
+    assert site.text("x = y ~ z ^ w | #1") == r"x = y ~ z ^ w \| \#1"
     assert links.a("index.md", "x.md", '<b onclick="x">') == '<a href="x/">&lt;b onclick=&quot;x&quot;&gt;</a>'
 
 
