@@ -152,18 +152,56 @@ def _default_author() -> str:
 def _parse_date(ctx, param, value: str | None) -> dt.date | None:
     if value is None:
         return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
+    from .validate import calendar_problem, parse_date
+
+    impossible = calendar_problem(value)
+    if impossible is not None:
+        raise click.BadParameter(f"{value!r} is not a real calendar date: {impossible[0]}; {impossible[1]}")
+    date = parse_date(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()) else None
+    if date is None:
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2024-03-14")
+    return date
 
 
 def _check_service(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:
+    from .validate import kebab_problem
+
     for value in values:
         if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", value):
-            raise click.BadParameter(f"{value!r} is not kebab-case; use lowercase words joined by '-', "
-                                     "e.g. checkout-api")
+            reason, fix = kebab_problem(value)
+            raise click.BadParameter(f"{value!r} {reason}; {fix}")
     return values
+
+
+# Which option of `pmkb new` a front-matter field comes from, to name it in a refusal.
+_NEW_OPTIONS = {"title": "TITLE", "date": "--date", "severity": "--severity", "services": "--service",
+                "authors": "--author", "id": "the computed id"}
+
+
+def _refuse_invalid_draft(text: str, path: Path, settings: Settings) -> None:
+    """Run the file ``pmkb new`` is about to write through the validator; refuse (exit 2) with
+    the validator's messages when it has an error, so that ``new`` never writes an invalid file.
+
+    Raises:
+        click.UsageError: the draft has validation errors (nothing is written).
+    """
+    from . import scan
+    from .loader import source_from_text
+    from .validate import check_file
+
+    src = source_from_text(text, path, path.name)
+    with scan.SecretScanner() as secrets:
+        check_file(src, settings, path.name, secrets)
+    errors = [p for p in src.problems if p.level == "error"]
+    if not errors:
+        return
+    lines = []
+    for problem in errors:
+        root = re.split(r"[.\[]", problem.field or "", maxsplit=1)[0]
+        where = _NEW_OPTIONS.get(root, problem.field or f"line {problem.line}")
+        lines.append(f"  {where}: {problem.message} ({problem.fix})")
+    raise click.UsageError("the post-mortem would not pass `pmkb validate`, so nothing was written:\n"
+                           + "\n".join(lines) + "\nchange what you gave there and run `pmkb new` again")
 
 
 @cli.command()
@@ -204,12 +242,17 @@ def new(obj: Context, title: str, severity: str, services: tuple[str, ...], date
     date = date or today
     slug = slugify(title, max_length=60, word_boundary=True) or "incident"
     path = folder / f"{date.isoformat()}-{slug}.md"
-    taken = corpus_ids(folder, settings) if folder.is_dir() else set()
+    # Ids are unique across the project: the docs_dir of mkdocs.yml and the target folder.
+    taken: set[str] = set()
+    for place in {folder.resolve(), settings.docs_dir.resolve()}:
+        if place.is_dir():
+            taken |= corpus_ids(place, settings)
     pm_id = next_free_id({i for i in taken if ID_PARTS.match(i)}, f"PM-{date.year}-000")
     from .templates import render_template
 
     text = render_template(pm_id, title.strip(), date, severity, list(services),
                            list(authors) or [_default_author()])
+    _refuse_invalid_draft(text, path, settings)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(path, "x", encoding="utf-8", newline="\n") as handle:

@@ -8,6 +8,7 @@ inside the commands, so ``pmkb validate`` stays fast.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -52,6 +53,58 @@ def load_corpus(obj: Context, paths: tuple[Path, ...], include_drafts: bool = Fa
     return settings, (result.postmortems if include_drafts else published(result.postmortems))
 
 
+def _corpus_files(corpus: tuple[Path, ...], settings) -> dict[tuple[str, Path], Path]:
+    """``(path relative to its root, root) -> resolved file`` for the files searched."""
+    from .validate import collect_files
+
+    try:
+        pairs = collect_files(list(corpus) or [settings.docs_dir], settings)
+    except FileNotFoundError:
+        return {}
+    return {(file.relative_to(root).as_posix(), root): file for file, root in pairs}
+
+
+def _corpus_file(pm, corpus: tuple[Path, ...], settings) -> str:
+    """How to name the file of corpus post-mortem ``pm`` in a message."""
+    from .validate import display_path
+
+    for (rel, _), file in _corpus_files(corpus, settings).items():
+        if rel == pm.path:
+            return display_path(file)
+    return pm.path
+
+
+def _file_query(path: Path, corpus: tuple[Path, ...], settings, index):
+    """The post-mortem in FILE: the corpus' own object when FILE *is* a corpus file (same
+    resolved path), so that it leaves itself out of the results; else FILE loaded on its own.
+
+    Exits 1 when FILE cannot be read as a post-mortem.
+    """
+    from .validate import validate
+
+    resolved = path.resolve()
+    loaded = validate([resolved], settings, scan_secrets=False)
+    if not loaded.postmortems:
+        problem = loaded.problems[0].message if loaded.problems else "no front matter"
+        click.echo(f"error: cannot read {path}: {problem}", err=True)
+        sys.exit(EXIT_ERRORS)
+    own = loaded.postmortems[0]
+    for (rel, _), file in _corpus_files(corpus, settings).items():
+        if file == resolved:  # two --corpus folders may hold the same relative path: compare content too
+            same = [pm for pm in index.postmortems if pm.path == rel and pm.id == own.id and pm.body == own.body]
+            if same:
+                return same[0]
+    return own
+
+
+def _unused_id(by_id: dict) -> str:
+    """An id no corpus post-mortem has (``similar_to`` leaves the query's own id out)."""
+    n = 0
+    while f"QUERY-0000-{n:03d}" in by_id:
+        n += 1
+    return f"QUERY-0000-{n:03d}"
+
+
 def _warn(warnings: list[str]) -> None:
     for message in warnings:
         click.echo(f"warning: {message}", err=True)
@@ -79,33 +132,40 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     similarity 0..1) and the terms the two share that weigh most.
     """
     from .similarity import SimilarityIndex
-    from .validate import validate
+    from .validate import next_free_id
 
     if (query is None) == (text is None):
         raise click.UsageError("give a FILE or ID, or --text \"...\" (one of them)")
+    if text is not None and not text.strip():
+        raise click.UsageError("--text is empty; give the words to search for, e.g. --text \"certificate expired\"")
+    if query is not None and not query.strip():
+        raise click.UsageError("the FILE or ID is empty; give a post-mortem file, an id such as PM-2024-017, "
+                               "or --text \"...\"")
     settings, postmortems = load_corpus(obj, corpus)
     index = SimilarityIndex.build(postmortems, settings)
     by_id = {pm.id: pm for pm in index.postmortems}
+    exclude: tuple[str, ...] = ()
     if text is not None:
         target, label = text, text
     elif Path(query).is_file():
-        path = Path(query).resolve()
-        target = next((pm for pm in index.postmortems
-                       if (settings.docs_dir / pm.path).resolve() == path), None)
-        if target is None:
-            loaded = validate([path], settings, scan_secrets=False)
-            if not loaded.postmortems:
-                problem = loaded.problems[0].message if loaded.problems else "no front matter"
-                click.echo(f"error: cannot read {query}: {problem}", err=True)
-                sys.exit(EXIT_ERRORS)
-            target = loaded.postmortems[0]
+        target = _file_query(Path(query), corpus, settings, index)
         label = target.id
+        if target.id in by_id and by_id[target.id] is not target:
+            # Another file with the id of a corpus post-mortem: compare it with that one too.
+            twin = by_id[target.id]
+            click.echo(f"warning: {query} has id {target.id}, which {_corpus_file(twin, corpus, settings)} in the "
+                       f"corpus also uses; ids must be unique (give {query} the next free id, "
+                       f"{next_free_id(set(by_id), target.id)})", err=True)
+            # similar_to leaves out the query's id; the twin is kept, and the post-mortems whose
+            # not_related names that id stay out, as they would for the id itself.
+            exclude = tuple(pm.id for pm in index.postmortems if target.id in pm.not_related)
+            target = dataclasses.replace(target, id=_unused_id(by_id))
     elif query in by_id:
         target, label = by_id[query], query
     else:
         raise click.UsageError(f"{query!r} is neither a file nor the id of a post-mortem in the corpus")
     _warn(index.warnings)
-    links = index.similar_to(target, k=k, min_score=min_score)
+    links = index.similar_to(target, k=k, min_score=min_score, exclude=exclude)
     if fmt == "json":
         click.echo(json.dumps({"query": label, "similar": [
             {**_link_json(link), "date": by_id[link.id].date.isoformat(), "title": by_id[link.id].title}

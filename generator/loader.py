@@ -100,6 +100,20 @@ def read_source(path: Path, relpath: str | None = None) -> SourceFile:
         src.problem(None, None, None, "error", "file-unreadable", f"cannot read the file: {exc.strerror}",
                     "check the file's permissions")
         return src
+    return _read_bytes(src, raw)
+
+
+def source_from_text(text: str, path: Path, relpath: str | None = None) -> SourceFile:
+    """Parse ``text`` as if it were the content of the file ``path``, without touching the disk.
+
+    ``pmkb new`` uses it to validate the file it is about to write, with the same rules as
+    :func:`read_source`.
+    """
+    src = SourceFile(path=path, relpath=relpath or str(path), size=0)
+    return _read_bytes(src, text.encode("utf-8", "surrogatepass"))
+
+
+def _read_bytes(src: SourceFile, raw: bytes) -> SourceFile:
     src.size = len(raw)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]  # a UTF-8 byte-order mark: harmless, dropped (editors on Windows add it)
@@ -121,6 +135,13 @@ def read_source(path: Path, relpath: str | None = None) -> SourceFile:
                         "save the file with LF or CRLF line endings")
             text = text.replace("\r", "\n")
     src.text = text
+    if not text.strip():
+        what = "empty" if not text else "empty (it holds only blank lines)"
+        src.problem(1, None, None, "error", "front-matter-missing", f"the file is {what}",
+                    'write the post-mortem into it, or start from the template: pmkb new "TITLE" '
+                    "--service SERVICE --date YYYY-MM-DD writes a new file (then delete this one)")
+        src.body, src.body_line = text, 1
+        return src
     _split_front_matter(src)
     return src
 

@@ -9,6 +9,7 @@ secret, and only those lines go through detect-secrets' plugins and filters.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -230,10 +231,41 @@ def prose_lines(body_lines: list[str], code: frozenset[int]) -> list[str]:
 
 DANGEROUS_TAGS = frozenset({"script", "iframe", "frame", "frameset", "object", "embed", "applet",
                             "base", "meta", "form"})
+_EMBED_ATTRS = frozenset({"src", "poster", "background"})
 _URL_ATTRS = frozenset({"href", "src", "action", "formaction", "xlink:href", "data", "background",
                         "poster", "srcdoc"})
-_SCRIPT_URL = re.compile(r"^\s*(javascript|vbscript|data\s*:\s*text/html)", re.I)
-_MD_SCRIPT_LINK = re.compile(r"\]\(\s*<?\s*(?:javascript|vbscript)\s*:", re.I)
+_SCRIPT_SCHEME = re.compile(r"(javascript|vbscript|data):", re.I)
+_URL_NOISE = re.compile(r"[\t\n\r]")  # browsers drop these anywhere in a URL: "java\tscript:" runs
+_BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def link_destination(raw: str) -> str:
+    """A Markdown link destination as the browser gets it: backslash escapes and HTML entity
+    references decoded, as CommonMark does (``&#106;avascript:`` is ``javascript:``)."""
+    if "\\" in raw:
+        raw = _BACKSLASH_ESCAPE.sub(r"\1", raw)
+    if "&" in raw:
+        raw = html.unescape(raw)
+    return raw
+
+
+def unsafe_scheme(url: str, embedded: bool = False) -> str | None:
+    """``javascript``, ``vbscript`` or ``data`` when ``url`` (already entity-decoded) would run
+    script or navigate to inline content, else ``None``.
+
+    The URL is read as a browser reads it: leading spaces and control characters and any tab or
+    line break are ignored, the scheme is case-insensitive. ``embedded`` is for images and
+    media: there ``data:image/...`` is fine (an image never runs script).
+    """
+    url = _URL_NOISE.sub("", url).lstrip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
+                                         "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+    m = _SCRIPT_SCHEME.match(url)
+    if not m:
+        return None
+    scheme = m.group(1).lower()
+    if scheme == "data" and embedded and url[5:].lstrip().lower().startswith("image/"):
+        return None
+    return scheme
 
 
 @dataclass(frozen=True)
@@ -261,8 +293,10 @@ class _ScriptFinder(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self._add(f"'{name}' event-handler attribute on <{tag}>")
-            elif name in _URL_ATTRS and value and _SCRIPT_URL.match(value):
-                self._add(f"{value.split(':')[0].strip().lower()}: URL in {name}= of <{tag}>")
+            elif name in _URL_ATTRS and value:
+                scheme = unsafe_scheme(value, embedded=name in _EMBED_ATTRS)
+                if scheme:
+                    self._add(f"{scheme}: URL in {name}= of <{tag}>")
 
     handle_startendtag = handle_starttag
 
@@ -276,7 +310,9 @@ def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]
 
     Returns:
         Findings in line order: dangerous elements, ``on*=`` attributes, ``javascript:`` /
-        ``vbscript:`` / ``data:text/html`` URLs in attributes or Markdown links.
+        ``vbscript:`` / ``data:`` URLs (other than ``data:image/`` images) in attributes or in
+        Markdown links, images and reference definitions, also when written with entity
+        references (``&#106;avascript:``) or backslash escapes.
     """
     found: list[HtmlFinding] = []
     text = "\n".join(prose)
@@ -289,26 +325,74 @@ def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]
             pass
         found.extend(finder.found)
     if ":" in text:
-        for i, line in enumerate(prose):
-            for m in _MD_SCRIPT_LINK.finditer(line):
-                found.append(HtmlFinding(first_line + i, m.start() + 1, "javascript: URL in a Markdown link"))
+        for link in body_links(prose, first_line):
+            scheme = unsafe_scheme(link_destination(link.target), embedded=link.image)
+            if scheme:
+                kind = "image" if link.image else "link"
+                written = "" if _SCRIPT_SCHEME.match(link.target.lstrip()) else f" (written {link.target[:40]!r})"
+                found.append(HtmlFinding(link.line, link.column, f"{scheme}: URL{written} in a Markdown {kind}"))
     return sorted(set(found), key=lambda f: (f.line, f.column))
 
 
 # --- links ---------------------------------------------------------------------------------
 
-_MD_LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
+_LINK_OPEN = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(")
 _REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
 @dataclass(frozen=True)
 class Link:
-    """A relative link target written in the body, with its 1-based file line and column."""
+    """A link target as written in the body (not decoded; see :func:`link_destination`), with
+    its 1-based file line and column; ``image`` for ``![...](...)``."""
 
     line: int
     column: int
     target: str
+    image: bool = False
+
+
+def _destination(line: str, start: int) -> tuple[int, str] | None:
+    """The destination of an inline link whose ``(`` ends at ``start``: ``(column, text)``.
+
+    As CommonMark reads it: ``<...>``, or a run without spaces in which parentheses are
+    balanced (``alert(1)``) and backslash-escaped ones do not count; the destination must be
+    followed by ``)`` or a title. ``None`` when it is not a link (or the destination is empty).
+    """
+    n, i = len(line), start
+    while i < n and line[i] in " \t":
+        i += 1
+    if i < n and line[i] == "<":
+        end = i + 1
+        while end < n and line[end] not in "<>":
+            end += 2 if line[end] == "\\" else 1
+        if end >= n or line[end] != ">":
+            return None
+        begin, stop, after = i + 1, end, end + 1
+    else:
+        begin, depth, end = i, 0, i
+        while end < n:
+            c = line[end]
+            if c == "\\" and end + 1 < n:
+                end += 2
+                continue
+            if c.isspace() or ord(c) < 0x20:
+                break
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            end += 1
+        if depth:
+            return None
+        begin, stop, after = i, end, end
+    while after < n and line[after] in " \t":
+        after += 1
+    if stop <= begin or after >= n or line[after] not in ")\"'(":
+        return None
+    return begin, line[begin:stop]
 
 
 def body_links(prose: list[str], first_line: int) -> list[Link]:
@@ -318,11 +402,13 @@ def body_links(prose: list[str], first_line: int) -> list[Link]:
     for i, line in enumerate(prose):
         if "](" not in line and "]:" not in line:
             continue
-        matches = [(m.start(1), m.group(1)) for m in _MD_LINK.finditer(line)]
+        for m in _LINK_OPEN.finditer(line):
+            found = _destination(line, m.end())
+            if found is not None:
+                links.append(Link(first_line + i, found[0] + 1, found[1], m.group().startswith("!")))
         ref = _REF_DEF.match(line)
         if ref:
-            matches.append((ref.start(1), ref.group(1)))
-        links.extend(Link(first_line + i, col + 1, target) for col, target in matches)
+            links.append(Link(first_line + i, ref.start(1) + 1, ref.group(1)))
     return links
 
 

@@ -339,24 +339,56 @@ def _block_tfs(fields: dict[str, str], shares: dict[str, tuple[str, float]], tok
     return blocks, len(content)
 
 
-def readable_terms(terms: list[str], limit: int) -> tuple[str, ...]:
-    """Join overlapping character bigrams of unspaced scripts back into runs, keep ``limit``.
+def readable_terms(terms: list[str], limit: int, texts=None) -> tuple[str, ...]:
+    """Join character bigrams of unspaced scripts back into runs of the text, keep ``limit``.
 
     ``["明書", "書の", "証明"]`` becomes ``["証明書の"]``: the bigrams a link or cluster shares
     are shown as the text they come from. Other terms pass through unchanged, in order.
+
+    ``texts`` are the texts the terms were shared by (a list of strings, or a callable returning
+    one, called only when there are bigrams to join): a join is made, and a bigram is folded into
+    a run holding it, only when the joined run occurs in every one of them, so no run is shown
+    that was not written ("主库" and "库主" of "数据库主库故障" never give "主库主").
+    Without ``texts`` a join is made only where the bigrams leave little choice: the character
+    they overlap on ends exactly one of the bigrams and starts exactly one, and those two are not
+    a pair like "主库" / "库主". Deterministic; a few substring searches per call.
     """
     if not any(ord(term[0]) >= 0x0E00 for term in terms):  # fast path: no unspaced script
         return tuple(terms[:limit])
+
+    def unspaced(term: str) -> bool:
+        return all(_NO_SPACE_RUN.match(c) for c in term)
+
+    bigrams = [term for term in terms if len(term) == 2 and unspaced(term)]
+    if not bigrams:
+        return tuple(terms[:limit])
+    if texts is not None:
+        sources = [unicodedata.normalize("NFKC", text).lower() for text in (texts() if callable(texts) else texts)]
+
+        def can_join(run: str, overlap: str) -> bool:
+            return all(run in text for text in sources)
+    else:
+        starts, ends = Counter(b[0] for b in bigrams), Counter(b[1] for b in bigrams)
+        before = {b[1]: b[0] for b in bigrams}  # for a character ending one bigram: the one before it
+        after = {b[0]: b[1] for b in bigrams}
+        # Not across a two-bigram cycle ("主库" + "库主" may be 主库主 or 库主库, or neither).
+        forced = {c for c in starts if starts[c] == 1 and ends[c] == 1 and before[c] != after[c]}
+
+        def can_join(run: str, overlap: str) -> bool:
+            return overlap in forced
+
     out: list[str] = []
     for term in terms:
-        if len(term) == 2 and _NO_SPACE_RUN.match(term) and _NO_SPACE_RUN.match(term[1]):
+        if len(term) == 2 and unspaced(term):
+            if any(term in seen for seen in out if unspaced(seen)):
+                continue  # already shown inside a longer run
             for i, seen in enumerate(out):
-                if not _NO_SPACE_RUN.match(seen) or term in seen:
+                if not unspaced(seen):
                     continue
-                if seen.endswith(term[0]):
+                if seen.endswith(term[0]) and can_join(seen + term[1], term[0]):
                     out[i] = seen + term[1]
                     break
-                if seen.startswith(term[1]):
+                if seen.startswith(term[1]) and can_join(term[0] + seen, term[1]):
                     out[i] = term[0] + seen
                     break
             else:
@@ -364,12 +396,12 @@ def readable_terms(terms: list[str], limit: int) -> tuple[str, ...]:
         else:
             out.append(term)
     joined = True
-    while joined:  # chains that overlap by one character: "の証明書の期限切" + "切れで"
+    while joined:  # runs that overlap by a character: "の証明書の期限切" + "切れで"
         joined = False
         for i, left in enumerate(out):
             for j, right in enumerate(out):
-                if i != j and _NO_SPACE_RUN.match(left) and _NO_SPACE_RUN.match(right) and len(right) > 1 \
-                        and left.endswith(right[0]):
+                if i != j and len(right) > 1 and unspaced(left) and unspaced(right) and \
+                        left.endswith(right[0]) and can_join(left + right[1:], right[0]):
                     out[i] = left + right[1:]
                     del out[j]
                     joined = True

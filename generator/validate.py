@@ -11,6 +11,7 @@ that cannot be read still yields problems, never an exception, and the run goes 
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import difflib
 import fnmatch
@@ -220,9 +221,16 @@ def _schema_problems(src: SourceFile) -> set[str]:
         line, column = src.positions.get(path, (src.line_of(path), None))
         leaf = path.rsplit(".", 1)[-1]
         if leaf in TIMESTAMP_FIELDS and isinstance(value, str) and _NAIVE_TIMESTAMP.match(value.strip()):
-            src.problem(line, column, path, "error", "timestamp-no-offset",
-                        f"timestamp {value!r} has no UTC offset, so its moment depends on the reader's time zone",
-                        f"append Z for UTC or the offset it was written in, e.g. {value.strip()}Z")
+            impossible = calendar_problem(value)
+            if impossible is not None:
+                src.problem(line, column, path, "error", "timestamp-no-offset",
+                            f"timestamp {value!r} has no UTC offset and is not a real moment in time: "
+                            f"{impossible[0]}",
+                            f"{impossible[1]}, and append Z for UTC or the offset it was written in")
+            else:
+                src.problem(line, column, path, "error", "timestamp-no-offset",
+                            f"timestamp {value!r} has no UTC offset, so its moment depends on the reader's time zone",
+                            f"append Z for UTC or the offset it was written in, e.g. {value.strip()}Z")
         elif value is None:
             src.problem(line, column, path, "error", "field-empty", f"'{leaf}' is empty",
                         f"give it a value or remove the line ({_fix_for(err.schema_path)})")
@@ -232,6 +240,13 @@ def _schema_problems(src: SourceFile) -> set[str]:
         elif kind == "Enum":
             src.problem(line, column, path, "error", "field-enum", f"'{leaf}' is {value!r}, not an allowed value",
                         _fix_for(err.schema_path))
+        elif kind in ("Pattern", "Format") and isinstance(value, str) and calendar_problem(value):
+            reason, fix = calendar_problem(value)
+            src.problem(line, column, path, "error", "field-format",
+                        f"'{leaf}' value {value!r} is not a real calendar date: {reason}", fix)
+        elif kind == "Pattern" and isinstance(value, str) and list(err.schema_path[:2]) == ["$defs", "kebab"]:
+            reason, fix = kebab_problem(value)
+            src.problem(line, column, path, "error", "field-format", f"'{leaf}' value {value!r} {reason}", fix)
         elif kind in ("Pattern", "Format"):
             src.problem(line, column, path, "error", "field-format",
                         f"'{leaf}' value {value!r} is not in the expected form", _fix_for(err.schema_path))
@@ -250,6 +265,29 @@ def _schema_problems(src: SourceFile) -> set[str]:
 
 
 _ENUM_FIELDS = ("severity", "status")
+
+
+def kebab_problem(value: str) -> tuple[str, str]:
+    """Why a tag, service or trigger ``value`` is not kebab-case (to follow the value in a
+    message: "is not kebab-case ..."), and the fix.
+
+    The v1 format's kebab-case (the schema's ``kebab`` pattern) is ASCII only: text in other
+    scripts is refused with a message that says so, and an ASCII spelling is suggested.
+    """
+    from slugify import slugify
+
+    ascii_form = slugify(value, max_length=60, word_boundary=True)
+    if not value.isascii():
+        reason = ("is not kebab-case: the v1 format allows only lowercase ASCII letters (a-z), digits and "
+                  "hyphens here, not accented letters or other scripts")
+        example = f"e.g. {ascii_form!r} (transliterated) or an English keyword" if ascii_form \
+            else "e.g. an English keyword such as 'database'"
+        return reason, (f"write it in ASCII kebab-case, {example}; text in any language can go in the title, "
+                         "summary and body, where search and related incidents read it")
+    reason = "is not kebab-case (lowercase words joined by hyphens)"
+    if ascii_form and ascii_form != value:
+        return reason, f"write it as {ascii_form!r}"
+    return reason, "use lowercase words joined by hyphens (kebab-case), e.g. edge-proxy"
 
 
 def _known_fields(path: str) -> list[str]:
@@ -306,6 +344,56 @@ def parse_timestamp(text: str) -> dt.datetime | None:
         return None
 
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+_DATE_TIME_PARTS = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?[ ]*"
+    r"(?:[Zz]|([+-])(\d{2}):?(\d{2})?)?)?$"
+)
+
+
+def calendar_problem(text: str) -> tuple[str, str] | None:
+    """Why a ``YYYY-MM-DD`` date or ``YYYY-MM-DDThh:mm[:ss][offset]`` timestamp names no real day
+    or time, and how to fix it; ``None`` when it does, or when ``text`` does not have that shape.
+
+    ``calendar_problem("2024-02-30") == ("February 2024 has 29 days",
+    "correct the day: February 2024 ends on 2024-02-29")``. Also: month 00 or 13+ (a swapped
+    month and day is suggested), day 00, year 0000, hour 24+, minute or second 60+, and a UTC
+    offset of 24 hours or more.
+    """
+    m = _DATE_TIME_PARTS.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        return None
+    y, mo, d, hh, mi, ss, sign, oh, om = m.groups()
+    year, month, day = int(y), int(mo), int(d)
+    if year == 0:
+        return "there is no year 0000", "check the year"
+    if not 1 <= month <= 12:
+        reason = f"there is no month {mo} (months run from 01 to 12)"
+        if 1 <= day <= 12 and parse_date(f"{y}-{d}-{mo}"):
+            return reason, f"write the month second, as in YYYY-MM-DD: did you mean {y}-{d}-{mo}?"
+        return reason, "correct the month (YYYY-MM-DD: year, month, day)"
+    last = calendar.monthrange(year, month)[1]
+    name = f"{_MONTHS[month - 1]} {year}"
+    if day == 0:
+        return "there is no day 00 (days start at 01)", f"correct the day: {name} runs from {y}-{mo}-01 to {y}-{mo}-{last}"
+    if day > last:
+        return f"{name} has {last} days", f"correct the day: {name} ends on {y}-{mo}-{last}"
+    if hh is not None:
+        if int(hh) > 23:
+            fix = ("write midnight at the end of a day as 00:00 of the next day" if hh == "24"
+                   else "correct the hour (24-hour clock, 00 to 23)")
+            return f"there is no hour {hh} (hours run from 00 to 23)", fix
+        if int(mi) > 59:
+            return f"there is no minute {mi} (minutes run from 00 to 59)", "correct the minutes"
+        if ss is not None and int(ss) > 59:
+            return f"there is no second {ss} (seconds run from 00 to 59)", "correct the seconds"
+        if oh is not None and (int(oh) > 23 or int(om or 0) > 59):
+            return (f"the UTC offset {sign}{oh}:{om or '00'} is out of range (offsets run from -23:59 to +23:59)",
+                    "correct the offset, e.g. Z for UTC or +02:00")
+    return None
+
+
 def parse_date(text: str) -> dt.date | None:
     """Parse ``YYYY-MM-DD``; ``None`` when it is not a real calendar date."""
     try:
@@ -322,8 +410,11 @@ def _check_times(src: SourceFile, data: dict, bad: set[str], today: dt.date) -> 
             continue
         parsed = parse_timestamp(value)
         if parsed is None:
+            impossible = calendar_problem(value)
+            reason = f": {impossible[0]}" if impossible else ""
             src.problem(*src.positions[name], name, "error", "field-format",
-                        f"'{name}' value {value!r} is not a real moment in time",
+                        f"'{name}' value {value!r} is not a real moment in time{reason}",
+                        impossible[1] if impossible else
                         "write an ISO 8601 timestamp with a UTC offset, e.g. 2024-03-14T09:12:00Z")
             bad.add(name)
             continue
@@ -374,15 +465,31 @@ def _check_file_name(src: SourceFile, data: dict | None) -> None:
     title = data.get("title") if isinstance(data, dict) and isinstance(data.get("title"), str) else ""
     slug = slugify(rest, max_length=60, word_boundary=True) or slugify(title, max_length=60,
                                                                        word_boundary=True) or "incident"
-    day = date.isoformat() if date else (prefix.group(1) if prefix else "YYYY-MM-DD")
-    suggestion = f"{day}-{slug}.md"
-    if m and date is not None:
+    # The name's own date, when it is a real day (2024-02-30 is not, and is never suggested back).
+    name_day = prefix.group(1) if prefix and parse_date(prefix.group(1)) else None
+    impossible = calendar_problem(prefix.group(1)) if prefix and name_day is None else None
+    day = date.isoformat() if date else name_day
+    suggestion = f"{day}-{slug}.md" if day else None
+    if m and date is not None and impossible is None:
         src.problem(src.line_of("date") or 1, None, "date", "error", "file-name-date",
                     f"file name date {m.group(1)} differs from date {date_text!r}", f"rename the file to {suggestion}")
+        return
+    if impossible is not None:
+        message = f"file name {name!r} starts with {prefix.group(1)}, which is not a real calendar date: {impossible[0]}"
+        if suggestion is None:  # 'date' is not a real day either: say how to pick one
+            example = re.search(r"\d{4}-\d{2}-\d{2}", impossible[1])
+            fix = (f"{impossible[1]}; rename the file to the day the incident started"
+                   + (f", e.g. {example.group()}-{slug}.md" if example else " (YYYY-MM-DD-slug.md)")
+                   + ", and write the same day in 'date'")
+        else:
+            fix = f"rename the file to {suggestion}"
     else:
-        src.problem(1, None, None, "error", "file-name",
-                    f"file name {name!r} is not YYYY-MM-DD-slug.md in lowercase ASCII with hyphens",
-                    f"rename the file to {suggestion}")
+        message = f"file name {name!r} is not YYYY-MM-DD-slug.md in lowercase ASCII with hyphens"
+        fix = (f"rename the file to {suggestion}" if suggestion
+               else f"rename the file to YYYY-MM-DD-{slug}.md, with the day the incident started")
+    if suggestion == name:  # never tell anyone to rename a file to the name it has
+        fix = "check the file name against YYYY-MM-DD-slug.md (lowercase ASCII letters, digits and hyphens)"
+    src.problem(1, None, None, "error", "file-name", message, fix)
 
 
 def _build_postmortem(src: SourceFile, data: dict, bad: set[str], times: dict, relpath: str) -> Postmortem | None:
@@ -835,11 +942,12 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
     own_ids: set[str] | None = None
     for link in scan.body_links(prose, src.body_line):
         raw = link.target
-        if scan._SCHEME.match(raw) or raw.startswith("//"):
-            continue
-        path_part, _, fragment = raw.partition("#")
+        target = scan.link_destination(raw)  # as the browser gets it: &amp; and \( decoded
+        if scan.unsafe_scheme(target) or scan._SCHEME.match(target) or target.startswith("//"):
+            continue  # an absolute URL; javascript: and the like are reported as unsafe-html
+        path_part, _, fragment = target.partition("#")
         path_part = path_part.split("?", 1)[0]
-        if raw.startswith("/"):
+        if target.startswith("/"):
             src.problem(link.line, link.column, None, settings.broken_links, "broken-link",
                         f"link target {raw!r} is a site-absolute path, which breaks when the site is served "
                         "from a sub-folder or opened from disk",
@@ -850,8 +958,12 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
                 own_ids = scan.heading_ids(prose) | GENERATED_ANCHORS
             _check_anchor(src, link, unquote(fragment), own_ids, "this page", settings)
             continue
-        resolved = (folder / unquote(path_part)).resolve()
-        if not resolved.exists():
+        try:
+            resolved = (folder / unquote(path_part)).resolve()
+            exists = resolved.exists()
+        except (ValueError, OSError):  # %00 in the target, a name too long: no such file either
+            exists = False
+        if not exists:
             hint = "check the file name (`ls` the folder) or link by id from 'related:' instead"
             src.problem(link.line, link.column, None, settings.broken_links, "broken-link",
                         f"link target {raw!r} does not exist", hint)

@@ -237,3 +237,46 @@ def test_new_refuses_a_future_date(runner, tmp_path, monkeypatch):
     result = runner.invoke(cli, ["new", "Disk full", "--service", "db", "--date", "2999-01-01"])
     assert result.exit_code == 2
     assert "2999-01-01 is in the future" in result.output
+
+
+def test_new_id_is_free_in_both_the_docs_dir_and_the_target_dir(runner, tmp_path, monkeypatch):
+    docs = VALID.replace("id: PM-2024-017", "id: PM-2013-001").replace("2024-03-14", "2013-03-14") \
+        .replace("2024-04-30", "2013-04-30")
+    write_corpus(tmp_path, {"2013-03-14-checkout-tls-expiry.md": docs})
+    drafts = tmp_path / "drafts"
+    monkeypatch.chdir(tmp_path)
+    args = ["new", "Storage cert lapsed again", "--service", "blob-storage", "--date", "2013-05-05",
+            "--dir", str(drafts), "--author", "bob"]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "id: PM-2013-002\n" in Path(first.output.strip()).read_text()  # PM-2013-001 is in postmortems/
+    second = runner.invoke(cli, [*args[:1], "Storage cert lapsed a third time", *args[2:]])
+    assert "id: PM-2013-003\n" in Path(second.output.strip()).read_text()  # PM-2013-002 is in drafts/
+
+
+@pytest.mark.parametrize("args, lines", [
+    (["new", "Disk full", "--service", "db", "--date", "2024-01-05", "--author", ""], [
+        "Error: the post-mortem would not pass `pmkb validate`, so nothing was written:",
+        "  --author: 'authors[0]' is empty (list at least one author, e.g. [alice])",
+        "change what you gave there and run `pmkb new` again"]),
+    (["new", "<script>alert(1)</script> disk full", "--service", "db", "--date", "2024-01-05", "--author", "bob"], [
+        "Error: the post-mortem would not pass `pmkb validate`, so nothing was written:",
+        "  TITLE: <script> element in 'title' would run in a reader's browser (remove the HTML; front-matter "
+        "text is shown as plain text)",
+        "change what you gave there and run `pmkb new` again"]),
+    (["new", "Disk full", "--service", "db", "--date", "2024-02-30"], [
+        "Error: Invalid value for '--date': '2024-02-30' is not a real calendar date: February 2024 has 29 days; "
+        "correct the day: February 2024 ends on 2024-02-29"]),
+    (["new", "Disk full", "--service", "数据库"], [
+        "Error: Invalid value for '--service': '数据库' is not kebab-case: the v1 format allows only lowercase "
+        "ASCII letters (a-z), digits and hyphens here, not accented letters or other scripts; write it in ASCII "
+        "kebab-case, e.g. 'shu-ju-ku' (transliterated) or an English keyword; text in any language can go in "
+        "the title, summary and body, where search and related incidents read it"]),
+])
+def test_new_refuses_what_would_make_an_invalid_file(runner, tmp_path, monkeypatch, args, lines):
+    write_corpus(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.output.splitlines()[3:] == lines
+    assert list((tmp_path / "postmortems").iterdir()) == []

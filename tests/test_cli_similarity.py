@@ -154,3 +154,75 @@ def test_drafts_are_left_out_unless_asked_for(config):
     result = run(config, "related", str(FIXTURES / "empty-vocabulary"), "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {}
+
+
+def test_similar_file_is_itself_by_path_not_by_id(config, tmp_path):
+    from generator.validate import display_path
+
+    original = CORPUS / "2024-05-02-edge-proxy-tls-certificate-expired-again.md"
+    twin = tmp_path / original.name  # another file with the same id, PM-2024-004
+    twin.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
+    result = run(config, "similar", str(twin), "-k", "2", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["query"] == "PM-2024-004"
+    assert [(hit["id"], hit["score"]) for hit in data["similar"]] == [("PM-2024-004", 1.0), ("PM-2024-001", 0.646)]
+    assert result.stderr == (f"warning: {twin} has id PM-2024-004, which {display_path(original)} in the corpus "
+                             f"also uses; ids must be unique (give {twin} the next free id, PM-2024-008)\n")
+    # PM-2024-007 says not_related: [PM-2024-004]: it stays out for the twin too.
+    everything = json.loads(run(config, "similar", str(twin), "--min-score", "0", "-k", "9", "--format",
+                                "json").stdout)
+    assert "PM-2024-007" not in [hit["id"] for hit in everything["similar"]]
+
+    itself = run(config, "similar", str(original), "-k", "2", "--format", "json")
+    assert [(hit["id"], hit["score"]) for hit in json.loads(itself.stdout)["similar"]] == [("PM-2024-001", 0.646)]
+    assert itself.stderr == ""
+    folder = tmp_path / "copy"  # a --corpus folder other than docs_dir: its files are themselves too
+    folder.mkdir()
+    for file in CORPUS.glob("*.md"):
+        (folder / file.name).write_text(file.read_text(encoding="utf-8"), encoding="utf-8")
+    other = run(config, "similar", str(folder / original.name), "--corpus", str(folder), "-k", "2",
+                "--format", "json")
+    assert [hit["id"] for hit in json.loads(other.stdout)["similar"]] == ["PM-2024-001"]
+    assert other.stderr == ""
+
+
+@pytest.mark.parametrize("text", ["", "   \t"])
+def test_similar_empty_text_is_a_usage_error(config, text):
+    result = run(config, "similar", "--text", text)
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: --text is empty; give the words to search for, e.g. --text \"certificate expired\"")
+
+
+CJK_PM = """\
+---
+id: {id}
+title: {title}
+date: 2024-05-0{day}
+severity: SEV2
+status: final
+services: [orders-db]
+authors: [li]
+---
+
+## Summary
+
+{title}。
+"""
+
+
+def test_similar_cjk_terms_are_runs_of_the_text(tmp_path):
+    docs = tmp_path / "pm"
+    docs.mkdir()
+    (docs / "2024-05-01-db.md").write_text(CJK_PM.format(id="PM-2024-301", title="数据库主库故障导致订单写入失败",
+                                                         day=1), encoding="utf-8")
+    (docs / "2024-05-02-pay.md").write_text(CJK_PM.format(id="PM-2024-302", title="支付网关证书过期", day=2),
+                                            encoding="utf-8")
+    config = tmp_path / "mkdocs.yml"
+    config.write_text("site_name: t\ndocs_dir: pm\nplugins:\n  - postmortems\n", encoding="utf-8")
+    result = run(config, "similar", "--text", "数据库主库故障", "--format", "json")
+    (hit,) = json.loads(result.stdout)["similar"]
+    assert hit["id"] == "PM-2024-301"
+    assert hit["terms"] == ["主库", "库主", "库故障", "数据库"]  # never "主库主", which neither text contains
+    assert all(term in "数据库主库故障" for term in hit["terms"])

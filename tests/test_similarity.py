@@ -185,6 +185,26 @@ def test_readable_terms_joins_bigrams():
     assert readable_terms(["a", "b", "c"], 2) == ("a", "b")
 
 
+SHARED = ["主库", "库主", "据库", "数据", "故障", "库故"]  # the bigrams of 数据库主库故障, by weight
+
+
+def test_readable_terms_never_invents_a_run():
+    # Without the texts, a join is made only where the bigrams leave no choice: never across
+    # "库", which starts and ends two bigrams, nor across the pair "主库" / "库主" (主库主 or 库主库?).
+    assert readable_terms(SHARED, 5) == ("主库", "库主", "数据库", "库故障")
+    assert readable_terms(["主库", "库主"], 5) == ("主库", "库主")
+
+
+def test_readable_terms_joins_only_runs_of_the_texts():
+    texts = ["数据库主库故障", "昨天数据库主库故障，订单失败"]
+    assert readable_terms(SHARED, 5, texts) == ("数据库主库故障",)
+    assert readable_terms(["明書", "tls", "書の", "証明"], 5, lambda: ["証明 明書 書の"]) == ("明書", "tls", "書の", "証明")
+    assert readable_terms(["証明", "明書"], 5, ["ｘ証明書", "証明書"]) == ("証明書",)  # NFKC like the tokenizer
+    calls = []
+    assert readable_terms(["tls", "expiry"], 5, lambda: calls.append(1) or []) == ("tls", "expiry")
+    assert calls == []  # the texts are not even built when there is nothing to join
+
+
 def test_similar_to_a_draft_outside_the_corpus(index):
     (draft,) = load(FIXTURES / "drafts")
     links = index.similar_to(draft, k=2)

@@ -548,3 +548,115 @@ def test_a_cancelled_validation_stops_its_workers(tmp_path, monkeypatch):
     assert len(workers) == 2
     pending.cancel()
     assert all(not w.is_alive() for w in workers)
+
+
+# --- second tester's report: impossible dates, empty files, links, non-ASCII tags -----------
+
+
+def full(result) -> list[tuple]:
+    """Every problem with its message and fix, for tests that pin the exact wording."""
+    return [(Path(p.path).name, p.line, p.field, p.code, p.message, p.fix) for p in result.problems]
+
+
+def test_impossible_date_names_the_calendar_and_never_suggests_the_same_name(tmp_path):
+    name = "2024-02-30-feb30.md"
+    text = VALID.replace("date: 2024-03-14", "date: 2024-02-30").replace("started_at: 2024-03-14T09:12:00Z\n", "")
+    assert full(check(tmp_path, text, name=name)) == [
+        (name, 1, None, "file-name",
+         "file name '2024-02-30-feb30.md' starts with 2024-02-30, which is not a real calendar date: "
+         "February 2024 has 29 days",
+         "correct the day: February 2024 ends on 2024-02-29; rename the file to the day the incident started, "
+         "e.g. 2024-02-29-feb30.md, and write the same day in 'date'"),
+        (name, 4, "date", "field-format",
+         "'date' value '2024-02-30' is not a real calendar date: February 2024 has 29 days",
+         "correct the day: February 2024 ends on 2024-02-29"),
+    ]
+
+
+def test_impossible_date_in_the_file_name_only(tmp_path):
+    result = check(tmp_path, VALID, name="2023-02-29-checkout-tls-expiry.md")
+    assert full(result) == [
+        ("2023-02-29-checkout-tls-expiry.md", 1, None, "file-name",
+         "file name '2023-02-29-checkout-tls-expiry.md' starts with 2023-02-29, which is not a real calendar "
+         "date: February 2023 has 28 days",
+         "rename the file to 2024-03-14-checkout-tls-expiry.md"),
+    ]
+
+
+@pytest.mark.parametrize("old, new, line, fld, code, message, fix", [
+    ("started_at: 2024-03-14T09:12:00Z", "started_at: 2024-02-30T10:00:00Z", 11, "started_at", "field-format",
+     "'started_at' value '2024-02-30T10:00:00Z' is not a real moment in time: February 2024 has 29 days",
+     "correct the day: February 2024 ends on 2024-02-29"),
+    ("detected_at: 2024-03-14T09:31:00Z", "detected_at: 2024-03-14T25:00:00Z", 12, "detected_at", "field-format",
+     "'detected_at' value '2024-03-14T25:00:00Z' is not a real moment in time: there is no hour 25 "
+     "(hours run from 00 to 23)", "correct the hour (24-hour clock, 00 to 23)"),
+    ("mitigated_at: 2024-03-14T11:05:00Z", "mitigated_at: 2024-03-14T11:05:00+25:00", 13, "mitigated_at",
+     "field-format", "'mitigated_at' value '2024-03-14T11:05:00+25:00' is not a real moment in time: the UTC "
+     "offset +25:00 is out of range (offsets run from -23:59 to +23:59)",
+     "correct the offset, e.g. Z for UTC or +02:00"),
+    ("resolved_at: 2024-03-14T11:40:00Z", "resolved_at: 2024-03-14T11:60:00", 14, "resolved_at",
+     "timestamp-no-offset", "timestamp '2024-03-14T11:60:00' has no UTC offset and is not a real moment in "
+     "time: there is no minute 60 (minutes run from 00 to 59)",
+     "correct the minutes, and append Z for UTC or the offset it was written in"),
+    ("    due: 2024-04-30", "    due: 2024-13-04", 21, "action_items[0].due", "field-format",
+     "'due' value '2024-13-04' is not a real calendar date: there is no month 13 (months run from 01 to 12)",
+     "write the month second, as in YYYY-MM-DD: did you mean 2024-04-13?"),
+    ("    due: 2024-04-30", "    due: 2024-04-31", 21, "action_items[0].due", "field-format",
+     "'due' value '2024-04-31' is not a real calendar date: April 2024 has 30 days",
+     "correct the day: April 2024 ends on 2024-04-30"),
+])
+def test_impossible_timestamps_and_due_dates_say_why(tmp_path, old, new, line, fld, code, message, fix):
+    assert full(check(tmp_path, VALID.replace(old, new))) == [(NAME, line, fld, code, message, fix)]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "the file is empty"),
+    ("\n  \n", "the file is empty (it holds only blank lines)"),
+])
+def test_empty_file_says_so(tmp_path, content, message):
+    assert full(check(tmp_path, content)) == [
+        (NAME, 1, None, "front-matter-missing", message,
+         'write the post-mortem into it, or start from the template: pmkb new "TITLE" --service SERVICE '
+         "--date YYYY-MM-DD writes a new file (then delete this one)")]
+
+
+@pytest.mark.parametrize("link, column, what", [
+    ("[x](&#106;avascript:alert(1))", 5,
+     "javascript: URL (written '&#106;avascript:alert(1)') in a Markdown link would run in a reader's browser"),
+    ("[x](javascript:alert(document.cookie))", 5, "javascript: URL in a Markdown link would run in a reader's browser"),
+    ("See [x](&#x56;bscript:msgbox(1)).", 9,
+     "vbscript: URL (written '&#x56;bscript:msgbox(1)') in a Markdown link would run in a reader's browser"),
+    ("[x](data:text/html;base64,PHNjcmlwdD4=)", 5, "data: URL in a Markdown link would run in a reader's browser"),
+    ("[x]: &#106;avascript:alert(1)", 6,
+     "javascript: URL (written '&#106;avascript:alert(1)') in a Markdown link would run in a reader's browser"),
+])
+def test_script_urls_in_markdown_links_are_unsafe_not_broken(tmp_path, link, column, what):
+    result = check(tmp_path, VALID + "\n" + link + "\n")
+    assert [(p.line, p.column, p.code, p.message) for p in result.problems] == [(41, column, "unsafe-html", what)]
+
+
+def test_link_targets_with_balanced_parentheses_are_read_whole(tmp_path):
+    (tmp_path / "postmortems").mkdir()
+    (tmp_path / "postmortems" / "graph(1).png").write_bytes(b"png")
+    (tmp_path / "postmortems" / "a(b&c.png").write_bytes(b"png")
+    # CommonMark: balanced parentheses belong to the target, \( and &amp; are decoded, an
+    # unbalanced '(' makes it no link at all, an inline data:image/ is an image, not a script.
+    text = VALID + ("\n![g](graph(1).png) [m](missing(v2).md) ![e](a\\(b&amp;c.png) [u](open(x.md)"
+                    " ![d](data:image/png;base64,iVBO)\n")
+    assert [(p.line, p.column, p.code, p.message) for p in check(tmp_path, text).problems] == [
+        (41, 24, "broken-link", "link target 'missing(v2).md' does not exist"),
+    ]
+
+
+def test_non_ascii_tag_is_refused_with_an_explicit_ascii_rule(tmp_path):
+    text = VALID.replace("tags: [tls, certificates]", "tags: [数据库, Checkout API]")
+    assert full(check(tmp_path, text)) == [
+        (NAME, 8, "tags[0]", "field-format",
+         "'tags[0]' value '数据库' is not kebab-case: the v1 format allows only lowercase ASCII letters (a-z), "
+         "digits and hyphens here, not accented letters or other scripts",
+         "write it in ASCII kebab-case, e.g. 'shu-ju-ku' (transliterated) or an English keyword; text in any "
+         "language can go in the title, summary and body, where search and related incidents read it"),
+        (NAME, 8, "tags[1]", "field-format",
+         "'tags[1]' value 'Checkout API' is not kebab-case (lowercase words joined by hyphens)",
+         "write it as 'checkout-api'"),
+    ]
