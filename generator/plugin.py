@@ -16,11 +16,10 @@ This is the only module that imports MkDocs. Per build it:
    by a forked worker process meanwhile;
 4. ``on_page_markdown``: moves ``status`` out of Material's way;
 5. ``on_page_content``: sanitises the HTML of post-mortem pages with nh3, then adds the summary
-   card above the body (head and summary; the facts wait for the next step) and the table of
-   the front matter's action items after it;
+   card above the body (head and summary; the facts wait for the next step);
 6. ``on_page_context`` (after Material's search has indexed the page): puts the card's facts
-   in, appends Related incidents, and puts the big tables of generated pages in (they skip
-   Markdown and search);
+   in, appends the table of the front matter's action items and Related incidents, and puts
+   the big tables of generated pages in (they skip Markdown and search);
 7. ``on_env``: collects the charts; the theme's templates lose their blank lines and
    indentation when they are loaded (:class:`_CompactThemeLoader`: a third of each page, at
    no cost per page); the theme's navigation sidebar (for pages outside the nav), header and
@@ -302,15 +301,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             return html
         card, facts = site.card_html(site.Links(config.use_directory_urls), pm, self._cluster(pm), split=True)
         self.card_facts[page.file.src_uri] = facts
-        body = site.sanitize_html(html)
-        if pm.action_items:  # searchable (owners, tickets), so added before search indexes the page
-            anchor = site.ACTION_ITEMS_ANCHOR
-            if f'id="{anchor}"' in body:
-                anchor += "-pmkb"
-            body += site.action_items_html(pm, self._today(), anchor)
-            if page.toc is not None:
-                page.toc.items.append(AnchorLink("Tracked action items", anchor, 2))
-        return card + body
+        return card + site.sanitize_html(html)
 
     def on_env(self, env, config, files):
         """Collect the report charts; let pages share renderings of the theme parts that do not
@@ -402,6 +393,15 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         facts = self.card_facts.pop(page.file.src_uri, None)
         if facts is not None:
             page.content = page.content.replace(site.CARD_FACTS, facts, 1)
+        if pm.action_items:
+            # After search has indexed the page, like the related list: a section more per page
+            # cost Material's search parser about a second at 3,000 post-mortems.
+            anchor = site.ACTION_ITEMS_ANCHOR
+            if f'id="{anchor}"' in page.content:
+                anchor += "-pmkb"
+            page.content += site.action_items_html(pm, self._today(), anchor)
+            if page.toc is not None:
+                page.toc.items.append(AnchorLink("Tracked action items", anchor, 2))
         links = self.analysis.related.get(pm.id) or self.draft_related.get(pm.id, [])
         anchor = site.RELATED_ANCHOR
         if f'id="{anchor}"' in page.content:
