@@ -274,7 +274,9 @@ def cluster_terms(index, rows: list[int], limit: int = CLUSTER_TERMS) -> tuple[s
     weight = np.round(mean * share, 9)
     candidates = np.flatnonzero(weight > 0)
     order = candidates[np.lexsort((candidates, -weight[candidates]))][:3 * limit]
-    return readable_terms([index.tokenizer.display(index.vocabulary[j]) for j in order], limit)
+    # A run is shown when one member wrote it (a label term need not be in every member).
+    return readable_terms([index.tokenizer.display(index.vocabulary[j]) for j in order], limit,
+                          lambda: ["\n".join(index.text_of(r) for r in rows)])
 
 
 def find_clusters(postmortems: list[Postmortem], index, settings: Settings) -> list[Cluster]:

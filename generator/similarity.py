@@ -652,7 +652,11 @@ class SimilarityIndex:
             return 0.0
         return round(float(self.matrix[i].multiply(self.matrix[j]).sum()), SCORE_DECIMALS)
 
-    def _top_terms(self, u, v, limit: int = TERMS_PER_LINK) -> tuple[str, ...]:
+    def text_of(self, row: int) -> str:
+        """The cleaned text of the post-mortem in ``row`` (for :func:`readable_terms`)."""
+        return self.tokenizer.clean("\n".join(document_fields(self.postmortems[row]).values()))
+
+    def _top_terms(self, u, v, limit: int = TERMS_PER_LINK, texts=None) -> tuple[str, ...]:
         """Display forms of the terms with the largest products ``u[t] * v[t]`` (sparse rows),
         a term's products summed over the fields it appears in."""
         import numpy as np
@@ -667,7 +671,7 @@ class SimilarityIndex:
         cols = np.unique(terms)
         vals = np.round(totals[cols], SCORE_DECIMALS)
         order = np.lexsort((cols, -vals))[:3 * limit]
-        return readable_terms([self.tokenizer.display(self.vocabulary[c]) for c in cols[order]], limit)
+        return readable_terms([self.tokenizer.display(self.vocabulary[c]) for c in cols[order]], limit, texts)
 
     def shared_terms(self, a: str, b: str, limit: int = TERMS_PER_LINK) -> tuple[str, ...]:
         """The terms that contributed most to ``score(a, b)``, most important first.
@@ -698,7 +702,8 @@ class SimilarityIndex:
             products = np.bincount(inverse, weights=products)
         products = np.round(products, SCORE_DECIMALS)
         order = np.lexsort((terms, -products))[:3 * limit]
-        return readable_terms([self.tokenizer.display(self.vocabulary[t]) for t in terms[order]], limit)
+        return readable_terms([self.tokenizer.display(self.vocabulary[t]) for t in terms[order]], limit,
+                              lambda: [self.text_of(i), self.text_of(j)])
 
     # --- links --------------------------------------------------------------------------
 
@@ -854,6 +859,9 @@ class SimilarityIndex:
                 break
             if self.ids[j] in skip:
                 continue
-            out.append(RelatedLink(id=self.ids[j], score=score,
-                                   terms=self._top_terms(q, self.matrix[j]), pinned=False))
+            query_text = (self.tokenizer.clean(query) if isinstance(query, str)
+                          else self.tokenizer.clean("\n".join(document_fields(query).values())))
+            out.append(RelatedLink(id=self.ids[j], score=score, pinned=False,
+                                   terms=self._top_terms(q, self.matrix[j],
+                                                         texts=lambda j=j: [query_text, self.text_of(j)])))
         return out

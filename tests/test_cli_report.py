@@ -113,7 +113,7 @@ def test_csv_quarters_keep_empty_quarters(runner):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--today", "2024-13-01"], "is not a date"),
+    (["--today", "2024-13-01"], "there is no month 13"),
     (["--since", "yesterday"], "is not a date"),
     (["--format", "md", "--table", "owners"], "--table applies only to --format csv"),
     (["--format", "xml"], "Invalid value for '--format'"),
