@@ -188,7 +188,7 @@ def _services(ln: Links, page: str, services: Sequence[str], limit: int | None =
 
 
 def _id(pm_id: str) -> str:
-    return f'<span class="pmkb-id">{attr(pm_id)}</span>'
+    return attr(pm_id)  # styled by the table's first-column CSS: no markup per row
 
 
 SET_ASIDE = re.compile(r'<div class="pmkb-table[^"]*" data-search-exclude>\n.*?</div>\n', re.S)
@@ -277,7 +277,7 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, split: 
     head = (f'<div class="pmkb-card__head">{_severity_badge(pm.severity)} '
             f'<span class="pmkb-status pmkb-status--{status_css}">{attr(pm.status)}</span> '
             f'<span class="pmkb-card__id">{attr(pm.id)}</span></div>')
-    tags = " ".join(ln.a(page, tag_page(t), t, "pmkb-tag") for t in pm.tags) or "—"
+    tags = " ".join(ln.a(page, tag_page(t), t) for t in pm.tags) or "—"  # chips by CSS (a[href*="tags/"])
     facts = [
         _fact("Date", pm.date.isoformat()),
         _fact("Services", _services(ln, page, pm.services), wide=True),

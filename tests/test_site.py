@@ -140,9 +140,9 @@ def test_incident_index_is_newest_first_grouped_by_year(built):
     html = (site / "incidents" / "index.html").read_text(encoding="utf-8")
     years = re.findall(r'<h2 id="(\d{4})">', html)
     assert years == ["2024", "2023"]
-    ids = re.findall(r'<td><span class="pmkb-id">([^<]+)</span></td>', html)
+    ids = re.findall(r'<tr><td>(PM-[^<]+)</td>', html)
     assert ids == ["PM-2024-033", "PM-2024-030", "PM-2024-021", "PM-2024-017", "PM-2023-004"]
-    row = html[html.index("PM-2024-017</span>"):]
+    row = html[html.index("<tr><td>PM-2024-017</td>"):]
     row = row[:row.index("</tr>")]
     assert "2024-03-14" in row and "SEV1" in row and "2 h 28 min" in row
     assert 'href="../services/checkout-api/"' in row and f'href="../{TLS}/"' in row
@@ -151,7 +151,7 @@ def test_incident_index_is_newest_first_grouped_by_year(built):
 def test_service_cluster_and_tag_pages(built):
     _, site, _ = built
     service = (site / "services" / "edge-proxy" / "index.html").read_text(encoding="utf-8")
-    assert re.findall(r'<span class="pmkb-id">([^<]+)</span>', service) == ["PM-2024-021", "PM-2024-017"]
+    assert re.findall(r'<tr><td>(PM-[^<]+)</td>', service) == ["PM-2024-021", "PM-2024-017"]
     overview = (site / "services" / "index.html").read_text(encoding="utf-8")
     for name in ("api-gateway", "checkout-api", "edge-proxy", "payments", "search"):
         assert f'href="{name}/"' in overview
@@ -174,7 +174,7 @@ def test_home_puts_search_first_then_latest_and_clusters(built):
         'id="most-active-recurring-problems"')
     assert "Search 5 post-mortems" in content
     latest = content[content.index('id="latest-incidents"'):content.index('id="most-active-recurring-problems"')]
-    assert re.findall(r'<span class="pmkb-id">([^<]+)</span>', latest)[0] == "PM-2024-033"
+    assert re.findall(r'<tr><td>(PM-[^<]+)</td>', latest)[0] == "PM-2024-033"
 
 
 def test_navigation_stays_small(built):
