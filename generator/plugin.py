@@ -110,7 +110,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             self.pending.cancel()
         self.pending = None
         self.markdown_pool = None if os.environ.get("PMKB_FRESH_MARKDOWN") == "1" else _PooledMarkdown()
-        self.charts: _Charts | None = None
+        self.charts: _DeferredFiles | None = None
 
     def on_startup(self, *, command, dirty):
         """Remember whether this is ``mkdocs serve`` (drafts get related links there)."""
@@ -202,19 +202,19 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             if path in pages:
                 raise PluginError(f"report page {path} collides with a generated page of the same path")
             pages[path] = content
-        self.charts = _Charts()
+        self.charts = _DeferredFiles()
         added = self._add_pages(files, config, pages)
-        self.charts.start()
 
         urls = {}
         for pm in self.published:
             file = files.get_file_from_path(pm.path)
             if file is not None:
                 urls[pm.id] = file.url
-        records = site.export_records(self.published, self.analysis, urls)
-        extras: dict[str, str | bytes] = {
-            "api/postmortems.json": site.export_json(records),
-            "api/postmortems.csv": site.export_csv(records),
+        # The exports are written by the worker that draws the charts, while pages render.
+        records = functools.cache(functools.partial(site.export_records, self.published, self.analysis, urls))
+        extras: dict[str, object] = {
+            "api/postmortems.json": lambda: site.export_json(records()).encode("utf-8"),
+            "api/postmortems.csv": lambda: site.export_csv(records()).encode("utf-8"),
             STYLESHEET: _asset("pmkb.css"),
             WORKER_SHIM: _asset("iframe-worker-shim.js"),
         }
@@ -222,7 +222,12 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         if feed:
             extras["feed.xml"] = feed
         for path, content in extras.items():
-            self._replace_or_add(files, File.generated(config, path, content=content))
+            deferred = callable(content)
+            file = File.generated(config, path, content=b"" if deferred else content)
+            self._replace_or_add(files, file)
+            if deferred:
+                self.charts.add(file, content)
+        self.charts.start()
         self._check_destinations(files, added)
         if "reports/index.md" in added and config.nav is not None:
             if not any("reports/index.md" in str(item) for item in config.nav):
@@ -576,13 +581,14 @@ def _import_analysis() -> None:
         pass
 
 
-class _Charts:
-    """Report charts (``generator.reports.ChartJob``) drawn in a forked worker process.
+class _DeferredFiles:
+    """Generated files whose content is computed in a forked worker process: the report charts
+    (``generator.reports.ChartJob``) and the ``api/`` exports.
 
-    matplotlib's import and drawing take a second or two; the worker does it while the main
-    process renders the pages, and :meth:`finish` (``on_env``, before static files are copied)
-    puts the SVGs into their files. Without ``fork`` (or with ``PMKB_JOBS=1``), or if the
-    worker fails, the charts are drawn in this process instead.
+    matplotlib's import and drawing take a second or two, the exports a few tenths; the worker
+    does them while the main process renders the pages, and :meth:`finish` (``on_env``, before
+    static files are copied) puts the bytes into their files. Without ``fork`` (or with
+    ``PMKB_JOBS=1``), or if the worker fails, the jobs run in this process instead.
     """
 
     def __init__(self):
@@ -630,7 +636,7 @@ class _Charts:
 
 
 def _draw_charts(jobs: dict, pipe) -> None:
-    """Worker process: draw every chart and send ``{path: SVG bytes}`` (``{}`` on failure)."""
+    """Worker process: run every job and send ``{path: bytes}`` (``{}`` on failure)."""
     try:
         drawn = {path: job() for path, job in jobs.items()}
     except Exception:  # the main process draws them again and reports the error there
