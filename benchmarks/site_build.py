@@ -134,6 +134,10 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(args.out / str(n))
     (args.out / "site_build.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print()
+    for r in results:  # every round: the spread says how far the best-of ratio can be trusted
+        ratios = [f"{f / b:.2f}" for b, f in zip(r["all_bare_s"], r["all_full_s"])]
+        print(f"{r['n']}: bare {r['all_bare_s']} s, full {r['all_full_s']} s, ratio per round {ratios}")
 
 
 if __name__ == "__main__":
