@@ -405,17 +405,24 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             if f'id="{anchor}"' in page.content:
                 anchor += "-pmkb"
             page.content += site.action_items_html(pm, self._today(), anchor)
-            if page.toc is not None:
-                page.toc.items.append(AnchorLink("Tracked action items", anchor, 2))
+            self._add_anchor(page, "Tracked action items", anchor)
         links = self.analysis.related.get(pm.id) or self.draft_related.get(pm.id, [])
         anchor = site.RELATED_ANCHOR
         if f'id="{anchor}"' in page.content:
             anchor += "-pmkb"
         page.content += site.related_html(site.Links(config.use_directory_urls), pm, links, self.published_by_id,
                                           self._cluster(pm), self.settings.min_score, anchor)
-        if page.toc is not None:
-            page.toc.items.append(AnchorLink("Related incidents", anchor, 2))
+        self._add_anchor(page, "Related incidents", anchor)
         return context
+
+    @staticmethod
+    def _add_anchor(page, title: str, anchor: str) -> None:
+        """A section the plugin appended: in the page's table of contents, and among the anchors
+        MkDocs checks links against (``#related-incidents`` links resolve, as the validator says)."""
+        if page.toc is not None:
+            page.toc.items.append(AnchorLink(title, anchor, 2))
+        if page.present_anchor_ids is not None:
+            page.present_anchor_ids.add(anchor)
 
     def _set_aside_blocks(self, path: str, markdown: str) -> str:
         """Swap the big HTML tables of a generated page for short placeholders.

@@ -322,7 +322,7 @@ def action_items_html(pm: Postmortem, today: dt.date, anchor: str = ACTION_ITEMS
         ticket = "—"
         if item.ticket:
             ticket = (f'<a href="{attr(item.ticket)}">{attr(item.ticket)}</a>'
-                      if re.match(r"https?://", item.ticket) else attr(item.ticket))
+                      if re.match(r"https?://", item.ticket, re.I) else attr(item.ticket))
         rows.append(f"<tr><td>{status}</td><td>{attr(item.title)}</td><td>{attr(item.owner or '—')}</td>"
                     f"<td>{item.due.isoformat() if item.due else '—'}</td><td>{ticket}</td></tr>")
     still_open = sum(item.status not in CLOSED_ACTION_STATUSES for item in pm.action_items)

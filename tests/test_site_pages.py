@@ -128,3 +128,14 @@ def test_action_items_table_marks_overdue_open_items_links_url_tickets_and_escap
     assert "<p>2 of 4 still open.</p>" in html
     assert html.startswith('<h2 id="tracked-action-items">Tracked action items')
     assert site.action_items_html(pm(2), dt.date(2024, 5, 15)) == ""
+
+
+def test_a_ticket_url_is_a_link_whatever_the_case_of_its_scheme():
+    from generator.model import ActionItem
+
+    incident = pm(3)
+    incident.action_items = [ActionItem("Fix", status="open", ticket="HTTPS://tracker.example.com/OPS-9"),
+                             ActionItem("Other", status="open", ticket="javascript:alert(1)")]
+    html = site.action_items_html(incident, dt.date(2024, 5, 15))
+    assert '<td><a href="HTTPS://tracker.example.com/OPS-9">HTTPS://tracker.example.com/OPS-9</a></td>' in html
+    assert "<td>javascript:alert(1)</td>" in html and 'href="javascript' not in html
