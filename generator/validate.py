@@ -359,7 +359,8 @@ def calendar_problem(text: str) -> tuple[str, str] | None:
     ``calendar_problem("2024-02-30") == ("February 2024 has 29 days",
     "correct the day: February 2024 ends on 2024-02-29")``. Also: month 00 or 13+ (a swapped
     month and day is suggested), day 00, year 0000, hour 24+, minute or second 60+, and a UTC
-    offset of 24 hours or more.
+    offset of 24 hours or more. The reason states what is impossible, once; the valid range
+    goes in the fix only (problems print as ``message (fix)``, so neither holds parentheses).
     """
     m = _DATE_TIME_PARTS.match(text.strip()) if isinstance(text, str) else None
     if not m:
@@ -369,28 +370,28 @@ def calendar_problem(text: str) -> tuple[str, str] | None:
     if year == 0:
         return "there is no year 0000", "check the year"
     if not 1 <= month <= 12:
-        reason = f"there is no month {mo} (months run from 01 to 12)"
+        reason = f"there is no month {mo}"
         if 1 <= day <= 12 and parse_date(f"{y}-{d}-{mo}"):
             return reason, f"write the month second, as in YYYY-MM-DD: did you mean {y}-{d}-{mo}?"
-        return reason, "correct the month (YYYY-MM-DD: year, month, day)"
+        return reason, "correct the month: months run from 01 to 12 and come second, as in YYYY-MM-DD"
     last = calendar.monthrange(year, month)[1]
     name = f"{_MONTHS[month - 1]} {year}"
     if day == 0:
-        return "there is no day 00 (days start at 01)", f"correct the day: {name} runs from {y}-{mo}-01 to {y}-{mo}-{last}"
+        return "there is no day 00", f"correct the day: {name} runs from {y}-{mo}-01 to {y}-{mo}-{last}"
     if day > last:
         return f"{name} has {last} days", f"correct the day: {name} ends on {y}-{mo}-{last}"
     if hh is not None:
         if int(hh) > 23:
             fix = ("write midnight at the end of a day as 00:00 of the next day" if hh == "24"
-                   else "correct the hour (24-hour clock, 00 to 23)")
-            return f"there is no hour {hh} (hours run from 00 to 23)", fix
+                   else "correct the hour: hours run from 00 to 23")
+            return f"there is no hour {hh}", fix
         if int(mi) > 59:
-            return f"there is no minute {mi} (minutes run from 00 to 59)", "correct the minutes"
+            return f"there is no minute {mi}", "correct the minutes: they run from 00 to 59"
         if ss is not None and int(ss) > 59:
-            return f"there is no second {ss} (seconds run from 00 to 59)", "correct the seconds"
+            return f"there is no second {ss}", "correct the seconds: they run from 00 to 59"
         if oh is not None and (int(oh) > 23 or int(om or 0) > 59):
-            return (f"the UTC offset {sign}{oh}:{om or '00'} is out of range (offsets run from -23:59 to +23:59)",
-                    "correct the offset, e.g. Z for UTC or +02:00")
+            return (f"the UTC offset {sign}{oh}:{om or '00'} is out of range",
+                    "correct the offset: offsets run from -23:59 to +23:59, e.g. Z for UTC or +02:00")
     return None
 
 

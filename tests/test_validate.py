@@ -588,18 +588,18 @@ def test_impossible_date_in_the_file_name_only(tmp_path):
      "'started_at' value '2024-02-30T10:00:00Z' is not a real moment in time: February 2024 has 29 days",
      "correct the day: February 2024 ends on 2024-02-29"),
     ("detected_at: 2024-03-14T09:31:00Z", "detected_at: 2024-03-14T25:00:00Z", 12, "detected_at", "field-format",
-     "'detected_at' value '2024-03-14T25:00:00Z' is not a real moment in time: there is no hour 25 "
-     "(hours run from 00 to 23)", "correct the hour (24-hour clock, 00 to 23)"),
+     "'detected_at' value '2024-03-14T25:00:00Z' is not a real moment in time: there is no hour 25",
+     "correct the hour: hours run from 00 to 23"),
     ("mitigated_at: 2024-03-14T11:05:00Z", "mitigated_at: 2024-03-14T11:05:00+25:00", 13, "mitigated_at",
      "field-format", "'mitigated_at' value '2024-03-14T11:05:00+25:00' is not a real moment in time: the UTC "
-     "offset +25:00 is out of range (offsets run from -23:59 to +23:59)",
-     "correct the offset, e.g. Z for UTC or +02:00"),
+     "offset +25:00 is out of range",
+     "correct the offset: offsets run from -23:59 to +23:59, e.g. Z for UTC or +02:00"),
     ("resolved_at: 2024-03-14T11:40:00Z", "resolved_at: 2024-03-14T11:60:00", 14, "resolved_at",
      "timestamp-no-offset", "timestamp '2024-03-14T11:60:00' has no UTC offset and is not a real moment in "
-     "time: there is no minute 60 (minutes run from 00 to 59)",
-     "correct the minutes, and append Z for UTC or the offset it was written in"),
+     "time: there is no minute 60",
+     "correct the minutes: they run from 00 to 59, and append Z for UTC or the offset it was written in"),
     ("    due: 2024-04-30", "    due: 2024-13-04", 21, "action_items[0].due", "field-format",
-     "'due' value '2024-13-04' is not a real calendar date: there is no month 13 (months run from 01 to 12)",
+     "'due' value '2024-13-04' is not a real calendar date: there is no month 13",
      "write the month second, as in YYYY-MM-DD: did you mean 2024-04-13?"),
     ("    due: 2024-04-30", "    due: 2024-04-31", 21, "action_items[0].due", "field-format",
      "'due' value '2024-04-31' is not a real calendar date: April 2024 has 30 days",
@@ -607,6 +607,34 @@ def test_impossible_date_in_the_file_name_only(tmp_path):
 ])
 def test_impossible_timestamps_and_due_dates_say_why(tmp_path, old, new, line, fld, code, message, fix):
     assert full(check(tmp_path, VALID.replace(old, new))) == [(NAME, line, fld, code, message, fix)]
+
+
+@pytest.mark.parametrize("value, reason, fix", [
+    ("2024-14-30", "there is no month 14",
+     "correct the month: months run from 01 to 12 and come second, as in YYYY-MM-DD"),
+    ("2024-02-00", "there is no day 00", "correct the day: February 2024 runs from 2024-02-01 to 2024-02-29"),
+    ("2024-03-14T25:00:00Z", "there is no hour 25", "correct the hour: hours run from 00 to 23"),
+    ("2024-03-14T24:00:00Z", "there is no hour 24", "write midnight at the end of a day as 00:00 of the next day"),
+    ("2024-03-14T10:61:00Z", "there is no minute 61", "correct the minutes: they run from 00 to 59"),
+    ("2024-03-14T10:00:60Z", "there is no second 60", "correct the seconds: they run from 00 to 59"),
+    ("2024-03-14T10:00:00-24:00", "the UTC offset -24:00 is out of range",
+     "correct the offset: offsets run from -23:59 to +23:59, e.g. Z for UTC or +02:00"),
+])
+def test_impossible_date_messages_read_cleanly(value, reason, fix):
+    """One explanation and one fix, without brackets: problems print as 'message (fix)'."""
+    from generator.validate import calendar_problem
+
+    assert calendar_problem(value) == (reason, fix)
+    assert "(" not in reason + fix and ")" not in reason + fix
+
+
+def test_hour_25_prints_without_nested_brackets(tmp_path):
+    from generator.output import format_text
+
+    result = check(tmp_path, VALID.replace("detected_at: 2024-03-14T09:31:00Z", "detected_at: 2024-03-14T25:00:00Z"))
+    assert format_text(result).splitlines()[0].endswith(
+        "error field-format detected_at: 'detected_at' value '2024-03-14T25:00:00Z' is not a real moment in "
+        "time: there is no hour 25 (correct the hour: hours run from 00 to 23)")
 
 
 @pytest.mark.parametrize("content, message", [
