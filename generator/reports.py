@@ -1478,16 +1478,25 @@ def report_csv(report: Report, table: str = "clusters") -> str:
 
     Durations are in seconds, dates ISO 8601, lists space-separated, booleans ``true``/``false``,
     unknown values empty. ``table`` is one of :data:`CSV_TABLES`.
+
+    Every text cell goes through :func:`generator.csvsafe.cell` (OWASP "CSV Injection"): one
+    that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (a title, label,
+    owner, ticket, service, ...) gets a leading ``'`` so a spreadsheet shows it as text instead of
+    running it as a formula. The numbers this function writes (seconds, scores, counts) are
+    never negative and are never quoted.
     """
     import csv
     import io
 
+    from .csvsafe import row as safe_row
+
     def num(value):
+        """A number as the cell shows it (integral floats without ``.0``), ``""`` when unknown."""
         if value is None:
             return ""
         if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(round(value, 3)) if isinstance(value, float) else str(value)
+            return int(value)
+        return round(value, 3) if isinstance(value, float) else value
 
     def flag(value: bool) -> str:
         return "true" if value else "false"
@@ -1537,6 +1546,6 @@ def report_csv(report: Report, table: str = "clusters") -> str:
         raise ValueError(f"unknown table {table!r} (known: {', '.join(CSV_TABLES)})")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow(safe_row(header))
+    writer.writerows(safe_row(r) for r in rows)
     return out.getvalue()

@@ -192,3 +192,20 @@ def test_only_drafts_says_so_instead_of_just_no_incidents(runner, tmp_path):
                                    "--include-drafts"])
     data = json.loads(included.stdout)
     assert data["incidents"] == 7 and data["drafts_left_out"] == 0
+
+
+def test_csv_action_item_title_cannot_be_a_formula(runner, tmp_path):
+    """OWASP "CSV Injection": text cells starting with = + - @ tab CR get a leading quote."""
+    docs = tmp_path / "pm"
+    shutil.copytree(FIXTURES, docs)
+    path = docs / "2023-01-10-edge-certificate-expired.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "  - title: Alert before certificates expire\n",
+        "  - title: '=HYPERLINK(\"http://evil.test\",\"x\")'\n"), encoding="utf-8")
+    result = runner.invoke(cli, ["report", "--format", "csv", "--table", "action-items", str(docs),
+                                 "--today", "2024-07-01", "--include-drafts"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert (rows[0]["title"], rows[0]["owner"], rows[0]["age_days"]) == \
+        ("'=HYPERLINK(\"http://evil.test\",\"x\")", "sre", "538")
+    assert '"\'=HYPERLINK(""http://evil.test"",""x"")",sre,open,' in result.stdout_bytes.decode("utf-8")

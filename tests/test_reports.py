@@ -663,6 +663,60 @@ def test_csv_tables(corpus, clusters):
         reports.report_csv(report, "nope")
 
 
+@pytest.mark.parametrize("value, expected", [
+    ('=HYPERLINK("http://evil.test","x")', '\'=HYPERLINK("http://evil.test","x")'),
+    ("+1+2", "'+1+2"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"),
+    ("\r=1", "'\r=1"),
+    ("a=1", "a=1"),                               # only the first character counts
+    ("PM-2024-001", "PM-2024-001"),
+    (" =1", " =1"),                               # not in OWASP's list
+    ("", ""),
+    (None, ""),
+    (0, "0"), (3600, "3600"), (12.5, "12.5"), (-5, "-5"),   # numbers are never quoted
+    (True, "True"),                               # a bool is text, not a number
+])
+def test_csv_cell(value, expected):
+    from generator.csvsafe import cell
+
+    assert cell(value) == expected
+
+
+def test_csv_text_cells_cannot_be_formulas(corpus, clusters):
+    """OWASP "CSV Injection": author text starting with = + - @ tab CR gets a leading quote;
+    the numbers (seconds, scores, counts) stay numbers."""
+    import dataclasses
+
+    evil = '=HYPERLINK("http://evil.test","x")'
+    pms = [dataclasses.replace(pm, title=evil, services=["@svc", *pm.services], trigger="+trig",
+                               action_items=[dataclasses.replace(i, title="-rm", owner="=owner", ticket="@T-1")
+                                             for i in pm.action_items])
+           if pm.id == B else pm for pm in corpus]
+    labelled = [dataclasses.replace(c, label=evil if c.id == "C-PM-2023-002" else c.label,
+                                    services=sorted({s for m in c.members for s in
+                                                     next(p for p in pms if p.id == m).services}))
+                for c in clusters]
+    report = build_report(pms, labelled, TODAY)
+    rows = list(csv.reader(io.StringIO(reports.report_csv(report, "action-items"))))
+    b_rows = [r for r in rows if r[0] == B]
+    assert b_rows == [[B, "2023-02-20", "SEV2", "'-rm", "'=owner", "wont-do", "2024-12-31", "'@T-1", "497", "false",
+                       "0", "2023-02-20-bad-deploy-breaks-checkout.md"]]
+    rows = {r[1]: r for r in csv.reader(io.StringIO(reports.report_csv(report, "clusters")))}
+    assert rows["C-PM-2023-002"][2] == "'" + evil
+    assert rows["C-PM-2023-002"][-1] == "'@svc checkout-api payments"
+    first = rows["C-PM-2023-001"]
+    assert first[2] == "certificate expiry" and first[4] == "3" and first[14] == "25200"   # label, incidents, seconds
+    assert first[3] == str(round(report.clusters[0].score, 3)) and first[3][0].isdigit()
+    services = list(csv.reader(io.StringIO(reports.report_csv(report, "services"))))
+    assert ["'@svc", "1"] in services
+    triggers = list(csv.reader(io.StringIO(reports.report_csv(report, "triggers"))))
+    assert ["'+trig", "1"] in triggers
+    owners = list(csv.reader(io.StringIO(reports.report_csv(report, "owners"))))
+    assert ["'=owner", "0", "0", "0", "1", "1"] in owners
+
+
 # --- feed ----------------------------------------------------------------------------------
 
 ATOM = "{http://www.w3.org/2005/Atom}"
