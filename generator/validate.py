@@ -32,6 +32,7 @@ from .model import (
     Problem,
 )
 from .settings import Settings
+from .site import ACTION_ITEMS_ANCHOR, RELATED_ANCHOR
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "postmortem.schema.json"
 FILE_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.md$")
@@ -918,10 +919,32 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
         _check_links(src, root, settings)
 
 
-# Anchors every post-mortem page has without a heading for them in its Markdown: the
-# "Related incidents" section the plugin adds, and footnote anchors (footnotes extension).
-GENERATED_ANCHORS = frozenset({"related-incidents"})
+# Footnote anchors (footnotes extension) exist on every page without a heading for them.
 _FOOTNOTE_ANCHOR = re.compile(r"^fn(?:ref)?:")
+
+
+def _has_action_items(data) -> bool:
+    """Whether the site lists tracked action items for this front matter (as the model reads it)."""
+    items = data.get("action_items") if isinstance(data, dict) else None
+    return isinstance(items, list) and any(isinstance(i, dict) and isinstance(i.get("title"), str) for i in items)
+
+
+def _is_draft(data) -> bool:
+    """A post-mortem the built site leaves out: ``status: draft``, or no status (read as draft)."""
+    status = data.get("status") if isinstance(data, dict) else None
+    return not (isinstance(status, str) and status.strip() and status.strip() != "draft")
+
+
+def generated_anchors(heading_ids: set[str] | frozenset[str], data) -> frozenset[str]:
+    """The ids the site plugin adds to a post-mortem page (``PostmortemsPlugin.on_page_context``):
+    the "Related incidents" h2 on every page and "Tracked action items" when the front matter
+    has ``action_items``; each takes a ``-pmkb`` suffix when a heading of the author already
+    has its id. ``data`` is the page's front matter (not a mapping: not a post-mortem, none)."""
+    if not isinstance(data, dict):
+        return frozenset()
+    ids = [ACTION_ITEMS_ANCHOR] if _has_action_items(data) else []
+    ids.append(RELATED_ANCHOR)
+    return frozenset(i + "-pmkb" if i in heading_ids else i for i in ids)
 
 
 def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
@@ -941,6 +964,7 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
     folder = src.path.parent
     root = root.resolve()
     own_ids: set[str] | None = None
+    published = isinstance(src.data, dict) and not _is_draft(src.data)
     for link in scan.body_links(prose, src.body_line):
         raw = link.target
         target = scan.link_destination(raw)  # as the browser gets it: &amp; and \( decoded
@@ -956,7 +980,8 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
             continue
         if not path_part:  # an anchor in this page
             if own_ids is None:
-                own_ids = scan.heading_ids(prose) | GENERATED_ANCHORS
+                headings = scan.heading_ids(prose)
+                own_ids = headings | generated_anchors(headings, src.data)
             _check_anchor(src, link, unquote(fragment), own_ids, "this page", settings)
             continue
         try:
@@ -974,8 +999,18 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
                         f"link to {raw!r} points outside the post-mortems folder, so the site cannot serve it",
                         "link to a page inside the folder, or use an absolute https:// URL")
             continue
-        if fragment and resolved.suffix == ".md" and resolved.is_file():
-            target_ids = _heading_ids_of(resolved) | GENERATED_ANCHORS
+        if resolved.suffix != ".md" or not resolved.is_file():
+            continue
+        target_data = _front_matter_of(resolved) if _is_postmortem_path(resolved, root, settings) else None
+        if target_data is not None and published and _is_draft(target_data):
+            src.problem(link.line, link.column, None, "warning", "link-to-draft",
+                        f"link target {raw!r} is a draft (status: draft), which the built site leaves out, "
+                        "so the link would be dead",
+                        "publish that post-mortem first (set its status), or remove the link")
+            continue
+        if fragment:
+            headings = _heading_ids_of(resolved)
+            target_ids = headings | generated_anchors(headings, target_data)
             _check_anchor(src, link, unquote(fragment), target_ids, resolved.name, settings)
 
 
@@ -987,6 +1022,30 @@ def _check_anchor(src: SourceFile, link: scan.Link, fragment: str, ids: set[str]
     fix = f"did you mean #{near[0]}?" if near else f"use the id of a heading in {where} (its title in lower case, spaces as '-')"
     src.problem(link.line, link.column, None, settings.broken_links, "broken-anchor",
                 f"anchor '#{fragment}' in link {link.target!r} matches no heading in {where}", fix)
+
+
+def _is_postmortem_path(path: Path, root: Path, settings: Settings) -> bool:
+    """A Markdown file under ``root`` that the site treats as a post-mortem (not ``ignore``d)."""
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        return False
+    return not is_ignored(rel, settings)
+
+
+def _front_matter_of(path: Path) -> dict | None:
+    """The front matter of a linked file as a mapping, or ``None`` (re-read when the file changes)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _front_matter_cached(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4096)
+def _front_matter_cached(path: Path, mtime_ns: int, size: int) -> dict | None:
+    data = read_source(path).data
+    return data if isinstance(data, dict) else None
 
 
 @lru_cache(maxsize=4096)

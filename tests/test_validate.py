@@ -688,3 +688,59 @@ def test_non_ascii_tag_is_refused_with_an_explicit_ascii_rule(tmp_path):
          "'tags[1]' value 'Checkout API' is not kebab-case (lowercase words joined by hyphens)",
          "write it as 'checkout-api'"),
     ]
+
+
+# --- anchors the site plugin adds, and links to drafts ----------------------------------------
+
+OTHER = "2024-03-14-other-incident.md"
+
+
+def _other(status: str = "final", action_items: bool = True, heading: str = "") -> str:
+    text = VALID.replace("id: PM-2024-017", "id: PM-2024-018").replace("status: final", f"status: {status}")
+    if not action_items:
+        text = text[:text.index("action_items:")] + text[text.index("---\n\n## Summary"):]
+    return text + heading
+
+
+@pytest.mark.parametrize("link, other", [
+    (f"[x]({OTHER}#tracked-action-items)", _other()),
+    (f"[x]({OTHER}#related-incidents)", _other(action_items=False)),
+    (f"[x]({OTHER}#related-incidents-pmkb)", _other(heading="\n## Related incidents\n\nSee below.\n")),
+    (f"[x]({OTHER}#related-incidents)", _other(heading="\n## Related incidents\n\nSee below.\n")),
+    (f"[x]({OTHER}#tracked-action-items-pmkb)", _other(heading="\n## Tracked action items\n\n- a\n")),
+    ("[x](#tracked-action-items)", _other()),
+    ("[x](#related-incidents)", _other()),
+])
+def test_anchors_the_site_plugin_adds_are_known(tmp_path, link, other):
+    assert problems(check(tmp_path, VALID + "\n" + link + "\n", extra={OTHER: other})) == []
+
+
+@pytest.mark.parametrize("link, other, fix_part", [
+    (f"[x]({OTHER}#tracked-action-items)", _other(action_items=False), "did you mean #action-items?"),
+    (f"[x]({OTHER}#tracked-action-items-pmkb)", _other(), "did you mean #tracked-action-items?"),
+    (f"[x]({OTHER}#related-incidents-pmkb)", _other(), "did you mean #related-incidents?"),
+])
+def test_generated_anchors_follow_the_plugin_rules(tmp_path, link, other, fix_part):
+    result = check(tmp_path, VALID + "\n" + link + "\n", extra={OTHER: other})
+    assert problems(result) == [(NAME, 41, None, "error", "broken-anchor")]
+    assert fix_part in result.problems[0].fix
+
+
+def test_same_page_action_items_anchor_needs_action_items(tmp_path):
+    text = _other(action_items=False).replace("id: PM-2024-018", "id: PM-2024-017") + "\n[x](#tracked-action-items)\n"
+    result = check(tmp_path, text)
+    assert [(p.line, p.column, p.code, p.level) for p in result.problems] == [(35, 5, "broken-anchor", "error")]
+
+
+def test_published_post_mortem_linking_to_a_draft_warns(tmp_path):
+    result = check(tmp_path, VALID + f"\nSee [the draft]({OTHER}).\n", extra={OTHER: _other(status="draft")})
+    assert [(Path(p.path).name, p.line, p.column, p.field, p.level, p.code) for p in result.problems] == [
+        (NAME, 41, 17, None, "warning", "link-to-draft")]
+    assert result.problems[0].message == (
+        f"link target '{OTHER}' is a draft (status: draft), which the built site leaves out, so the link would be dead")
+    assert result.problems[0].fix == "publish that post-mortem first (set its status), or remove the link"
+
+
+def test_draft_linking_to_a_draft_is_fine(tmp_path):
+    text = VALID.replace("status: final", "status: draft") + f"\n[d]({OTHER}#summary)\n"
+    assert problems(check(tmp_path, text, extra={OTHER: _other(status="draft")})) == []
