@@ -32,7 +32,7 @@ from .model import (
     Problem,
 )
 from .settings import Settings
-from .site import ACTION_ITEMS_ANCHOR, RELATED_ANCHOR
+from .site import ACTION_ITEMS_ANCHOR, RELATED_ANCHOR, SERVICES, TAGS, service_page, tag_page
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "postmortem.schema.json"
 FILE_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.md$")
@@ -584,6 +584,7 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
     if isinstance(data, dict):
         _check_front_matter_html(src)
         _check_cross_fields(src, data, times)
+        _check_reserved_names(src, data)
     if secrets is not None:
         all_lines = src.text.split("\n")
         fm_count = src.body_line - 1
@@ -640,6 +641,32 @@ def _check_cross_fields(src: SourceFile, data: dict, times: dict) -> None:
             src.problem(*src.positions.get(path, (src.line_of(path), None)), path, "warning", "due-before-date",
                         f"action item due {due_text!r} is before the incident's date {date_text!r}",
                         "check the year and month of the due date")
+
+
+# (field, page of one value, overview page it must not replace, what the overview is, example)
+_NAMED_PAGES = (
+    ("services", service_page, SERVICES, "the services overview", "index-api"),
+    ("tags", tag_page, TAGS, "the tag index", "indexing"),
+)
+
+
+def _check_reserved_names(src: SourceFile, data: dict) -> None:
+    """A service or tag whose page would take the place of its overview page (``index``): the
+    site build stops on it. Drafts are left out of the site, so only published ones count."""
+    if _is_draft(data):
+        return
+    for name, page_of, overview, what, example in _NAMED_PAGES:
+        values = data.get(name)
+        if not isinstance(values, list):
+            continue
+        kind = name[:-1] if name.endswith("s") else name
+        for i, value in enumerate(values):
+            if isinstance(value, str) and page_of(value) == overview:
+                path = f"{name}[{i}]"
+                src.problem(*src.positions.get(path, (src.line_of(name), None)), path, "error", "reserved-name",
+                            f"the page of {kind} {value!r} would be {overview}, which is {what}; "
+                            "the site build stops on it",
+                            f"rename the {kind}, e.g. {example}")
 
 
 def _field_on_line(src: SourceFile, line: int) -> str | None:

@@ -744,3 +744,22 @@ def test_published_post_mortem_linking_to_a_draft_warns(tmp_path):
 def test_draft_linking_to_a_draft_is_fine(tmp_path):
     text = VALID.replace("status: final", "status: draft") + f"\n[d]({OTHER}#summary)\n"
     assert problems(check(tmp_path, text, extra={OTHER: _other(status="draft")})) == []
+
+
+@pytest.mark.parametrize("old, new, line, column, fld, message, fix", [
+    ("services: [checkout-api, edge-proxy]", "services: [checkout-api, index]", 7, 26, "services[1]",
+     "the page of service 'index' would be services/index.md, which is the services overview; "
+     "the site build stops on it", "rename the service, e.g. index-api"),
+    ("tags: [tls, certificates]", "tags:\n  - index\n  - tls", 9, 5, "tags[0]",
+     "the page of tag 'index' would be tags/index.md, which is the tag index; the site build stops on it",
+     "rename the tag, e.g. indexing"),
+])
+def test_service_or_tag_named_index_is_refused(tmp_path, old, new, line, column, fld, message, fix):
+    result = check(tmp_path, VALID.replace(old, new))
+    assert [(p.line, p.column, p.field, p.level, p.code, p.message, p.fix) for p in result.problems] == [
+        (line, column, fld, "error", "reserved-name", message, fix)]
+
+
+def test_draft_with_a_service_named_index_is_left_out_of_the_site(tmp_path):
+    text = VALID.replace("status: final", "status: draft").replace("edge-proxy]", "index]")
+    assert problems(check(tmp_path, text)) == []
