@@ -129,7 +129,9 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     """Nearest post-mortems to one FILE, one ID, or --text "...".
 
     FILE may be a draft outside the knowledge base. Prints id, date, title, score (cosine
-    similarity 0..1) and the terms the two share that weigh most.
+    similarity 0..1) and the terms the two share that weigh most. JSON gives the query as
+    written (text, FILE path or id) in "query", which of the three in "query_kind", and the
+    queried post-mortem's id in "query_id" (null for --text).
     """
     from .similarity import SimilarityIndex
     from .validate import next_free_id
@@ -145,11 +147,14 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     index = SimilarityIndex.build(postmortems, settings)
     by_id = {pm.id: pm for pm in index.postmortems}
     exclude: tuple[str, ...] = ()
+    # JSON names the query as given (the text, the FILE's path or the id), says which of the
+    # three it was, and gives the post-mortem's id apart: a FILE outside the corpus may carry
+    # the id of a corpus post-mortem, and must not read as a query for that one.
     if text is not None:
-        target, label = text, text
+        target, label, kind, query_id = text, text, "text", None
     elif Path(query).is_file():
         target = _file_query(Path(query), corpus, settings, index)
-        label = target.id
+        label, kind, query_id = query, "file", target.id
         if target.id in by_id and by_id[target.id] is not target:
             # Another file with the id of a corpus post-mortem: compare it with that one too.
             twin = by_id[target.id]
@@ -161,13 +166,13 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
             exclude = tuple(pm.id for pm in index.postmortems if target.id in pm.not_related)
             target = dataclasses.replace(target, id=_unused_id(by_id))
     elif query in by_id:
-        target, label = by_id[query], query
+        target, label, kind, query_id = by_id[query], query, "id", query
     else:
         raise click.UsageError(f"{query!r} is neither a file nor the id of a post-mortem in the corpus")
     _warn(index.warnings)
     links = index.similar_to(target, k=k, min_score=min_score, exclude=exclude)
     if fmt == "json":
-        click.echo(json.dumps({"query": label, "similar": [
+        click.echo(json.dumps({"query": label, "query_kind": kind, "query_id": query_id, "similar": [
             {**_link_json(link), "date": by_id[link.id].date.isoformat(), "title": by_id[link.id].title}
             for link in links]}, ensure_ascii=False, indent=2))
         return

@@ -88,7 +88,7 @@ def test_similar_draft_outside_the_corpus(config):
     result = run(config, "similar", str(DRAFT), "-k", "2", "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["query"] == "PM-2024-200"
+    assert (data["query"], data["query_kind"], data["query_id"]) == (str(DRAFT), "file", "PM-2024-200")
     assert [(hit["id"], hit["date"]) for hit in data["similar"]] == [("PM-2024-004", "2024-05-02"),
                                                                       ("PM-2024-001", "2024-01-10")]
     assert set(data["similar"][0]) == {"id", "score", "terms", "date", "title"}
@@ -165,7 +165,8 @@ def test_similar_file_is_itself_by_path_not_by_id(config, tmp_path):
     result = run(config, "similar", str(twin), "-k", "2", "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["query"] == "PM-2024-004"
+    # the file's path, not the id it shares with the corpus post-mortem
+    assert (data["query"], data["query_kind"], data["query_id"]) == (str(twin), "file", "PM-2024-004")
     assert [(hit["id"], hit["score"]) for hit in data["similar"]] == [("PM-2024-004", 1.0), ("PM-2024-001", 0.646)]
     assert result.stderr == (f"warning: {twin} has id PM-2024-004, which {display_path(original)} in the corpus "
                              f"also uses; ids must be unique (give {twin} the next free id, PM-2024-008)\n")
@@ -226,3 +227,10 @@ def test_similar_cjk_terms_are_runs_of_the_text(tmp_path):
     assert hit["id"] == "PM-2024-301"
     assert hit["terms"] == ["数据库主库故障"]  # the run both texts contain; never "主库主", which neither does
     assert all(term in "数据库主库故障" for term in hit["terms"])
+
+
+def test_similar_json_tells_a_file_from_an_id_and_from_text(config):
+    by_id = json.loads(run(config, "similar", "PM-2024-004", "-k", "1", "--format", "json").stdout)
+    assert (by_id["query"], by_id["query_kind"], by_id["query_id"]) == ("PM-2024-004", "id", "PM-2024-004")
+    by_text = json.loads(run(config, "similar", "--text", "PM-2024-004", "-k", "1", "--format", "json").stdout)
+    assert (by_text["query"], by_text["query_kind"], by_text["query_id"]) == ("PM-2024-004", "text", None)
