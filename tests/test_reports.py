@@ -527,7 +527,9 @@ NASTY_MD = r"Payments queue backlog \| retries \* doubled \[see\](x) &lt;b&gt;bo
     ("- not a list", "\\- not a list"),
     ("1. not a list", "1\\. not a list"),
     ("snake_case *x* __y__ {#id} [^1] + z", "snake\\_case \\*x\\* \\_\\_y\\_\\_ \\{\\#id\\} \\[^1\\] \\+ z"),
-    ("a\\b &amp; &#35; it's \"q\" ~x~ a=b (c)!", "a\\\\b &amp;amp; &amp;\\#35; it's \"q\" ~x~ a=b (c)!"),
+    ("a\\b &amp; &#35; it's \"q\" ~x~ a=b (c)!", "a\\\\b &amp;amp; &amp;\\#35; it's \"q\" &#126;x&#126; a=b (c)!"),
+    ("Disk full ~~as~~ expected", "Disk full &#126;&#126;as&#126;&#126; expected"),   # no GFM strikethrough
+    ("~/.ssh at 10:05 :smile:", "&#126;/.ssh at 10:05 :smile:"),                       # ':' left (see md_text)
     ("  spaced \t out \r\n  ", "spaced out"),
     (None, ""),
 ])
@@ -548,6 +550,36 @@ def _site_markdown():
         if opts:
             options[name] = opts
     return markdown.Markdown(extensions=names, extension_configs=options)
+
+
+TILDES = ["Disk full ~~as~~ expected", "~/.ssh ~x~ a~~b ~~~ c", "~~", "PM-1 ~~x~~ | *y* ~z~ &amp; <b>w</b>"]
+
+
+@pytest.mark.parametrize("value", TILDES)
+def test_md_text_tilde_renders_back_in_python_markdown(value):
+    """The site (Python-Markdown, shipped extensions): an entity, not a visible backslash."""
+    md = _site_markdown()
+    escaped = reports.md_text(value)
+    assert "\\~" not in escaped and "~" not in escaped
+    for source, expected in ((escaped, [value]), (f"| a |\n|---|\n| {escaped} |", ["a", value])):
+        md.reset()
+        html = md.convert(source)
+        text, tags = _html_text(html)
+        assert [line for line in text.splitlines() if line.strip()] == expected, (source, html)
+        assert not [t for t, _ in tags if t not in ("p", "table", "thead", "tbody", "tr", "th", "td")], html
+
+
+@pytest.mark.parametrize("value", TILDES)
+def test_md_text_tilde_is_no_strikethrough_in_gfm(value):
+    """GitHub and GitLab (GFM, here markdown-it-py with strikethrough on): no <s>/<del>."""
+    markdown_it = pytest.importorskip("markdown_it")
+    md = markdown_it.MarkdownIt("commonmark").enable(["strikethrough", "table"])
+    html = md.render(reports.md_text(value))
+    text, tags = _html_text(html)
+    assert text.strip() == value, html
+    assert [t for t, _ in tags] == ["p"], html
+    if "~~x~~" in value or "~~as~~" in value:
+        assert "s" in [t for t, _ in _html_text(md.render(value))[1]]     # unescaped, it would strike through
 
 
 def _html_text(html: str) -> tuple[str, list[tuple[str, dict]]]:
