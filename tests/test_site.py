@@ -477,3 +477,20 @@ def test_theme_templates_are_compacted_and_custom_overrides_are_kept_as_written(
     outside = re.sub(r"<(pre|code|script|style|textarea)\b.*?</\1>", "", page, flags=re.S)
     outside = outside.replace('<div class="mine">\n    <span>', "")
     assert re.findall(r"\n[ \t]+\S", outside) == []
+
+
+def test_links_to_the_sections_the_plugin_appends_resolve_in_a_strict_build(tmp_path):
+    """#related-incidents (every published post-mortem) and #tracked-action-items (one with action
+    items) are anchors MkDocs checks links against, on the same page and from another page."""
+    text = (FIXTURE_CORPUS / f"{GATEWAY}.md").read_text(encoding="utf-8")
+    text = text.replace("PM-2023-004", "PM-2023-009").replace("2023-11-20", "2023-12-01")
+    text += (f"\nSee [below](#related-incidents), [the fix list](#tracked-action-items) and "
+             f"[the TLS incident's action items]({TLS}.md#tracked-action-items).\n")
+    project = make_project(tmp_path / "p", files={"2023-12-01-gateway-linker.md": text})
+    site = tmp_path / "site"
+    done = run_build(project, site)
+    assert done.returncode == 0, done.stderr
+    assert "anchor" not in done.stderr
+    html = page(site, "2023-12-01-gateway-linker")
+    assert '<a href="#related-incidents">below</a>' in html
+    assert f'<a href="../{TLS}/#tracked-action-items">' in html
