@@ -277,9 +277,52 @@ def test_text_of_a_file_with_a_secret_is_withheld(repo):
     assert entry.cluster.after.label == ""
 
 
-def test_markdown_escaping():
-    assert md_escape("a | b <script>*x*</script>\n[y](z)") == \
-        r"a \| b \<script\>\*x\*\</script\> \[y\](z)"
+@pytest.mark.parametrize("value, expected", [
+    ("a | b <script>*x*</script>\n[y](z)", r"a \| b &lt;script&gt;\*x\*&lt;/script&gt; \[y\](z)"),
+    ("Cache &amp; queue", "Cache &amp;amp; queue"),                # GitHub shows "&amp;", not "&"
+    ("A & B <b>c</b> ~~d~~", "A &amp; B &lt;b&gt;c&lt;/b&gt; &#126;&#126;d&#126;&#126;"),
+    ("2019-06-02_gcp outage.md", r"2019-06-02\_gcp outage.md"),
+])
+def test_markdown_escaping(value, expected):
+    assert md_escape(value) == expected
+
+
+@pytest.mark.parametrize("value", ["Cache &amp; queue", "A & B <b>c</b> ~~d~~ *e* | f", "&lt;x&gt; &#35; &copy;"])
+def test_markdown_escaping_renders_back_in_gfm(value):
+    """A GFM renderer (markdown-it-py, strikethrough and tables on) shows exactly the text."""
+    from html.parser import HTMLParser
+
+    markdown_it = pytest.importorskip("markdown_it")
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.text, self.tags = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    md = markdown_it.MarkdownIt("commonmark").enable(["strikethrough", "table"])
+    for source in (md_escape(value), f"| a |\n|---|\n| {md_escape(value)} |"):
+        parser = Text()
+        parser.feed(md.render(source))
+        assert "".join(parser.text).strip().removeprefix("a").strip() == value, source
+        assert set(parser.tags) <= {"p", "table", "thead", "tbody", "tr", "th", "td"}, source
+
+
+def test_markdown_escaping_of_a_title_in_the_review(repo):
+    path = repo / "postmortems" / "2012-07-01-hadoop-cluster-load-spike-clock.md"
+    path.write_text(re.sub(r"(?m)^title: .*$", "title: 'Hadoop &amp; HDFS <b>pegged</b> ~~twice~~'",
+                           path.read_text()))
+    text = format_markdown(review("main", settings_for(repo)))
+    assert "Hadoop &amp;amp; HDFS &lt;b&gt;pegged&lt;/b&gt; &#126;&#126;twice&#126;&#126;" in text
+    assert "<b>" not in text and "~~twice" not in text
+
+
+def test_markdown_code_span():
     assert md_code("a`b|c") == r"`a'b\|c`"
 
 
