@@ -36,6 +36,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from .analysis import Analysis
+from .csvsafe import cell
 from .model import SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
 
 PAGE_ROWS = 400
@@ -602,7 +603,11 @@ CSV_COLUMNS = ("id", "date", "title", "severity", "status", "services", "tags", 
 
 
 def export_csv(records: list[dict]) -> str:
-    """``api/postmortems.csv``: one row per post-mortem; lists joined with ``;``, related as ``id:score``."""
+    """``api/postmortems.csv``: one row per post-mortem; lists joined with ``;``, related as ``id:score``.
+
+    Text cells that a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``, tab, CR
+    first) get a leading ``'`` (:func:`generator.csvsafe.cell`, OWASP "CSV Injection").
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -611,7 +616,7 @@ def export_csv(records: list[dict]) -> str:
         for key in ("services", "tags", "authors"):
             row[key] = ";".join(r[key])
         row["related"] = ";".join(f"{x['id']}:{x['score']:.4f}" for x in r["related"])
-        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+        writer.writerow([cell(row[c]) for c in CSV_COLUMNS])  # formula-looking text quoted (csvsafe)
     return buffer.getvalue()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 
 import pytest
@@ -139,3 +141,13 @@ def test_a_ticket_url_is_a_link_whatever_the_case_of_its_scheme():
     html = site.action_items_html(incident, dt.date(2024, 5, 15))
     assert '<td><a href="HTTPS://tracker.example.com/OPS-9">HTTPS://tracker.example.com/OPS-9</a></td>' in html
     assert "<td>javascript:alert(1)</td>" in html and 'href="javascript' not in html
+
+
+def test_csv_export_quotes_text_a_spreadsheet_would_run_as_a_formula():
+    incident = pm(4, title='=HYPERLINK("http://evil.test","x")', services=("@api",))
+    records = site.export_records([incident], Analysis(postmortems=[incident]), {incident.id: "x/"})
+    rows = list(csv.reader(io.StringIO(site.export_csv(records))))
+    header, row = rows
+    assert row[header.index("title")] == '\'=HYPERLINK("http://evil.test","x")'
+    assert row[header.index("services")] == "'@api"
+    assert row[header.index("time_to_resolve_s")] == "5400.0"
