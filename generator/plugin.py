@@ -104,13 +104,13 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.theme_cache: dict[tuple, str] = {}
         self.nav_sources: set[str] | None = None
         self.theme_urls: list[str] | None = None
-        if getattr(self, "charts", None) is not None:  # a worker left by a failed build (mkdocs serve)
-            self.charts.cancel()
+        if getattr(self, "deferred", None) is not None:  # a worker left by a failed build (mkdocs serve)
+            self.deferred.cancel()
         if getattr(self, "pending", None) is not None:  # validation workers left by a failed build
             self.pending.cancel()
         self.pending = None
         self.markdown_pool = None if os.environ.get("PMKB_FRESH_MARKDOWN") == "1" else _PooledMarkdown()
-        self.charts: _DeferredFiles | None = None
+        self.deferred: _DeferredFiles | None = None
 
     def on_startup(self, *, command, dirty):
         """Remember whether this is ``mkdocs serve`` (drafts get related links there)."""
@@ -202,7 +202,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             if path in pages:
                 raise PluginError(f"report page {path} collides with a generated page of the same path")
             pages[path] = content
-        self.charts = _DeferredFiles()
+        self.deferred = _DeferredFiles()
         added = self._add_pages(files, config, pages)
 
         urls = {}
@@ -226,8 +226,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             file = File.generated(config, path, content=b"" if deferred else content)
             self._replace_or_add(files, file)
             if deferred:
-                self.charts.add(file, content)
-        self.charts.start()
+                self.deferred.add(file, content)
+        self.deferred.start()
         self._check_destinations(files, added)
         if "reports/index.md" in added and config.nav is not None:
             if not any("reports/index.md" in str(item) for item in config.nav):
@@ -239,8 +239,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         if getattr(self, "pending", None) is not None:
             self.pending.cancel()
             self.pending = None
-        if self.charts is not None:
-            self.charts.cancel()
+        if self.deferred is not None:
+            self.deferred.cancel()
 
     def on_pre_page(self, page, config, files):
         """Post-mortem pages are rendered by one Markdown instance per build (see :class:`_PooledMarkdown`)."""
@@ -317,9 +317,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         """
         import jinja2
 
-        if self.charts is not None:
+        if self.deferred is not None:
             started = time.perf_counter()
-            self.charts.finish()
+            self.deferred.finish()
             log.debug(f"report charts collected after {time.perf_counter() - started:.2f} s of waiting")
 
         custom_dir = getattr(config.theme, "custom_dir", None)
@@ -548,7 +548,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             deferred = callable(content)
             file = File.generated(config, path, content=b"" if deferred else content, inclusion=inclusion)
             if deferred:
-                self.charts.add(file, content)
+                self.deferred.add(file, content)
             files.append(file)
             added.add(path)
         return added

@@ -17,7 +17,6 @@ import difflib
 import fnmatch
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -731,7 +730,7 @@ def display_path(path: Path) -> str:
 
 
 def validate(paths: list[Path], settings: Settings, today: dt.date | None = None,
-             scan_secrets: bool = True, while_checking: Callable[[], None] | None = None) -> ValidationResult:
+             scan_secrets: bool = True) -> ValidationResult:
     """Validate post-mortem files and the links between them, in one pass.
 
     Args:
@@ -741,8 +740,6 @@ def validate(paths: list[Path], settings: Settings, today: dt.date | None = None
         settings: options from ``mkdocs.yml``.
         today: reference date for "in the future" (default: now at UTC+14).
         scan_secrets: run the secret scan (always on in the CLI and the build).
-        while_checking: called in this process while worker processes check the files (not
-            called when the files are checked here).
 
     Returns:
         A :class:`ValidationResult`. Problems of files outside ``paths`` are not reported.
@@ -750,10 +747,7 @@ def validate(paths: list[Path], settings: Settings, today: dt.date | None = None
     Raises:
         FileNotFoundError: a path does not exist.
     """
-    pending = start_validation(paths, settings, today, scan_secrets)
-    if while_checking is not None and pending.in_background:
-        while_checking()
-    return pending.result()
+    return start_validation(paths, settings, today, scan_secrets).result()
 
 
 class PendingValidation:
