@@ -1022,7 +1022,10 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
             continue
         if resolved.suffix != ".md" or not resolved.is_file():
             continue
-        target_data = _front_matter_of(resolved) if _is_postmortem_path(resolved, root, settings) else None
+        # The target's front matter matters only for a published page's link (is it a draft?)
+        # or an anchor (its generated sections): a plain link from a draft reads nothing more.
+        target_data = (_front_matter_of(resolved) if (published or fragment)
+                       and _is_postmortem_path(resolved, root, settings) else None)
         if target_data is not None and published and _is_draft(target_data):
             src.problem(link.line, link.column, None, "warning", "link-to-draft",
                         f"link target {raw!r} is a draft (status: draft), which the built site leaves out, "
