@@ -38,6 +38,8 @@ from html import escape
 from .analysis import Analysis
 from .csvsafe import cell
 from .model import SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
+from .paths import (ACTION_ITEMS_ANCHOR, CLUSTERS, HOME, INCIDENTS, RELATED_ANCHOR, SERVICES, TAGS,  # noqa: F401
+                    cluster_page, part_page, service_page, tag_page, year_page)
 
 PAGE_ROWS = 400
 """Most table rows on one generated page; longer lists are split into numbered parts so the
@@ -46,14 +48,7 @@ largest page stays far below 300 KB even for 10,000 post-mortems."""
 LATEST_ON_HOME = 10
 ACTION_ITEMS_SHOWN = 50
 RECURRED_SHOWN = 20
-RELATED_ANCHOR = "related-incidents"
 CLUSTERS_ON_HOME = 5
-
-HOME = "index.md"
-INCIDENTS = "incidents/index.md"
-SERVICES = "services/index.md"
-CLUSTERS = "clusters/index.md"
-TAGS = "tags/index.md"
 
 NAV = [
     {"Home": HOME},
@@ -129,34 +124,14 @@ class Links:
         return f'<a href="{self.href(from_page, to_page)}"{cls}>{attr(label)}</a>'
 
 
-def service_page(service: str) -> str:
-    """Docs-relative path of a service's page."""
-    return f"services/{service}.md"
 
 
-def cluster_page(cluster_id: str) -> str:
-    """Docs-relative path of a recurrence cluster's page (ids are upper case; URLs lower)."""
-    return f"clusters/{cluster_id.lower()}.md"
 
 
-def tag_page(tag: str) -> str:
-    """Docs-relative path of a tag's listing page."""
-    return f"tags/{tag}.md"
 
 
-def year_page(year: int) -> str:
-    """Docs-relative path of the incident index of one year (used for large corpora)."""
-    return f"incidents/{year}.md"
 
 
-def part_page(first_page: str, part: int) -> str:
-    """Path of part ``part`` (1-based) of a split list; part 1 is ``first_page`` itself."""
-    if part == 1:
-        return first_page
-    stem = first_page[:-3]
-    if stem.endswith("/index"):
-        stem = stem[: -len("/index")]
-    return f"{stem}/page-{part}.md"
 
 
 def newest_first(postmortems: Iterable[Postmortem]) -> list[Postmortem]:
@@ -300,7 +275,6 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, split: 
     return f'<div class="pmkb-card">\n{head}\n{summary}{facts_html}</div>\n'
 
 
-ACTION_ITEMS_ANCHOR = "tracked-action-items"
 CLOSED_ACTION_STATUSES = frozenset({"done", "wont-do"})
 """Action-item statuses of the v1 format that close an item (``open`` and ``in-progress`` do not)."""
 

@@ -31,7 +31,8 @@ from .model import (
     Problem,
 )
 from .settings import Settings
-from .site import ACTION_ITEMS_ANCHOR, RELATED_ANCHOR, SERVICES, TAGS, service_page, tag_page
+from . import paths
+from .paths import SERVICES, TAGS, service_page, tag_page
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "postmortem.schema.json"
 FILE_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.md$")
@@ -957,15 +958,13 @@ def _is_draft(data) -> bool:
 
 
 def generated_anchors(heading_ids: set[str] | frozenset[str], data) -> frozenset[str]:
-    """The ids the site plugin adds to a post-mortem page (``PostmortemsPlugin.on_page_context``):
+    """The ids the site adds to a post-mortem page (:func:`generator.paths.generated_anchors`):
     the "Related incidents" h2 on every page and "Tracked action items" when the front matter
     has ``action_items``; each takes a ``-pmkb`` suffix when a heading of the author already
     has its id. ``data`` is the page's front matter (not a mapping: not a post-mortem, none)."""
     if not isinstance(data, dict):
         return frozenset()
-    ids = [ACTION_ITEMS_ANCHOR] if _has_action_items(data) else []
-    ids.append(RELATED_ANCHOR)
-    return frozenset(i + "-pmkb" if i in heading_ids else i for i in ids)
+    return paths.generated_anchors(heading_ids, _has_action_items(data))
 
 
 def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
