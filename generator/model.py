@@ -15,6 +15,8 @@ SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 
 STATUSES = ("draft", "in-review", "final")
 ACTION_ITEM_STATUSES = ("open", "in-progress", "done", "wont-do")
+VISIBILITIES = ("public", "internal")
+"""Values of ``visibility`` (format v2): the public build of the site leaves ``internal`` out."""
 
 REQUIRED_FIELDS = ("id", "title", "date", "severity", "status", "services", "authors")
 TIMESTAMP_FIELDS = ("started_at", "detected_at", "mitigated_at", "resolved_at")
@@ -81,13 +83,34 @@ class Problem:
 
 @dataclass
 class ActionItem:
-    """A follow-up from a post-mortem. ``due`` is a calendar date or ``None``."""
+    """A follow-up from a post-mortem. ``due`` is a calendar date or ``None``.
+
+    Format v2 adds ``done_at``, when the item was done: a calendar date, or a timezone-aware
+    datetime in the offset as written (``None`` when not written, and always in v1), and
+    ``addresses``, the cause it addresses (``root-cause`` or one of the post-mortem's
+    ``contributing_factors``, kebab-case).
+    """
 
     title: str
     owner: str | None = None
     status: str = "open"
     due: dt.date | None = None
     ticket: str | None = None
+    done_at: dt.date | dt.datetime | None = None
+    addresses: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a post-mortem came from (format v2 ``source``): provenance, never indexed for
+    similarity. ``system`` is kebab-case (``incident-io``, ``jira``), ``id`` the incident's id
+    there, ``url`` an http(s) URL, ``imported_at`` a timezone-aware datetime; all but
+    ``system`` may be ``None``."""
+
+    system: str
+    id: str | None = None
+    url: str | None = None
+    imported_at: dt.datetime | None = None
 
 
 @dataclass
@@ -98,6 +121,12 @@ class Postmortem:
     ``date`` is the calendar date the incident started. ``path`` is the file's path relative
     to the docs folder, with forward slashes. ``body`` is the Markdown after the front matter,
     ``body_line`` the 1-based file line on which it starts.
+
+    ``format`` is the format version the file is written in (1, or 2 with ``format: 2``). The
+    v2 fields keep their defaults in a v1 file: ``contributing_factors`` (kebab-case terms
+    besides the one root cause), ``near_miss`` (caught before it affected anyone), ``source``
+    (provenance) and ``visibility`` (``public``, ``internal``, or ``None`` when not written:
+    the plugin option ``default_visibility`` decides).
     """
 
     id: str
@@ -119,6 +148,11 @@ class Postmortem:
     related: list[str] = field(default_factory=list)
     not_related: list[str] = field(default_factory=list)
     action_items: list[ActionItem] = field(default_factory=list)
+    format: int = 1
+    contributing_factors: list[str] = field(default_factory=list)
+    near_miss: bool = False
+    source: Source | None = None
+    visibility: str | None = None
     body: str = ""
     body_line: int = 1
     sections: dict[str, str] = field(default_factory=dict)

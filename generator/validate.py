@@ -21,14 +21,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from . import scan
+from . import formats, scan
 from .loader import YAML11_SURPRISES, SourceFile, read_source
 from .model import (
     REQUIRED_FINAL_SECTIONS,
     TIMESTAMP_FIELDS,
+    VISIBILITIES,
     ActionItem,
     Postmortem,
     Problem,
+    Source,
 )
 from .settings import Settings
 from . import paths
@@ -50,15 +52,28 @@ _LATEST_OFFSET = dt.timedelta(hours=14)
 
 @lru_cache(maxsize=1)
 def schema() -> dict:
-    """The post-mortem front-matter JSON Schema (draft 2020-12) as a dict."""
+    """The post-mortem front-matter JSON Schema (draft 2020-12) as a dict (both formats: a file
+    with ``format`` is checked against ``$defs/v2``, one without against ``$defs/v1``)."""
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=1)
-def _validator():
+@lru_cache(maxsize=None)
+def schema_view(version: int = 1) -> dict:
+    """The schema of one format version (1 or 2) as a schema of its own: ``$defs/v1`` or
+    ``$defs/v2`` of :func:`schema` at the root, with the shared ``$defs``. Do not modify it.
+
+    Raises:
+        KeyError: ``version`` is not a format the schema defines.
+    """
+    full = schema()
+    return {"$schema": full["$schema"], **full["$defs"][f"v{version}"], "$defs": full["$defs"]}
+
+
+@lru_cache(maxsize=None)
+def _validator(version: int = 1):
     import jsonschema_rs
 
-    return jsonschema_rs.validator_for(schema(), validate_formats=True)
+    return jsonschema_rs.validator_for(schema_view(version), validate_formats=True)
 
 
 @dataclass
@@ -126,15 +141,16 @@ def collect_files(paths: list[Path], settings: Settings) -> list[tuple[Path, Pat
 # --- one file ------------------------------------------------------------------------------
 
 
-def _fix_for(schema_path: list) -> str:
-    node, best = schema(), ""
+def _fix_for(schema_path: list, view: dict | None = None) -> str:
+    view = view or schema_view(1)
+    node, best = view, ""
     for step in schema_path[:-1]:
         node = node.get(step) if isinstance(node, dict) else node[step]
         if isinstance(node, dict) and "x-fix" in node:
             best = node["x-fix"]
     if isinstance(node, dict) and "$ref" in node:
         ref = node["$ref"].split("/")[-1]
-        best = schema()["$defs"][ref].get("x-fix", best)
+        best = view["$defs"][ref].get("x-fix", best)
     return best or "see the post-mortem format in the README"
 
 
@@ -161,13 +177,17 @@ def _describe(value) -> str:
     return "a mapping"
 
 
-def _schema_problems(src: SourceFile) -> set[str]:
-    """Check ``src.data`` against the schema; return the paths that have an error."""
+def _schema_problems(src: SourceFile, version: int = 1) -> set[str]:
+    """Check ``src.data`` against the schema of format ``version``; return the paths that have
+    an error. ``format`` (and ``near_miss`` in v2) were read by :mod:`generator.formats`."""
     bad: set[str] = set()
+    view = schema_view(version)
     for path, tag in src.plain_types.items():
         leaf = path.rsplit(".", 1)[-1]
         if leaf in DATE_FIELDS or leaf in TIMESTAMP_FIELDS or tag not in YAML11_SURPRISES:
             continue
+        if re.split(r"[.\[]", path, maxsplit=1)[0] in formats.TYPED_FIELDS or leaf == "done_at":
+            continue  # not text fields: read by generator.formats
         value = _value_at_path(src.data, path)
         if leaf in _ENUM_FIELDS:  # `severity: 1` wants SEV1, not quotes: the enum rule says so
             continue
@@ -179,7 +199,8 @@ def _schema_problems(src: SourceFile) -> set[str]:
         bad.add(path)
     seen: set[tuple[str, str]] = set()
     reported = {p.field for p in src.problems if p.field}  # e.g. a refused !tag: one problem is enough
-    for err in _validator().iter_errors(src.data):
+    data = {k: v for k, v in src.data.items() if k != "format"}  # checked by formats.declared_format
+    for err in _validator(version).iter_errors(data):
         kind = type(err.kind).__name__
         path = _dotted(err.instance_path)
         if path in reported:
@@ -189,14 +210,21 @@ def _schema_problems(src: SourceFile) -> set[str]:
             missing = err.kind.property
             where = f"{path}.{missing}" if path else missing
             line = src.line_of(path) if path else 1
-            near = _misspelling_of(src, path, missing)
+            near = _misspelling_of(src, path, missing, view)
             if near is not None:
                 line = src.key_lines.get(f"{path}.{near}" if path else near, line)
                 src.problem(line, None, where, "error", "field-missing",
                             f"required field '{missing}' is missing; '{near}' looks like a misspelling of it",
                             f"rename '{near}:' to '{missing}:'")
+            elif missing == "done_at":  # v2: a done item says when it was done
+                status_at = src.positions.get(f"{path}.status", (line, None))[0]
+                src.problem(status_at, None, where, "error", "field-missing",
+                            "action item is marked done but has no 'done_at', the day it was done",
+                            "add 'done_at: YYYY-MM-DD' to this item, the day the fix shipped, e.g. its "
+                            "ticket's close date: format v2 tells from it whether a later incident came back "
+                            "after the fix")
             else:
-                fix = _fix_for(["properties", missing, "x"]) if not path else "add it"
+                fix = _fix_for(["properties", missing, "x"], view) if not path else "add it"
                 src.problem(line, None, where, "error", "field-missing", f"required field '{missing}' is missing",
                             f"add '{missing}:' ({fix})" if not path else f"add '{missing}:' to this item")
             bad.add(where)
@@ -204,13 +232,17 @@ def _schema_problems(src: SourceFile) -> set[str]:
         if kind == "AdditionalProperties":
             for name in err.kind.unexpected:
                 where = f"{path}.{name}" if path else name
-                names = _known_fields(path)
+                names = _known_fields(path, view)
                 guess = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
                 container = _value_at_path(src.data, path) if path else src.data
-                if guess and guess[0] not in container and guess[0] in _required_fields(path):
+                if guess and guess[0] not in container and guess[0] in _required_fields(path, view):
                     continue  # reported with the missing field it misspells
-                fix = (f"did you mean '{guess[0]}'?" if guess
-                       else f"check the spelling; known fields: {', '.join(names)}")
+                in_v2 = formats.V2_FIELDS if not path else formats.V2_ACTION_ITEM_FIELDS
+                if version == 1 and name in in_v2 and (not path or path.startswith("action_items[")):
+                    fix = f"'{name}' is a format v2 field: add 'format: 2' at the top of the front matter"
+                else:
+                    fix = (f"did you mean '{guess[0]}'?" if guess
+                           else f"check the spelling; known fields: {', '.join(names)}")
                 src.problem(src.key_lines.get(where, src.line_of(where)), None, where, "warning",
                             "field-unknown", f"unknown field '{name}'", fix)
             continue
@@ -221,7 +253,7 @@ def _schema_problems(src: SourceFile) -> set[str]:
         value = _value_at(src.data, err.instance_path)
         line, column = src.positions.get(path, (src.line_of(path), None))
         leaf = path.rsplit(".", 1)[-1]
-        if leaf in TIMESTAMP_FIELDS and isinstance(value, str) and _NAIVE_TIMESTAMP.match(value.strip()):
+        if leaf in _OFFSET_FIELDS and isinstance(value, str) and _NAIVE_TIMESTAMP.match(value.strip()):
             impossible = calendar_problem(value)
             if impossible is not None:
                 src.problem(line, column, path, "error", "timestamp-no-offset",
@@ -234,13 +266,14 @@ def _schema_problems(src: SourceFile) -> set[str]:
                             f"append Z for UTC or the offset it was written in, e.g. {value.strip()}Z")
         elif value is None:
             src.problem(line, column, path, "error", "field-empty", f"'{leaf}' is empty",
-                        f"give it a value or remove the line ({_fix_for(err.schema_path)})")
+                        f"give it a value or remove the line ({_fix_for(err.schema_path, view)})")
         elif kind == "Type":
             src.problem(line, column, path, "error", "field-type",
-                        f"'{leaf}' must be {_expected(err)}, got {_describe(value)}", _fix_for(err.schema_path))
+                        f"'{leaf}' must be {_expected(err)}, got {_describe(value)}",
+                        _fix_for(err.schema_path, view))
         elif kind == "Enum":
             src.problem(line, column, path, "error", "field-enum", f"'{leaf}' is {value!r}, not an allowed value",
-                        _fix_for(err.schema_path))
+                        _fix_for(err.schema_path, view))
         elif kind in ("Pattern", "Format") and isinstance(value, str) and calendar_problem(value):
             reason, fix = calendar_problem(value)
             src.problem(line, column, path, "error", "field-format",
@@ -250,22 +283,25 @@ def _schema_problems(src: SourceFile) -> set[str]:
             src.problem(line, column, path, "error", "field-format", f"'{leaf}' value {value!r} {reason}", fix)
         elif kind in ("Pattern", "Format"):
             src.problem(line, column, path, "error", "field-format",
-                        f"'{leaf}' value {value!r} is not in the expected form", _fix_for(err.schema_path))
+                        f"'{leaf}' value {value!r} is not in the expected form",
+                        _fix_for(err.schema_path, view))
         elif kind in ("MinItems", "MinLength"):
             src.problem(line, column, path, "error", "field-empty", f"'{leaf}' is empty",
-                        _fix_for(err.schema_path))
+                        _fix_for(err.schema_path, view))
         elif kind == "MaxLength":
             src.problem(line, column, path, "error", "field-too-long",
                         f"'{leaf}' has {len(value)} characters, more than {err.kind.limit}",
-                        _fix_for(err.schema_path))
+                        _fix_for(err.schema_path, view))
         else:
             src.problem(line, column, path, "error", "field-invalid", f"'{leaf}': {err.message}",
-                        _fix_for(err.schema_path))
+                        _fix_for(err.schema_path, view))
         bad.add(path)
     return bad
 
 
 _ENUM_FIELDS = ("severity", "status")
+# Fields whose timestamps need a UTC offset (done_at may also be a plain date).
+_OFFSET_FIELDS = TIMESTAMP_FIELDS + ("done_at", "imported_at")
 
 
 def kebab_problem(value: str) -> tuple[str, str]:
@@ -291,22 +327,35 @@ def kebab_problem(value: str) -> tuple[str, str]:
     return reason, "use lowercase words joined by hyphens (kebab-case), e.g. edge-proxy"
 
 
-def _known_fields(path: str) -> list[str]:
-    """Field names the schema defines at ``path`` (top level, or inside an action item)."""
-    props = schema()["properties"] if not path else schema()["$defs"]["action_item"]["properties"]
-    return list(props)
+def _schema_at(view: dict, path: str) -> dict:
+    """The (dereferenced) schema node ``view`` gives the value at data ``path``
+    (``action_items[0]``, ``source``); ``{}`` where the schema says nothing."""
+    def deref(node: dict) -> dict:
+        while isinstance(node, dict) and "$ref" in node:
+            node = view["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        return node if isinstance(node, dict) else {}
+
+    node = deref(view)
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        node = deref(node.get("items", {}) if part.startswith("[") else node.get("properties", {}).get(part, {}))
+    return node
 
 
-def _required_fields(path: str) -> list[str]:
-    return list(schema()["required"] if not path else schema()["$defs"]["action_item"].get("required", []))
+def _known_fields(path: str, view: dict | None = None) -> list[str]:
+    """Field names the schema defines at ``path`` (top level, an action item, ``source``)."""
+    return list(_schema_at(view or schema_view(1), path).get("properties", {}))
 
 
-def _misspelling_of(src: SourceFile, path: str, missing: str) -> str | None:
+def _required_fields(path: str, view: dict | None = None) -> list[str]:
+    return list(_schema_at(view or schema_view(1), path).get("required", []))
+
+
+def _misspelling_of(src: SourceFile, path: str, missing: str, view: dict | None = None) -> str | None:
     """An unknown key next to ``path`` that is a close misspelling of the ``missing`` field."""
     container = _value_at_path(src.data, path) if path else src.data
     if not isinstance(container, dict):
         return None
-    known = set(_known_fields(path))
+    known = set(_known_fields(path, view))
     unknown = [k for k in container if k not in known]
     guess = difflib.get_close_matches(missing, unknown, n=1, cutoff=0.75)
     return guess[0] if guess else None
@@ -404,6 +453,12 @@ def parse_date(text: str) -> dt.date | None:
         return None
 
 
+def _horizon(today: dt.date) -> dt.datetime:
+    """The end of ``today`` at UTC+14, the last place on Earth where it is still ``today``: a
+    moment after it is in the future everywhere."""
+    return dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min, tzinfo=dt.timezone(_LATEST_OFFSET))
+
+
 def _check_times(src: SourceFile, data: dict, bad: set[str], today: dt.date) -> dict:
     times: dict[str, dt.datetime] = {}
     for name in TIMESTAMP_FIELDS:
@@ -430,9 +485,7 @@ def _check_times(src: SourceFile, data: dict, bad: set[str], today: dt.date) -> 
                         f"{name} {data[name]!r} is earlier than {previous} {data[previous]!r}",
                         "timestamps must be ordered: started_at <= detected_at <= mitigated_at <= resolved_at")
         previous = name
-    # The end of ``today`` at UTC+14, the last place on Earth where it is still ``today``.
-    horizon = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min,
-                                  tzinfo=dt.timezone(_LATEST_OFFSET))
+    horizon = _horizon(today)
     for name, moment in times.items():
         if moment > horizon:
             src.problem(*src.positions[name], name, "error", "date-in-future",
@@ -494,7 +547,8 @@ def _check_file_name(src: SourceFile, data: dict | None) -> None:
     src.problem(1, None, None, "error", "file-name", message, fix)
 
 
-def _build_postmortem(src: SourceFile, data: dict, bad: set[str], times: dict, relpath: str) -> Postmortem | None:
+def _build_postmortem(src: SourceFile, data: dict, bad: set[str], times: dict, relpath: str,
+                      version: int = 1) -> Postmortem | None:
     if any(not isinstance(data.get(name), (str, list)) or name in bad for name in ("id", "title", "date")):
         return None
     date = parse_date(data["date"])
@@ -516,14 +570,33 @@ def _build_postmortem(src: SourceFile, data: dict, bad: set[str], times: dict, r
         if not isinstance(raw, dict) or not isinstance(raw.get("title"), str):
             continue
         due = parse_date(raw["due"]) if isinstance(raw.get("due"), str) else None
+        v2 = version >= 2
         items.append(ActionItem(
             title=raw["title"].strip(),
             owner=raw.get("owner") if isinstance(raw.get("owner"), str) else None,
             status=raw.get("status") if raw.get("status") in ("open", "in-progress", "done", "wont-do") else "open",
             due=due,
             ticket=raw.get("ticket") if isinstance(raw.get("ticket"), str) else None,
+            done_at=formats.parse_moment(raw.get("done_at")) if v2 else None,
+            addresses=raw["addresses"].strip() if v2 and isinstance(raw.get("addresses"), str) else None,
         ))
-    known = set(schema()["properties"])
+    known = set(schema_view(version)["properties"])
+    source = None
+    raw_source = data.get("source") if version >= 2 and "source" not in bad else None
+    if isinstance(raw_source, dict) and isinstance(raw_source.get("system"), str):
+        def source_text(name: str) -> str | None:
+            value = raw_source.get(name)
+            return value.strip() if isinstance(value, str) and f"source.{name}" not in bad else None
+        imported = source_text("imported_at")
+        source = Source(system=raw_source["system"].strip(), id=source_text("id"), url=source_text("url"),
+                        imported_at=parse_timestamp(imported) if imported else None)
+    v2_fields = {}
+    if version >= 2:
+        visibility = text("visibility")
+        v2_fields = dict(
+            format=version, contributing_factors=strings("contributing_factors"),
+            near_miss=data.get("near_miss") is True, source=source,
+            visibility=visibility if visibility in VISIBILITIES else None)
     return Postmortem(
         id=data["id"].strip(), title=data["title"].strip(), date=date,
         severity=text("severity") or "SEV4", status=text("status") or "draft",
@@ -536,6 +609,7 @@ def _build_postmortem(src: SourceFile, data: dict, bad: set[str], times: dict, r
         body=src.body, body_line=src.body_line,
         extra={k: v for k, v in data.items() if k not in known},
         page_meta=src.page_meta,
+        **v2_fields,
     )
 
 
@@ -566,9 +640,13 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
     times: dict = {}
     pm = None
     if data is not None:
-        bad = _schema_problems(src)
+        version = formats.declared_format(src)
+        formats.read_typed_fields(src, version)
+        bad = _schema_problems(src, version)
         times = _check_times(src, data, bad, today)
-        pm = _build_postmortem(src, data, bad, times, relpath)
+        if version >= 2:
+            formats.check_v2(src, data, bad, times, today, _horizon(today))
+        pm = _build_postmortem(src, data, bad, times, relpath, version)
     body_lines = src.body.split("\n")
     code = scan.code_line_indexes(src.body)
     prose = scan.prose_lines(body_lines, code)
