@@ -193,7 +193,7 @@ def check_v2(src: SourceFile, data: dict, bad: set[str], times: dict, today: dt.
         data: ``src.data`` (a v2 file). bad: paths the schema already reported (skipped).
         times: the parsed incident timestamps (``started_at`` ...). today, horizon: as above.
     """
-    from .validate import calendar_problem, parse_date
+    from .validate import parse_date
 
     date_text = data.get("date")
     incident_day = parse_date(date_text) if isinstance(date_text, str) and "date" not in bad else None
@@ -209,15 +209,9 @@ def check_v2(src: SourceFile, data: dict, bad: set[str], times: dict, today: dt.
         text = item.get("done_at")
         if isinstance(text, str) and path not in bad:
             where = src.positions.get(path, (src.line_of(path), None))
-            moment = parse_moment(text)
-            if moment is None:
-                impossible = calendar_problem(text)
-                src.problem(*where, path, "error", "field-format",
-                            f"'done_at' value {text!r} is not a real day or moment in time"
-                            + (f": {impossible[0]}" if impossible else ""),
-                            impossible[1] if impossible else
-                            "write the day as YYYY-MM-DD, or an ISO 8601 timestamp with a UTC offset")
-            else:
+            moment = _real_moment(src, path, text, parse_moment, "a real day or moment in time",
+                                  "write the day as YYYY-MM-DD, or an ISO 8601 timestamp with a UTC offset")
+            if moment is not None:
                 if isinstance(moment, dt.datetime) and moment > horizon or \
                         not isinstance(moment, dt.datetime) and moment > today:
                     src.problem(*where, path, "error", "date-in-future", f"done_at {text!r} is in the future",
@@ -252,15 +246,23 @@ def check_v2(src: SourceFile, data: dict, bad: set[str], times: dict, today: dt.
     if isinstance(text, str) and path not in bad:
         from .validate import parse_timestamp
 
-        moment = parse_timestamp(text)
-        where = src.positions.get(path, (src.line_of(path), None))
-        if moment is None:
-            impossible = calendar_problem(text)
-            src.problem(*where, path, "error", "field-format",
-                        f"'imported_at' value {text!r} is not a real moment in time"
-                        + (f": {impossible[0]}" if impossible else ""),
-                        impossible[1] if impossible else
-                        "write an ISO 8601 timestamp with a UTC offset, e.g. 2024-03-14T09:12:00Z")
-        elif moment > horizon:
-            src.problem(*where, path, "error", "date-in-future", f"imported_at {text!r} is in the future",
-                        "write when the post-mortem was imported")
+        moment = _real_moment(src, path, text, parse_timestamp, "a real moment in time",
+                              "write an ISO 8601 timestamp with a UTC offset, e.g. 2024-03-14T09:12:00Z")
+        if moment is not None and moment > horizon:
+            src.problem(*src.positions.get(path, (src.line_of(path), None)), path, "error", "date-in-future",
+                        f"imported_at {text!r} is in the future", "write when the post-mortem was imported")
+
+
+def _real_moment(src: SourceFile, path: str, text: str, parse, what: str, fix: str):
+    """``parse(text)``, or ``None`` after recording a ``field-format`` problem that says why
+    ``text`` names no real day or time (the calendar reason and fix when there is one)."""
+    from .validate import calendar_problem
+
+    moment = parse(text)
+    if moment is None:
+        impossible = calendar_problem(text)
+        leaf = path.rsplit(".", 1)[-1]
+        src.problem(*src.positions.get(path, (src.line_of(path), None)), path, "error", "field-format",
+                    f"'{leaf}' value {text!r} is not {what}" + (f": {impossible[0]}" if impossible else ""),
+                    impossible[1] if impossible else fix)
+    return moment
