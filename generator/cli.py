@@ -108,19 +108,27 @@ INCLUDE_DRAFTS = click.option("--include-drafts", is_flag=True,
               show_default=True, help="text for people, json for tools, github for Actions annotations.")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 1) on warnings too, as `mkdocs build --strict` does.")
+@click.option("--allow-empty", is_flag=True,
+              help="Accept a folder with no post-mortem in it (a new knowledge base); without it that is an error.")
 @pass_context
-def validate(obj: Context, paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
-    """Check post-mortems against the v1 format and each other.
+def validate(obj: Context, paths: tuple[Path, ...], fmt: str, strict: bool, allow_empty: bool) -> None:
+    """Check post-mortems against the format and each other.
 
     PATHS are files or folders (default: the docs_dir of mkdocs.yml). Every problem is
     reported, with file, line, field, a stable code and a fix. Exit 1 when there is an error
-    (or, with --strict, a warning).
+    (or, with --strict, a warning), and when no post-mortem was found at all (a CI job pointed
+    at the wrong folder must not pass), unless --allow-empty.
     """
     from .output import format_github, format_json, format_text
     from .validate import validate as run_validation
 
     settings = obj.settings
-    result = run_validation(resolve_paths(settings, paths), settings)
+    targets = resolve_paths(settings, paths)
+    result = run_validation(targets, settings)
+    if not result.files and not allow_empty:
+        result.problems.append(nothing_found(targets, settings))
+    elif fmt == "text":
+        _note_skipped_templates(targets, settings)
     if fmt == "json":
         click.echo(format_json(result))
     elif fmt == "github":
@@ -130,6 +138,33 @@ def validate(obj: Context, paths: tuple[Path, ...], fmt: str, strict: bool) -> N
         click.echo(format_text(result, style=click.style if color else (lambda text, **kw: text)), color=color)
     failed = result.errors or (strict and result.warnings)
     sys.exit(EXIT_ERRORS if failed else EXIT_OK)
+
+
+def nothing_found(targets: list[Path], settings: Settings):
+    """The ``no-postmortems`` error of a run that found no post-mortem file: where it looked
+    and what it left out (ordinary pages, templates), so a wrong folder is obvious."""
+    from .foreign import where_looked
+    from .model import Problem
+    from .validate import display_path, skipped_files
+
+    pages, templates = skipped_files(targets, settings)
+    shown = [Path(display_path(t.resolve())) for t in targets]
+    return Problem(", ".join(p.as_posix() for p in shown), None, None, None, "error", "no-postmortems",
+                   f"no post-mortem found: {where_looked(shown, pages, templates)}",
+                   "point pmkb at the post-mortems folder (the docs_dir of mkdocs.yml, or a PATH); bring an "
+                   "archive in with `pmkb import`; or pass --allow-empty for a knowledge base with nothing in it yet")
+
+
+def _note_skipped_templates(targets: list[Path], settings: Settings) -> None:
+    """Say once, on stderr, which template files were left out (``templates`` option)."""
+    from .validate import skipped_files
+
+    _, templates = skipped_files([t for t in targets if t.is_dir()], settings)
+    if templates:
+        shown = ", ".join(templates[:5]) + (f" and {len(templates) - 5} more" if len(templates) > 5 else "")
+        n = len(templates)
+        click.echo(f"note: {n} template file{'s' * (n != 1)} not checked as post-mortems ({shown}), "
+                   "by the 'templates' option", err=True)
 
 
 def _default_author() -> str:

@@ -12,13 +12,32 @@ FORMATS = ("text", "json", "github")
 def format_text(result: ValidationResult, style=lambda text, **kw: text) -> str:
     """One line per problem, ``path:line:col: level CODE field: message (fix)``, then a summary.
 
-    ``style`` is ``click.style`` on a terminal (colour) and the identity otherwise.
+    A problem repeated word for word in several files, and an unknown field used in two or more
+    files, are printed once with how many files have it and where the first few are
+    (:func:`generator.foreign.group_repeated`): a folder written for another schema gives one
+    line per field, not one per file per field. A hint follows when most files use another
+    format's fields. ``style`` is ``click.style`` on a terminal (colour) and the identity
+    otherwise.
     """
+    from .foreign import ProblemGroup, foreign_schema_hint, group_repeated, unknown_fields
+
     lines = []
-    for p in result.problems:
+    for item in group_repeated(result.problems):
+        p = item.first if isinstance(item, ProblemGroup) else item
         level = style(p.level, fg="red" if p.level == "error" else "yellow", bold=True)
         where = f" {p.field}:" if p.field else ":"
-        lines.append(f"{p.location}: {level} {p.code}{where} {p.message} ({p.fix})")
+        if isinstance(item, ProblemGroup):
+            name = p.field.rsplit(".", 1)[-1] if p.code == "field-unknown" and p.field else None
+            message = f"unknown field '{name}'" if name else p.message
+            shown = ", ".join(item.locations[:3])
+            more = len(item.locations) - 3
+            places = shown + (f" and {more} more" if more > 0 else "")
+            lines.append(f"{item.files} files: {level} {p.code}{where} {message} ({p.fix}): {places}")
+        else:
+            lines.append(f"{p.location}: {level} {p.code}{where} {p.message} ({p.fix})")
+    hint = foreign_schema_hint(unknown_fields(result.problems), result.files)
+    if hint:
+        lines.append(f"hint: {hint}")
     lines.append(summary_line(result))
     return "\n".join(lines)
 
@@ -35,10 +54,15 @@ def summary_line(result: ValidationResult) -> str:
 
 
 def format_json(result: ValidationResult) -> str:
-    """``{"problems": [...], "counts": {"files", "errors", "warnings"}, "ok": bool}``."""
+    """``{"problems": [...], "counts": {"files", "errors", "warnings"}, "unknown_fields": [{"field",
+    "files", "locations", "suggestion"}], "ok": bool}`` (``unknown_fields``: one entry per field
+    name the format does not define, most files first)."""
+    from .foreign import unknown_fields
+
     return json.dumps({
         "problems": [p.as_dict() for p in result.problems],
         "counts": {"files": result.files, "errors": result.errors, "warnings": result.warnings},
+        "unknown_fields": [u.as_dict() for u in unknown_fields(result.problems)],
         "ok": result.errors == 0,
     }, indent=2, ensure_ascii=False)
 

@@ -71,6 +71,7 @@ class PostmortemsConfig(base.Config):
     """Options under ``plugins: - postmortems:``; defaults and meaning in :mod:`generator.settings`."""
 
     ignore = c.Type(list, default=list(DEFAULTS.ignore))
+    templates = c.Type(list, default=list(DEFAULTS.templates))
     broken_links = c.Choice(("error", "warning"), default=DEFAULTS.broken_links)
     max_file_size = c.Type(int, default=DEFAULTS.max_file_size)
     phone_region = c.Type((str, type(None)), default=DEFAULTS.phone_region)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from .foreign import DEFAULT_TEMPLATE_PATTERNS
+
 CONFIG_FILE = "mkdocs.yml"
 PLUGIN_NAME = "postmortems"
 
@@ -38,11 +40,14 @@ class Settings:
     """Every option, with its default. Units: bytes for sizes, cosine similarity for scores.
 
     ``docs_dir`` is absolute once loaded from a config file. ``ignore`` holds glob patterns,
-    relative to ``docs_dir``, of Markdown files that are ordinary pages, not post-mortems.
+    relative to ``docs_dir``, of Markdown files that are ordinary pages, not post-mortems;
+    ``templates`` glob patterns (matched in any case) of post-mortem templates, which are not
+    checked as incidents either (the validator says how many it skipped).
     """
 
     docs_dir: Path = Path("postmortems")
     ignore: list[str] = field(default_factory=lambda: ["index.md", "README.md", "_*", "_*/**"])
+    templates: list[str] = field(default_factory=lambda: list(DEFAULT_TEMPLATE_PATTERNS))
     broken_links: str = "error"
     max_file_size: int = 1_000_000
     phone_region: str | None = "US"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from . import formats, scan
+from . import foreign, formats, scan
 from .loader import YAML11_SURPRISES, SourceFile, read_source
 from .model import (
     REQUIRED_FINAL_SECTIONS,
@@ -104,11 +104,13 @@ class ValidationResult:
 
 
 def is_ignored(relpath: str, settings: Settings) -> bool:
-    """True for Markdown files under the docs folder that are ordinary pages (``ignore`` globs)."""
+    """True for Markdown files under the docs folder that are not post-mortems: ordinary pages
+    (``ignore`` globs), templates (``templates`` globs, any case) and hidden files."""
     parts = relpath.split("/")
     if any(part.startswith(".") for part in parts):
         return True
-    return any(fnmatch.fnmatchcase(relpath, pattern) for pattern in settings.ignore)
+    return (any(fnmatch.fnmatchcase(relpath, pattern) for pattern in settings.ignore)
+            or foreign.is_template_path(relpath, settings.templates))
 
 
 def collect_files(paths: list[Path], settings: Settings) -> list[tuple[Path, Path]]:
@@ -241,8 +243,7 @@ def _schema_problems(src: SourceFile, version: int = 1) -> set[str]:
                 if version == 1 and name in in_v2 and (not path or path.startswith("action_items[")):
                     fix = f"'{name}' is a format v2 field: add 'format: 2' at the top of the front matter"
                 else:
-                    fix = (f"did you mean '{guess[0]}'?" if guess
-                           else f"check the spelling; known fields: {', '.join(names)}")
+                    fix = foreign.unknown_field_fix(name, names)
                 src.problem(src.key_lines.get(where, src.line_of(where)), None, where, "warning",
                             "field-unknown", f"unknown field '{name}'", fix)
             continue
@@ -632,6 +633,8 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
         src.problem(None, None, None, "warning", "file-too-large",
                     f"the file is {src.size / 1e6:.1f} MB, over the {settings.max_file_size / 1e6:g} MB limit",
                     "move long logs or dumps to an attachment and link to it; keep the excerpt that matters")
+    placeholders = foreign.template_placeholders(src.data)
+    before = len(src.problems)
     _check_file_name(src, src.data)
     if not src.text:
         return None, set()
@@ -675,7 +678,32 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
         src.problem(finding.line, None, None, "warning", "personal-data",
                     f"{finding.kind} in the text: {scan.mask(finding.value)}",
                     "replace it with a role or team name (e.g. 'a customer', 'the on-call engineer')")
+    if len(placeholders) >= 2:
+        _report_template(src, placeholders, before)
+        return None, set()
     return pm, bad
+
+
+# What a template's placeholders make fail; the other problems of a template (HTML that would
+# run, secrets, personal data) stay, as for any page.
+_FORMAT_CODES = frozenset({"field-missing", "field-empty", "field-type", "field-enum", "field-format",
+                           "field-too-long", "field-invalid", "field-unknown", "timestamp-no-offset",
+                           "timestamps-order", "date-mismatch", "date-in-future", "file-name", "file-name-date",
+                           "section-missing", "section-empty", "yaml-implicit-type", "reserved-name",
+                           "due-before-date", "related-conflict"})
+
+
+def _report_template(src: SourceFile, placeholders: list[str], before: int) -> None:
+    """A file whose front matter holds placeholders in two or more fields (``date: YYYY-MM-DD``,
+    ``severity: SEVx``) is a template that the ``templates`` option does not name yet: it is
+    reported once, as ``template-file``, instead of as a dozen field errors."""
+    src.problems[before:] = [p for p in src.problems[before:] if p.code not in _FORMAT_CODES]
+    shown = ", ".join(f"{name}: {src.data[name]!r}" if isinstance(src.data.get(name), str) else name
+                      for name in placeholders[:3])
+    src.problem(src.line_of(placeholders[0]) or 1, None, None, "warning", "template-file",
+                f"this looks like a post-mortem template, not an incident ({shown}), so it was not checked "
+                "as one", "add its name to the 'templates' option of the postmortems plugin in mkdocs.yml, "
+                "or write the incident's real values")
 
 
 def _check_front_matter_html(src: SourceFile) -> None:
@@ -982,6 +1010,8 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
     by_id: dict[str, list[tuple[str, int, SourceFile | None]]] = {}
     for src, _, _ in sources:
         data = src.data
+        if any(p.code == "template-file" for p in src.problems):
+            continue  # a template's placeholder id is no incident's id
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             by_id.setdefault(data["id"].strip(), []).append((src.relpath, src.line_of("id") or 1, src))
     for pid, relpath, line in others:
@@ -1161,6 +1191,26 @@ def _heading_ids_of(path: Path) -> frozenset[str]:
         lines = lines[end + 1:]
     body = "\n".join(lines)
     return frozenset(scan.heading_ids(scan.prose_lines(lines, scan.code_line_indexes(body))))
+
+
+def skipped_files(paths: list[Path], settings: Settings) -> tuple[list[str], list[str]]:
+    """The Markdown files below the folders in ``paths`` that a run does not check as
+    post-mortems: ``(ordinary pages and hidden files, templates)``, as paths relative to their
+    folder, sorted."""
+    pages: list[str] = []
+    templates: list[str] = []
+    for path in paths:
+        path = path.resolve()
+        if not path.is_dir():
+            continue
+        for file in sorted(path.rglob("*.md")):
+            rel = file.relative_to(path).as_posix()
+            if foreign.is_template_path(rel, settings.templates) and not any(
+                    part.startswith(".") for part in rel.split("/")):
+                templates.append(rel)
+            elif is_ignored(rel, settings):
+                pages.append(rel)
+    return pages, templates
 
 
 def corpus_ids(folder: Path, settings: Settings) -> set[str]:

@@ -201,11 +201,20 @@ def test_strict_fails_on_warnings_like_mkdocs_build_strict(runner, tmp_path, mon
     assert "warning field-unknown team" in strict.output
 
 
-def test_empty_folder_says_nothing_was_found(runner, tmp_path, monkeypatch):
+def test_empty_folder_is_an_error_that_says_where_it_looked(runner, tmp_path, monkeypatch):
     write_corpus(tmp_path, {})
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli, ["validate"])
-    assert result.output == "no post-mortem files found (Markdown files outside the 'ignore' patterns)\n"
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "postmortems: error no-postmortems: no post-mortem found: looked for *.md files in postmortems; there are "
+        "no Markdown files there (point pmkb at the post-mortems folder (the docs_dir of mkdocs.yml, or a PATH); "
+        "bring an archive in with `pmkb import`; or pass --allow-empty for a knowledge base with nothing in it yet)",
+        "no post-mortem files found (Markdown files outside the 'ignore' patterns)",
+    ]
+    allowed = runner.invoke(cli, ["validate", "--allow-empty"])
+    assert (allowed.exit_code, allowed.output) == (0, "no post-mortem files found (Markdown files outside the "
+                                                      "'ignore' patterns)\n")
 
 
 @pytest.mark.parametrize("option, message", [
