@@ -100,12 +100,20 @@ def suggest_field(name: str, known: list[str] | tuple[str, ...] | set[str]) -> s
 
 
 def unknown_field_fix(name: str, known: list[str]) -> str:
-    """The fix of a ``field-unknown`` problem: "did you mean 'x'?" or what to do, in one line
-    (it never lists every known field: that repeated a hundred words per line)."""
+    """The fix of a ``field-unknown`` problem: "did you mean 'x'?", else the known fields when
+    there are at most :data:`LIST_KNOWN_AT_MOST` of them (inside ``source`` or an action item),
+    else what to do: a line never lists the eighteen top-level fields (on a foreign archive
+    that repeated a hundred words per line)."""
     guess = suggest_field(name, known)
     if guess is not None:
         return f"did you mean '{guess}'?"
+    if len(known) <= LIST_KNOWN_AT_MOST:
+        return f"check the spelling; known fields: {', '.join(known)}"
     return "remove it or rename it to a field of the format (README: 'The front-matter fields')"
+
+
+LIST_KNOWN_AT_MOST = 7
+"""A ``field-unknown`` fix lists the known fields only where there are this many or fewer."""
 
 
 # --- templates -----------------------------------------------------------------------------

@@ -275,10 +275,8 @@ def test_v2_fields_in_a_v1_file_are_unknown_with_a_hint(tmp_path):
 
 def test_v1_unknown_field_message_is_unchanged(tmp_path):
     result = check(tmp_path, VALID.replace("authors: [alice]", "authors: [alice]\nsquad: payments"))
-    assert result.problems[0].fix == (
-        "check the spelling; known fields: id, title, date, severity, status, services, tags, authors, summary, "
-        "started_at, detected_at, mitigated_at, resolved_at, trigger, root_cause, related, not_related, "
-        "action_items")
+    assert result.problems[0].fix == (  # issue #14: no longer the list of the eighteen fields
+        "remove it or rename it to a field of the format (README: 'The front-matter fields')")
 
 
 # --- the published schema ---------------------------------------------------------------------
