@@ -8,6 +8,8 @@ inside the commands, so ``pmkb validate`` stays fast.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dataclasses
 import json
 import sys
@@ -230,9 +232,10 @@ def cluster_json(cluster) -> dict:
         "services": list(cluster.services),
         "severities": dict(cluster.severities),
         "terms": list(cluster.terms),
-        "recurred_after_fix": list(cluster.recurred_after_fix),
+        **cluster.recurrence_as_dict(),
         "action_items": [{"postmortem": pid, "title": item.title, "owner": item.owner, "status": item.status,
-                          "due": item.due.isoformat() if item.due else None, "ticket": item.ticket}
+                          "due": item.due.isoformat() if item.due else None, "ticket": item.ticket,
+                          "done_at": item.done_at.isoformat() if item.done_at else None}
                          for pid, item in cluster.action_items],
     }
 
@@ -245,8 +248,9 @@ def cluster_json(cluster) -> dict:
 def clusters(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bool) -> None:
     """Recurring problems: groups of post-mortems that describe the same failure.
 
-    PATHS are files or folders (default: the docs_dir of mkdocs.yml). A cluster is flagged
-    when a member started after an earlier member's action item was marked done.
+    PATHS are files or folders (default: the docs_dir of mkdocs.yml). A member came back
+    after a fix when it started after the done_at of an earlier member's done action item
+    (format v2); without done_at (format v1) it is unknown.
     """
     from .analysis import analyse
 
@@ -265,8 +269,14 @@ def clusters(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bo
         severities = ", ".join(f"{n} {level}" for level, n in cluster.severities.items())
         click.echo(f"{cluster.id}  {cluster.label}  ({cluster.size} incidents, {cluster.first.isoformat()} .. "
                    f"{cluster.last.isoformat()}; {severities})")
-        if cluster.recurred_after_fix:
-            click.echo(f"    recurred after a fix was marked done: {', '.join(cluster.recurred_after_fix)}")
+        for recurrence in cluster.recurrences:
+            day = recurrence.done_at.date() if isinstance(recurrence.done_at, dt.datetime) else recurrence.done_at
+            click.echo(f"    came back after a fix: {recurrence.sentence()} (done {day.isoformat()})")
+        if cluster.recurrence_unknown:
+            click.echo("    may have come back after a fix (not known: the fix has no done_at, or was done the "
+                       f"day it started): {', '.join(cluster.recurrence_unknown)}")
+        if cluster.fix_outcome == "held":
+            click.echo("    the fixes held: no incident started after a done action item")
         for member in cluster.members:
             pm = by_id[member]
             click.echo(f"    {pm.id}  {pm.date.isoformat()}  {pm.severity}  {pm.title}")

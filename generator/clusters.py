@@ -33,7 +33,8 @@ from __future__ import annotations
 import heapq
 import math
 
-from .model import Cluster, Postmortem, SEVERITIES
+from .formats import compare_moments, days_between, incident_start
+from .model import SEVERITIES, ActionItem, Cluster, Postmortem, Recurrence
 from .settings import Settings
 from .similarity import readable_terms
 
@@ -235,27 +236,58 @@ def _start(pm: Postmortem):
     return dt.datetime.combine(pm.date, dt.time())
 
 
-def recurred_after_fix(members: list[Postmortem]) -> list[str]:
-    """Members that started after an earlier member had an action item marked ``done``.
+def recurred_after_fix(members: list[Postmortem]) -> tuple[list[Recurrence], list[str]]:
+    """Which members of a cluster came back after a fix, and for which it cannot be told.
+
+    A member came back after a fix when it started after the ``done_at`` of a ``done`` action
+    item of an earlier member (format v2). "After" compares instants when both are timestamps
+    (``started_at`` and a ``done_at`` with time and offset); otherwise calendar days, each
+    timestamp's day read in its own offset (:func:`generator.formats.compare_moments`), so a
+    member that started on the day a date-only ``done_at`` names may or may not have come
+    back. A ``done`` item without ``done_at`` (format v1) says the fix was made at some time
+    after its own incident started, not when: a member that started on a later day may have
+    come back after it, or before it was made.
 
     Args:
         members: post-mortems of one cluster, in any order.
 
     Returns:
-        Their ids in date order. "Earlier" compares ``started_at`` (in UTC) when both have it,
-        else the dates; the format has no completion date for action items, so a ``done`` item
-        counts from the start of its own incident on (the fix was made after that incident and
-        the problem came back).
+        ``(recurrences, unknown)``, both in the cluster's member order (date, start, id):
+        one :class:`~generator.model.Recurrence` per member that came back, naming the latest
+        fix done before it started (the fewest days; ties: the later member, then the first
+        item); and the ids of the other members that may have come back after a fix, the
+        order of the two being unknown (never counted as came back).
     """
-    ordered = sorted(members, key=lambda pm: (_start(pm), pm.id))
-    out: list[str] = []
-    fixed_at = None
-    for pm in ordered:
-        if fixed_at is not None and _start(pm) > fixed_at:
-            out.append(pm.id)
-        if any(item.status == "done" for item in pm.action_items):
-            fixed_at = _start(pm) if fixed_at is None else min(fixed_at, _start(pm))
-    return out
+    ordered = sorted(members, key=lambda pm: (pm.date, _start(pm), pm.id))
+    starts = {pm.id: incident_start(pm.started_at, pm.date) for pm in ordered}
+    recurrences: list[Recurrence] = []
+    unknown: list[str] = []
+    for member in ordered:
+        started = starts[member.id]
+        fixes: list[tuple[int, int, int, Postmortem, ActionItem]] = []
+        maybe = False
+        for rank, earlier in enumerate(ordered):
+            order = compare_moments(starts[earlier.id], started)
+            if earlier is member or order == 1 or order == 0:
+                continue  # not earlier: the same post-mortem, later, or the same instant
+            for index, item in enumerate(earlier.action_items):
+                if item.status != "done":
+                    continue
+                if item.done_at is None:
+                    maybe = maybe or order == -1
+                    continue
+                done = compare_moments(item.done_at, started)
+                if done == -1:
+                    fixes.append((days_between(item.done_at, started), -rank, index, earlier, item))
+                elif done is None:
+                    maybe = True
+        if fixes:
+            days, _, _, earlier, item = min(fixes, key=lambda f: f[:3])
+            recurrences.append(Recurrence(member=member.id, started=started, fixed_in=earlier.id, item=item.title,
+                                          done_at=item.done_at, days=days, fixes_before=len(fixes)))
+        elif maybe:
+            unknown.append(member.id)
+    return recurrences, unknown
 
 
 def cluster_terms(index, rows: list[int], limit: int = CLUSTER_TERMS) -> tuple[str, ...]:
@@ -305,6 +337,7 @@ def find_clusters(postmortems: list[Postmortem], index, settings: Settings) -> l
             if count:
                 severities[level] = count
         earliest = members[0]
+        recurrences, unknown = recurred_after_fix(members)
         clusters.append(Cluster(
             id=f"C-{earliest.id}",
             label=", ".join(terms[:LABEL_TERMS]),
@@ -315,7 +348,9 @@ def find_clusters(postmortems: list[Postmortem], index, settings: Settings) -> l
             severities=severities,
             terms=terms,
             action_items=[(pm.id, item) for pm in members for item in pm.action_items],
-            recurred_after_fix=recurred_after_fix(members),
+            recurred_after_fix=[r.member for r in recurrences],
+            recurrences=recurrences,
+            recurrence_unknown=unknown,
         ))
     clusters.sort(key=lambda c: c.id)
     return clusters

@@ -221,6 +221,47 @@ class RelatedLink:
     pinned: bool = False
 
 
+def _iso(moment: dt.date | dt.datetime) -> str:
+    return moment.isoformat()
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """A member of a cluster that started after an action item of an earlier member was done:
+    the fix did not hold.
+
+    ``member`` started at ``started`` (its ``started_at``, else its ``date``); ``item`` is the
+    title of the action item of ``fixed_in`` that was done at ``done_at`` (a date or an aware
+    datetime, as written), the latest fix done before ``member`` started. ``days`` counts whole
+    days from ``done_at`` to ``started`` (elapsed 24-hour periods when both are timestamps, else
+    calendar days; 0 = within a day). ``fixes_before`` counts every dated ``done`` item of the
+    earlier members done before ``member`` started (``item`` is one of them).
+    """
+
+    member: str
+    started: dt.date | dt.datetime
+    fixed_in: str
+    item: str
+    done_at: dt.date | dt.datetime
+    days: int
+    fixes_before: int = 1
+
+    def sentence(self) -> str:
+        """``PM-2024-031 started 41 days after 'Automate renewal' was done in PM-2024-017``."""
+        when = {0: "less than a day", 1: "1 day"}.get(self.days, f"{self.days} days")
+        return f"{self.member} started {when} after '{self.item}' was done in {self.fixed_in}"
+
+    def as_dict(self) -> dict:
+        """JSON-ready: ``{"id", "started", "fixed_in", "item", "done_at", "days", "fixes_before"}``,
+        dates and timestamps ISO 8601 as written."""
+        return {"id": self.member, "started": _iso(self.started), "fixed_in": self.fixed_in, "item": self.item,
+                "done_at": _iso(self.done_at), "days": self.days, "fixes_before": self.fixes_before}
+
+
+FIX_OUTCOMES = ("did-not-hold", "unknown", "held", "no-fix")
+"""What became of a recurring problem's fixes (:attr:`Cluster.fix_outcome`), the worst first."""
+
+
 @dataclass
 class Cluster:
     """A recurring problem: post-mortems that describe the same underlying failure.
@@ -228,8 +269,14 @@ class Cluster:
     ``id`` is derived from the earliest member (``C-`` + its id), so it does not change when a
     later incident joins. ``members`` are ids in date order (ties by id); ``first``/``last``
     the dates of the first and last occurrence. ``action_items`` pairs each member's id with
-    its action items. ``recurred_after_fix`` lists the members that started after an action
-    item of an earlier member had been marked ``done`` (the fix did not hold).
+    its action items.
+
+    Recurrence after a fix (:func:`generator.clusters.recurred_after_fix`): ``recurrences``
+    holds a :class:`Recurrence` for each member that started after an action item of an
+    earlier member was done (``done_at``, format v2), and ``recurred_after_fix`` their ids, in
+    member order: the fix did not hold. ``recurrence_unknown`` lists the members for which it
+    cannot be told: they started after an earlier member with a ``done`` item whose day is not
+    recorded (format v1), or on the very day such an item was done.
     """
 
     id: str
@@ -242,7 +289,31 @@ class Cluster:
     terms: tuple[str, ...] = ()
     action_items: list[tuple[str, ActionItem]] = field(default_factory=list)
     recurred_after_fix: list[str] = field(default_factory=list)
+    recurrences: list[Recurrence] = field(default_factory=list)
+    recurrence_unknown: list[str] = field(default_factory=list)
 
     @property
     def size(self) -> int:
         return len(self.members)
+
+    @property
+    def fix_outcome(self) -> str:
+        """One of :data:`FIX_OUTCOMES`: ``did-not-hold`` (a member came back after a fix),
+        ``unknown`` (none is known to, but one may have: see ``recurrence_unknown``), ``held``
+        (an action item is done and no member started after it), ``no-fix`` (no item is done)."""
+        if self.recurred_after_fix:
+            return "did-not-hold"
+        if self.recurrence_unknown:
+            return "unknown"
+        if any(item.status == "done" for _, item in self.action_items):
+            return "held"
+        return "no-fix"
+
+    def recurrence_as_dict(self) -> dict:
+        """The recurrence fields of the JSON outputs (``pmkb clusters``, ``pmkb report``):
+        ``{"fix_outcome", "recurred_after_fix": [ids], "recurrences": [Recurrence.as_dict()],
+        "recurrence_unknown": [ids]}``."""
+        return {"fix_outcome": self.fix_outcome,
+                "recurred_after_fix": list(self.recurred_after_fix),
+                "recurrences": [r.as_dict() for r in self.recurrences],
+                "recurrence_unknown": list(self.recurrence_unknown)}

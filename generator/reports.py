@@ -209,6 +209,7 @@ class ClusterSummary:
             "action_items": self.action_counts,
             "open_items": self.open_items,
             "overdue_items": self.overdue_items,
+            **self.cluster.recurrence_as_dict(),
             "recurred_after_fix": self.recurred_after_fix,
             "no_open_action_item": self.no_open_action_item,
         }

@@ -192,10 +192,12 @@ def test_review_finds_problems_duplicate_and_clusters(repo):
         ("joins", "C-PM-2012-003", 2, 3)
     assert recurrence.after.members == ["PM-2012-003", "PM-2012-004", "PM-2017-001"]
     assert [(m, i.status) for m, i in recurrence.done] == [("PM-2012-003", "done")] * 2 + [("PM-2012-004", "done")]
-    assert len(recurrence.earlier_items) == 5 and recurrence.recurred_after_fix is True
+    # Those items carry no done_at (format v1): whether PM-2017-001 came back after them is unknown, never yes.
+    assert len(recurrence.earlier_items) == 5 and recurrence.recurred_after_fix is False
+    assert recurrence.after.recurrence_unknown == ["PM-2017-001"]
     changed = entries[CHANGED]
     assert changed.cluster.kind == "stays" and changed.cluster.size_before == changed.cluster.size_after == 2
-    assert changed.cluster.recurred_after_fix is True
+    assert changed.cluster.recurred_after_fix is False and changed.cluster.after.fix_outcome == "unknown"
     assert [(link.id, link.pinned) for link in changed.nearest] == [("PM-2015-001", True)]
     broken = entries[BROKEN]
     assert broken.id == "PM-2021-005" and broken.nearest[0].id == "PM-2013-003"  # still compared
