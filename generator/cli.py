@@ -97,7 +97,16 @@ def resolve_paths(settings: Settings, paths: tuple[Path, ...]) -> list[Path]:
     return [settings.docs_dir]
 
 
-PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def _existing_paths(ctx, param, values: tuple[Path, ...]) -> tuple[Path, ...]:
+    """PATH arguments must exist; a symbolic link counts even when it is dangling (the
+    validator reports it as ``file-symlink`` rather than following it)."""
+    for value in values:
+        if not os.path.lexists(value):
+            raise click.BadParameter(f"{str(value)!r} does not exist", ctx=ctx, param=param)
+    return values
+
+
+PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path), callback=_existing_paths)
 INCLUDE_DRAFTS = click.option("--include-drafts", is_flag=True,
                               help="Also count status: draft post-mortems (the built site leaves them out).")
 

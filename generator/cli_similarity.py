@@ -12,6 +12,7 @@ import datetime as dt
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -82,17 +83,18 @@ def _file_query(path: Path, corpus: tuple[Path, ...], settings, index):
 
     Exits 1 when FILE cannot be read as a post-mortem.
     """
+    from .inventory import lexical
     from .validate import validate
 
-    resolved = path.resolve()
-    loaded = validate([resolved], settings, scan_secrets=False)
+    resolved = lexical(path)  # not resolve(): a link is reported, never followed
+    loaded = validate([resolved], settings)
     if not loaded.postmortems:
         problem = loaded.problems[0].message if loaded.problems else "no front matter"
         click.echo(f"error: cannot read {path}: {problem}", err=True)
         sys.exit(EXIT_ERRORS)
     own = loaded.postmortems[0]
     for (rel, _), file in _corpus_files(corpus, settings).items():
-        if file == resolved:  # two --corpus folders may hold the same relative path: compare content too
+        if file == Path(os.path.realpath(resolved)):  # two --corpus folders may hold the same relative path: compare content too
             same = [pm for pm in index.postmortems if pm.path == rel and pm.id == own.id and pm.body == own.body]
             if same:
                 return same[0]
@@ -154,7 +156,7 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     # the id of a corpus post-mortem, and must not read as a query for that one.
     if text is not None:
         target, label, kind, query_id = text, text, "text", None
-    elif Path(query).is_file():
+    elif os.path.lexists(query) and not os.path.isdir(query):
         target = _file_query(Path(query), corpus, settings, index)
         label, kind, query_id = query, "file", target.id
         if target.id in by_id and by_id[target.id] is not target:

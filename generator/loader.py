@@ -94,13 +94,64 @@ def read_source(path: Path, relpath: str | None = None) -> SourceFile:
         and leaves ``data`` as ``None``. ``OSError`` while reading becomes a problem too.
     """
     src = SourceFile(path=path, relpath=relpath or str(path), size=0)
+    raw = _read_confined(src)
+    return src if raw is None else _read_bytes(src, raw)
+
+
+def _read_confined(src: SourceFile) -> bytes | None:
+    """The file's bytes through :func:`generator.inventory.read_regular` (no link followed, no
+    FIFO or device opened); ``None`` with a problem recorded when it cannot be read."""
+    from . import inventory as inv
+
     try:
-        raw = path.read_bytes()
+        return inv.read_regular(src.path)
+    except inv.NotRegularFile as exc:
+        if exc.kind == inv.SYMLINK:
+            src.problem(1, None, None, "error", "file-symlink", inv.SYMLINK_MESSAGE, inv.SYMLINK_FIX)
+        else:
+            src.problem(1, None, None, "error", "file-not-regular", inv.NOT_REGULAR_MESSAGE, inv.NOT_REGULAR_FIX)
     except OSError as exc:
         src.problem(None, None, None, "error", "file-unreadable", f"cannot read the file: {exc.strerror}",
                     "check the file's permissions")
+    return None
+
+
+def read_page(path: Path, relpath: str | None = None) -> SourceFile:
+    """Read an ordinary Markdown page of the docs folder (``README.md``, ``_notes.md``): the
+    same confined, strict UTF-8 reading as :func:`read_source`, but a page need not have front
+    matter. When it opens with a ``---`` block closed by ``---`` or ``...`` (MkDocs' page meta),
+    ``body`` and ``body_line`` start after it; the block is not parsed (``data`` stays ``None``).
+    """
+    src = SourceFile(path=path, relpath=relpath or str(path), size=0)
+    raw = _read_confined(src)
+    if raw is None:
         return src
-    return _read_bytes(src, raw)
+    src = _decode(src, raw)
+    if src.text is None:
+        src.text = ""
+        return src
+    src.body, src.body_line = src.text, 1
+    lines = src.text.split("\n")
+    if lines and lines[0].rstrip() == "---":
+        close = next((i for i in range(1, len(lines)) if _FENCE.match(lines[i])), None)
+        if close is not None:
+            src.body, src.body_line = "\n".join(lines[close + 1:]), close + 2
+    return src
+
+
+def read_attachment(path: Path, relpath: str | None = None) -> SourceFile:
+    """Read a text attachment (a log, a CSV) for the secret scan: confined as :func:`read_source`,
+    bytes that are not UTF-8 replaced (U+FFFD) rather than refused, the whole file as ``body``.
+    ``text`` is ``None`` when the file cannot be read (the problem says why)."""
+    src = SourceFile(path=path, relpath=relpath or str(path), size=0)
+    raw = _read_confined(src)
+    if raw is None:
+        src.text = None
+        return src
+    src.size = len(raw)
+    src.text = raw.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    src.body, src.body_line = src.text, 1
+    return src
 
 
 def source_from_text(text: str, path: Path, relpath: str | None = None) -> SourceFile:
@@ -113,7 +164,9 @@ def source_from_text(text: str, path: Path, relpath: str | None = None) -> Sourc
     return _read_bytes(src, text.encode("utf-8", "surrogatepass"))
 
 
-def _read_bytes(src: SourceFile, raw: bytes) -> SourceFile:
+def _decode(src: SourceFile, raw: bytes) -> SourceFile:
+    """Decode ``raw`` into ``src.text`` (``None`` with a ``not-utf8`` problem when it is not
+    UTF-8): byte-order mark dropped, CRLF and bare CR made LF."""
     src.size = len(raw)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]  # a UTF-8 byte-order mark: harmless, dropped (editors on Windows add it)
@@ -125,6 +178,7 @@ def _read_bytes(src: SourceFile, raw: bytes) -> SourceFile:
         src.problem(line, column, None, "error", "not-utf8",
                     f"byte 0x{raw[exc.start]:02x} is not valid UTF-8 ({exc.reason})",
                     "save the file as UTF-8 (most editors: 'Save with encoding' > UTF-8)")
+        src.text = None
         return src
     if "\r" in text:
         text = text.replace("\r\n", "\n")
@@ -135,6 +189,15 @@ def _read_bytes(src: SourceFile, raw: bytes) -> SourceFile:
                         "save the file with LF or CRLF line endings")
             text = text.replace("\r", "\n")
     src.text = text
+    return src
+
+
+def _read_bytes(src: SourceFile, raw: bytes) -> SourceFile:
+    src = _decode(src, raw)
+    if src.text is None:
+        src.text = ""
+        return src
+    text = src.text
     if not text.strip():
         what = "empty" if not text else "empty (it holds only blank lines)"
         src.problem(1, None, None, "error", "front-matter-missing", f"the file is {what}",

@@ -79,6 +79,7 @@ class PostmortemsConfig(base.Config):
     min_score = c.Type((int, float), default=DEFAULTS.min_score)
     cluster_threshold = c.Type((int, float), default=DEFAULTS.cluster_threshold)
     field_weights = c.Type(dict, default={})
+    attachments = c.Type(list, default=list(DEFAULTS.attachments))
 
 
 class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
@@ -151,6 +152,14 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
 
         self.validation_started = time.perf_counter()
         self.pending = start_validation([self.settings.docs_dir], self.settings)
+        confinement = self.pending.confinement_errors
+        if confinement:  # before MkDocs walks the folder: its walk follows links into folders
+            self.pending.cancel()
+            self.pending = None
+            for problem in confinement:
+                log.error(_one_line(problem))
+            raise PluginError(f"post-mortems: {len(confinement)} symbolic link(s) or special file(s) in the docs "
+                              "folder; run 'pmkb validate' for details")
         if self.pending.in_background:
             _import_analysis()
 

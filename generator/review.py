@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -170,13 +171,28 @@ def _under_docs(path: str, docs_rel: str, settings: Settings) -> str | None:
     return rel
 
 
-def changed_postmortems(base: str, root: Path, settings: Settings) -> list[Change]:
+def _other_under_docs(path: str, docs_rel: str) -> str | None:
+    """``path`` (repo-relative) relative to the docs folder when it lies in it, else None."""
+    pure = PurePosixPath(path)
+    if docs_rel != ".":
+        try:
+            pure = pure.relative_to(docs_rel)
+        except ValueError:
+            return None
+    return pure.as_posix()
+
+
+def changed_postmortems(base: str, root: Path, settings: Settings, others: set[str] | None = None) -> list[Change]:
     """The post-mortem files that differ between commit ``base`` and the work tree.
 
     Uses ``git diff --name-status -M base`` (the work tree against ``base``: committed and
     uncommitted edits of tracked files, renames detected) plus untracked files that
     ``.gitignore`` does not exclude. Only Markdown files under ``settings.docs_dir`` that the
     ``ignore`` option does not exclude count. Sorted by path.
+
+    Args:
+        others: when given, the docs-relative paths of the other added or changed files of
+            the docs folder (pages, attachments, links) are added to it.
     """
     docs_rel = _docs_rel(settings.docs_dir, root)
     spec = ["--", docs_rel]
@@ -195,6 +211,8 @@ def changed_postmortems(base: str, root: Path, settings: Settings) -> list[Chang
             i += 2
         new_rel = _under_docs(new, docs_rel, settings)
         old_rel = _under_docs(old, docs_rel, settings)
+        if others is not None and code != "D" and not new_rel and _other_under_docs(new, docs_rel):
+            others.add(_other_under_docs(new, docs_rel))
         if code == "R":
             if new_rel and old_rel:
                 changes.append(Change("renamed", new, new_rel, old, old_rel))
@@ -212,6 +230,8 @@ def changed_postmortems(base: str, root: Path, settings: Settings) -> list[Chang
         rel = _under_docs(path, docs_rel, settings)
         if rel:
             changes.append(Change("added", path, rel))
+        elif others is not None and _other_under_docs(path, docs_rel):
+            others.add(_other_under_docs(path, docs_rel))
     return sorted(changes, key=lambda c: c.path)
 
 
@@ -410,7 +430,7 @@ class Review:
             "base": {"ref": self.base_ref, "commit": self.base_commit},
             "changes": [dataclasses.asdict(c) for c in self.changes],
             "validation": {"problems": [p.as_dict() for p in v.problems],
-                           "counts": {"files": v.files, "errors": v.errors, "warnings": v.warnings},
+                           "counts": {"files": v.files + v.other_files, "errors": v.errors, "warnings": v.warnings},
                            "ok": v.errors == 0},
             "postmortems": [e.as_dict() for e in self.entries],
             "related_changes": [r.as_dict() for r in self.related_changes],
@@ -446,10 +466,11 @@ def review(base_ref: str, settings: Settings, start: Path | None = None,
     """
     root = repo_root(start or (settings.docs_dir if settings.docs_dir.is_dir() else Path.cwd()))
     base, note = resolve_base(base_ref, root)
-    changes = changed_postmortems(base, root, settings)
+    other_files: set[str] = set()
+    changes = changed_postmortems(base, root, settings, other_files)
     result = Review(base_ref=base_ref, base_commit=base, changes=changes, validation=ValidationResult(),
                     duplicate_threshold=threshold, notes=[note] if note else [])
-    if not changes:
+    if not changes and not other_files:
         return result
     # The whole folder is validated once: the changed files are checked against the rest
     # (unique ids, related ids, links), and the unchanged files, byte for byte the same as at
@@ -458,7 +479,10 @@ def review(base_ref: str, settings: Settings, start: Path | None = None,
     head = _load([docs] if docs.is_dir() else [], settings, scan_secrets=True)
     relpath_of = {_abs(docs / pm.path): pm.path for pm in head.postmortems}
     relpath_of.update({_abs(docs / c.relpath): c.relpath for c in changes})
-    checked = {c.relpath for c in changes if c.status != "removed" and (docs / c.relpath).is_file()}
+    relpath_of.update({_abs(docs / rel): rel for rel in other_files})
+    # (lexists: a link is reported by the validation, never followed)
+    checked = {c.relpath for c in changes if c.status != "removed" and os.path.lexists(docs / c.relpath)}
+    checked_others = {rel for rel in other_files if os.path.lexists(docs / rel)}
     touched = {c.base_relpath for c in changes if c.base_relpath}
     unchanged = [pm for pm in head.postmortems if pm.path not in checked and pm.path not in touched]
     in_base = base_files(base, root, settings)
@@ -469,9 +493,9 @@ def review(base_ref: str, settings: Settings, start: Path | None = None,
     referring = _naming_removed_ids(base_pms, head.postmortems, touched, checked)
     linking = _linking_to_removed_files(head.problems, relpath_of, touched, checked, docs)
     result.validation = ValidationResult(
-        files=len(checked),
+        files=len(checked), other_files=len(checked_others),
         postmortems=[pm for pm in head.postmortems if pm.path in checked],
-        problems=[p for p in head.problems if relpath_of.get(_abs(Path(p.path))) in checked
+        problems=[p for p in head.problems if relpath_of.get(_abs(Path(p.path))) in checked | checked_others
                   or (p.code == "unknown-id" and relpath_of.get(_abs(Path(p.path))) in referring)
                   or (p.code in LINK_CODES and relpath_of.get(_abs(Path(p.path))) in linking)])
     if referring:
@@ -484,7 +508,8 @@ def review(base_ref: str, settings: Settings, start: Path | None = None,
         result.validation.files += len(extra)
         result.notes.append(f"also checked {len(extra)} unchanged post-mortem{'s' * (len(extra) != 1)} linking "
                             f"to a removed or renamed file ({', '.join(extra)})")
-    _analyse_changes(result, base_pms, settings)
+    if changes:
+        _analyse_changes(result, base_pms, settings)
     return result
 
 
@@ -607,7 +632,9 @@ def _redact(cluster: Cluster, private_ids: set[str]) -> Cluster:
 
 
 def _abs(path: Path) -> str:
-    return str((Path.cwd() / path).resolve())
+    """``path`` absolute, ``..`` removed, without following links (a link is what was changed)."""
+    return os.path.normpath(os.path.abspath(path))
+
 
 
 def _display(settings: Settings, relpath: str) -> str:
@@ -764,9 +791,9 @@ def format_markdown(result: Review) -> str:
     out.append("### Validation")
     out.append("")
     if not v.problems:
-        out.append(f"No problems in {_plural(v.files, 'file')}.")
+        out.append(f"No problems in {_plural(v.files + v.other_files, 'file')}.")
     else:
-        out.append(f"{_plural(v.errors, 'error')}, {_plural(v.warnings, 'warning')} in {_plural(v.files, 'file')}.")
+        out.append(f"{_plural(v.errors, 'error')}, {_plural(v.warnings, 'warning')} in {_plural(v.files + v.other_files, 'file')}.")
         out.append("")
         out.append("| Where | Level | Code | Problem | Fix |")
         out.append("|---|---|---|---|---|")

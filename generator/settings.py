@@ -8,6 +8,7 @@ builds its MkDocs config scheme from :data:`DEFAULTS`.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,11 @@ def _default_weights() -> dict[str, float]:
     }
 
 
+DEFAULT_ATTACHMENTS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf", ".txt", ".log", ".csv")
+"""File kinds the site publishes by default besides Markdown pages: images, PDF and plain text,
+none of which a browser runs as script."""
+
+
 @dataclass
 class Settings:
     """Every option, with its default. Units: bytes for sizes, cosine similarity for scores.
@@ -43,6 +49,9 @@ class Settings:
     relative to ``docs_dir``, of Markdown files that are ordinary pages, not post-mortems;
     ``templates`` glob patterns (matched in any case) of post-mortem templates, which are not
     checked as incidents either (the validator says how many it skipped).
+    ``attachments`` lists the lowercase extensions (with the dot) of the other files of the
+    docs folder that the site publishes (after a secret scan of the text ones); the default
+    leaves out every kind a browser can run (``.html``, ``.svg``, ``.js``).
     """
 
     docs_dir: Path = Path("postmortems")
@@ -55,6 +64,7 @@ class Settings:
     min_score: float = 0.06
     cluster_threshold: float = 0.08
     field_weights: dict[str, float] = field(default_factory=_default_weights)
+    attachments: list[str] = field(default_factory=lambda: list(DEFAULT_ATTACHMENTS))
     config_file: Path | None = None
 
     def plugin_options(self) -> dict:
@@ -143,6 +153,12 @@ def settings_from_options(options: dict, source: str = CONFIG_FILE) -> Settings:
             value = {**default, **{k: float(v) for k, v in value.items()}}
         elif name == "broken_links" and value not in ("error", "warning"):
             raise ConfigError(f"{source}: 'broken_links' must be 'error' or 'warning', not {value!r}")
+        elif name == "attachments":
+            if not isinstance(value, list) or not all(isinstance(v, str) and re.fullmatch(r"\.[a-z0-9]+", v)
+                                                       for v in value):
+                raise ConfigError(f"{source}: 'attachments' must be a list of lowercase file extensions with "
+                                  f"the dot, e.g. ['.png', '.log'], not {value!r}")
+            value = list(value)
         elif name == "phone_region":
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"{source}: 'phone_region' must be a two-letter country code or null")

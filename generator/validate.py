@@ -16,13 +16,15 @@ import datetime as dt
 import difflib
 import fnmatch
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from . import foreign, formats, scan
-from .loader import YAML11_SURPRISES, SourceFile, read_source
+from .inventory import ATTACHMENT, PAGE, POSTMORTEM, UNPUBLISHED, Entry, Inventory
+from .loader import YAML11_SURPRISES, SourceFile, read_attachment, read_page, read_source
 from .model import (
     REQUIRED_FINAL_SECTIONS,
     TIMESTAMP_FIELDS,
@@ -83,13 +85,15 @@ class ValidationResult:
     ``postmortems`` holds every file whose front matter could be turned into a
     :class:`Postmortem` (also ones with errors elsewhere), sorted by id; ``valid_ids`` the ids
     of those without errors. ``problems`` is sorted by path, line, column. ``files`` counts the
-    files checked.
+    post-mortem files checked, ``other_files`` the pages, attachments and other files of the
+    folders checked.
     """
 
     postmortems: list[Postmortem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
     valid_ids: set[str] = field(default_factory=set)
+    other_files: int = 0
 
     @property
     def errors(self) -> int:
@@ -113,31 +117,48 @@ def is_ignored(relpath: str, settings: Settings) -> bool:
             or foreign.is_template_path(relpath, settings.templates))
 
 
-def collect_files(paths: list[Path], settings: Settings) -> list[tuple[Path, Path]]:
-    """Expand PATH arguments to ``(file, root)`` pairs, sorted and without repeats.
+def collect(paths: list[Path], settings: Settings) -> Inventory:
+    """Expand PATH arguments into an :class:`~generator.inventory.Inventory`, without following links.
 
-    A folder contributes every ``*.md`` below it that ``ignore`` does not exclude, with the
-    folder as root. A file is taken as given, with ``docs_dir`` as root when it lies inside
-    it, else its own folder.
+    A folder contributes every file below it (:func:`generator.inventory.walk`: post-mortems,
+    pages, attachments; links and FIFOs as problems), with the folder as root. A file is taken
+    as given (a Markdown file is a post-mortem, unless it is an ``ignore``d page of
+    ``docs_dir``), with ``docs_dir`` as root when it lies inside it, else its own folder; a file
+    given by name that is a link, or lies below a linked folder of ``docs_dir``, is a problem.
 
     Raises:
         FileNotFoundError: a PATH does not exist (the CLI turns this into a usage error).
     """
-    found: dict[Path, Path] = {}
-    docs = settings.docs_dir.resolve()
+    from .inventory import Inventory, given_file, walk
+
+    inventory = Inventory()
     for path in paths:
-        path = path.resolve()
-        if path.is_dir():
-            for file in sorted(path.rglob("*.md")):
-                rel = file.relative_to(path).as_posix()
-                if file.is_file() and not is_ignored(rel, settings):
-                    found.setdefault(file, path)
-        elif path.is_file():
-            root = docs if docs in path.parents else path.parent
-            found.setdefault(path, root)
+        if os.path.isdir(path):  # a folder you name is the corpus, even reached through a link
+            walk(path, settings, inventory)
+        elif os.path.lexists(path):
+            entry, problem = given_file(path, settings.docs_dir, settings)
+            if entry is not None:
+                inventory.entries.append(entry)
+            else:
+                inventory.problems.append(problem)
         else:
             raise FileNotFoundError(str(path))
-    return sorted(found.items())
+    seen: dict[Path, Entry] = {}
+    for entry in inventory.entries:
+        seen.setdefault(entry.path, entry)
+    inventory.entries = sorted(seen.values(), key=lambda e: e.path)
+    unique = {(p.path, p.code): p for p in inventory.problems}
+    inventory.problems = sorted(unique.values(), key=Problem.sort_key)
+    return inventory
+
+
+def collect_files(paths: list[Path], settings: Settings) -> list[tuple[Path, Path]]:
+    """The post-mortems of :func:`collect` as ``(file, root)`` pairs, sorted and without repeats.
+
+    Raises:
+        FileNotFoundError: a PATH does not exist.
+    """
+    return [(e.path, e.root) for e in collect(paths, settings).entries if e.kind == POSTMORTEM]
 
 
 # --- one file ------------------------------------------------------------------------------
@@ -865,11 +886,21 @@ class PendingValidation:
     :meth:`result` exactly once, or :meth:`cancel` to stop the workers.
     """
 
-    def __init__(self, targets, context, settings, today, scan_secrets):
+    def __init__(self, targets, context, settings, today, scan_secrets, inventory: Inventory | None = None):
         self._targets, self._context, self._settings = targets, context, settings
         self._today, self._scan_secrets = today, scan_secrets
+        self._inventory = inventory
         self._pool, self._results = _start_pool(targets, settings, today, scan_secrets)
         self.in_background = self._pool is not None
+
+    @property
+    def confinement_errors(self) -> list[Problem]:
+        """The ``file-symlink`` and ``file-not-regular`` errors, known before any file is read.
+
+        The site build stops on them at once: MkDocs' own walk of the docs folder follows
+        links into folders (a link to ``/`` would walk the whole disk).
+        """
+        return [p for p in (self._inventory.problems if self._inventory else []) if p.level == "error"]
 
     def result(self) -> ValidationResult:
         """Wait for the workers (if any) and run the cross-file rules.
@@ -885,7 +916,7 @@ class PendingValidation:
                 self._pool = None
         else:
             sources = _check_here(self._targets, self._settings, self._today, self._scan_secrets)
-        return _finish(sources, self._context, self._settings)
+        return _finish(sources, self._context, self._settings, self._inventory, self._scan_secrets)
 
     def cancel(self) -> None:
         """Stop the workers without waiting for their results (a build that failed meanwhile)."""
@@ -904,19 +935,21 @@ def start_validation(paths: list[Path], settings: Settings, today: dt.date | Non
     Raises:
         FileNotFoundError: a path does not exist.
     """
-    targets = collect_files(paths, settings)
+    inventory = collect(paths, settings)
+    targets = [(e.path, e.root) for e in inventory.entries if e.kind == POSTMORTEM]
     target_set = {file for file, _ in targets}
     docs = settings.docs_dir.resolve()
     dir_args = {p.resolve() for p in paths if p.is_dir()}
     context: list[tuple[Path, Path]] = []
     if docs.is_dir() and docs not in dir_args and any(root == docs for _, root in targets):
         context = [(f, r) for f, r in collect_files([docs], settings) if f not in target_set]
-    return PendingValidation(targets, context, settings, today, scan_secrets)
+    return PendingValidation(targets, context, settings, today, scan_secrets, inventory)
 
 
 def _finish(sources: list[tuple[SourceFile, Postmortem | None, Path]], context: list[tuple[Path, Path]],
-            settings: Settings) -> ValidationResult:
-    """Cross-file rules over the checked files, and the sorted result."""
+            settings: Settings, inventory: Inventory | None = None, scan_secrets: bool = True) -> ValidationResult:
+    """Cross-file rules over the checked files, the checks of the other files (pages,
+    attachments, links and FIFOs of ``inventory``), and the sorted result."""
     result = ValidationResult(files=len(sources))
     others: list[tuple[str, str, int]] = []  # (id, display path, line) of context files
     for file, root in context:
@@ -931,9 +964,99 @@ def _finish(sources: list[tuple[SourceFile, Postmortem | None, Path]], context: 
             result.postmortems.append(pm)
             if not any(p.level == "error" for p in src.problems):
                 result.valid_ids.add(pm.id)
+    if inventory is not None:
+        problems.extend(inventory.problems)
+        other = [e for e in inventory.entries if e.kind != POSTMORTEM]
+        result.other_files = len(other)
+        problems.extend(check_other_files(other, settings, scan_secrets))
     result.problems = sorted(problems, key=Problem.sort_key)
     result.postmortems.sort(key=lambda p: (p.id, p.path))
     return result
+
+
+# Attachment kinds read as text for the secret scan; another kind is scanned when its bytes are
+# UTF-8 without a NUL byte (images, PDF and archives are not).
+TEXT_ATTACHMENTS = frozenset({".txt", ".log", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".yaml", ".yml",
+                              ".xml", ".ini", ".cfg", ".conf", ".toml", ".env", ".properties", ".sql", ".sh",
+                              ".py", ".js", ".css", ".html", ".htm", ".svg", ".har", ".md"})
+_BINARY_ATTACHMENTS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf", ".ico", ".bmp", ".tif", ".tiff",
+                                 ".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".woff", ".woff2", ".ttf", ".mp4",
+                                 ".webm", ".mp3", ".ogg"})
+
+
+def check_other_files(entries: list[Entry], settings: Settings, scan_secrets: bool = True) -> list[Problem]:
+    """The checks of the files of a docs folder that are not post-mortems but that the site publishes.
+
+    * pages (``ignore``d Markdown, e.g. ``README.md`` as the home page): the ``unsafe-html``
+      rule on the body and the secret scan of the whole file;
+    * attachments (kinds the ``attachments`` option lists): the secret scan, for text kinds;
+    * other files: a ``file-not-published`` warning (the site leaves them out).
+
+    Args:
+        entries: inventory entries of kind page, attachment or unpublished.
+        settings: options (``attachments``, ``max_file_size``).
+        scan_secrets: run the secret scan.
+
+    Returns:
+        The problems, unsorted.
+    """
+    from .inventory import unpublished_problem
+
+    problems: list[Problem] = []
+    todo = []
+    for entry in entries:
+        if entry.kind == UNPUBLISHED:
+            problems.append(unpublished_problem(entry, settings))
+        elif entry.kind in (PAGE, ATTACHMENT):
+            todo.append(entry)
+    if not todo:
+        return problems
+    scanner = scan.SecretScanner().__enter__() if scan_secrets else None
+    try:
+        for entry in todo:
+            if entry.kind == ATTACHMENT:
+                suffix = os.path.splitext(entry.relpath)[1].lower()
+                if suffix in _BINARY_ATTACHMENTS:
+                    continue
+                src = read_attachment(entry.path, display_path(entry.path))
+                if src.text is None or (suffix not in TEXT_ATTACHMENTS and "\0" in src.text[:65536]):
+                    problems.extend(src.problems)  # unreadable, or binary
+                    continue
+            else:
+                src = read_page(entry.path, display_path(entry.path))
+            if src.size > settings.max_file_size and entry.kind == PAGE:
+                src.problem(None, None, None, "warning", "file-too-large",
+                            f"the page is {src.size / 1e6:.1f} MB, over the {settings.max_file_size / 1e6:g} MB limit",
+                            "split it, or move long logs to an attachment")
+            _check_published_text(src, entry.kind, scanner)
+            problems.extend(src.problems)
+    finally:
+        if scanner is not None:
+            scanner.__exit__(None, None, None)
+    return problems
+
+
+def _check_published_text(src: SourceFile, kind: str, scanner: scan.SecretScanner | None) -> None:
+    """The rules of a page or a text attachment the site publishes as is (see :func:`check_other_files`)."""
+    if not src.text:
+        return
+    all_lines = src.text.split("\n")
+    if kind == PAGE:
+        body_lines = src.body.split("\n")
+        code = scan.code_line_indexes(src.body)
+        for finding in scan.find_executable_html(scan.prose_lines(body_lines, code), src.body_line):
+            src.problem(finding.line, finding.column, None, "error", "unsafe-html",
+                        f"{finding.what} would run in a reader's browser",
+                        "remove it, or put the payload in a fenced code block (```html) so it shows as text")
+        fm_count = src.body_line - 1
+        code_in_file = frozenset(fm_count + i for i in code)
+    else:
+        fm_count, code_in_file = 0, frozenset(range(len(all_lines)))  # a log or dump reads like configuration
+    if scanner is not None:
+        for finding in scanner.scan(all_lines, 1, code_in_file, yaml_lines=fm_count):
+            src.problem(finding.line, None, None, "error", "secret",
+                        f"{finding.kind} found: {scan.mask(finding.value)}",
+                        "remove it from the file (and from git history), and rotate the credential")
 
 
 # Below this many files a worker pool costs more than it saves (process start-up ~50 ms).
@@ -1089,8 +1212,10 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
                     f"the page would load {link.target!r} from another host, which fails offline "
                     "and tells that host who reads the post-mortem",
                     "save the image next to the post-mortems and link it relatively, or make it a plain link")
+    from . import inventory
+
     folder = src.path.parent
-    root = root.resolve()
+    root = Path(os.path.realpath(root))
     own_ids: set[str] | None = None
     published = isinstance(src.data, dict) and not _is_draft(src.data)
     for link in scan.body_links(prose, src.body_line):
@@ -1112,22 +1237,25 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
                 own_ids = headings | generated_anchors(headings, src.data)
             _check_anchor(src, link, unquote(fragment), own_ids, "this page", settings)
             continue
-        try:
-            resolved = (folder / unquote(path_part)).resolve()
-            exists = resolved.exists()
-        except (ValueError, OSError):  # %00 in the target, a name too long: no such file either
-            exists = False
-        if not exists:
+        # Looked at as written, part by part, never through a link (see generator.inventory).
+        state, resolved = inventory.link_target(root, folder, unquote(path_part))
+        if state == inventory.MISSING:
             hint = "check the file name (`ls` the folder) or link by id from 'related:' instead"
             src.problem(link.line, link.column, None, settings.broken_links, "broken-link",
                         f"link target {raw!r} does not exist", hint)
             continue
-        if root not in resolved.parents and resolved != root:
+        if state == inventory.OUTSIDE:
             src.problem(link.line, link.column, None, settings.broken_links, "link-outside",
                         f"link to {raw!r} points outside the post-mortems folder, so the site cannot serve it",
                         "link to a page inside the folder, or use an absolute https:// URL")
             continue
-        if resolved.suffix != ".md" or not resolved.is_file():
+        if state in (inventory.SYMLINK, inventory.NOT_REGULAR):
+            what = "a symbolic link or lies in a linked folder" if state == inventory.SYMLINK else "not a regular file"
+            src.problem(link.line, link.column, None, settings.broken_links, "broken-link",
+                        f"link target {raw!r} is {what}, which the site does not publish, so the link would be dead",
+                        "link to the file itself, inside the post-mortems folder")
+            continue
+        if resolved.suffix != ".md" or state != inventory.FILE:
             continue
         # The target's front matter matters only for a published page's link (is it a draft?)
         # or an anchor (its generated sections): a plain link from a draft reads nothing more.
@@ -1165,12 +1293,16 @@ def _is_postmortem_path(path: Path, root: Path, settings: Settings) -> bool:
 
 
 def _front_matter_of(path: Path) -> dict | None:
-    """The front matter of a linked file as a mapping, or ``None`` (re-read when the file changes)."""
+    """The front matter of a linked file as a mapping, or ``None`` (re-read when the file changes).
+
+    ``path`` was checked by :func:`generator.inventory.link_target`; the read is confined too
+    (:func:`generator.loader.read_source`): a link put there since is not followed.
+    """
     try:
-        stat = path.stat()
+        info = os.lstat(path)
     except OSError:
         return None
-    return _front_matter_cached(path, stat.st_mtime_ns, stat.st_size)
+    return _front_matter_cached(path, info.st_mtime_ns, info.st_size)
 
 
 @lru_cache(maxsize=4096)
@@ -1181,8 +1313,10 @@ def _front_matter_cached(path: Path, mtime_ns: int, size: int) -> dict | None:
 
 @lru_cache(maxsize=4096)
 def _heading_ids_of(path: Path) -> frozenset[str]:
+    from .inventory import read_regular
+
     try:
-        text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+        text = read_regular(path).decode("utf-8-sig").replace("\r\n", "\n")
     except (OSError, UnicodeDecodeError):
         return frozenset()
     lines = text.split("\n")

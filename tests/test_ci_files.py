@@ -109,9 +109,12 @@ def test_pre_commit_manifest_loads_and_matches_post_mortems():
     assert selected("postmortems/2024-03-14-checkout-tls.md")
     assert selected("postmortems/2024/2024-03-14-checkout-tls.md")
     assert not selected("README.md")
-    assert not selected("postmortems/index.md")
-    assert not selected("postmortems/_drafts/2024-03-14-x.md")
+    # Pages and attachments are published too: pmkb checks them as pages (secrets, unsafe HTML).
+    assert selected("postmortems/index.md") and selected("postmortems/_drafts/2024-03-14-x.md")
+    assert selected("postmortems/deploy.log")
+    assert not selected("postmortems/.hidden/x.md")
     assert not selected("docs/2024-03-14-checkout-tls.md")
+    assert set(hook["types_or"]) == {"file", "symlink"}  # a link is passed, and reported
 
 
 def test_pre_commit_entry_validates_the_files_it_is_given(tmp_path):
@@ -143,3 +146,17 @@ def test_templates_for_authors_explain_pmkb_new_and_the_review():
     assert "pmkb new" in template and "possible duplicate" in template
     assert ".venv/bin/pmkb new" in contributing and "## What reviewers look for" in contributing
     assert "pmkb review --base origin/main" in contributing
+
+
+def test_pre_commit_entry_checks_pages_and_reports_links(tmp_path):
+    (hook,) = load(HOOKS)
+    docs = tmp_path / "postmortems"
+    docs.mkdir()
+    (docs / "README.md").write_text("# Home\n\n<script>alert(1)</script>\n", encoding="utf-8")
+    os.symlink(tmp_path / "elsewhere.md", docs / "2024-03-14-link.md")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([*shlex.split(hook["entry"]), "postmortems/README.md", "postmortems/2024-03-14-link.md"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert [line.split(": ")[0] + " " + line.split()[2].rstrip(":") for line in done.stdout.splitlines()[:-1]] == [
+        "postmortems/2024-03-14-link.md:1 file-symlink", "postmortems/README.md:3:1 unsafe-html"]

@@ -16,7 +16,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def emitted_codes() -> set[str]:
     """Problem codes written in the validator's source (the second-to-last string arguments)."""
     codes = set()
-    for module in ("loader.py", "validate.py", "formats.py"):
+    for module in ("loader.py", "validate.py", "formats.py", "inventory.py"):
         source = (ROOT / "generator" / module).read_text(encoding="utf-8")
         codes |= set(re.findall(r'"(?:error|warning)", "([a-z0-9]+(?:-[a-z0-9]+)*)"', source))
         codes |= set(re.findall(r'settings\.broken_links, "([a-z0-9-]+)"', source))
