@@ -134,7 +134,10 @@ def validate(obj: Context, paths: tuple[Path, ...], fmt: str, strict: bool, allo
     settings = obj.settings
     targets = resolve_paths(settings, paths)
     result = run_validation(targets, settings)
-    if not result.files and not allow_empty:
+    # Files named one by one that are pages, attachments or links were checked as such: only a
+    # run that found nothing to check at all, or a folder without post-mortems, is "empty".
+    named_files = all(not os.path.isdir(t) for t in targets) and (result.other_files or result.problems)
+    if not result.files and not allow_empty and not named_files:
         result.problems.append(nothing_found(targets, settings))
     elif fmt == "text":
         _note_skipped_templates(targets, settings)
@@ -157,7 +160,9 @@ def nothing_found(targets: list[Path], settings: Settings):
     from .validate import display_path, skipped_files
 
     pages, templates = skipped_files(targets, settings)
-    shown = [Path(display_path(t.resolve())) for t in targets]
+    from .inventory import lexical
+
+    shown = [Path(display_path(lexical(t))) for t in targets]  # (a link is named, not what it points to)
     return Problem(", ".join(p.as_posix() for p in shown), None, None, None, "error", "no-postmortems",
                    f"no post-mortem found: {where_looked(shown, pages, templates)}",
                    "point pmkb at the post-mortems folder (the docs_dir of mkdocs.yml, or a PATH); bring an "

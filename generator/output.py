@@ -44,14 +44,13 @@ def format_text(result: ValidationResult, style=lambda text, **kw: text) -> str:
 
 def summary_line(result: ValidationResult) -> str:
     """``2 errors, 1 warning in 60 files`` (or ``60 files checked: no problems``)."""
-    files = result.files + result.other_files
-    if not files and not result.problems:
+    if not result.files:
         return "no post-mortem files found (Markdown files outside the 'ignore' patterns)"
     if not result.problems:
-        return f"{files} file{'s' * (files != 1)} checked: no problems"
+        return f"{result.files} file{'s' * (result.files != 1)} checked: no problems"
     e, w = result.errors, result.warnings
     return (f"{e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)} in "
-            f"{files} file{'s' * (files != 1)}")
+            f"{result.files} file{'s' * (result.files != 1)}")
 
 
 def format_json(result: ValidationResult) -> str:
@@ -62,7 +61,7 @@ def format_json(result: ValidationResult) -> str:
 
     return json.dumps({
         "problems": [p.as_dict() for p in result.problems],
-        "counts": {"files": result.files + result.other_files, "errors": result.errors, "warnings": result.warnings},
+        "counts": {"files": result.files, "errors": result.errors, "warnings": result.warnings},
         "unknown_fields": [u.as_dict() for u in unknown_fields(result.problems)],
         "ok": result.errors == 0,
     }, indent=2, ensure_ascii=False)

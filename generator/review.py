@@ -430,7 +430,7 @@ class Review:
             "base": {"ref": self.base_ref, "commit": self.base_commit},
             "changes": [dataclasses.asdict(c) for c in self.changes],
             "validation": {"problems": [p.as_dict() for p in v.problems],
-                           "counts": {"files": v.files + v.other_files, "errors": v.errors, "warnings": v.warnings},
+                           "counts": {"files": v.files, "errors": v.errors, "warnings": v.warnings},
                            "ok": v.errors == 0},
             "postmortems": [e.as_dict() for e in self.entries],
             "related_changes": [r.as_dict() for r in self.related_changes],
@@ -791,9 +791,9 @@ def format_markdown(result: Review) -> str:
     out.append("### Validation")
     out.append("")
     if not v.problems:
-        out.append(f"No problems in {_plural(v.files + v.other_files, 'file')}.")
+        out.append(f"No problems in {_plural(v.files, 'file')}.")
     else:
-        out.append(f"{_plural(v.errors, 'error')}, {_plural(v.warnings, 'warning')} in {_plural(v.files + v.other_files, 'file')}.")
+        out.append(f"{_plural(v.errors, 'error')}, {_plural(v.warnings, 'warning')} in {_plural(v.files, 'file')}.")
         out.append("")
         out.append("| Where | Level | Code | Problem | Fix |")
         out.append("|---|---|---|---|---|")
