@@ -190,6 +190,12 @@ def _value_at(data, instance_path: list):
     return data
 
 
+def _shorten(text: str, limit: int = 60) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
 def _describe(value) -> str:
     if value is None:
         return "empty"
@@ -241,8 +247,10 @@ def _schema_problems(src: SourceFile, version: int = 1) -> set[str]:
                             f"rename '{near}:' to '{missing}:'")
             elif missing == "done_at":  # v2: a done item says when it was done
                 status_at = src.positions.get(f"{path}.status", (line, None))[0]
+                title = _value_at(src.data, err.instance_path).get("title")
+                named = f" {_shorten(title)!r}" if isinstance(title, str) and title.strip() else ""
                 src.problem(status_at, None, where, "error", "field-missing",
-                            "action item is marked done but has no 'done_at', the day it was done",
+                            f"action item{named} is marked done but has no 'done_at', the day it was done",
                             "add 'done_at: YYYY-MM-DD' to this item, the day the fix shipped, e.g. its "
                             "ticket's close date: format v2 tells from it whether a later incident came back "
                             "after the fix")

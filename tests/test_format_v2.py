@@ -129,7 +129,8 @@ def test_done_item_without_done_at_is_an_error_on_its_status_line(tmp_path):
     result = check(tmp_path, text)
     status_line = line_of(text, "Alert 30 days") + 1
     assert problems(result) == [(NAME, status_line, "action_items[1].done_at", "error", "field-missing")]
-    assert result.problems[0].message == "action item is marked done but has no 'done_at', the day it was done"
+    assert result.problems[0].message == ("action item 'Alert 30 days before a served certificate expires' is "
+                                          "marked done but has no 'done_at', the day it was done")
     assert result.problems[0].fix.startswith("add 'done_at: YYYY-MM-DD' to this item, the day the fix shipped")
 
 
