@@ -27,6 +27,8 @@ class Analysis:
     clusters: list[Cluster] = field(default_factory=list)
     cluster_of: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    semantic: bool = False
 
     def by_id(self) -> dict[str, Postmortem]:
         return {pm.id: pm for pm in self.postmortems}
@@ -48,11 +50,44 @@ def analyse(postmortems: list[Postmortem], settings: Settings) -> Analysis:
     lazily, because scikit-learn takes about a second to import).
     """
     from .clusters import find_clusters
-    from .similarity import SimilarityIndex
 
-    index = SimilarityIndex.build(postmortems, settings)
+    index = build_index(postmortems, settings)
     related = index.related_links()
     clusters = find_clusters(postmortems, index, settings)
     cluster_of = {member: c.id for c in clusters for member in c.members}
     return Analysis(postmortems=list(postmortems), related=related, clusters=clusters,
-                    cluster_of=cluster_of, warnings=list(index.warnings))
+                    cluster_of=cluster_of, warnings=list(index.warnings), notes=list(index.notes),
+                    semantic=index.semantic is not None)
+
+
+def build_index(postmortems: list[Postmortem], settings: Settings):
+    """A :class:`~generator.similarity.SimilarityIndex` with the sentence model of the
+    ``[semantic]`` extra attached when ``settings.semantic`` allows it and it is installed.
+
+    ``semantic: auto`` (default) uses the extra when installed and otherwise adds, once per
+    process, a note to ``index.notes`` that it would improve links; ``on`` without the extra
+    is a warning; ``off`` never loads it. Embeddings are cached in ``settings.cache_path()``.
+    """
+    from .similarity import SimilarityIndex
+
+    index = SimilarityIndex.build(postmortems, settings)
+    if settings.semantic == "off" or len(index.ids) < 2 or not index.vocabulary:
+        return index
+    from . import semantic
+
+    if not semantic.available():
+        if settings.semantic == "on":
+            index.warnings.append("semantic: on, but the [semantic] extra is not installed; "
+                                  "links use TF-IDF only (pip install 'postmortem-kb[semantic]')")
+        else:
+            index.notes.extend(semantic.note_once())
+        return index
+    from .cache import Cache
+
+    try:
+        vectors, _ = semantic.embed_postmortems(index.postmortems, Cache(settings.cache_path()))
+    except semantic.ModelError as exc:
+        index.warnings.append(f"semantic links are off: {exc}")
+        return index
+    index.attach_semantic(vectors)
+    return index

@@ -109,13 +109,15 @@ def _unused_id(by_id: dict) -> str:
     return f"QUERY-0000-{n:03d}"
 
 
-def _warn(warnings: list[str]) -> None:
+def _warn(warnings: list[str], notes: list[str] = ()) -> None:
     for message in warnings:
         click.echo(f"warning: {message}", err=True)
+    for message in notes:
+        click.echo(f"note: {message}", err=True)
 
 
 def _link_json(link) -> dict:
-    return {"id": link.id, "score": _round(link.score), "terms": list(link.terms)}
+    return {"id": link.id, "score": _round(link.score), "terms": list(link.terms), "via": link.via}
 
 
 @click.command()
@@ -202,12 +204,12 @@ def related(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: boo
     'related:' come first, then up to top_k others with score >= min_score, for a
     post-mortem that is among the 3 nearest neighbours of one of them (one-offs get none).
     """
-    from .similarity import SimilarityIndex
+    from .analysis import build_index
 
     settings, postmortems = load_corpus(obj, paths, include_drafts)
-    index = SimilarityIndex.build(postmortems, settings)
+    index = build_index(postmortems, settings)
     links = index.related_links()
-    _warn(index.warnings)
+    _warn(index.warnings, index.notes)
     if fmt == "json":
         click.echo(json.dumps({pid: [_link_json(link) for link in items] for pid, items in links.items()},
                               ensure_ascii=False, indent=2))
@@ -218,7 +220,8 @@ def related(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: boo
         if not items:
             click.echo("    (no related post-mortems)")
         for link in items:
-            pin = "  (pinned)" if link.pinned else ""
+            pin = "  (pinned)" if link.pinned else ("  (via sentence model)" if link.via == "semantic"
+                                                     else "")
             terms = f"  [{', '.join(link.terms)}]" if link.terms else ""
             click.echo(f"    {link.id}  {link.score:.3f}  {by_id[link.id].title}{terms}{pin}")
 
@@ -258,7 +261,7 @@ def clusters(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bo
 
     settings, postmortems = load_corpus(obj, paths, include_drafts)
     result = analyse(postmortems, settings)
-    _warn(result.warnings)
+    _warn(result.warnings, result.notes)
     if fmt == "json":
         click.echo(json.dumps({"clusters": [cluster_json(c) for c in result.clusters]}, ensure_ascii=False,
                               indent=2))

@@ -213,12 +213,15 @@ class RelatedLink:
     ``score`` is the cosine similarity of the two TF-IDF vectors (0..1); ``terms`` are the
     terms with the largest products of the two TF-IDF weights, most important first (at most
     five); ``pinned`` is True when the author listed the id in ``related:`` (always shown).
+    ``via`` says which ranking found it: ``"tfidf"``, ``"semantic"`` (only the sentence model
+    of the ``[semantic]`` extra) or ``"both"``; ``"pinned"`` for pinned links.
     """
 
     id: str
     score: float
     terms: tuple[str, ...] = ()
     pinned: bool = False
+    via: str = "tfidf"
 
 
 def _iso(moment: dt.date | dt.datetime) -> str:

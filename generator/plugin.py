@@ -80,6 +80,8 @@ class PostmortemsConfig(base.Config):
     cluster_threshold = c.Type((int, float), default=DEFAULTS.cluster_threshold)
     field_weights = c.Type(dict, default={})
     attachments = c.Type(list, default=list(DEFAULTS.attachments))
+    semantic = c.Choice(("auto", "on", "off"), default=DEFAULTS.semantic)
+    cache_dir = c.Type(str, default=DEFAULTS.cache_dir)
 
 
 class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
@@ -130,6 +132,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         except ConfigError as exc:
             raise PluginError(str(exc)) from exc
         self.settings.docs_dir = Path(config.docs_dir)
+        if config.config_file_path:  # cache_dir is relative to mkdocs.yml (similarity; minimal)
+            self.settings.config_file = Path(config.config_file_path).resolve()
         for name in NEEDED_EXTENSIONS:
             if not any(str(ext).split(".")[-1] == name for ext in config.markdown_extensions):
                 config.markdown_extensions.append(name)
@@ -483,7 +487,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
                 raise
             log.warning(f"related incidents and clusters are unavailable: {exc}")
             return Analysis(postmortems=list(postmortems))
-        for message in analysis.warnings:
+        for message in analysis.warnings + analysis.notes:
             log.info(message)
         if key is not None:
             if len(self.analysis_cache) >= 2:  # the published set and the one with drafts

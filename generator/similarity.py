@@ -113,6 +113,10 @@ _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.I)
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_CASED_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_MID_SENTENCE_BEFORE = re.compile(r"[A-Za-z0-9,]\s+$")
+_CAMEL = re.compile(r"[a-z][A-Z]")
+_ACRONYM = re.compile(r"[A-Z]{2,}s?")
 
 # Words of the post-mortem template and of every incident write-up: they say nothing about
 # *which* problem happened. Headings of the standard sections, time units, and the generic
@@ -477,6 +481,10 @@ class SimilarityIndex:
     _row_map: dict[str, int] | None = None
     blocks: list[str] = field(default_factory=list)
     block_weights: object = None
+    names: frozenset = frozenset()
+    semantic: list | None = None
+    _vectors: object = None
+    notes: list[str] = field(default_factory=list)
 
     # --- building ----------------------------------------------------------------------
 
@@ -551,10 +559,31 @@ class SimilarityIndex:
             presence.data[:] = 1.0
             transformer = TfidfTransformer(norm=None, use_idf=True, smooth_idf=True)
             transformer.fit(presence[np.flatnonzero(index.comparable)])
-            index.idf = transformer.idf_
+            index.names = names = index._find_names()
+            weight = np.ones(V)
+            for term in names:
+                j = term_index.get(term)
+                if j is not None:
+                    weight[j] = NAME_WEIGHT
+            index.idf = transformer.idf_ * weight
             index.matrix = index._weigh(counts)
         index._check_vocabulary(df)
         return index
+
+    def _find_names(self) -> frozenset[str]:
+        """Terms that are names (:data:`NAME_SHARE`): the corpus' running text writes them
+        with a capital letter in the middle of sentences."""
+        evidence: Counter = Counter()
+        for pm in self.postmortems:
+            for name, text in document_fields(pm).items():
+                name_evidence(text, evidence, camel_only=name in NAME_FIELDS_SKIPPED)
+        per_term: dict[str, list[int]] = {}
+        for (word, kind), n in evidence.items():
+            for term in self.tokenizer._terms_of(word):
+                cell = per_term.setdefault(term, [0, 0])
+                cell[0 if kind == "cap" else 1] += n
+        return frozenset(term for term, (cap, lower) in per_term.items()
+                         if cap >= NAME_MIN and cap >= NAME_SHARE * (cap + lower))
 
     def _weigh(self, counts):
         """tf rows (N x blocks*V) -> idf-weighted, each block L2-normalised and scaled by
@@ -752,19 +781,98 @@ class SimilarityIndex:
             # among the MUTUAL_RANK nearest neighbours of at least one of them.
             if not self._mutual(i, candidates):
                 candidates = []
-            computed = [self._link(pid, self.ids[j], score, False) for j, score in candidates]
+            if self.semantic is not None and candidates:
+                computed = self._fused(i, candidates, suppressed[pid] | set(pinned_ids))
+            else:
+                computed = [self._link(pid, self.ids[j], score, False) for j, score in candidates]
             links[pid] = pinned + computed
         return links
 
+    def attach_semantic(self, vectors) -> None:
+        """Fuse the related links with a sentence model's ranking (``[semantic]`` extra).
+
+        Args:
+            vectors: one unit vector per row of :attr:`matrix` (N x D array).
+        """
+        from .semantic import dense_neighbours
+
+        self._vectors = vectors
+        self.semantic = dense_neighbours(vectors, self.graph_size())
+
+    def _fused(self, i: int, candidates: list[tuple[int, float]], skip: set[str]) -> list[RelatedLink]:
+        """The ``top_k`` links of row ``i`` by weighted reciprocal rank fusion of the TF-IDF
+        ranking (its ``candidates``: score >= ``min_score``) and the sentence model's ``top_k``
+        nearest neighbours (:mod:`generator.semantic`); ties by id."""
+        from .semantic import RRF_K, SEMANTIC_MIN, TFIDF_SHARE
+
+        k = self.settings.top_k
+        tf_rank = {j: r for r, (j, _) in enumerate(self.neighbours()[i], 1)}
+        sem_rank = {j: r for r, (j, _) in enumerate(self.semantic[i], 1)}
+        from_tfidf = {j for j, _ in candidates}
+        from_model = [j for j, cos in self.semantic[i] if self.ids[j] not in skip and cos >= SEMANTIC_MIN][:k]
+        fused = []
+        for j in from_tfidf | set(from_model):
+            value = 0.0
+            if j in tf_rank:
+                value += TFIDF_SHARE / (RRF_K + tf_rank[j])
+            if j in sem_rank:
+                value += (1 - TFIDF_SHARE) / (RRF_K + sem_rank[j])
+            fused.append((-round(value, SCORE_DECIMALS), self.ids[j], j))
+        fused.sort()
+        out = []
+        for _, other, j in fused[:k]:
+            via = "both" if j in from_tfidf and j in from_model else ("tfidf" if j in from_tfidf else "semantic")
+            link = self._link(self.ids[i], other, None, False)
+            out.append(RelatedLink(id=link.id, score=link.score, terms=link.terms, pinned=False, via=via))
+        return out
+
+    def ranking(self) -> list[list[int]]:
+        """Every row's full ranking of the other rows (for benchmarks; N x N work): fused
+        with the sentence model when one is attached, else by TF-IDF score; ties by row."""
+        import numpy as np
+
+        from .semantic import RRF_K, TFIDF_SHARE
+
+        n = len(self.ids)
+        S = (self.matrix @ self.matrix.T).toarray()
+        np.fill_diagonal(S, -np.inf)
+        out = []
+        for i in range(n):
+            order = [j for j in np.lexsort((np.arange(n), -np.round(S[i], SCORE_DECIMALS))) if j != i]
+            if self.semantic is not None and self._vectors is not None:
+                sem = self._vectors @ self._vectors[i]
+                sem[i] = -np.inf
+                sem_order = [j for j in np.lexsort((np.arange(n), -np.round(sem, 6))) if j != i]
+                rt = {j: r for r, j in enumerate(order, 1)}
+                rs = {j: r for r, j in enumerate(sem_order, 1)}
+                score = {j: TFIDF_SHARE / (RRF_K + rt[j]) + (1 - TFIDF_SHARE) / (RRF_K + rs[j]) for j in rt}
+                order = sorted(score, key=lambda j: (-round(score[j], SCORE_DECIMALS), j))
+            out.append(order)
+        return out
+
     def _mutual(self, i: int, candidates: list[tuple[int, float]]) -> bool:
         """Is row ``i`` among the ``MUTUAL_RANK`` nearest neighbours of one of its
-        ``candidates`` (``(row, score)`` pairs)? Ties count: ``i`` passes when it scores at
-        least as high with the candidate as the candidate's ``MUTUAL_RANK``-th neighbour, so
-        a recurring problem written up the same way many times is never cut off by ids."""
+        ``candidates`` (``(row, score)`` pairs), not counting the candidates themselves?
+
+        For a candidate ``j``, the rows ``j`` scores higher than ``i`` are counted, except
+        ``i``'s own candidates: in a recurring problem written up many times, every write-up
+        of it ranks high for every other, and a new write-up of the same problem (a candidate of
+        ``i`` too) must not push ``i`` out (adding a post-mortem never takes away the links of
+        one that shares its problem). Ties count for ``i``. A one-off's best matches have
+        closer matches of their own that have nothing to do with the one-off, so it fails.
+        """
         graph = self.neighbours()
+        own = {j for j, _ in candidates}
         for j, score in candidates:
-            nbrs = graph[j]
-            if score >= STRONG_SCORE or len(nbrs) < MUTUAL_RANK or score >= nbrs[MUTUAL_RANK - 1][1]:
+            if score >= STRONG_SCORE:
+                return True
+            above = 0
+            for x, s in graph[j]:
+                if s <= score:
+                    break
+                if x != i and x not in own:
+                    above += 1
+            if above < MUTUAL_RANK:  # (a row outside j's graph has >= 10 rows above it)
                 return True
         return False
 
@@ -782,7 +890,8 @@ class SimilarityIndex:
     def _link(self, a: str, b: str, score: float | None, pinned: bool) -> RelatedLink:
         if score is None:
             score = self.score(a, b)
-        return RelatedLink(id=b, score=score, terms=self.shared_terms(a, b), pinned=pinned)
+        return RelatedLink(id=b, score=score, terms=self.shared_terms(a, b), pinned=pinned,
+                           via="pinned" if pinned else "tfidf")
 
     # --- queries ------------------------------------------------------------------------
 
@@ -865,3 +974,57 @@ class SimilarityIndex:
                                    terms=self._top_terms(q, self.matrix[j],
                                                          texts=lambda j=j: [query_text, self.text_of(j)])))
         return out
+
+
+NAME_SHARE = 0.9
+"""A word is a name (of a company, product, vendor, place, person) when, in the middle of a
+sentence of running text, at least this share of its occurrences start with a capital letter
+and are not all capitals (``Cloudflare``, ``GitHub``; not ``DNS``)."""
+
+NAME_MIN = 1
+"""... and at least this many such occurrences were seen."""
+
+NAME_FIELDS_SKIPPED = frozenset({"title", "tags", "services", "trigger"})
+"""Fields that are not running text (titles are often in Title Case, the others in
+kebab-case): only their camel-case words count as evidence of names."""
+
+NAME_WEIGHT = 0.0
+"""A name term's TF-IDF weight is multiplied by this (0: names never carry a link)."""
+
+
+def name_evidence(text: str, counts: Counter | None = None, camel_only: bool = False) -> Counter:
+    """Count, per lower-case word, how it is written in ``text``: the evidence of names.
+
+    Returns ``{(word, "cap" | "lower"): count}`` (added to ``counts`` when given):
+
+    * a word written in camel case (a capital after a small letter: ``GitHub``, ``TravisCI``,
+      ``PostgreSQL``) counts as ``cap`` wherever it stands;
+    * other words count only in the middle of a sentence (preceded on their line by a letter,
+      digit or comma and a space: the first word of a sentence, list item or heading is
+      capitalised whatever it is), as ``cap`` (``Cloudflare``) or ``lower``; words in all
+      capitals, with or without a plural ``s`` (acronyms: ``DNS``, ``APIs``), words with a
+      digit and parts of compound tokens (``us-east-1``, ``file.name``) are not counted.
+
+    ``camel_only`` counts camel-case words only (for titles, often written in Title Case).
+    """
+    counts = Counter() if counts is None else counts
+    if not text:
+        return counts
+    for line in text.split("\n"):
+        for m in _CASED_WORD.finditer(line):
+            word = m.group()
+            if not word.isalpha():
+                continue
+            if _CAMEL.search(word) and not _ACRONYM.fullmatch(word):
+                counts[(word.lower(), "cap")] += 1
+                continue
+            if camel_only:
+                continue
+            start, end = m.start(), m.end()
+            if start == 0 or not _MID_SENTENCE_BEFORE.search(line[max(0, start - 3):start]):
+                continue
+            if _ACRONYM.fullmatch(word) or (end + 1 < len(line) and line[end] in "-_./"
+                                               and line[end + 1].isalnum()):
+                continue
+            counts[(word.lower(), "cap" if word[0].isupper() else "lower")] += 1
+    return counts

@@ -327,6 +327,8 @@ def related_html(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id:
         meta = f"{_severity_badge(other.severity)} {attr(other.id)} · {other.date.isoformat()} · score {rel.score:.2f}"
         if rel.pinned:
             meta += " · linked by the authors"
+        elif getattr(rel, "via", "tfidf") == "semantic":
+            meta += " · sentence model"
         if rel.terms:
             meta += f" · <em>{attr(', '.join(rel.terms))}</em>"
         items.append(f"<li>{ln.a(page, other.path, other.title)} <small>{meta}</small></li>")
@@ -546,7 +548,8 @@ def export_records(postmortems: Sequence[Postmortem], analysis: Analysis, urls: 
     by_id = {pm.id: pm for pm in postmortems}
     records = []
     for pm in sorted(postmortems, key=lambda p: p.id):
-        related = [{"id": r.id, "score": round(r.score, 4), "terms": list(r.terms), "pinned": r.pinned}
+        related = [{"id": r.id, "score": round(r.score, 4), "terms": list(r.terms), "pinned": r.pinned,
+                    "via": r.via}
                    for r in analysis.related.get(pm.id, []) if r.id in by_id and r.id != pm.id]
         records.append({
             "id": pm.id, "title": pm.title, "date": pm.date.isoformat(), "severity": pm.severity,

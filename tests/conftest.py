@@ -26,3 +26,11 @@ def settings(tmp_path):
     from generator.settings import Settings
 
     return Settings(docs_dir=tmp_path / "no-docs")
+
+
+# One cache of sentence-model embeddings for the whole test run, shared with the subprocesses
+# the tests start (pmkb, mkdocs build), so the shipped post-mortems are embedded once.
+import os as _os
+import tempfile as _tempfile
+
+_os.environ.setdefault("PMKB_CACHE_DIR", _tempfile.mkdtemp(prefix="pmkb-test-cache-"))

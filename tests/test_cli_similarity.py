@@ -41,10 +41,10 @@ def test_related_json_shape(config):
     assert [link["id"] for link in data["PM-2024-001"]] == ["PM-2024-004", "PM-2024-007"]
     for links in data.values():
         for link in links:
-            assert set(link) == {"id", "score", "terms"}
+            assert set(link) == {"id", "score", "terms", "via"}
             assert link["score"] == round(link["score"], 3) and 0 <= link["score"] <= 1
             assert isinstance(link["terms"], list) and all(isinstance(t, str) for t in link["terms"])
-    assert data["PM-2024-003"] == [{"id": "PM-2024-002", "score": 0.001, "terms": ["failed"]}]
+    assert data["PM-2024-003"] == [{"id": "PM-2024-002", "score": 0.0, "terms": ["failed"], "via": "pinned"}]
 
 
 def test_related_defaults_to_docs_dir_and_text_output(config):
@@ -102,7 +102,7 @@ def test_similar_by_id_and_by_text(config):
     result = run(config, "similar", "PM-2024-002")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("PM-2024-005  2024-06-20  0.6") and lines[0].endswith(
+    assert lines[0].startswith("PM-2024-005  2024-06-20  0.733") and lines[0].endswith(
         "Database volume filled with unrotated logs")
     assert lines[1].startswith("    shared terms: logs, disk")
     text = run(config, "similar", "--text", "disk full of logs", "--format", "json")
@@ -171,7 +171,7 @@ def test_similar_file_is_itself_by_path_not_by_id(config, tmp_path):
     data = json.loads(result.stdout)
     # the file's path, not the id it shares with the corpus post-mortem
     assert (data["query"], data["query_kind"], data["query_id"]) == (str(twin), "file", "PM-2024-004")
-    assert [(hit["id"], hit["score"]) for hit in data["similar"]] == [("PM-2024-004", 1.0), ("PM-2024-001", 0.646)]
+    assert [(hit["id"], hit["score"]) for hit in data["similar"]] == [("PM-2024-004", 1.0), ("PM-2024-001", 0.688)]
     assert result.stderr == (f"warning: {twin} has id PM-2024-004, which {display_path(original)} in the corpus "
                              f"also uses; ids must be unique (give {twin} the next free id, PM-2024-008)\n")
     # PM-2024-007 says not_related: [PM-2024-004]: it stays out for the twin too.
@@ -180,7 +180,7 @@ def test_similar_file_is_itself_by_path_not_by_id(config, tmp_path):
     assert "PM-2024-007" not in [hit["id"] for hit in everything["similar"]]
 
     itself = run(config, "similar", str(original), "-k", "2", "--format", "json")
-    assert [(hit["id"], hit["score"]) for hit in json.loads(itself.stdout)["similar"]] == [("PM-2024-001", 0.646)]
+    assert [(hit["id"], hit["score"]) for hit in json.loads(itself.stdout)["similar"]] == [("PM-2024-001", 0.688)]
     assert itself.stderr == ""
     folder = tmp_path / "copy"  # a --corpus folder other than docs_dir: its files are themselves too
     folder.mkdir()

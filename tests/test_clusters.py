@@ -64,7 +64,7 @@ def test_cluster_fields(analysis):
     # two later incidents may have come back after it, or before it was made (tests/test_recurrence.py).
     assert tls.recurred_after_fix == [] and tls.recurrences == []
     assert tls.recurrence_unknown == ["PM-2024-004", "PM-2024-007"] and tls.fix_outcome == "unknown"
-    assert disk.label == "logs, disk, rotation"
+    assert disk.label == "logs, disk, filled"
     assert disk.recurrence_unknown == ["PM-2024-005"] and disk.recurred_after_fix == []
     assert disk.size == 2
 

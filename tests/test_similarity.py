@@ -234,3 +234,79 @@ def test_action_items_count_as_text():
     links = SimilarityIndex.build(pms, Settings()).related_links()
     assert [link.id for link in links["PM-2024-001"]] == ["PM-2024-002"]
     assert "acme" in links["PM-2024-001"][0].terms
+
+
+# Same-problem groups of the fixture corpus (by reading the files).
+FIXTURE_GROUPS = {"PM-2024-001": "cert", "PM-2024-004": "cert", "PM-2024-007": "cert",
+                  "PM-2024-002": "disk", "PM-2024-005": "disk", "PM-2024-003": "payments"}
+
+
+def stability_violations(postmortems, groups, settings) -> list[tuple[str, str]]:
+    """Add each post-mortem to the others in turn: ``(added, id)`` for every post-mortem that
+    had a link to one of its own group before and has no link to its group after."""
+    from generator.analysis import analyse
+
+    full = analyse(postmortems, settings).related
+    out = []
+    for added in postmortems:
+        before = analyse([pm for pm in postmortems if pm is not added], settings).related
+        for pid, links in before.items():
+            if any(groups.get(link.id) == groups.get(pid) for link in links) and \
+                    not any(groups.get(link.id) == groups.get(pid) for link in full[pid]):
+                out.append((added.id, pid))
+    return out
+
+
+def test_adding_a_post_mortem_never_takes_away_a_same_problem_link(corpus):
+    assert stability_violations(corpus, FIXTURE_GROUPS, Settings()) == []
+
+
+def test_a_new_write_up_of_a_recurring_problem_keeps_every_member_linked(corpus):
+    """The failure of issue #12: a new certificate-expiry post-mortem pushed an older one out of
+    its neighbours' top three and left it with no link. Three more write-ups of the problem
+    now join without taking any member's links away."""
+    extra = [make_pm(f"PM-2024-1{n}", f"Certificate expired on the {name} endpoint",
+                     "The TLS certificate expired because renewal was manual; clients failed the handshake.",
+                     day=10 + n, services=[name], root_cause="Certificate renewal was a manual step.")
+             for n, name in enumerate(["billing", "login", "search"])]
+    grown = list(corpus)
+    before = SimilarityIndex.build(grown, Settings()).related_links()
+    for pm in extra:
+        grown.append(pm)
+        after = SimilarityIndex.build(grown, Settings()).related_links()
+        for pid in ("PM-2024-001", "PM-2024-004", "PM-2024-007"):
+            assert after[pid], (pm.id, pid)
+            assert {link.id for link in after[pid]} & ({"PM-2024-001", "PM-2024-004", "PM-2024-007"} |
+                                                       {p.id for p in extra})
+    assert before["PM-2024-007"] and after["PM-2024-007"]
+
+
+def test_names_never_explain_a_link():
+    """A word written with a capital in the middle of sentences (a company, product or vendor)
+    carries no weight: two incidents of one vendor are not linked by its name."""
+    pms = [
+        make_pm("PM-2024-040", "Network outage", "At Acmecloud the core routers dropped BGP sessions after "
+                "a bad route map was pushed; Acmecloud customers lost connectivity.", day=1, services=["edge"]),
+        make_pm("PM-2024-041", "Cooling failure", "A chiller failed in an Acmecloud datacenter and the "
+                "Acmecloud hosts overheated and shut down.", day=2, services=["dc"]),
+        make_pm("PM-2024-042", "Route leak", "A peer leaked routes and the core routers dropped BGP "
+                "sessions after the route map accepted them.", day=3, services=["peering"]),
+    ]
+    index = SimilarityIndex.build(pms, Settings(min_score=0.0))
+    assert "acmecloud" in index.names
+    assert index.score("PM-2024-040", "PM-2024-041") == 0.0
+    assert [link.id for link in index.similar_to(pms[0])] == ["PM-2024-042"]
+    assert "acmecloud" not in {t.lower() for link in index.similar_to(pms[0]) for t in link.terms}
+
+
+def test_name_evidence_reads_case_in_the_middle_of_sentences():
+    from generator.similarity import name_evidence
+
+    counts = name_evidence("Redis failed. We restarted Redis and the DNS cache.\nCaches of GitHub,"
+                           " and a redis replica; APIs timed out on us-east-1 at Acme.")
+    assert counts[("redis", "cap")] == 1      # "Redis failed" starts a sentence: not counted
+    assert counts[("redis", "lower")] == 1
+    assert counts[("github", "cap")] == 1     # camel case counts anywhere
+    assert counts[("acme", "cap")] == 1
+    assert ("dns", "cap") not in counts and ("apis", "cap") not in counts  # acronyms
+    assert ("caches", "cap") not in counts    # first word of a line
