@@ -95,7 +95,7 @@ def test_similar_draft_outside_the_corpus(config):
     assert (data["query"], data["query_kind"], data["query_id"]) == (str(DRAFT), "file", "PM-2024-200")
     assert [(hit["id"], hit["date"]) for hit in data["similar"]] == [("PM-2024-004", "2024-05-02"),
                                                                       ("PM-2024-001", "2024-01-10")]
-    assert set(data["similar"][0]) == {"id", "score", "terms", "date", "title"}
+    assert set(data["similar"][0]) == {"id", "score", "terms", "via", "date", "title"}
 
 
 def test_similar_by_id_and_by_text(config):

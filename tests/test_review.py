@@ -82,7 +82,9 @@ def repo(tmp_path, monkeypatch) -> Path:
 
 
 def settings_for(root: Path) -> Settings:
-    return Settings(docs_dir=root / "postmortems")
+    # TF-IDF only, so the expected review is the same with or without the [semantic] extra
+    # (the fused links are tested in test_semantic.py).
+    return Settings(docs_dir=root / "postmortems", semantic="off")
 
 
 # --- git plumbing ----------------------------------------------------------------------------
