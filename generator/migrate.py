@@ -166,15 +166,21 @@ def _problem(path: str, line: int | None, fld: str | None, code: str, message: s
 
 def plan_all(paths: list[Path], settings: Settings, today: dt.date | None = None) -> list[Migration]:
     """:func:`plan` for every post-mortem under ``paths`` (files and folders, as
-    ``pmkb validate`` collects them), in path order.
+    ``pmkb validate`` collects them: links are not followed), in path order; what may not be
+    read (a link, a FIFO) comes as a ``blocked`` migration with the collector's problem.
 
     Raises:
         FileNotFoundError: a path does not exist.
     """
-    from .validate import collect_files, display_path
+    from .inventory import POSTMORTEM
+    from .validate import collect, display_path
 
-    return [plan(file, display_path(file), file.relative_to(root).as_posix(), settings, today)
-            for file, root in collect_files(paths, settings)]
+    inventory = collect(paths, settings)
+    plans = [plan(e.path, display_path(e.path), e.relpath, settings, today)
+             for e in inventory.entries if e.kind == POSTMORTEM]
+    plans += [Migration(Path(p.path), p.path, BLOCKED, reasons=[p]) for p in inventory.problems
+              if p.path.endswith(".md")]
+    return sorted(plans, key=lambda m: m.display)
 
 
 def write(migration: Migration) -> None:
