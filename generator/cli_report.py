@@ -42,7 +42,9 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
     Recurring problems are ranked by how much they hurt; TTD and TTR are medians and p90s by
     the nearest-rank method. Exit 0, or 2 on a usage or configuration error.
     """
-    from .reports import build_report, render_cli_markdown, report_csv
+    from .exports import report_csv
+    from .metrics import build_report
+    from .report_pages import render_cli_markdown
     from .validate import validate as run_validation
 
     if fmt != "csv" and table != "clusters":

@@ -687,13 +687,13 @@ def _cluster_change(entry: Entry, before, clusters_before: dict[str, Cluster],
 def md_escape(text: str) -> str:
     """Text made safe for a Markdown table cell or line: no markup, no HTML, no line breaks.
 
-    The same escaping as the report pages (:func:`generator.reports.md_text`): whitespace runs
+    The same escaping as the report pages (:func:`generator.escape.md_text`): whitespace runs
     become one space; ``&``, ``<`` and ``>`` become HTML entities, so a title with a literal
     ``&amp;`` shows ``&amp;`` on GitHub, not ``&``, and raw HTML shows as text; ``~`` becomes
     ``&#126;`` (no strikethrough); Markdown punctuation is backslash-escaped. Used for titles,
     labels, paths, owners, terms and messages.
     """
-    from .reports import md_text
+    from .escape import md_text
 
     return md_text(text)
 

@@ -344,7 +344,7 @@ def test_since_window(corpus, clusters):
 
 def test_since_headline_counts_only_incidents_in_the_window(corpus, clusters):
     report = build_report(corpus, clusters, TODAY, since=dt.date(2024, 1, 1))
-    page = reports.render_recurrence(report, reports.Links("../"))
+    page = reports.render_recurrence(report, reports.Links(True, "reports/index.md"))
     # Both problems have one incident in the window (G and E); three incidents are in it.
     assert "**2 recurring problems** account for **2 of 3 incidents**" in page
 
@@ -789,7 +789,7 @@ def test_large_cluster_is_summarised():
     cluster = Cluster(id="C-PM-2024-001", label="leaks", members=[pm.id for pm in pms], first=pms[0].date,
                       last=pms[-1].date, recurred_after_fix=[pm.id for pm in pms[1:]])
     report = build_report(pms, [cluster], dt.date(2024, 1, 15))
-    page = reports.render_recurrence(report, reports.Links("../"))
+    page = reports.render_recurrence(report, reports.Links(True, "reports/index.md"))
     assert "The latest 10 of 20 incidents (all on the cluster page):" in page
     listed = page.split("The latest 10 of 20 incidents (all on the cluster page):\n")[1].strip().split("\n\n")[0]
     assert listed.splitlines()[0].startswith("- 2024-01-12 · **SEV2** · — · [PM-2024-011](../p11.md)")
@@ -812,7 +812,7 @@ def test_action_items_page_is_capped_with_the_full_ledger_exported():
            for i in range(1, 301)]
     today = dt.date(2020, 6, 1)
     report = build_report(pms, [], today)
-    page = reports.render_action_items(report, reports.Links("../"), 200, reports.LEDGER_EXPORTS)
+    page = reports.render_action_items(report, reports.Links(True, "reports/index.md"), 200, reports.LEDGER_EXPORTS)
     rows = [line for line in page.split("## Ledger\n")[1].splitlines() if line.startswith("| ")]
     assert len(rows) == 2 + 200 and rows[2].startswith("| **overdue ")      # the most overdue first
     assert all("done" not in row.split(" | ")[0] for row in rows[2:])        # open items before closed ones
@@ -832,7 +832,7 @@ def test_period_page_lists_at_most_the_latest_incidents():
                       severity="SEV3", status="final", services=["api"], authors=["a"], path=f"p{i}.md")
            for i in range(120)]
     summary = reports.period_summary("2020", dt.date(2020, 1, 1), dt.date(2020, 12, 31), pms, [], dt.date(2021, 1, 1))
-    page = reports.render_period(summary, reports.Links("../"), dt.date(2021, 1, 1))
+    page = reports.render_period(summary, reports.Links(True, "reports/index.md"), dt.date(2021, 1, 1))
     listed = page.split("## All incidents\n")[1]
     assert "The latest 50 of 120 (all of them in the [incident index](../incidents/index.md)):" in listed
     assert listed.count("\n- ") == 50 and "[PM-2020-119](../p119.md)" in listed and "PM-2020-069]" not in listed

@@ -1,4 +1,5 @@
-"""The pure page functions of :mod:`generator.site` (no MkDocs build): URLs, splitting, limits."""
+"""The pure page functions of :mod:`generator.pages`, :mod:`generator.markup` and
+:func:`generator.render.render_site` (no engine): URLs, splitting, limits, escaping."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ import re
 
 import pytest
 
-from generator import site
+from generator import exports, pages, render
+from generator.escape import md_text
+from generator.markup import Links
+from generator.metrics import rank_clusters
+from generator.sanitize import sanitize_html
 from generator.analysis import Analysis
 from generator.model import ActionItem, Cluster, Postmortem
 
@@ -35,33 +40,34 @@ def pm(i: int, *, year: int = 2024, services=("checkout-api",), title: str | Non
     (False, "clusters/c.md", "2013-x.md", "../2013-x.html"),
 ])
 def test_links_match_mkdocs_urls(directory_urls, source, target, expected):
-    assert site.Links(directory_urls).href(source, target) == expected
+    assert Links(directory_urls, source).href(target) == expected
 
 
 def test_values_are_escaped():
-    links = site.Links()
-    assert site.text("a*b_[c]<script>") == r"a\*b\_\[c\]&lt;script&gt;"
+    assert md_text("a*b_[c]<script>") == r"a\*b\_\[c\]&lt;script&gt;"
     # Only characters Python-Markdown can escape get a backslash (a \= or \~ would show).
-    assert site.text("x = y ~ z ^ w | #1") == r"x = y ~ z ^ w \| \#1"
-    assert links.a("index.md", "x.md", '<b onclick="x">') == '<a href="x/">&lt;b onclick=&quot;x&quot;&gt;</a>'
+    assert md_text("x = y ~ z ^ w | #1") == r"x = y &#126; z ^ w \| \#1"
+    assert Links().a("x.md", '<b onclick="x">') == '<a href="x/">&lt;b onclick=&quot;x&quot;&gt;</a>'
+    assert Links(None).a("x.md", "<b>") == "&lt;b&gt;"
+    assert Links(True, "reports/index.md").md("clusters/c-pm-1.md", "a [b]") == r"[a \[b\]](../clusters/c-pm-1.md)"
 
 
 def test_long_lists_are_split_into_parts_with_a_pager():
-    items = [pm(i) for i in range(site.PAGE_ROWS * 2 + 5)]
-    pages = site.split_pages(site.Links(), "services/checkout-api.md", "checkout-api", "", items)
-    assert list(pages) == ["services/checkout-api.md", "services/checkout-api/page-2.md",
+    items = [pm(i) for i in range(pages.PAGE_ROWS * 2 + 5)]
+    split = pages.split_pages(Links(), "services/checkout-api.md", "checkout-api", "", items)
+    assert list(split) == ["services/checkout-api.md", "services/checkout-api/page-2.md",
                            "services/checkout-api/page-3.md"]
-    rows = [len(re.findall(r"<tr><td>", text)) for text in pages.values()]
-    assert rows == [site.PAGE_ROWS, site.PAGE_ROWS, 5]
-    assert '<a href="page-2/">2</a>' in pages["services/checkout-api.md"]
-    assert '<a href="../">1</a>' in pages["services/checkout-api/page-3.md"]
+    rows = [len(re.findall(r"<tr><td>", text)) for text in split.values()]
+    assert rows == [pages.PAGE_ROWS, pages.PAGE_ROWS, 5]
+    assert '<a href="page-2/">2</a>' in split["services/checkout-api.md"]
+    assert '<a href="../">1</a>' in split["services/checkout-api/page-3.md"]
 
 
 def test_large_corpus_gets_one_incident_page_per_year():
-    items = [pm(i, year=2020 + i % 3) for i in range(site.PAGE_ROWS + 1)]
-    pages = site.incident_pages(site.Links(), items)
-    assert sorted(pages) == ["incidents/2020.md", "incidents/2021.md", "incidents/2022.md", "incidents/index.md"]
-    assert '<a href="2022/">2022</a>' in pages["incidents/index.md"]
+    items = [pm(i, year=2020 + i % 3) for i in range(pages.PAGE_ROWS + 1)]
+    index = pages.incident_pages(Links(), items)
+    assert sorted(index) == ["incidents/2020.md", "incidents/2021.md", "incidents/2022.md", "incidents/index.md"]
+    assert '<a href="2022/">2022</a>' in index["incidents/index.md"]
 
 
 def test_cluster_page_stays_bounded_however_large_the_cluster():
@@ -71,25 +77,28 @@ def test_cluster_page_stays_bounded_however_large_the_cluster():
                       first=items[0].date, last=items[-1].date,
                       action_items=[(p.id, ActionItem(title="Rotate logs", status="open")) for p in items],
                       recurred_after_fix=[p.id for p in items[1:]])
-    pages = site.cluster_pages(site.Links(), [cluster], by_id)
-    first = pages["clusters/c-pm-2024-0000.md"]
+    ranked = rank_clusters([cluster], items, dt.date(2025, 1, 1))
+    first = pages.cluster_pages(Links(), ranked)["clusters/c-pm-2024-0000.md"]
     assert len(first) < 250_000
     assert "(the latest 20 of 2999)" in first
-    assert f"3000 of 3000 action items are open or in progress; shown: the {site.ACTION_ITEMS_SHOWN}" in first
+    assert f"3000 of 3000 action items are open or in progress; shown: the {pages.ACTION_ITEMS_SHOWN}" in first
 
 
 def test_generated_pages_refuse_a_service_named_like_the_overview():
     with pytest.raises(ValueError, match="services/index.md: the page of service 'index' collides"):
-        site.generated_pages([pm(1, services=("index",))], Analysis(postmortems=[]), "KB")
+        render.render_site([pm(1, services=("index",))], Analysis(postmortems=[]),
+                           render.SiteOptions("KB", dt.date(2025, 1, 1)))
 
 
 def test_compact_template_drops_indentation_and_block_line_breaks_but_keeps_preformatted_text():
+    from generator.plugin import compact_template
+
     source = ("<div>\n    {% if x %}\n    <p>a</p>\n\n\n    {% endif %}\n  <pre><code>x\n\n    y</code></pre>\n"
               "  <script>var a = 1;\n\n  {% if b %}\n  b()</script>\n</div>")
-    assert site.compact_template(source) == ("<div>\n{% if x %}<p>a</p>\n{% endif %}<pre><code>x\n\n    y</code></pre>\n"
+    assert compact_template(source) == ("<div>\n{% if x %}<p>a</p>\n{% endif %}<pre><code>x\n\n    y</code></pre>\n"
                                              "<script>var a = 1;\n\n  {% if b %}\n  b()</script>\n</div>")
     nested = "<pre>a\n  <code>x\n\n y</code>\n\n  z</pre>\n   <p>q</p>"
-    assert site.compact_template(nested) == "<pre>a\n  <code>x\n\n y</code>\n\n  z</pre>\n<p>q</p>"
+    assert compact_template(nested) == "<pre>a\n  <code>x\n\n y</code>\n\n  z</pre>\n<p>q</p>"
 
 
 def test_sanitize_removes_executable_html_and_keeps_material_markup():
@@ -97,7 +106,7 @@ def test_sanitize_removes_executable_html_and_keeps_material_markup():
             '<h2 id="x">X<a class="headerlink" href="#x" title="Permanent link">¶</a></h2>'
             '<script>alert(1)</script><img src="a.png" onerror="alert(2)">'
             '<a href="javascript:alert(3)">j</a><td style="text-align: right; color: red">1</td>')
-    clean = site.sanitize_html(html)
+    clean = sanitize_html(html)
     assert '<div class="admonition note"><p class="admonition-title">Note</p></div>' in clean
     assert '<a class="headerlink" href="#x" title="Permanent link">¶</a>' in clean
     assert "script" not in clean and "alert" not in clean and "onerror" not in clean
@@ -116,7 +125,7 @@ def test_action_items_table_marks_overdue_open_items_links_url_tickets_and_escap
         ActionItem("Retire the old proxy", status="wont-do", due=dt.date(2024, 1, 1)),
         ActionItem("Write the runbook", status="done", due=dt.date(2024, 1, 1)),
     ]
-    html = site.action_items_html(incident, dt.date(2024, 5, 15))
+    html = pages.action_items_section(incident, dt.date(2024, 5, 15), "tracked-action-items")
     rows = re.findall(r"<tr><td>.*?</tr>", html)
     assert rows == [
         '<tr><td>open <strong class="pmkb-overdue">overdue</strong></td><td>Rotate &lt;keys&gt; &amp; certs</td>'
@@ -128,8 +137,8 @@ def test_action_items_table_marks_overdue_open_items_links_url_tickets_and_escap
         "<tr><td>done</td><td>Write the runbook</td><td>—</td><td>2024-01-01</td><td>—</td></tr>",
     ]
     assert "<p>2 of 4 still open.</p>" in html
-    assert html.startswith('<h2 id="tracked-action-items">Tracked action items')
-    assert site.action_items_html(pm(2), dt.date(2024, 5, 15)) == ""
+    assert html.startswith("## Tracked action items { #tracked-action-items data-search-exclude }\n")
+    assert pages.action_items_section(pm(2), dt.date(2024, 5, 15), "tracked-action-items") == ""
 
 
 def test_a_ticket_url_is_a_link_whatever_the_case_of_its_scheme():
@@ -138,15 +147,15 @@ def test_a_ticket_url_is_a_link_whatever_the_case_of_its_scheme():
     incident = pm(3)
     incident.action_items = [ActionItem("Fix", status="open", ticket="HTTPS://tracker.example.com/OPS-9"),
                              ActionItem("Other", status="open", ticket="javascript:alert(1)")]
-    html = site.action_items_html(incident, dt.date(2024, 5, 15))
+    html = pages.action_items_section(incident, dt.date(2024, 5, 15), "tracked-action-items")
     assert '<td><a href="HTTPS://tracker.example.com/OPS-9">HTTPS://tracker.example.com/OPS-9</a></td>' in html
     assert "<td>javascript:alert(1)</td>" in html and 'href="javascript' not in html
 
 
 def test_csv_export_quotes_text_a_spreadsheet_would_run_as_a_formula():
     incident = pm(4, title='=HYPERLINK("http://evil.test","x")', services=("@api",))
-    records = site.export_records([incident], Analysis(postmortems=[incident]), {incident.id: "x/"})
-    rows = list(csv.reader(io.StringIO(site.export_csv(records))))
+    records = exports.export_records([incident], Analysis(postmortems=[incident]), {incident.id: "x/"})
+    rows = list(csv.reader(io.StringIO(exports.export_csv(records))))
     header, row = rows
     assert row[header.index("title")] == '\'=HYPERLINK("http://evil.test","x")'
     assert row[header.index("services")] == "'@api"

@@ -1,0 +1,466 @@
+"""The knowledge base's own pages and the additions to each post-mortem page, as Markdown.
+
+Pure functions of the post-mortems, their :class:`~generator.analysis.Analysis` and the
+ranked recurring problems (:func:`generator.metrics.rank_clusters`); no engine here.
+:func:`generator.render.render_site` calls them. Pages (paths in :mod:`generator.paths`):
+
+- ``index.md``: the home page, search first, then the latest incidents and the recurring
+  problems that hurt most;
+- ``incidents/index.md``: every incident, newest first, grouped by year (one page per year,
+  split in parts of :data:`PAGE_ROWS` rows, once the corpus outgrows one page);
+- ``services/index.md`` and ``services/<service>.md``: incidents per affected service;
+- ``clusters/index.md`` and ``clusters/<cluster-id>.md``: recurring problems;
+- ``tags/index.md`` and ``tags/<tag>.md``: the tag index and each tag's incidents;
+- on every post-mortem page: the summary card above the body, then **Tracked action items**
+  and **Related incidents** (:func:`postmortem_page`).
+
+Generated pages are Markdown (front matter, headings) around raw HTML tables with final
+relative URLs (:class:`~generator.markup.Links`), because Python-Markdown's inline patterns
+over thousands of table rows cost more than the whole bare build. Every value that comes from
+a post-mortem goes through :mod:`generator.escape`. Lists and their tables are kept out of the
+search index (``data-search-exclude``): searching finds the post-mortems themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from . import scan
+from .escape import html_text, md_text
+from .markup import Links, table
+from .metrics import OPEN_STATUSES, ClusterSummary, newest_first
+from .model import SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
+from .paths import (CLUSTERS, HOME, INCIDENTS, SERVICES, TAGS, cluster_page, part_page, section_anchors,
+                    service_page, tag_page, year_page)
+
+PAGE_ROWS = 400
+"""Most table rows on one generated page; longer lists are split into numbered parts so the
+largest page stays far below 300 KB even for 10,000 post-mortems."""
+
+LATEST_ON_HOME = 10
+ACTION_ITEMS_SHOWN = 50
+RECURRED_SHOWN = 20
+CLUSTERS_ON_HOME = 5
+
+SEARCH_BOOST_POSTMORTEM = 2.0
+"""Search ranking weight of a post-mortem page (the theme's ``search.boost``): an incident
+outranks the list and report pages that mention it."""
+SEARCH_BOOST_LISTS = 0.5
+"""Search ranking weight of the generated list and report pages."""
+
+NAV = [
+    {"Home": HOME},
+    {"Incidents": INCIDENTS},
+    {"Services": SERVICES},
+    {"Recurring problems": CLUSTERS},
+    {"Tags": TAGS},
+]
+"""The navigation when ``mkdocs.yml`` has none: a handful of entry pages, never one entry per
+post-mortem (the theme writes the nav into every page)."""
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def front_matter(title: str, hide: Sequence[str] = (), boost: float | None = SEARCH_BOOST_LISTS) -> str:
+    """The YAML front matter of a generated page (the title JSON-quoted, which is valid YAML)."""
+    lines = ["---", f"title: {json.dumps(title)}"]
+    if hide:
+        lines.append(f"hide: [{', '.join(hide)}]")
+    if boost is not None:
+        lines.append(f"search:\n  boost: {boost}")
+    lines.append("---")
+    return "\n".join(lines) + "\n\n"
+
+
+def _severity_badge(severity: str) -> str:
+    css = severity.lower() if severity in SEVERITIES else "unknown"
+    return f'<span class="pmkb-sev pmkb-sev--{css}">{html_text(severity)}</span>'
+
+
+def _services(ln: Links, services: Sequence[str], limit: int | None = None) -> str:
+    shown = list(services) if limit is None else list(services)[:limit]
+    out = ", ".join(ln.a(service_page(s), s) for s in shown) or "—"
+    if len(services) > len(shown):
+        out += f" +{len(services) - len(shown)}"
+    return out
+
+
+def _unsearched(html: str, kind: str) -> str:
+    # Listing pages are found by their own name; their rows would bury the post-mortems
+    # themselves in search results, so the tables stay out of the search index.
+    return f'<div class="pmkb-table pmkb-table--{kind}" data-search-exclude>\n{html}</div>\n\n'
+
+
+# --- tables of incidents ----------------------------------------------------------------------
+
+
+def incident_table(ln: Links, postmortems: Sequence[Postmortem]) -> str:
+    """An HTML table (id, date, title, severity, services, TTR) with links from ``ln.here``,
+    kept out of the search index (the post-mortems are indexed themselves)."""
+    rows = ((html_text(pm.id), pm.date.isoformat(), ln.a(pm.path, pm.title), _severity_badge(pm.severity),
+             _services(ln, pm.services, 3), format_duration(pm.time_to_resolve)) for pm in postmortems)
+    return _unsearched(table(("Id", "Date", "Title", "Severity", "Services", "TTR"), rows, html=True), "incidents")
+
+
+def _pager(ln: Links, page_paths: Sequence[str], current: int) -> str:
+    if len(page_paths) < 2:
+        return ""
+    parts = [f"<strong>{i}</strong>" if i == current else ln.a(target, str(i))
+             for i, target in enumerate(page_paths, 1)]
+    return '<p class="pmkb-pager">Pages: ' + " · ".join(parts) + "</p>\n\n"
+
+
+def split_pages(ln: Links, first_page: str, title: str, intro, postmortems: Sequence[Postmortem]) -> dict[str, str]:
+    """``postmortems`` as a table on ``first_page``, split into parts of :data:`PAGE_ROWS` rows.
+
+    ``intro(ln)`` (or a string) is the HTML above the table of every part, written with the
+    links of that part. Returns ``{path: markdown}``.
+    """
+    chunks = [list(postmortems[i:i + PAGE_ROWS]) for i in range(0, len(postmortems), PAGE_ROWS)] or [[]]
+    paths = [part_page(first_page, i) for i in range(1, len(chunks) + 1)]
+    pages = {}
+    for i, (path, chunk) in enumerate(zip(paths, chunks), 1):
+        here = ln.at(path)
+        heading = title if i == 1 else f"{title} (part {i})"
+        pager = _pager(here, paths, i)
+        lead = intro(here) if callable(intro) else intro
+        body = lead + pager + (incident_table(here, chunk) if chunk else "<p>No incidents.</p>\n\n") + pager
+        pages[path] = front_matter(heading) + f"# {md_text(heading)}\n\n" + body
+    return pages
+
+
+# --- a post-mortem page -----------------------------------------------------------------------
+
+
+def _fact(label: str, value: str, wide: bool = False) -> str:
+    opening = '<div class="w">' if wide else "<div>"
+    return f"{opening}<dt>{label}</dt><dd>{value}</dd></div>"
+
+
+def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
+    """The summary card shown above a post-mortem's body (HTML; ``ln`` is at ``pm.path``).
+
+    Shows severity, status, id, summary, date, services, time to detect, time to mitigate and
+    time to resolve (from ``started_at``), authors, tags and, when the incident belongs to
+    one, its recurring problem. The facts are kept out of the search index (they would clutter
+    every search result); the head (id) and the summary are indexed.
+    """
+    status_css = re.sub(r"[^a-z-]", "", pm.status.lower()) or "unknown"
+    head = (f'<div class="pmkb-card__head">{_severity_badge(pm.severity)} '
+            f'<span class="pmkb-status pmkb-status--{status_css}">{html_text(pm.status)}</span> '
+            f'<span class="pmkb-card__id">{html_text(pm.id)}</span></div>')
+    tags = " ".join(ln.a(tag_page(t), t) for t in pm.tags) or "—"  # chips by CSS (a[href*="tags/"])
+    facts = [
+        _fact("Date", pm.date.isoformat()),
+        _fact("Services", _services(ln, pm.services), wide=True),
+        _fact("Time to detect", format_duration(pm.time_to_detect)),
+        _fact("Time to mitigate", format_duration(pm.time_to_mitigate)),
+        _fact("Time to resolve", format_duration(pm.time_to_resolve)),
+        _fact("Authors", html_text(", ".join(pm.authors)) or "—"),
+        _fact("Tags", tags, wide=True),
+    ]
+    if cluster is not None:
+        facts.append(_fact("Recurring problem", ln.a(cluster_page(cluster.id), cluster.label or cluster.id)
+                           + f" ({cluster.size} incidents)", wide=True))
+    summary = f'<p class="pmkb-card__summary">{html_text(pm.summary)}</p>\n' if pm.summary else ""
+    # data-search-exclude on a <dl>, not a <div>: Material's search parser matches end tags by
+    # name, so a nested </div> would end an excluded <div> early.
+    facts_html = '<dl class="pmkb-facts" data-search-exclude>\n' + "\n".join(facts) + "\n</dl>\n"
+    return f'<div class="pmkb-card">\n{head}\n{summary}{facts_html}</div>\n'
+
+
+CLOSED_ACTION_STATUSES = frozenset({"done", "wont-do"})
+"""Action-item statuses of the v1 format that close an item (``open`` and ``in-progress`` do not)."""
+
+
+def _heading(title: str, anchor: str) -> str:
+    # A Markdown heading, so the engine puts it in the table of contents and knows the anchor
+    # (links to #related-incidents resolve in a strict build); the section is kept out of
+    # the search index (data-search-exclude on the heading excludes its section).
+    return f"## {title} {{ #{anchor} data-search-exclude }}\n\n"
+
+
+def action_items_section(pm: Postmortem, today: dt.date, anchor: str) -> str:
+    """The **Tracked action items** section of a post-mortem page (Markdown heading, HTML
+    table); ``""`` when it has none.
+
+    An item still open (not ``done`` or ``wont-do``) whose due date is before ``today`` (UTC)
+    is marked *overdue*. A ticket that is an ``http(s)://`` URL is a link; every value is escaped.
+    """
+    if not pm.action_items:
+        return ""
+    rows = []
+    ticket_links = Links()
+    for item in pm.action_items:
+        status = html_text(item.status)
+        if item.status not in CLOSED_ACTION_STATUSES and item.due is not None and item.due < today:
+            status += ' <strong class="pmkb-overdue">overdue</strong>'
+        rows.append(f"<tr><td>{status}</td><td>{html_text(item.title)}</td><td>{html_text(item.owner or '—')}</td>"
+                    f"<td>{item.due.isoformat() if item.due else '—'}</td>"
+                    f"<td>{ticket_links.ticket(item.ticket, html=True)}</td></tr>")
+    still_open = sum(item.status not in CLOSED_ACTION_STATUSES for item in pm.action_items)
+    return (_heading("Tracked action items", anchor)
+            + f'<div class="pmkb-actions">\n<p>{still_open} of {len(pm.action_items)} still open.</p>\n'
+            "<table>\n<thead><tr><th>Status</th><th>Action</th><th>Owner</th><th>Due</th><th>Ticket</th></tr></thead>\n"
+            "<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n</div>\n\n")
+
+
+def related_section(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
+                    cluster: Cluster | None, min_score: float, anchor: str) -> str:
+    """The **Related incidents** section that ends a post-mortem page (``ln`` at ``pm.path``).
+
+    ``links`` are shown in the given order, skipping ids not in ``by_id`` (drafts and
+    unknown ids: nothing links to a page that is not published). Each entry has title,
+    severity, id, date, score and the shared terms; the cluster link closes the section.
+    """
+    out = [_heading("Related incidents", anchor), '<div class="pmkb-related-section">\n']
+    items = []
+    for rel in links:
+        other = by_id.get(rel.id)
+        if other is None or other.id == pm.id:
+            continue
+        meta = f"{_severity_badge(other.severity)} {html_text(other.id)} · {other.date.isoformat()} · score {rel.score:.2f}"
+        if rel.pinned:
+            meta += " · linked by the authors"
+        elif getattr(rel, "via", "tfidf") == "semantic":
+            meta += " · sentence model"
+        if rel.terms:
+            meta += f" · <em>{html_text(', '.join(rel.terms))}</em>"
+        items.append(f"<li>{ln.a(other.path, other.title)} <small>{meta}</small></li>")
+    if items:
+        out.append('<ul class="pmkb-related">\n' + "\n".join(items) + "\n</ul>\n")
+    else:
+        out.append(f"<p>No other incident is similar enough (score of at least {min_score:g}).</p>\n")
+    if cluster is not None:
+        out.append(f"<p>Part of the recurring problem "
+                   f"{ln.a(cluster_page(cluster.id), cluster.label or cluster.id)}: "
+                   f"{cluster.size} incidents from {cluster.first.isoformat()} to {cluster.last.isoformat()}.</p>\n")
+    out.append("</div>\n")
+    return "".join(out)
+
+
+@dataclass
+class PostmortemPage:
+    """What the site makes of one post-mortem file: its page's front matter and Markdown.
+
+    ``meta`` is the page's front matter for the engine (title, search tags and boost, no
+    ``status``: Material would read it as its own page status); ``markdown`` the page's
+    Markdown without front matter: the card (raw HTML), the body as loaded
+    (:attr:`Postmortem.body`), then Tracked action items and Related incidents. ``anchors``
+    are the ids of those two sections (the tracked-action-items one ``None`` when there are no
+    action items). ``draft`` pages are shown only by a live preview.
+    """
+
+    path: str
+    meta: dict
+    markdown: str
+    anchors: tuple[str | None, str]
+    draft: bool = False
+    toc: list[tuple[str, str]] = field(default_factory=list)
+
+    def source(self) -> str:
+        """The page as one Markdown file (front matter + Markdown), for an engine that reads files."""
+        return "---\n" + json.dumps(self.meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n" + self.markdown
+
+
+def heading_ids(body: str) -> set[str]:
+    """The ids the ``toc`` extension gives the body's headings (:func:`generator.scan.heading_ids`)."""
+    if "#" not in body:
+        return set()
+    return scan.heading_ids(scan.prose_lines(body.split("\n"), scan.code_line_indexes(body)))
+
+
+def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
+                    cluster: Cluster | None, min_score: float, today: dt.date, title: str) -> PostmortemPage:
+    """The page of ``pm`` (``ln`` at ``pm.path``): card, body, tracked action items, related incidents.
+
+    ``title`` is the page title as the theme needs it (:func:`generator.material.page_title`).
+    The search tags are the post-mortem's tags, then its services and its id (the theme ranks
+    tags highest: typing an id or a service finds the incident first).
+    """
+    actions_anchor, related_anchor = section_anchors(heading_ids(pm.body), bool(pm.action_items))
+    body = pm.body if pm.body.endswith("\n") else pm.body + "\n"
+    markdown = (card_html(ln, pm, cluster) + "\n" + body + "\n"
+                + (action_items_section(pm, today, actions_anchor) if actions_anchor else "")
+                + related_section(ln, pm, links, by_id, cluster, min_score, related_anchor))
+    tags = list(dict.fromkeys([*pm.tags, *pm.services, pm.id]))
+    meta = {"title": title, "tags": tags, "search": {"boost": SEARCH_BOOST_POSTMORTEM}}
+    toc = ([("Tracked action items", actions_anchor)] if actions_anchor else []) + [("Related incidents", related_anchor)]
+    return PostmortemPage(pm.path, meta, markdown, (actions_anchor, related_anchor), pm.status == "draft", toc)
+
+
+# --- generated pages --------------------------------------------------------------------------
+
+
+def home_page(ln: Links, postmortems: Sequence[Postmortem], ranked: Sequence[ClusterSummary], site_name: str) -> str:
+    """The home page: a search prompt first, then the latest incidents and the recurring
+    problems that hurt most (:func:`generator.metrics.rank_clusters`)."""
+    ln = ln.at(HOME)
+    latest = newest_first(postmortems)[:LATEST_ON_HOME]
+    services = {s for pm in postmortems for s in pm.services}
+    out = [front_matter(site_name, hide=("toc",), boost=None), f"# {md_text(site_name)}\n\n"]
+    out.append(
+        '<div class="pmkb-hero">\n'
+        f'<label class="pmkb-hero__search" for="__search">Search {len(postmortems)} post-mortems: an error '
+        'message, a service, a symptom or an id <kbd>/</kbd></label>\n'
+        f'<p class="pmkb-hero__stats">{ln.a(INCIDENTS, f"{len(postmortems)} incidents")} · '
+        f'{ln.a(SERVICES, f"{len(services)} services")} · '
+        f'{ln.a(CLUSTERS, f"{len(ranked)} recurring problems")} · {ln.a(TAGS, "tags")}</p>\n'
+        "</div>\n\n"
+    )
+    out.append("## Latest incidents\n\n")
+    out.append(incident_table(ln, latest) if latest else "<p>No published post-mortems yet.</p>\n\n")
+    out.append(f"<p>{ln.a(INCIDENTS, 'All incidents')}</p>\n\n")
+    out.append("## Most active recurring problems\n\n")
+    top = list(ranked[:CLUSTERS_ON_HOME])
+    out.append(cluster_table(ln, top) if top else "<p>No recurring problems found.</p>\n")
+    if top:
+        out.append(f"<p>{ln.a(CLUSTERS, 'All recurring problems')}</p>\n")
+    return "".join(out)
+
+
+def cluster_table(ln: Links, ranked: Sequence[ClusterSummary]) -> str:
+    """An HTML table of recurring problems (problem, incidents, first, last, services), in the
+    given order (the ranking of :func:`generator.metrics.rank_clusters`)."""
+    rows = ((ln.a(cluster_page(s.id), s.label or s.id), str(s.count), s.members[0].date.isoformat(),
+             s.members[-1].date.isoformat(), _services(ln, s.cluster.services, 4)) for s in ranked)
+    return _unsearched(table(("Recurring problem", "Incidents", "First", "Last", "Services"), rows, html=True),
+                       "clusters")
+
+
+def incident_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
+    """The incident index: newest first, grouped by year; per-year pages when it gets long."""
+    ordered = newest_first(postmortems)
+    by_year: dict[int, list[Postmortem]] = defaultdict(list)
+    for pm in ordered:
+        by_year[pm.date.year].append(pm)
+    title = "Incidents"
+    index = ln.at(INCIDENTS)
+    if len(ordered) <= PAGE_ROWS:
+        out = [front_matter(title), f"# {title}\n\n", f"{len(ordered)} incidents, newest first.\n\n"]
+        for year, items in by_year.items():
+            out.append(f"## {year}\n\n{incident_table(index, items)}")
+        return {INCIDENTS: "".join(out)}
+    pages: dict[str, str] = {}
+    rows = []
+    for year, items in by_year.items():
+        sev = Counter(p.severity for p in items)
+        rows.append((index.a(year_page(year), str(year)), str(len(items)), str(sev["SEV1"]), str(sev["SEV2"])))
+        pages.update(split_pages(ln, year_page(year), f"Incidents in {year}",
+                                 lambda here, year=year, n=len(items): f"<p>{n} incidents in {year}, newest first. "
+                                 f"{here.a(INCIDENTS, 'All years')}</p>\n\n", items))
+    pages[INCIDENTS] = (front_matter(title) + f"# {title}\n\n{len(ordered)} incidents, by year, newest first.\n\n"
+                        + table(("Year", "Incidents", "SEV1", "SEV2"), rows, html=True))
+    return pages
+
+
+def _named_lists(ln: Links, postmortems: Sequence[Postmortem], values, page_of, overview: str, kind: str,
+                 title_of, intro_of, header: Sequence[str], row_of, overview_head: str, empty: str) -> dict[str, str]:
+    by_value: dict[str, list[Postmortem]] = defaultdict(list)
+    for pm in newest_first(postmortems):
+        for value in dict.fromkeys(values(pm)):
+            by_value[value].append(pm)
+    pages: dict[str, str] = {}
+    rows = []
+    index = ln.at(overview)
+    for value in sorted(by_value):
+        if page_of(value) == overview:
+            raise ValueError(f"{overview}: the page of {kind} {value!r} collides with the {kind} overview; "
+                             f"rename the {kind}")
+        items = by_value[value]
+        rows.append(row_of(index, value, items))
+        pages.update(split_pages(ln, page_of(value), title_of(value),
+                                 lambda here, value=value, n=len(items): intro_of(here, value, n), items))
+    title = overview_head.split("\n", 1)[0]
+    pages[overview] = (front_matter(title) + f"# {overview_head.format(n=len(by_value))}\n\n"
+                       + (table(header, rows, html=True) if by_value else empty))
+    return pages
+
+
+def service_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
+    """One page per service (its incidents, newest first) and the services overview.
+
+    Raises:
+        ValueError: a service's page would be the overview (a service named ``index``).
+    """
+    return _named_lists(
+        ln, postmortems, lambda pm: pm.services, service_page, SERVICES, "service", lambda s: s,
+        lambda here, s, n: (f"<p>{n} incidents affected <strong>{html_text(s)}</strong>, newest first. "
+                            f"{here.a(SERVICES, 'All services')}</p>\n\n"),
+        ("Service", "Incidents", "SEV1", "Latest"),
+        lambda index, s, items: (index.a(service_page(s), s), str(len(items)),
+                                 str(sum(p.severity == "SEV1" for p in items)), items[0].date.isoformat()),
+        "Services\n\n{n} services, with the incidents that affected them.", "")
+
+
+def tag_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
+    """The tag index (tag, count) and one page per tag: its incidents, newest first.
+
+    Raises:
+        ValueError: a tag's page would be the tag index (a tag named ``index``).
+    """
+    return _named_lists(
+        ln, postmortems, lambda pm: pm.tags, tag_page, TAGS, "tag", lambda t: f"Tag: {t}",
+        lambda here, t, n: (f"<p>{n} incidents tagged <strong>{html_text(t)}</strong>, newest first. "
+                            f"{here.a(TAGS, 'All tags')}</p>\n\n"),
+        ("Tag", "Incidents"),
+        lambda index, t, items: (index.a(tag_page(t), t), str(len(items))),
+        "Tags\n\n{n} tags.", "No tags yet.\n")
+
+
+def cluster_pages(ln: Links, ranked: Sequence[ClusterSummary]) -> dict[str, str]:
+    """One page per recurring problem and the overview, in the ranking's order (the one that
+    hurts most first)."""
+    pages: dict[str, str] = {}
+    for s in ranked:
+        c = s.cluster
+        page = cluster_page(c.id)
+        here = ln.at(page)
+        by_id = {pm.id: pm for pm in s.members}
+        members = newest_first(s.members)
+        intro = [f"<p><strong>{s.count} incidents</strong> from {s.members[0].date.isoformat()} to "
+                 f"{s.members[-1].date.isoformat()}. Cluster id <code>{html_text(c.id)}</code>. "
+                 f"{here.a(CLUSTERS, 'All recurring problems')}</p>\n"]
+        if c.terms:
+            intro.append(f"<p>Shared terms: {html_text(', '.join(c.terms))}</p>\n")
+        if s.severities:
+            intro.append("<p>Severities: " + ", ".join(f"{html_text(k)} × {v}" for k, v in s.severities.items())
+                         + "</p>\n")
+        came_back = [m for m in c.recurred_after_fix if m in by_id]
+        if came_back:
+            latest = newest_first(by_id[m] for m in came_back)[:RECURRED_SHOWN]
+            names = ", ".join(here.a(pm.path, pm.id) for pm in latest)
+            more = f" (the latest {len(latest)} of {len(came_back)})" if len(came_back) > len(latest) else ""
+            intro.append(f'<div class="admonition warning"><p class="admonition-title">Came back after a fix</p>'
+                         f"<p>{names}{more} started after an action item of an earlier incident in this "
+                         f"problem was marked done.</p></div>\n")
+        lead = '<div class="pmkb-intro">\n' + "".join(intro) + "</div>\n\n"
+        body = split_pages(ln, page, c.label or c.id, lead, members)
+        items = c.action_items or [(pm.id, item) for pm in s.members for item in pm.action_items]
+        still_open = [(m, item) for m, item in reversed(items) if item.status in OPEN_STATUSES]
+        if items:
+            rows = []
+            for member, item in still_open[:ACTION_ITEMS_SHOWN]:
+                target = by_id.get(member)
+                rows.append((here.a(target.path, member) if target else html_text(member), html_text(item.title),
+                             html_text(item.owner or "—"), html_text(item.status)))
+            shown = (f"the {ACTION_ITEMS_SHOWN} of the newest incidents" if len(still_open) > ACTION_ITEMS_SHOWN
+                     else "all of them")
+            body[page] += (f"## Open action items\n\n<p>{len(still_open)} of {len(items)} action items "
+                           f"are open or in progress; shown: {shown}.</p>\n\n"
+                           + (_unsearched(table(("Incident", "Action item", "Owner", "Status"), rows, html=True),
+                                          "actions") if rows else ""))
+        pages.update(body)
+    overview = ln.at(CLUSTERS)
+    listing = cluster_table(overview, ranked) if ranked else "<p>No recurring problems found.</p>\n"
+    pages[CLUSTERS] = (front_matter("Recurring problems") + "# Recurring problems\n\n"
+                       + "Groups of incidents that describe the same underlying failure (TF-IDF similarity), "
+                       + "the one that hurts most first (severity, recency and impact time; see the "
+                       + overview.md("reports/recurrence.md", "recurrence report") + ").\n\n" + listing)
+    return pages

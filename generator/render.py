@@ -1,0 +1,209 @@
+"""The whole site source of the knowledge base, as plain data: one function, no engine.
+
+:func:`render_site` turns the analysed corpus into a :class:`SiteSource`: every generated page
+(home, incidents, services, clusters, tags, reports) as Markdown, every post-mortem page (card,
+body from the model, tracked action items, related incidents) as front matter + Markdown, and
+the files beside them (charts, ``api/`` exports, the feed, the stylesheet) as bytes. The engine
+adapters hand it over as it is: :mod:`generator.plugin` to MkDocs in memory,
+:mod:`generator.zensical` to Zensical through a build folder outside the docs folder.
+
+Where each page comes from:
+
+========================================  =====================================================
+``index.md``                              :func:`generator.pages.home_page`
+``incidents/``                            :func:`generator.pages.incident_pages`
+``services/``, ``tags/``                  :func:`generator.pages.service_pages`, ``tag_pages``
+``clusters/``                             :func:`generator.pages.cluster_pages`
+``reports/`` (pages, charts)              :func:`generator.report_pages.report_pages`,
+                                          :func:`generator.report_pages.chart_specs`
+every post-mortem page                    :func:`generator.pages.postmortem_page`
+``api/``, ``feed.xml``                    :mod:`generator.exports`
+``assets/pmkb/``                          ``generator/assets/``
+========================================  =====================================================
+
+Figures come from :mod:`generator.metrics` (one :class:`~generator.metrics.Report` per build,
+whose ranking of recurring problems orders the home page, the clusters overview and the
+recurrence report alike).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from . import exports, pages, report_pages
+from .analysis import Analysis
+from .markup import Links
+from .material import page_title
+from .metrics import build_report
+from .model import Postmortem, RelatedLink
+from .pages import PostmortemPage
+from .paths import REPORTS
+
+ASSETS = "assets/pmkb"
+STYLESHEET = f"{ASSETS}/pmkb.css"
+WORKER_SHIM = f"{ASSETS}/iframe-worker-shim.js"
+
+DEFAULT_ATTACHMENTS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf", ".txt", ".log", ".csv")
+"""Kinds of non-Markdown files of the docs folder the site publishes unless the ``attachments``
+option says otherwise (no ``.svg``, ``.html``, ``.js``: they can run script)."""
+
+
+@dataclass
+class SiteOptions:
+    """What the renderer needs to know about the site.
+
+    ``today`` is the reference date (UTC) for ages, overdue and the current quarter
+    (:func:`build_day`); ``site_url`` an absolute URL, needed for the feed (no feed without it).
+    """
+
+    site_name: str
+    today: dt.date
+    use_directory_urls: bool = True
+    site_url: str | None = None
+    min_score: float = 0.06
+
+
+@dataclass
+class SiteSource:
+    """The site as plain data (docs-relative paths with forward slashes).
+
+    ``pages``: generated Markdown pages (front matter included); ``postmortems``: the page of
+    every post-mortem file, by its path; ``files``: everything else, as bytes (charts, exports,
+    feed, assets); ``nav``: the navigation to use when the configuration has none;
+    ``origin``: which part of the site produced each generated page (for messages).
+    """
+
+    pages: dict[str, str] = field(default_factory=dict)
+    postmortems: dict[str, PostmortemPage] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    nav: list[dict] = field(default_factory=list)
+    origin: dict[str, str] = field(default_factory=dict)
+
+
+def build_day() -> dt.date:
+    """UTC today, or the day of ``SOURCE_DATE_EPOCH`` when it is set (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    now = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else dt.datetime.now(dt.timezone.utc)
+    return now.date()
+
+
+def asset(name: str) -> bytes:
+    """A file shipped in ``generator/assets/``."""
+    return resources.files("generator").joinpath("assets", name).read_bytes()
+
+
+def render_site(published: Sequence[Postmortem], analysis: Analysis, options: SiteOptions,
+                drafts: Sequence[Postmortem] = (), draft_related: dict[str, list[RelatedLink]] | None = None,
+                chart_cache: dict | None = None) -> SiteSource:
+    """Render the complete site source.
+
+    Args:
+        published: the post-mortems the site publishes (no drafts); links, lists and
+            exports name nothing else.
+        analysis: related links and clusters of ``published``
+            (:func:`generator.analysis.analyse`).
+        options: site name, URLs, ``today``.
+        drafts: draft post-mortems to give a page too (a live preview shows them; nothing
+            else links to them); ``draft_related`` their related links.
+        chart_cache: a dict kept by the caller across builds (``mkdocs serve``): a chart whose
+            data did not change is not drawn again.
+
+    Returns:
+        The :class:`SiteSource`.
+
+    Raises:
+        ValueError: two generated pages have the same path (a service or tag named
+            ``index``), naming both.
+    """
+    by_id = {pm.id: pm for pm in published}
+    report = build_report(published, analysis.clusters, options.today, warnings=analysis.warnings)
+    ranked = report.clusters
+    ln = Links(options.use_directory_urls)
+    source = SiteSource(nav=[dict(item) for item in pages.NAV] + [{"Reports": REPORTS}])
+
+    groups = [
+        ("home page", {pages.HOME: pages.home_page(ln, published, ranked, options.site_name)}),
+        ("incident index", pages.incident_pages(ln, published)),
+        ("service pages", pages.service_pages(ln, published)),
+        ("recurring-problem pages", pages.cluster_pages(ln, ranked)),
+        ("tag pages", pages.tag_pages(ln, published)),
+    ]
+    specs = report_pages.chart_specs(report, options.today)
+    reports = report_pages.report_pages(report, options.use_directory_urls, options.today, list(specs))
+    # Found by their own name, ranked below the post-mortems they mention.
+    groups.append(("report pages", {path: f"---\nsearch:\n  boost: {pages.SEARCH_BOOST_LISTS}\n---\n\n{markdown}"
+                                    for path, markdown in reports.items()}))
+    for name, group in groups:
+        for path, content in group.items():
+            if path in source.pages:
+                raise ValueError(f"generated page {path} of the {name} collides with the {source.origin[path]}; "
+                                 "rename the service, tag or cluster that produces it")
+            source.pages[path] = content
+            source.origin[path] = name
+
+    clusters_by_id = {c.id: c for c in analysis.clusters}
+    for pm in published:
+        cluster = clusters_by_id.get(analysis.cluster_of.get(pm.id, ""))
+        source.postmortems[pm.path] = pages.postmortem_page(
+            ln.at(pm.path), pm, analysis.related.get(pm.id, []), by_id, cluster, options.min_score,
+            options.today, page_title(pm.title))
+    for pm in drafts:
+        source.postmortems[pm.path] = pages.postmortem_page(
+            ln.at(pm.path), pm, (draft_related or {}).get(pm.id, []), by_id, None, options.min_score,
+            options.today, page_title(pm.title))
+
+    cache = chart_cache if chart_cache is not None else {}
+    for name, spec in specs.items():
+        key = repr(spec)
+        if key not in cache:
+            cache[key] = report_pages.draw_chart(spec)
+        source.files[f"reports/charts/{name}"] = cache[key]
+    if chart_cache is not None:  # keep only this build's charts
+        for key in set(cache) - {repr(spec) for spec in specs.values()}:
+            del cache[key]
+
+    urls = {pm.id: ln.url(pm.path) for pm in published}
+    records = exports.export_records(published, analysis, urls)
+    source.files["api/postmortems.json"] = exports.export_json(records).encode("utf-8")
+    source.files["api/postmortems.csv"] = exports.export_csv(records).encode("utf-8")
+    ledger_csv, ledger_json = report_pages.LEDGER_EXPORTS
+    source.files[ledger_csv] = exports.report_csv(report, "action-items").encode("utf-8")
+    source.files[ledger_json] = exports.ledger_json(report).encode("utf-8")
+    if options.site_url:
+        source.files["feed.xml"] = exports.atom_feed(published, options.site_url, options.today,
+                                                     title=options.site_name,
+                                                     page_url=lambda pm: urls[pm.id]).encode("utf-8")
+    source.files[STYLESHEET] = asset("pmkb.css")
+    source.files[WORKER_SHIM] = asset("iframe-worker-shim.js")
+    return source
+
+
+def publish_refusal(docs_dir: Path, relative: str, attachments: Sequence[str] = DEFAULT_ATTACHMENTS) -> str | None:
+    """Why the file ``relative`` of ``docs_dir`` is not published, or ``None`` when it is.
+
+    A file is published only when it is a Markdown page (``.md``) or its extension (lower
+    case) is one of ``attachments``, it is a regular file and not a symlink, and no folder on
+    its way is a symlink (nothing that resolves outside the docs folder).
+    """
+    suffix = os.path.splitext(relative)[1].lower()
+    if suffix != ".md" and suffix not in {a.lower() for a in attachments}:
+        return f"its kind ({suffix or 'no extension'}) is not in the attachments option"
+    root = docs_dir.resolve()
+    path = docs_dir / relative
+    current = docs_dir
+    for part in Path(relative).parts:
+        current = current / part
+        if current.is_symlink():
+            return "it is a symlink (or inside a symlinked folder)"
+    if not path.is_file():
+        return "it is not a regular file"
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        return "it resolves outside the docs folder"
+    return None
