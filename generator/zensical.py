@@ -1,0 +1,398 @@
+"""The Zensical adapter: ``pmkb build --engine zensical`` and ``pmkb serve --engine zensical``.
+
+Zensical reads ``mkdocs.yml`` and a docs folder but ignores MkDocs plugins, so this adapter
+does the plugin's part around it, from the same :func:`generator.render.render_site`:
+
+1. validates the docs folder as ``pmkb validate`` does: an error stops the build with the
+   same messages (warnings too with ``--strict``);
+2. writes the site source into a build folder outside the docs folder (default
+   ``.pmkb-build/zensical/`` beside ``mkdocs.yml``; never inside ``docs_dir``): the generated
+   pages, every post-mortem page (front matter + Markdown from the model), the authored pages
+   and the attachments the site publishes (:func:`generator.render.publish_refusal`), the
+   charts, exports and assets; and a ``mkdocs.yml`` made from the project's (docs and site
+   folders of the build folder, our stylesheet, extensions and nav, the ``postmortems`` plugin
+   left out);
+3. runs ``zensical build`` on it and moves the site to ``mkdocs.yml``'s ``site_dir``
+   (Zensical writes only inside its project folder);
+4. sanitises the HTML the engine wrote for every page made from an authored file (the page's
+   article, :func:`generator.material.sanitize_article`) and the search index entries of those
+   pages, with :func:`generator.sanitize.sanitize_html`: after the build, because the engine
+   renders Markdown we do not control (attr_list attributes, links) into HTML we only see
+   then; sanitising the Markdown instead would have to re-implement the engine's parser.
+
+``serve`` runs ``zensical serve`` on the build folder and re-renders it when a file of the
+docs folder changes; a file with a validation error is left out of the preview (with its
+messages), so unsafe HTML never reaches the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from .analysis import Analysis, analyse
+from .markup import Links
+from .material import SEARCH_INDEX, bundled_polyfills, sanitize_article
+from .render import (DEFAULT_ATTACHMENTS, STYLESHEET, WORKER_SHIM, SiteOptions, build_day, publish_refusal,
+                     render_site)
+from .settings import Settings, load_settings
+
+NEEDED_EXTENSIONS = ("attr_list", "tables", "admonition", "toc", "md_in_html")
+BUILD_FOLDER = ".pmkb-build/zensical"
+
+
+class BuildError(Exception):
+    """The build stopped: validation errors, a bad configuration or the engine failed (message says which)."""
+
+
+class _EnvLoader(yaml.SafeLoader):
+    """Reads ``mkdocs.yml`` as MkDocs does: ``!ENV [NAME, default]`` from the environment,
+    ``!relative`` as the config file's folder; ``!!python/...`` tags are refused (None)."""
+
+
+def _env(loader, node):
+    if isinstance(node, yaml.ScalarNode):
+        names, default = [loader.construct_scalar(node)], None
+    else:
+        values = loader.construct_sequence(node)
+        names, default = values[:-1] if len(values) > 1 else values, values[-1] if len(values) > 1 else None
+    for name in names:
+        if name in os.environ:
+            return yaml.safe_load(os.environ[name]) if os.environ[name] else ""
+    return default
+
+
+_EnvLoader.add_constructor("!ENV", _env)
+_EnvLoader.add_constructor("!relative", lambda loader, node: ".")
+_EnvLoader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
+
+
+def read_config(config_file: Path) -> dict:
+    """``mkdocs.yml`` as a mapping (environment variables resolved).
+
+    Raises:
+        BuildError: the file cannot be read or is not a mapping.
+    """
+    try:
+        data = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_EnvLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise BuildError(f"{config_file}: cannot read the configuration: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BuildError(f"{config_file}: the configuration is not a mapping")
+    return data
+
+
+def _plugin_names(plugins) -> list:
+    return [next(iter(p)) if isinstance(p, dict) else p for p in plugins or []]
+
+
+def engine_config(config: dict, docs: str, site: str) -> dict:
+    """The configuration Zensical gets: the project's, with the build folder's ``docs_dir``
+    and ``site_dir``, the extensions, stylesheet and nav the pages need, our plugin left out
+    (Zensical would ignore it), the offline plugin's shim bundled."""
+    out = dict(config)
+    out["docs_dir"], out["site_dir"] = docs, site
+    extensions = list(out.get("markdown_extensions") or [])
+    names = {str(next(iter(e)) if isinstance(e, dict) else e).split(".")[-1] for e in extensions}
+    extensions += [name for name in NEEDED_EXTENSIONS if name not in names]
+    out["markdown_extensions"] = extensions
+    out["plugins"] = [p for p in out.get("plugins") or [] if _plugin_names([p]) != ["postmortems"]]
+    css = list(out.get("extra_css") or [])
+    out["extra_css"] = css + ([STYLESHEET] if STYLESHEET not in css else [])
+    extra = dict(out.get("extra") or {})
+    if extra.get("polyfills"):
+        extra["polyfills"] = bundled_polyfills(extra["polyfills"], WORKER_SHIM)
+        out["extra"] = extra
+    return out
+
+
+def _log(level: str, message: str) -> None:
+    print(f"{level:<8}-  {message}", file=sys.stderr)
+
+
+def _one_line(p) -> str:
+    where = p.path + (f":{p.line}" if p.line else "") + (f":{p.column}" if p.line and p.column else "")
+    return f"{where}: {p.code}{' ' + p.field if p.field else ''}: {p.message} ({p.fix})"
+
+
+class Project:
+    """One knowledge base built with Zensical: ``mkdocs.yml``, its docs folder, the build folder."""
+
+    def __init__(self, config_file: Path, build_dir: Path | None = None):
+        self.config_file = config_file.resolve()
+        self.root = self.config_file.parent
+        self.config = read_config(self.config_file)
+        self.settings: Settings = load_settings(self.config_file)
+        self.docs = (self.root / str(self.config.get("docs_dir") or "docs")).resolve()
+        self.site = (self.root / str(self.config.get("site_dir") or "site")).resolve()
+        self.build = (build_dir or self.root / BUILD_FOLDER).resolve()
+        if self.build == self.docs or self.docs in self.build.parents:
+            raise BuildError(f"the build folder {self.build} is inside the docs folder {self.docs}; "
+                             "it must be outside it (nothing is ever written into the docs folder)")
+        if self.build in self.docs.parents:
+            raise BuildError(f"the docs folder {self.docs} is inside the build folder {self.build}")
+        self.use_directory_urls = bool(self.config.get("use_directory_urls", True))
+        self.attachments = tuple(getattr(self.settings, "attachments", DEFAULT_ATTACHMENTS))
+        self.authored_pages: list[str] = []
+        self.chart_cache: dict = {}
+
+    # --- the site source ----------------------------------------------------------------------
+
+    def render(self, strict: bool = False, serve: bool = False) -> list[str]:
+        """Validate, analyse and write the site source into the build folder.
+
+        Returns the docs-relative paths of the pages made from authored files (sanitised
+        after the build). With ``serve``, files with errors are left out (drafts are shown);
+        otherwise an error (or, with ``strict``, a warning) raises :class:`BuildError`.
+        """
+        from .output import summary_line
+        from .validate import validate
+
+        result = validate([self.docs], self.settings)
+        for problem in result.problems:
+            _log("WARNING" if problem.level == "warning" else "ERROR", _one_line(problem))
+        failed = result.errors or (strict and result.warnings)
+        if failed and not serve:
+            raise BuildError(f"post-mortems: {summary_line(result)}; run 'pmkb validate' for details")
+        bad = {p.path for p in result.problems if p.level == "error"}
+        postmortems = [pm for pm in result.postmortems if not serve or self._display(pm.path) not in bad]
+        published = [pm for pm in postmortems if pm.status != "draft"]
+        drafts = [pm for pm in postmortems if pm.status == "draft"] if serve else []
+        analysis = self._analyse(published)
+        draft_related = {}
+        if drafts:
+            everything = self._analyse(published + drafts)
+            draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
+        options = SiteOptions(str(self.config.get("site_name") or "Post-mortems"), build_day(),
+                              self.use_directory_urls, self.config.get("site_url") or None, self.settings.min_score)
+        try:
+            source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache)
+        except ValueError as exc:
+            raise BuildError(str(exc)) from exc
+
+        files: dict[str, bytes] = {}
+        authored: list[str] = []
+        skipped_postmortems = {pm.path for pm in result.postmortems} - set(source.postmortems)
+        for path in sorted(self._docs_files()):
+            if path in source.postmortems or path in skipped_postmortems:
+                continue
+            reason = publish_refusal(self.docs, path, self.attachments)
+            if reason is not None:
+                _log("INFO", f"{path} is not published: {reason}")
+                continue
+            if path.endswith(".md") and self._bad(path, bad):
+                continue
+            files[path] = (self.docs / path).read_bytes()
+            if path.endswith(".md"):
+                authored.append(path)
+        homes = {p[: -len("README.md")] + "index.md" for p in authored if p == "README.md" or p.endswith("/README.md")}
+        for path, markdown in source.pages.items():
+            if path in files or path in homes:
+                _log("INFO", f"authored page {path if path in files else 'README.md'} is used instead of the "
+                             f"generated {source.origin[path]}")
+                continue
+            if path in source.postmortems:
+                raise BuildError(f"post-mortem {path} has the path of a generated page ({source.origin[path]}); "
+                                 "rename the post-mortem file")
+            files[path] = markdown.encode("utf-8")
+        for path, page in source.postmortems.items():
+            files[path] = page.source().encode("utf-8")
+            authored.append(path)
+        for path, content in source.files.items():
+            if path in files:
+                raise BuildError(f"{path} in the docs folder has the path of a generated file; rename or remove it")
+            files[path] = content
+        self._check_destinations(files)
+        nav = self.config.get("nav")
+        if nav is None:
+            nav = [item for item in source.nav if next(iter(item.values())) in files]
+        elif "reports/index.md" in files and not any("reports/index.md" in str(item) for item in nav):
+            nav = list(nav) + [{"Reports": "reports/index.md"}]
+        self._write(files, nav)
+        self.authored_pages = authored
+        return authored
+
+    def _display(self, path: str) -> str:
+        from .validate import display_path
+
+        return display_path(self.docs / path)
+
+    def _bad(self, path: str, bad: set[str]) -> bool:
+        return self._display(path) in bad
+
+    def _docs_files(self) -> list[str]:
+        out = []
+        for folder, dirs, names in os.walk(self.docs):  # symlinked folders are not followed
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in names:
+                if not name.startswith("."):
+                    out.append((Path(folder) / name).relative_to(self.docs).as_posix())
+        return out
+
+    def _check_destinations(self, files: dict[str, bytes]) -> None:
+        seen: dict[str, str] = {}
+        ln = Links(self.use_directory_urls)
+        for path in files:
+            url = ln.url(path)
+            other = seen.setdefault(url, path)
+            if other != path:
+                raise BuildError(f"{other} and {path} would both be written to {url or 'index.html'}; rename one of them")
+
+    def _analyse(self, postmortems) -> Analysis:
+        try:
+            analysis = analyse(list(postmortems), self.settings)
+        except ImportError as exc:
+            _log("WARNING", f"related incidents and clusters are unavailable: {exc}")
+            return Analysis(postmortems=list(postmortems))
+        for message in analysis.warnings:
+            _log("INFO", message)
+        return analysis
+
+    def _write(self, files: dict[str, bytes], nav) -> None:
+        """Write ``files`` into the build folder's ``docs/`` (unchanged files are left alone, so
+        the engine's cache and live reload see only what changed) and the engine's config."""
+        docs = self.build / "docs"
+        docs.mkdir(parents=True, exist_ok=True)
+        existing = {p.relative_to(docs).as_posix() for p in docs.rglob("*") if p.is_file() or p.is_symlink()}
+        for stale in existing - set(files):
+            (docs / stale).unlink()
+        for path, content in files.items():
+            target = docs / path
+            if path in existing and target.read_bytes() == content:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        config = engine_config(self.config, "docs", "site")
+        config["nav"] = nav
+        text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+        target = self.build / "mkdocs.yml"
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+
+    # --- the engine ---------------------------------------------------------------------------
+
+    def _engine(self, command: str, *args: str, **kwargs) -> subprocess.Popen:
+        env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+        return subprocess.Popen([sys.executable, "-m", "zensical", command, "-f", str(self.build / "mkdocs.yml"),
+                                 *args], cwd=self.build, env=env, **kwargs)
+
+    def run_build(self, strict: bool = False) -> None:
+        """``zensical build`` on the build folder, then the site moved to ``site_dir`` and sanitised.
+
+        Raises:
+            BuildError: the engine failed (its exit status in the message).
+        """
+        built = self.build / "site"
+        if built.exists():
+            shutil.rmtree(built)
+        engine = self._engine("build", *(["--strict"] if strict else []))
+        try:
+            code = engine.wait()
+        finally:
+            if engine.poll() is None:
+                engine.terminate()
+                engine.wait()
+        if code != 0:
+            raise BuildError(f"zensical build failed (exit status {code})")
+        sanitize_site(built, self.authored_pages, self.use_directory_urls)
+        self.site.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".pmkb-site-", dir=self.site.parent))
+        try:
+            shutil.move(str(built), staging / "site")
+            if self.site.exists():
+                shutil.rmtree(self.site)
+            os.replace(staging / "site", self.site)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def serve(self, address: str | None = None, poll: float = 1.0) -> int:
+        """``zensical serve`` on the build folder; re-render when a file of the docs folder changes.
+        Runs until interrupted; the engine never outlives it."""
+        self.render(serve=True)
+        engine = self._engine("serve", *(["--dev-addr", address] if address else []))
+        seen = self._fingerprint()
+        try:
+            while engine.poll() is None:
+                time.sleep(poll)
+                now = self._fingerprint()
+                if now != seen:
+                    seen = now
+                    try:
+                        self.render(serve=True)
+                        _log("INFO", "post-mortems changed: site source written again")
+                    except BuildError as exc:
+                        _log("ERROR", str(exc))
+            return engine.returncode or 0
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            if engine.poll() is None:
+                engine.terminate()
+                try:
+                    engine.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    engine.kill()
+                    engine.wait()
+
+    def _fingerprint(self) -> tuple:
+        out = []
+        for path in self._docs_files():
+            try:
+                stat = (self.docs / path).lstat()
+            except OSError:
+                continue
+            out.append((path, stat.st_mtime_ns, stat.st_size))
+        return tuple(out)
+
+
+def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool) -> None:
+    """Sanitise, in the built ``site``, the article of every page made from an authored file
+    (docs-relative ``authored`` paths) and the search-index text of those pages."""
+    from .sanitize import sanitize_html
+
+    ln = Links(use_directory_urls)
+    locations = set()
+    for path in authored:
+        url = ln.url(path)
+        locations.add(url)
+        target = site / (url + "index.html" if url.endswith("/") or url == "" else url)
+        if target.is_file():
+            text = target.read_text(encoding="utf-8")
+            clean = sanitize_article(text, sanitize_html)
+            if clean != text:
+                target.write_text(clean, encoding="utf-8")
+    index_path, key = SEARCH_INDEX["zensical"]
+    index_file = site / index_path
+    if index_file.is_file():
+        index = json.loads(index_file.read_text(encoding="utf-8"))
+        changed = False
+        for item in index.get(key, []):
+            if item.get("location", "").split("#", 1)[0] in locations:
+                for field in ("title", "text"):
+                    if isinstance(item.get(field), str):
+                        clean = sanitize_html(item[field])
+                        changed |= clean != item[field]
+                        item[field] = clean
+        if changed:
+            index_file.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def build(config_file: Path, strict: bool = False, build_dir: Path | None = None) -> Project:
+    """Build the site with Zensical (validate, render, ``zensical build``, sanitise, move to ``site_dir``).
+
+    Raises:
+        BuildError: validation errors (or warnings with ``strict``), a generated-page
+            collision, or the engine failed.
+    """
+    project = Project(config_file, build_dir)
+    project.render(strict=strict)
+    project.run_build(strict=False)
+    return project
