@@ -31,20 +31,23 @@ class Links:
     """Relative links from one page (``here``, docs-relative) to the others.
 
     Args:
+        from_source: raw-HTML URLs relative to the source file's folder (Zensical) instead of
+            the page's URL (MkDocs); see :meth:`href`.
         use_directory_urls: the engine's setting (``True``: ``a/b/``; ``False``: ``a/b.html``,
             the offline build); ``None``: no links, labels only (CLI Markdown).
         here: the docs-relative source path of the page being written.
     """
 
     def __init__(self, use_directory_urls: bool | None = True, here: str = "index.md",
-                 _urls: dict[str, str] | None = None):
+                 _urls: dict[str, str] | None = None, from_source: bool = False):
         self.use_directory_urls = use_directory_urls
         self.here = here
+        self.from_source = from_source
         self._urls = {} if _urls is None else _urls
 
     def at(self, here: str) -> "Links":
         """The same links written from another page (the URL cache is shared)."""
-        return Links(self.use_directory_urls, here, self._urls)
+        return Links(self.use_directory_urls, here, self._urls, self.from_source)
 
     @property
     def linked(self) -> bool:
@@ -72,8 +75,14 @@ class Links:
         return stem + "/"
 
     def href(self, to_page: str, fragment: str = "") -> str:
-        """URL of ``to_page`` relative to this page, escaped for an ``href`` attribute."""
+        """URL of ``to_page`` relative to this page, escaped for an ``href`` attribute.
+
+        Relative to the page's URL (MkDocs passes raw HTML through as it is), or, with
+        ``from_source``, to the source file's folder (Zensical rewrites relative URLs in raw
+        HTML as it rewrites Markdown links, from the source file's place to the page's URL)."""
         source, target = self.url(self.here), self.url(to_page)
+        if self.from_source:
+            source = self.here
         base = source.split("/")[:-1]           # the folder the browser resolves against
         parts = target.split("/")
         common = 0

@@ -66,6 +66,8 @@ class SiteOptions:
     use_directory_urls: bool = True
     site_url: str | None = None
     min_score: float = 0.06
+    links_from_source: bool = False
+    """Raw-HTML links relative to the source file (an engine that rewrites them, Zensical)."""
 
 
 @dataclass
@@ -123,7 +125,7 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
     by_id = {pm.id: pm for pm in published}
     report = build_report(published, analysis.clusters, options.today, warnings=analysis.warnings)
     ranked = report.clusters
-    ln = Links(options.use_directory_urls)
+    ln = Links(options.use_directory_urls, from_source=options.links_from_source)
     source = SiteSource(nav=[dict(item) for item in pages.NAV] + [{"Reports": REPORTS}])
 
     groups = [
@@ -167,7 +169,7 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
         for key in set(cache) - {repr(spec) for spec in specs.values()}:
             del cache[key]
 
-    urls = {pm.id: ln.url(pm.path) for pm in published}
+    urls = {pm.id: Links(options.use_directory_urls).url(pm.path) for pm in published}
     records = exports.export_records(published, analysis, urls)
     source.files["api/postmortems.json"] = exports.export_json(records).encode("utf-8")
     source.files["api/postmortems.csv"] = exports.export_csv(records).encode("utf-8")

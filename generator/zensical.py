@@ -40,7 +40,7 @@ import yaml
 
 from .analysis import Analysis, analyse
 from .markup import Links
-from .material import SEARCH_INDEX, bundled_polyfills, sanitize_article
+from .material import SEARCH_INDEX, bundled_polyfills, local_worker_shim, sanitize_article
 from .render import (DEFAULT_ATTACHMENTS, STYLESHEET, WORKER_SHIM, SiteOptions, build_day, publish_refusal,
                      render_site)
 from .settings import Settings, load_settings
@@ -94,10 +94,22 @@ def _plugin_names(plugins) -> list:
     return [next(iter(p)) if isinstance(p, dict) else p for p in plugins or []]
 
 
+def _offline(config: dict) -> bool:
+    """Whether the ``offline`` plugin is configured and enabled."""
+    for plugin in config.get("plugins") or []:
+        if plugin == "offline":
+            return True
+        if isinstance(plugin, dict) and "offline" in plugin:
+            options = plugin["offline"] or {}
+            return bool(options.get("enabled", True)) if isinstance(options, dict) else True
+    return False
+
+
 def engine_config(config: dict, docs: str, site: str) -> dict:
     """The configuration Zensical gets: the project's, with the build folder's ``docs_dir``
     and ``site_dir``, the extensions, stylesheet and nav the pages need, our plugin left out
-    (Zensical would ignore it), the offline plugin's shim bundled."""
+    (Zensical would ignore it), the offline plugin's shim bundled, and the theme's ``classic``
+    variant unless the project chose one (the same look and markup as the Material build)."""
     out = dict(config)
     out["docs_dir"], out["site_dir"] = docs, site
     extensions = list(out.get("markdown_extensions") or [])
@@ -107,6 +119,9 @@ def engine_config(config: dict, docs: str, site: str) -> dict:
     out["plugins"] = [p for p in out.get("plugins") or [] if _plugin_names([p]) != ["postmortems"]]
     css = list(out.get("extra_css") or [])
     out["extra_css"] = css + ([STYLESHEET] if STYLESHEET not in css else [])
+    theme = dict(out.get("theme") or {}) if isinstance(out.get("theme"), dict) else {"name": out.get("theme")}
+    theme.setdefault("variant", "classic")  # Material's look and markup, as the MkDocs build has
+    out["theme"] = theme
     extra = dict(out.get("extra") or {})
     if extra.get("polyfills"):
         extra["polyfills"] = bundled_polyfills(extra["polyfills"], WORKER_SHIM)
@@ -139,7 +154,8 @@ class Project:
                              "it must be outside it (nothing is ever written into the docs folder)")
         if self.build in self.docs.parents:
             raise BuildError(f"the docs folder {self.docs} is inside the build folder {self.build}")
-        self.use_directory_urls = bool(self.config.get("use_directory_urls", True))
+        # The offline plugin switches directory URLs off (MkDocs' and Zensical's alike).
+        self.use_directory_urls = bool(self.config.get("use_directory_urls", True)) and not _offline(self.config)
         self.attachments = tuple(getattr(self.settings, "attachments", DEFAULT_ATTACHMENTS))
         self.authored_pages: list[str] = []
         self.chart_cache: dict = {}
@@ -172,7 +188,8 @@ class Project:
             everything = self._analyse(published + drafts)
             draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
         options = SiteOptions(str(self.config.get("site_name") or "Post-mortems"), build_day(),
-                              self.use_directory_urls, self.config.get("site_url") or None, self.settings.min_score)
+                              self.use_directory_urls, self.config.get("site_url") or None, self.settings.min_score,
+                              links_from_source=True)
         try:
             source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache)
         except ValueError as exc:
@@ -369,6 +386,11 @@ def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool) -> 
             clean = sanitize_article(text, sanitize_html)
             if clean != text:
                 target.write_text(clean, encoding="utf-8")
+    for page in site.rglob("*.html"):  # the offline build: the bundled shim, not the CDN's
+        text = page.read_text(encoding="utf-8")
+        if "unpkg.com/iframe-worker" in text:
+            depth = len(page.relative_to(site).parts) - 1
+            page.write_text(local_worker_shim(text, "../" * depth + WORKER_SHIM), encoding="utf-8")
     index_path, key = SEARCH_INDEX["zensical"]
     index_file = site / index_path
     if index_file.is_file():

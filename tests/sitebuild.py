@@ -46,18 +46,40 @@ def make_project(folder: Path, corpus: Path = FIXTURE_CORPUS, plugin_options: st
     return folder
 
 
+ENGINES = ("mkdocs", "zensical")
+
+
+def engine_available(engine: str) -> bool:
+    """MkDocs always; Zensical when the ``[zensical]`` extra is installed."""
+    import importlib.util
+
+    return engine == "mkdocs" or importlib.util.find_spec("zensical") is not None
+
+
 def run_build(project: Path, site_dir: Path, *, strict: bool = True, offline: bool = False,
-              timeout: int = 300) -> subprocess.CompletedProcess:
-    """``mkdocs build [--strict] -d site_dir`` in ``project``; returns the finished process."""
+              timeout: int = 300, engine: str = "mkdocs") -> subprocess.CompletedProcess:
+    """``mkdocs build [--strict] -d site_dir`` in ``project`` (or ``pmkb build --engine
+    zensical``, whose site goes to ``mkdocs.yml``'s ``site_dir``, then moved to ``site_dir``);
+    returns the finished process."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "OFFLINE": "true" if offline else "false"}
     env.pop("SOURCE_DATE_EPOCH", None)
+    if engine == "zensical":
+        cmd = [sys.executable, "-c", "from generator.cli import main; main()", "build", "--engine", "zensical"] + (["--strict"] if strict else [])
+        done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+        built = project / "site"
+        if done.returncode == 0 and built.resolve() != site_dir.resolve():
+            if site_dir.exists():
+                shutil.rmtree(site_dir)
+            shutil.move(str(built), site_dir)
+        return done
     cmd = [sys.executable, "-m", "mkdocs", "build", "-d", str(site_dir)] + (["--strict"] if strict else [])
     return subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @functools.lru_cache(maxsize=None)
-def shipped_site(offline: bool = False) -> Path:
-    """Build the repository's ``postmortems/`` with its ``mkdocs.yml`` (strict), once per session.
+def shipped_site(offline: bool = False, engine: str = "mkdocs") -> Path:
+    """Build the repository's ``postmortems/`` with its ``mkdocs.yml`` (strict), once per
+    session and engine (Zensical's in a copy of the project: it writes beside mkdocs.yml).
 
     Raises:
         AssertionError: the build failed (its log is in the message).
@@ -65,9 +87,19 @@ def shipped_site(offline: bool = False) -> Path:
     folder = Path(tempfile.mkdtemp(prefix="pmkb-site-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)  # shared by the session's tests, then removed
     out = folder / "site"
-    done = run_build(ROOT, out, offline=offline)
-    assert done.returncode == 0, f"mkdocs build --strict of the shipped site failed:\n{done.stderr}"
+    project = ROOT if engine == "mkdocs" else make_project(folder / "project", ROOT / "postmortems")
+    done = run_build(project, out, offline=offline, engine=engine)
+    assert done.returncode == 0, f"{engine} build --strict of the shipped site failed:\n{done.stderr}"
     return out
+
+
+def search_docs(site: Path) -> list[dict]:
+    """The search index entries of a built site (Material's ``search/search_index.json`` or
+    Zensical's ``search.json``): ``[{"location", "title", "text", ...}]``."""
+    for name, key in (("search/search_index.json", "docs"), ("search.json", "items")):
+        if (site / name).is_file():
+            return json.loads((site / name).read_text(encoding="utf-8"))[key]
+    raise AssertionError(f"no search index in {site}")
 
 
 # --- HTML checks ----------------------------------------------------------------------------
@@ -128,10 +160,9 @@ def broken_links(site: Path) -> list[str]:
             elif fragment and target.suffix == ".html" and tag == "a" and not fragment.startswith("__"):
                 if unquote(fragment) not in parse_page(target).ids:
                     problems.append(f"{page.relative_to(site)}: {url} (no id {fragment!r})")
-    index = site / "search" / "search_index.json"
-    if index.is_file():
+    if (site / "search" / "search_index.json").is_file() or (site / "search.json").is_file():
         root = site / "index.html"
-        for doc in json.loads(index.read_text(encoding="utf-8"))["docs"]:
+        for doc in search_docs(site):
             target, _ = _target_file(site, root, doc["location"] or "./")
             if target is None:
                 problems.append(f"search index: {doc['location']}")

@@ -42,7 +42,7 @@ def test_every_command_is_in_the_readme_and_has_help(runner):
 
 def test_the_two_readme_commands_are_there():
     assert "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/mkdocs build --strict" in README
-    assert "python3 -m venv .venv && .venv/bin/pip install -e '.[test,semantic]' && .venv/bin/python -m pytest" in README
+    assert "python3 -m venv .venv && .venv/bin/pip install -e '.[test,semantic,zensical]' && .venv/bin/python -m pytest" in README
 
 
 def test_published_schema_is_a_valid_draft_2020_12_schema():

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sitebuild import shipped_site
+from tests.sitebuild import ENGINES, engine_available, shipped_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -45,10 +45,12 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def served():
-    """The shipped site over http.server on localhost, in a thread."""
-    root = shipped_site(offline=False)
+@pytest.fixture(scope="module", params=ENGINES)
+def served(request):
+    """The shipped site (built by each engine) over http.server on localhost, in a thread."""
+    if not engine_available(request.param):
+        pytest.skip("the [zensical] extra is not installed")
+    root = shipped_site(offline=False, engine=request.param)
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -78,11 +80,23 @@ def _watch_external(page, base: str) -> list[str]:
     return outside
 
 
+RESULTS = {"mkdocs": ".md-search-result__item a", "zensical": "dialog ol li a"}
+"""A search result's link: Material's result list, or Zensical's search dialog (in a shadow root,
+which Playwright's CSS locators enter)."""
+
+
 def _search(page, query: str):
-    """Focus Material's search box and type ``query`` key by key; wait for results."""
-    page.click(".md-search__input")
+    """Open the theme's search, type ``query`` key by key (the search reacts to key events, not
+    to a value set from a script); wait for results and return the engine's result selector."""
+    if page.locator(".md-search__input").count():
+        page.click(".md-search__input")
+        engine = "mkdocs"
+    else:
+        page.click(".md-search__button")
+        engine = "zensical"
     page.keyboard.type(query, delay=40)
-    page.wait_for_selector(".md-search-result__item", timeout=15000)
+    page.wait_for_selector(RESULTS[engine], timeout=15000)
+    return RESULTS[engine]
 
 
 def test_search_open_result_follow_related(browser, served):
@@ -93,9 +107,9 @@ def test_search_open_result_follow_related(browser, served):
     assert page.locator("label.pmkb-hero__search").is_visible()
     _shot(page, "home")
 
-    _search(page, QUERY)
+    results = _search(page, QUERY)
     _shot(page, "search")
-    first = page.locator(".md-search-result__item a").first
+    first = page.locator(results).first
     assert EXPECTED_HIT in first.inner_text()
     first.click()
     page.wait_for_selector(".pmkb-card")
@@ -123,22 +137,26 @@ def test_home_search_prompt_opens_the_search(browser, served):
     base, _ = served
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(base)
-    page.click("label.pmkb-hero__search")
-    page.keyboard.type("edge-proxy", delay=40)
-    page.wait_for_selector(".md-search-result__item", timeout=15000)
-    assert page.locator(".md-search-result__item").count() >= 1
+    results = _search(page, "edge-proxy")
+    assert page.locator(results).count() >= 1
+    page.keyboard.press("Escape")
+    page.click("label.pmkb-hero__search")   # the home page's prompt opens the search too
+    page.wait_for_timeout(300)
+    assert page.locator(".md-search__input, dialog[open]").count() >= 1
     page.close()
 
 
-def test_offline_build_searches_from_disk(browser):
-    root = shipped_site(offline=True)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_offline_build_searches_from_disk(browser, engine):
+    if not engine_available(engine):
+        pytest.skip("the [zensical] extra is not installed")
+    root = shipped_site(offline=True, engine=engine)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     outside = _watch_external(page, "file://")
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto((root / "index.html").as_uri())
-    _search(page, QUERY)
-    first = page.locator(".md-search-result__item a").first
+    first = page.locator(_search(page, QUERY)).first
     assert EXPECTED_HIT in first.inner_text()
     first.click()
     page.wait_for_selector(".pmkb-card")
