@@ -76,12 +76,3 @@ def sanitize_article(page: str, sanitize: Callable[[str], str]) -> str:
         return page
     return page[:start] + sanitize(page[start:end]) + page[end:]
 
-
-_CDN_SHIM = re.compile(r'<script src="https://unpkg\.com/iframe-worker/shim"')
-
-
-def local_worker_shim(page: str, shim_url: str) -> str:
-    """``page`` with the offline plugin's CDN ``iframe-worker`` shim script (which Zensical's
-    offline plugin writes into every page, whatever ``extra.polyfills`` says) loaded from
-    ``shim_url`` (relative to the page) instead."""
-    return _CDN_SHIM.sub(f'<script src="{shim_url}"', page)

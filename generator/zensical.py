@@ -40,7 +40,7 @@ import yaml
 
 from .analysis import Analysis, analyse
 from .markup import Links
-from .material import SEARCH_INDEX, bundled_polyfills, local_worker_shim, sanitize_article
+from .material import SEARCH_INDEX, bundled_polyfills, sanitize_article
 from .render import (DEFAULT_ATTACHMENTS, STYLESHEET, WORKER_SHIM, SiteOptions, build_day, publish_refusal,
                      render_site)
 from .settings import Settings, load_settings
@@ -123,8 +123,11 @@ def engine_config(config: dict, docs: str, site: str) -> dict:
     theme.setdefault("variant", "classic")  # Material's look and markup, as the MkDocs build has
     out["theme"] = theme
     extra = dict(out.get("extra") or {})
-    if extra.get("polyfills"):
-        extra["polyfills"] = bundled_polyfills(extra["polyfills"], WORKER_SHIM)
+    polyfills = list(extra.get("polyfills") or [])
+    if _offline(config) and not any("iframe-worker" in str(url) for url in polyfills):
+        polyfills.append(WORKER_SHIM)  # else the offline plugin adds the CDN's copy
+    if polyfills:
+        extra["polyfills"] = bundled_polyfills(polyfills, WORKER_SHIM)
         out["extra"] = extra
     return out
 
@@ -386,11 +389,6 @@ def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool) -> 
             clean = sanitize_article(text, sanitize_html)
             if clean != text:
                 target.write_text(clean, encoding="utf-8")
-    for page in site.rglob("*.html"):  # the offline build: the bundled shim, not the CDN's
-        text = page.read_text(encoding="utf-8")
-        if "unpkg.com/iframe-worker" in text:
-            depth = len(page.relative_to(site).parts) - 1
-            page.write_text(local_worker_shim(text, "../" * depth + WORKER_SHIM), encoding="utf-8")
     index_path, key = SEARCH_INDEX["zensical"]
     index_file = site / index_path
     if index_file.is_file():

@@ -297,7 +297,7 @@ def test_generated_pages_that_collide_are_refused_naming_both(tmp_path):
     done = run_build(project, tmp_path / "site")
     assert done.returncode != 0
     # The validator catches it first, with the file, line and field (the plugin's own collision
-    # check, generator.site.generated_pages, is tested in test_site_pages.py).
+    # check, generator.render.render_site, is tested in test_site_pages.py).
     assert (f"postmortems/{DISK}.md:7:12: reserved-name services[0]: the page of service 'index' would be "
             "services/index.md, which is the services overview" in done.stderr)
 
