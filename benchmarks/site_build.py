@@ -6,14 +6,20 @@ builds them twice per round, in the same run, alternating:
 
 - **full**: the shipped ``mkdocs.yml`` (Material, search, tags, the ``postmortems`` plugin:
   validation, TF-IDF analysis, generated pages, cards, related links, sanitising, exports);
-- **bare**: Material and search only, same Markdown extensions, the post-mortems left out
-  of the nav (one nav entry).
+- **bare**: the shipped ``mkdocs.yml`` minus the ``postmortems`` plugin (same theme,
+  extensions, search, nav).
 
 Reports wall time (best of ``--rounds``), the time ratio (target <= 1.3 at N = 3,000), the
 largest HTML page of the full build (target < 300 KB; also the largest outside ``reports/``,
 whose pages come from :mod:`generator.reports`) and the site size ratio full/bare (target <= 1.5). Output only under ``benchmarks/out/site/`` (git-ignored) or ``--out``.
 
-Usage: ``.venv/bin/python benchmarks/site_build.py [--sizes 300 3000] [--rounds 2]``
+With ``--engines zensical`` (or both), the same for Zensical: **full** is ``pmkb build --engine
+zensical`` (validation, analysis, site source written to the build folder, ``zensical build``,
+sanitising, site moved to ``site_dir``), **bare** is ``zensical build`` of the same files with
+the bare configuration; both start without Zensical's cache (``--clean``, build folder
+removed), so every round does the whole work. Target: full <= 1.5 x bare.
+
+Usage: ``.venv/bin/python benchmarks/site_build.py [--sizes 300 3000] [--rounds 2] [--engines mkdocs zensical]``
 """
 
 from __future__ import annotations
@@ -30,32 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SYNTH = ROOT.parent / "shared" / "tools" / "synth_corpus.py"
 
-BARE_CONFIG = """\
-site_name: Bare Material
-docs_dir: postmortems
-use_directory_urls: true
-theme:
-  name: material
-  font: false
-nav:
-  - First: {first}
-not_in_nav: |
-  /*.md
-markdown_extensions:
-  - admonition
-  - attr_list
-  - md_in_html
-  - tables
-  - footnotes
-  - pymdownx.details
-  - pymdownx.superfences
-  - pymdownx.highlight
-  - pymdownx.inlinehilite
-  - toc:
-      permalink: true
-plugins:
-  - search
-"""
+PLUGIN_ENTRY = "  - postmortems:\n      broken_links: error\n"
+"""The shipped mkdocs.yml without this entry is the bare build: the same theme, extensions,
+search and offline settings, and nav (whose generated pages are then missing), no plugin."""
 
 
 def build(project: Path, config: str, site: Path) -> float:
@@ -72,6 +55,27 @@ def build(project: Path, config: str, site: Path) -> float:
     return elapsed
 
 
+def build_zensical(project: Path, config: str, site: Path, full: bool) -> float:
+    """``pmkb build --engine zensical`` (full) or ``zensical build --clean`` (bare) in
+    ``project``, site moved to ``site``; returns the wall time in seconds (raises on failure)."""
+    for folder in (site, project / "site", project / ".pmkb-build", project / ".cache"):
+        if folder.exists():
+            shutil.rmtree(folder)
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "OFFLINE": "false"}
+    if full:
+        cmd = [sys.executable, "-c", "from generator.cli import main; main()", "-f", config, "build",
+               "--engine", "zensical"]
+    else:
+        cmd = [sys.executable, "-m", "zensical", "build", "--clean", "-f", config]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"zensical build with {config} failed:\n{done.stderr[-3000:]}")
+    shutil.move(str(project / "site"), site)
+    return elapsed
+
+
 def site_stats(site: Path) -> dict:
     """Total bytes, HTML page count and the largest HTML page of a built site."""
     files = [p for p in site.rglob("*") if p.is_file()]
@@ -85,23 +89,28 @@ def site_stats(site: Path) -> dict:
             "largest_non_report_page_bytes": ours.stat().st_size}
 
 
-def run_size(n: int, out: Path, rounds: int) -> dict:
-    """Synthesise ``n`` post-mortems under ``out/N`` and time both builds ``rounds`` times."""
+def run_size(n: int, out: Path, rounds: int, engine: str = "mkdocs") -> dict:
+    """Synthesise ``n`` post-mortems under ``out/N`` and time both builds ``rounds`` times,
+    alternating bare and full, with ``engine``."""
     project = out / str(n)
     if project.exists():
         shutil.rmtree(project)
     docs = project / "postmortems"
     subprocess.run([sys.executable, str(SYNTH), str(n), str(docs)], check=True, capture_output=True)
     shutil.copy(ROOT / "mkdocs.yml", project / "full.yml")
-    first = sorted(p.name for p in docs.glob("*.md"))[0]
-    (project / "bare.yml").write_text(BARE_CONFIG.format(first=first), encoding="utf-8")
+    shipped = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert PLUGIN_ENTRY in shipped, "the shipped mkdocs.yml changed its postmortems entry"
+    (project / "bare.yml").write_text(shipped.replace(PLUGIN_ENTRY, ""), encoding="utf-8")
     times = {"bare": [], "full": []}
     for _ in range(rounds):
         for kind in ("bare", "full"):
-            times[kind].append(build(project, f"{kind}.yml", project / f"site-{kind}"))
+            if engine == "zensical":
+                times[kind].append(build_zensical(project, f"{kind}.yml", project / f"site-{kind}", kind == "full"))
+            else:
+                times[kind].append(build(project, f"{kind}.yml", project / f"site-{kind}"))
     full, bare = site_stats(project / "site-full"), site_stats(project / "site-bare")
     result = {
-        "n": n, "bare_s": round(min(times["bare"]), 2), "full_s": round(min(times["full"]), 2),
+        "n": n, "engine": engine, "load_after": os.getloadavg()[0], "bare_s": round(min(times["bare"]), 2), "full_s": round(min(times["full"]), 2),
         "all_bare_s": [round(t, 2) for t in times["bare"]], "all_full_s": [round(t, 2) for t in times["full"]],
         "full": full, "bare": bare,
     }
@@ -117,16 +126,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "site")
     parser.add_argument("--keep", action="store_true", help="keep the corpora and sites")
+    parser.add_argument("--engines", nargs="+", choices=("mkdocs", "zensical"), default=["mkdocs"])
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
-    print("| N | bare build | full build | time ratio | largest page | largest outside reports/ "
+    print("| engine | N | bare build | full build | time ratio | largest page | largest outside reports/ "
           "| bare site | full site | size ratio |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for n in args.sizes:
-        r = run_size(n, args.out, args.rounds)
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n, engine in ((n, e) for n in args.sizes for e in args.engines):
+        r = run_size(n, args.out, args.rounds, engine)
         results.append(r)
-        print(f"| {n} | {r['bare_s']:.1f} s | {r['full_s']:.1f} s | {r['time_ratio']:.2f} "
+        print(f"| {engine} | {n} | {r['bare_s']:.1f} s | {r['full_s']:.1f} s | {r['time_ratio']:.2f} "
               f"| {r['full']['largest_page_bytes'] / 1000:.0f} KB ({r['full']['largest_page']}) "
               f"| {r['full']['largest_non_report_page_bytes'] / 1000:.0f} KB ({r['full']['largest_non_report_page']}) "
               f"| {r['bare']['bytes'] / 1e6:.1f} MB | {r['full']['bytes'] / 1e6:.1f} MB | {r['size_ratio']:.2f} |",
@@ -137,7 +147,7 @@ def main() -> None:
     print()
     for r in results:  # every round: the spread says how far the best-of ratio can be trusted
         ratios = [f"{f / b:.2f}" for b, f in zip(r["all_bare_s"], r["all_full_s"])]
-        print(f"{r['n']}: bare {r['all_bare_s']} s, full {r['all_full_s']} s, ratio per round {ratios}")
+        print(f"{r['engine']} {r['n']} (load {r['load_after']:.2f}): bare {r['all_bare_s']} s, full {r['all_full_s']} s, ratio per round {ratios}")
 
 
 if __name__ == "__main__":

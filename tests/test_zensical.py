@@ -1,0 +1,159 @@
+"""The Zensical adapter (:mod:`generator.zensical`) and what both engines publish from files
+that are not post-mortems (README as home, ``_notes.md``, attachments)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from generator import zensical
+from tests.sitebuild import FIXTURE_CORPUS, engine_available, make_project, run_build
+
+HOSTILE_README = ('# Our knowledge base\n\nRead me first.\n\n<script>pwned("home")</script>\n\n'
+                  '<img src="x.png" onerror="pwned(1)" alt="graph">\n\n[details](javascript:pwned(2))\n\n'
+                  '<div onclick="pwned(3)" class="note">click</div>\n')
+
+
+def test_engine_config_points_at_the_build_folder_and_leaves_our_plugin_out():
+    config = zensical.read_config(Path(__file__).parents[1] / "mkdocs.yml")
+    out = zensical.engine_config(config, "docs", "site")
+    assert (out["docs_dir"], out["site_dir"]) == ("docs", "site")
+    assert "postmortems" not in zensical._plugin_names(out["plugins"])
+    assert {"search", "offline"} <= set(zensical._plugin_names(out["plugins"]))
+    assert out["extra_css"] == ["assets/pmkb/pmkb.css"]
+    assert out["theme"]["name"] == "material" and out["theme"]["variant"] == "classic"
+    assert "extra" not in out or not out["extra"].get("polyfills")          # OFFLINE unset: no shim
+
+
+def test_offline_build_config_bundles_the_worker_shim(monkeypatch):
+    monkeypatch.setenv("OFFLINE", "true")
+    config = zensical.read_config(Path(__file__).parents[1] / "mkdocs.yml")
+    assert zensical._offline(config)
+    assert zensical.engine_config(config, "docs", "site")["extra"]["polyfills"] == ["assets/pmkb/iframe-worker-shim.js"]
+
+
+def test_the_build_folder_is_never_inside_the_docs_folder(tmp_path):
+    project = make_project(tmp_path / "p")
+    with pytest.raises(zensical.BuildError, match="is inside the docs folder"):
+        zensical.Project(project / "mkdocs.yml", project / "postmortems" / "build")
+
+
+def _zensical_only():
+    if not engine_available("zensical"):
+        pytest.skip("the [zensical] extra is not installed")
+
+
+@pytest.mark.slow
+def test_validation_error_stops_the_zensical_build_with_the_validator_message(tmp_path):
+    _zensical_only()
+    name = "2024-06-11-search-disk-full-logs.md"
+    bad = (FIXTURE_CORPUS / name).read_text(encoding="utf-8").replace("severity: SEV3", "severity: SEV9")
+    project = make_project(tmp_path / "p", files={name: bad})
+    done = run_build(project, tmp_path / "site", engine="zensical")
+    assert done.returncode == 1
+    assert (f"postmortems/{name}:5:11: field-enum severity: 'severity' is 'SEV9', not an allowed value "
+            "(use one of SEV1, SEV2, SEV3, SEV4)") in done.stderr
+    assert "post-mortems: 1 error, 0 warnings in 6 files; run 'pmkb validate' for details" in done.stderr
+    assert not (project / ".pmkb-build").exists() and not (tmp_path / "site").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["mkdocs", "zensical"])
+def test_every_published_page_is_sanitised_and_only_allowed_attachments_are_published(tmp_path, monkeypatch,
+                                                                                          engine):
+    """README.md (the home page) and _notes.md with script, built with the unsafe-HTML rule off:
+    nothing executable reaches the pages or the search index; a .txt attachment is published,
+    an .svg and an .html are not (they can run script)."""
+    if not engine_available(engine):
+        pytest.skip("the [zensical] extra is not installed")
+    from generator import scan
+
+    monkeypatch.setattr(scan, "find_executable_html", lambda *args, **kwargs: [])
+    project = make_project(tmp_path / "p", files={
+        "README.md": HOSTILE_README, "_notes.md": HOSTILE_README.replace("Read me first.", "Team notes."),
+        "runbook.txt": "restart the proxy\n", "diagram.svg": '<svg onload="pwned(4)"></svg>\n',
+        "page.html": "<script>pwned(5)</script>\n"})
+    site = tmp_path / "site"
+    if engine == "zensical":
+        zensical.build(project / "mkdocs.yml")
+        (project / "site").rename(site)
+    else:
+        from mkdocs.commands.build import build
+        from mkdocs.config import load_config
+
+        build(load_config(str(project / "mkdocs.yml"), site_dir=str(site)))
+    home = (site / "index.html").read_text(encoding="utf-8")
+    notes = (site / "_notes" / "index.html").read_text(encoding="utf-8")
+    for html, text in ((home, "Read me first."), (notes, "Team notes.")):
+        article = html[html.index("<article"):html.index("</article>")]
+        assert text in article
+        assert "pwned" not in article and "onerror" not in article and "onclick" not in article
+        assert "javascript:" not in article
+        assert '<div class="note">click</div>' in article
+    index = next(p for p in (site / "search" / "search_index.json", site / "search.json") if p.is_file())
+    assert "pwned" not in index.read_text(encoding="utf-8")
+    assert (site / "runbook.txt").read_text(encoding="utf-8") == "restart the proxy\n"
+    assert not (site / "diagram.svg").exists() and not (site / "page.html").exists()
+    written = sorted(p.name for p in (project / "postmortems").iterdir())
+    assert written == sorted([*(p.name for p in FIXTURE_CORPUS.iterdir()), "README.md", "_notes.md",
+                              "runbook.txt", "diagram.svg", "page.html"])
+    if engine == "zensical":
+        manifest = json.dumps(sorted(p.name for p in (project / ".pmkb-build" / "zensical" / "docs").iterdir()))
+        assert "diagram.svg" not in manifest and "page.html" not in manifest
+
+
+def _many_postmortems(folder: Path, n: int) -> None:
+    import datetime as dt
+
+    folder.mkdir(parents=True)
+    for i in range(n):
+        day = dt.date(2020, 1, 1) + dt.timedelta(days=i)
+        (folder / f"{day.isoformat()}-queue-backlog-{i}.md").write_text(
+            f"---\nid: PM-{day.year}-{i + 1:03d}\ntitle: Queue backlog number {i} on the billing workers\n"
+            f"date: {day.isoformat()}\nseverity: SEV3\nstatus: in-review\nservices: [billing]\nauthors: [alice]\n"
+            "---\n\n## Summary\n\nThe billing queue backed up after a consumer deploy.\n", encoding="utf-8")
+
+
+def _processes_naming(marker: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "cmdline").read_bytes().decode("utf-8", "replace"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_sigterm_during_a_build_leaves_no_worker_behind(tmp_path):
+    """A build of 450 post-mortems validates in worker processes; SIGTERM in the middle of it
+    ends the build and every worker with it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from generator.validate import PARALLEL_MIN_FILES
+
+    project = make_project(tmp_path / "p", corpus=FIXTURE_CORPUS)
+    _many_postmortems(project / "postmortems" / "bulk", PARALLEL_MIN_FILES + 50)
+    marker = str(tmp_path / "site-sigterm")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PMKB_JOBS": "2"}
+    build = subprocess.Popen([sys.executable, "-m", "mkdocs", "build", "-d", marker], cwd=project, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_processes_naming(marker)) < 2 and build.poll() is None:
+        time.sleep(0.05)
+    assert build.poll() is None and len(_processes_naming(marker)) >= 2, "the validation workers never started"
+    build.send_signal(signal.SIGTERM)
+    assert build.wait(timeout=60) != 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _processes_naming(marker):
+        time.sleep(0.1)
+    assert _processes_naming(marker) == []
