@@ -29,6 +29,7 @@ class Context:
     def __init__(self, config_file: Path | None):
         self.config_file = config_file
         self._settings: Settings | None = None
+        self.redactor = None  # the run's masking step (generator.scan.Redactor), once files are read
 
     @property
     def settings(self) -> Settings:
@@ -42,6 +43,17 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+def emit(text: str = "", **kwargs) -> None:
+    """``click.echo`` at the edge: every secret value the command's validation found (in any
+    file it read) is hidden from what is printed, whatever check or analysis put it there
+    (:attr:`generator.validate.ValidationResult.redactor`). Keyword arguments as for
+    ``click.echo``."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(Context) if ctx is not None else None
+    redactor = getattr(obj, "redactor", None)
+    click.echo(redactor.hide(text) if redactor else text, **kwargs)
 
 
 # Commands that live in their own modules, loaded when first needed: importing one of those
@@ -142,13 +154,14 @@ def validate(obj: Context, paths: tuple[Path, ...], fmt: str, strict: bool, allo
         result.problems.append(nothing_found(targets, settings))
     elif fmt == "text":
         _note_skipped_templates(targets, settings)
+    obj.redactor = result.redactor
     if fmt == "json":
-        click.echo(format_json(result))
+        emit(format_json(result))
     elif fmt == "github":
-        click.echo(format_github(result))
+        emit(format_github(result))
     else:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        click.echo(format_text(result, style=click.style if color else (lambda text, **kw: text)), color=color)
+        emit(format_text(result, style=click.style if color else (lambda text, **kw: text)), color=color)
     failed = result.errors or (strict and result.warnings)
     sys.exit(EXIT_ERRORS if failed else EXIT_OK)
 

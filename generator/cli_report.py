@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from .cli import EXIT_OK, INCLUDE_DRAFTS, PATHS, Context, _parse_date, pass_context, resolve_paths
+from .cli import EXIT_OK, INCLUDE_DRAFTS, PATHS, Context, _parse_date, emit, pass_context, resolve_paths
 
 
 @click.command()
@@ -54,6 +54,7 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
     if since is not None and since > today:
         raise click.BadParameter(f"{since.isoformat()} is after --today {today.isoformat()}", param_hint="--since")
     result = run_validation(resolve_paths(settings, paths), settings)
+    obj.redactor = result.redactor
     from .analysis import published
 
     postmortems = [pm for pm in result.postmortems if pm.id in result.valid_ids]
@@ -65,13 +66,13 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
                      for pm in postmortems)
         postmortems = published(postmortems)
         if drafts:
-            click.echo(f"note: {drafts} draft post-mortem(s) left out (--include-drafts counts them)", err=True)
+            emit(f"note: {drafts} draft post-mortem(s) left out (--include-drafts counts them)", err=True)
     later = [pm for pm in postmortems if pm.date > today]
     if later:  # a report "as of" a past day knows nothing of what came after it
-        click.echo(f"note: {len(later)} post-mortem(s) dated after {today.isoformat()} left out", err=True)
+        emit(f"note: {len(later)} post-mortem(s) dated after {today.isoformat()} left out", err=True)
         postmortems = [pm for pm in postmortems if pm.date <= today]
     if left_out or result.errors:
-        click.echo(f"note: {left_out} post-mortem(s) with validation errors left out of the report "
+        emit(f"note: {left_out} post-mortem(s) with validation errors left out of the report "
                    "(run 'pmkb validate')", err=True)
     clusters, warnings = [], []
     if postmortems:
@@ -81,13 +82,13 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
         clusters, warnings = analysis.clusters, analysis.warnings
     rep = build_report(postmortems, clusters, today, since=since, warnings=warnings, drafts_left_out=drafts)
     for warning in warnings:
-        click.echo(f"note: {warning}", err=True)
+        emit(f"note: {warning}", err=True)
     if fmt == "json":
-        click.echo(json.dumps(rep.as_dict(), indent=2, ensure_ascii=False))
+        emit(json.dumps(rep.as_dict(), indent=2, ensure_ascii=False))
     elif fmt == "csv":
-        click.echo(report_csv(rep, table), nl=False)
+        emit(report_csv(rep, table), nl=False)
     else:
-        click.echo(render_cli_markdown(rep), nl=False)
+        emit(render_cli_markdown(rep), nl=False)
     sys.exit(EXIT_OK)
 
 

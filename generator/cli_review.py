@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .cli import EXIT_ERRORS, EXIT_OK, Context, pass_context
+from .cli import EXIT_ERRORS, EXIT_OK, Context, emit, pass_context
 
 
 @click.command()
@@ -44,7 +44,8 @@ def review(obj: Context, path: Path | None, base_ref: str, fmt: str, duplicate_t
         result = run_review(base_ref, settings, threshold=threshold)
     except ReviewError as exc:
         raise click.UsageError(str(exc)) from exc
-    click.echo(format_json(result) if fmt == "json" else format_markdown(result), nl=fmt == "json")
+    obj.redactor = result.validation.redactor
+    emit(format_json(result) if fmt == "json" else format_markdown(result), nl=fmt == "json")
     sys.exit(EXIT_ERRORS if result.exit_code else EXIT_OK)
 
 

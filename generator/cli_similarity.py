@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from .cli import EXIT_ERRORS, INCLUDE_DRAFTS, PATHS, Context, pass_context, resolve_paths
+from .cli import EXIT_ERRORS, INCLUDE_DRAFTS, PATHS, Context, emit, pass_context, resolve_paths
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
                       help="text for people, json for tools.")
@@ -45,12 +45,13 @@ def load_corpus(obj: Context, paths: tuple[Path, ...], include_drafts: bool = Fa
         result = validate(resolve_paths(settings, paths), settings)
     except FileNotFoundError as exc:
         raise click.UsageError(f"{exc} does not exist")
+    obj.redactor = result.redactor
     skipped = result.files - len(result.postmortems)
     if result.errors:
         note = f"note: {result.errors} validation error(s) in the post-mortems"
         if skipped:
             note += f"; {skipped} file(s) whose front matter could not be read are left out"
-        click.echo(note + " (run 'pmkb validate' for details)", err=True)
+        emit(note + " (run 'pmkb validate' for details)", err=True)
     from .analysis import published
 
     return settings, (result.postmortems if include_drafts else published(result.postmortems))
@@ -88,9 +89,12 @@ def _file_query(path: Path, corpus: tuple[Path, ...], settings, index):
 
     resolved = lexical(path)  # not resolve(): a link is reported, never followed
     loaded = validate([resolved], settings)
+    obj = click.get_current_context().find_object(Context)
+    if obj is not None and loaded.secrets:  # the query file's secrets are hidden too
+        obj.redactor = loaded.redactor | obj.redactor if obj.redactor is not None else loaded.redactor
     if not loaded.postmortems:
         problem = loaded.problems[0].message if loaded.problems else "no front matter"
-        click.echo(f"error: cannot read {path}: {problem}", err=True)
+        emit(f"error: cannot read {path}: {problem}", err=True)
         sys.exit(EXIT_ERRORS)
     own = loaded.postmortems[0]
     for (rel, _), file in _corpus_files(corpus, settings).items():
@@ -111,9 +115,9 @@ def _unused_id(by_id: dict) -> str:
 
 def _warn(warnings: list[str], notes: list[str] = ()) -> None:
     for message in warnings:
-        click.echo(f"warning: {message}", err=True)
+        emit(f"warning: {message}", err=True)
     for message in notes:
-        click.echo(f"note: {message}", err=True)
+        emit(f"note: {message}", err=True)
 
 
 def _link_json(link) -> dict:
@@ -164,7 +168,7 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
         if target.id in by_id and by_id[target.id] is not target:
             # Another file with the id of a corpus post-mortem: compare it with that one too.
             twin = by_id[target.id]
-            click.echo(f"warning: {query} has id {target.id}, which {_corpus_file(twin, corpus, settings)} in the "
+            emit(f"warning: {query} has id {target.id}, which {_corpus_file(twin, corpus, settings)} in the "
                        f"corpus also uses; ids must be unique (give {query} the next free id, "
                        f"{next_free_id(set(by_id), target.id)})", err=True)
             # similar_to leaves out the query's id; the twin is kept, and the post-mortems whose
@@ -178,18 +182,18 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     _warn(index.warnings)
     links = index.similar_to(target, k=k, min_score=min_score, exclude=exclude)
     if fmt == "json":
-        click.echo(json.dumps({"query": label, "query_kind": kind, "query_id": query_id, "similar": [
+        emit(json.dumps({"query": label, "query_kind": kind, "query_id": query_id, "similar": [
             {**_link_json(link), "date": by_id[link.id].date.isoformat(), "title": by_id[link.id].title}
             for link in links]}, ensure_ascii=False, indent=2))
         return
     if not links:
-        click.echo("no similar post-mortems")
+        emit("no similar post-mortems")
         return
     for link in links:
         pm = by_id[link.id]
-        click.echo(f"{pm.id}  {pm.date.isoformat()}  {link.score:.3f}  {pm.title}")
+        emit(f"{pm.id}  {pm.date.isoformat()}  {link.score:.3f}  {pm.title}")
         if link.terms:
-            click.echo(f"    shared terms: {', '.join(link.terms)}")
+            emit(f"    shared terms: {', '.join(link.terms)}")
 
 
 @click.command()
@@ -211,19 +215,19 @@ def related(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: boo
     links = index.related_links()
     _warn(index.warnings, index.notes)
     if fmt == "json":
-        click.echo(json.dumps({pid: [_link_json(link) for link in items] for pid, items in links.items()},
+        emit(json.dumps({pid: [_link_json(link) for link in items] for pid, items in links.items()},
                               ensure_ascii=False, indent=2))
         return
     by_id = {pm.id: pm for pm in index.postmortems}
     for pid, items in links.items():
-        click.echo(f"{pid}  {by_id[pid].title}")
+        emit(f"{pid}  {by_id[pid].title}")
         if not items:
-            click.echo("    (no related post-mortems)")
+            emit("    (no related post-mortems)")
         for link in items:
             pin = "  (pinned)" if link.pinned else ("  (via sentence model)" if link.via == "semantic"
                                                      else "")
             terms = f"  [{', '.join(link.terms)}]" if link.terms else ""
-            click.echo(f"    {link.id}  {link.score:.3f}  {by_id[link.id].title}{terms}{pin}")
+            emit(f"    {link.id}  {link.score:.3f}  {by_id[link.id].title}{terms}{pin}")
 
 
 def cluster_json(cluster) -> dict:
@@ -263,30 +267,30 @@ def clusters(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bo
     result = analyse(postmortems, settings)
     _warn(result.warnings, result.notes)
     if fmt == "json":
-        click.echo(json.dumps({"clusters": [cluster_json(c) for c in result.clusters]}, ensure_ascii=False,
+        emit(json.dumps({"clusters": [cluster_json(c) for c in result.clusters]}, ensure_ascii=False,
                               indent=2))
         return
     if not result.clusters:
-        click.echo(f"no recurring problems among {len(result.postmortems)} post-mortem(s)")
+        emit(f"no recurring problems among {len(result.postmortems)} post-mortem(s)")
         return
     by_id = result.by_id()
     for cluster in result.clusters:
         severities = ", ".join(f"{n} {level}" for level, n in cluster.severities.items())
-        click.echo(f"{cluster.id}  {cluster.label}  ({cluster.size} incidents, {cluster.first.isoformat()} .. "
+        emit(f"{cluster.id}  {cluster.label}  ({cluster.size} incidents, {cluster.first.isoformat()} .. "
                    f"{cluster.last.isoformat()}; {severities})")
         for recurrence in cluster.recurrences:
             day = recurrence.done_at.date() if isinstance(recurrence.done_at, dt.datetime) else recurrence.done_at
-            click.echo(f"    came back after a fix: {recurrence.sentence()} (done {day.isoformat()})")
+            emit(f"    came back after a fix: {recurrence.sentence()} (done {day.isoformat()})")
         if cluster.recurrence_unknown:
-            click.echo("    may have come back after a fix (not known: the fix has no done_at, or was done the "
+            emit("    may have come back after a fix (not known: the fix has no done_at, or was done the "
                        f"day it started): {', '.join(cluster.recurrence_unknown)}")
         if cluster.fix_outcome == "held":
-            click.echo("    the fixes held: no incident started after a done action item")
+            emit("    the fixes held: no incident started after a done action item")
         for member in cluster.members:
             pm = by_id[member]
-            click.echo(f"    {pm.id}  {pm.date.isoformat()}  {pm.severity}  {pm.title}")
+            emit(f"    {pm.id}  {pm.date.isoformat()}  {pm.severity}  {pm.title}")
     clustered = sum(c.size for c in result.clusters)
-    click.echo(f"{len(result.clusters)} clusters, {clustered} of {len(result.postmortems)} post-mortems")
+    emit(f"{len(result.clusters)} clusters, {clustered} of {len(result.postmortems)} post-mortems")
 
 
 COMMANDS = [similar, related, clusters]

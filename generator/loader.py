@@ -14,6 +14,7 @@ constructed) with PyYAML's C parser. Our own constructor then walks the node tre
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -61,10 +62,31 @@ class SourceFile:
     body: str = ""
     body_line: int = 1
     problems: list[Problem] = field(default_factory=list)
+    secrets: tuple[str, ...] = ()
+    redactor: object = None  # a generator.scan.Redactor of ``secrets`` once they are known
 
     def problem(self, line, column, fld, level, code, message, fix) -> None:
-        """Record a problem against this file (same argument order as :class:`Problem`)."""
+        """Record a problem against this file (same argument order as :class:`Problem`).
+
+        Once :meth:`set_secrets` has run, ``message`` and ``fix`` are masked before they are
+        stored: no check can quote a secret of the file (a format or enum error on the same
+        value, a link target holding a token).
+        """
+        if self.redactor:
+            message, fix = self.redactor.mask(message), self.redactor.mask(fix)
         self.problems.append(Problem(self.relpath, line, column, fld, level, code, message, fix))
+
+    def set_secrets(self, values) -> None:
+        """Record the secret values the scan found anywhere in the file (above the front matter
+        too) and mask them in the problems recorded so far (the loader's, such as
+        ``front-matter-missing`` quoting the first line) and in every later one."""
+        from .scan import Redactor
+
+        self.secrets = tuple(sorted({*self.secrets, *values}))
+        self.redactor = Redactor(self.secrets)
+        if self.redactor:
+            mask = self.redactor.mask
+            self.problems = [dataclasses.replace(p, message=mask(p.message), fix=mask(p.fix)) for p in self.problems]
 
     def line_of(self, path: str) -> int | None:
         """Line of a field's value, else of its key, else of the nearest enclosing field."""
@@ -212,7 +234,9 @@ def _read_bytes(src: SourceFile, raw: bytes) -> SourceFile:
 def _split_front_matter(src: SourceFile) -> None:
     lines = src.text.split("\n")
     if not lines or lines[0].rstrip() != "---":
-        first = lines[0][:40] if lines else ""
+        from .scan import excerpt
+
+        first = excerpt(lines[0]) if lines else ""
         src.problem(1, 1, None, "error", "front-matter-missing",
                     f"the file does not start with a front-matter block (first line: {first!r})",
                     "start the file with '---', the YAML fields, then a closing '---' (see `pmkb new`)")

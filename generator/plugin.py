@@ -149,13 +149,14 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         pending, self.pending = self.pending, None
         result = pending.result()
         log.debug(f"validated {result.files} files in {time.perf_counter() - self.validation_started:.2f} s")
+        hide = result.redactor.hide  # (messages are masked already; this is the edge, for the log)
         for problem in result.problems:
             if problem.level == "warning":
-                log.warning(_one_line(problem))
+                log.warning(hide(_one_line(problem)))
         if result.errors:
             for problem in result.problems:
                 if problem.level == "error":
-                    log.error(_one_line(problem))
+                    log.error(hide(_one_line(problem)))
             raise PluginError(f"post-mortems: {summary_line(result)}; run 'pmkb validate' for details")
         return result
 

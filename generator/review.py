@@ -488,12 +488,13 @@ def review(base_ref: str, settings: Settings, start: Path | None = None,
     in_base = base_files(base, root, settings)
     with tempfile.TemporaryDirectory(prefix="pmkb-review-") as tmp:
         old_dir = export_base(base, root, settings, sorted(touched & in_base), Path(tmp))
-        old = _load([old_dir], dataclasses.replace(settings, docs_dir=old_dir), scan_secrets=False)
+        # (scanned too: a change that removes a secret must not show it in the "before" clusters)
+        old = _load([old_dir], dataclasses.replace(settings, docs_dir=old_dir), scan_secrets=True)
     base_pms = [pm for pm in unchanged if pm.path in in_base] + old.postmortems
     referring = _naming_removed_ids(base_pms, head.postmortems, touched, checked)
     linking = _linking_to_removed_files(head.problems, relpath_of, touched, checked, docs)
     result.validation = ValidationResult(
-        files=len(checked), other_files=len(checked_others),
+        files=len(checked), other_files=len(checked_others), secrets=head.secrets | old.secrets,
         postmortems=[pm for pm in head.postmortems if pm.path in checked],
         problems=[p for p in head.problems if relpath_of.get(_abs(Path(p.path))) in checked | checked_others
                   or (p.code == "unknown-id" and relpath_of.get(_abs(Path(p.path))) in referring)

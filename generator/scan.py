@@ -9,7 +9,9 @@ secret, and only those lines go through detect-secrets' plugins and filters.
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,24 +22,39 @@ from html.parser import HTMLParser
 
 
 def mask(value: str) -> str:
-    """Mask a secret or personal value for display: ``AKIAIOSFODNN7EXAMPLE`` -> ``AKIA…MPLE``.
+    """Mask a secret or personal value for display: ``AKIAIOSFODNN7EXAMPLE`` -> ``AKI…PLE``.
 
-    Values of 12 characters or fewer keep only their first character. Phone numbers keep
-    only their last two digits. The result never contains more than 8 characters of the input.
+    A value keeps at most a third of its characters, and never more than 8: one character up
+    to 11, then 2, 3 or 4 at each end (from 12, 18 and 24 characters). Phone numbers keep only
+    their last two digits, e-mail addresses the first letter and the top-level domain.
     """
     value = value.strip()
     if _PHONE_CHARS.fullmatch(value):
         digits = re.sub(r"\D", "", value)
-        return "+" * value.startswith("+") + "•" * max(len(digits) - 2, 3) + digits[-2:]
+        return "+" * ("+" in value[:2]) + "•" * max(len(digits) - 2, 3) + digits[-2:]
     if "@" in value and _EMAIL.fullmatch(value):
         user, _, domain = value.partition("@")
         return f"{user[:1]}…@…{domain[domain.rfind('.'):]}"
-    if len(value) <= 12:
+    if len(value) < 12:
         return value[:1] + "…"
-    return f"{value[:4]}…{value[-4:]}"
+    keep = min(4, len(value) // 6)
+    return f"{value[:keep]}…{value[-keep:]}"
 
 
-_PHONE_CHARS = re.compile(r"\+?[\d\s().\-]{7,}")
+def excerpt(text: str, limit: int = 40) -> str:
+    """The start of ``text`` for a message, at most ``limit`` characters, never cut inside a run
+    of token characters: a quoted excerpt holds whole tokens only, so the masking step
+    (:class:`Redactor`) recognises a secret in it (a cut token would slip through in part).
+    A cut excerpt ends with ``…``."""
+    if len(text) <= limit:
+        return text
+    cut = limit
+    while cut > 0 and _TOKEN_CHAR.match(text, cut - 1) and _TOKEN_CHAR.match(text, cut):
+        cut -= 1
+    return text[:cut].rstrip() + "…"
+
+
+_PHONE_CHARS = re.compile(r"\(?\+?[\d\s().\-]{7,}")
 
 # --- secrets -------------------------------------------------------------------------------
 
@@ -100,11 +117,13 @@ def candidate_lines(lines: list[str]) -> list[int]:
 
 @dataclass(frozen=True)
 class Finding:
-    """A value found in the text: 1-based file ``line``, ``kind`` in words, the raw ``value``."""
+    """A value found in the text: 1-based file ``line``, ``kind`` in words, the raw ``value``;
+    for a secret, ``hidden`` holds every text to hide wherever it occurs (see :func:`secret_extent`)."""
 
     line: int
     kind: str
     value: str
+    hidden: tuple[str, ...] = ()
 
 
 class SecretScanner:
@@ -148,9 +167,162 @@ class SecretScanner:
             for secret in self._process([(first_line + i, line)], name):
                 value = secret.secret_value or ""
                 key = (secret.line_number, secret.type)
-                if key not in found:
-                    found[key] = Finding(secret.line_number, secret.type, value)
+                shown, hidden = secret_extent(lines, i, value, secret.type)
+                if key in found:  # one problem per line and kind; every value of them is hidden
+                    old = found[key]
+                    found[key] = Finding(old.line, old.kind, old.value, tuple(sorted({*old.hidden, *hidden})))
+                else:
+                    found[key] = Finding(secret.line_number, secret.type, shown, hidden)
         return sorted(found.values(), key=lambda f: (f.line, f.kind))
+
+
+# --- hiding what the secret scan found -----------------------------------------------------
+
+HIDDEN = "••••••"
+"""What text that leaves the tool shows in place of a secret: no letter or digit, so it is never
+a search term, a similarity term or a "shared term", and says nothing of the value's length."""
+
+# Characters of a token (as in :data:`_TOKEN_RUN`). A detector may report a part of a token:
+# detect-secrets' GitHub and GitLab detectors return only the ``ghp``/``glpat`` group of their
+# regex, the JWT detector stops before the signature, and a line cut into windows (see
+# :func:`scan_windows`) may cut a token in two: what is hidden is widened to the whole token.
+_TOKEN_CHAR = re.compile(r"[A-Za-z0-9+/=_\-.~]")
+_TOKEN_TAIL = re.compile(r"[A-Za-z0-9+/=_\-.~]*")
+_MAX_WIDENED = 8192
+_PEM_END = re.compile(r"-----END[ A-Z0-9]*-----")
+_PEM_MAX_LINES = 200
+
+
+def secret_extent(lines: list[str], index: int, value: str, kind: str) -> tuple[str, tuple[str, ...]]:
+    """What to hide for a secret a detector reported in ``lines[index]``: ``(shown, hidden)``.
+
+    ``shown`` is the value a message masks: the value, or the whole token when the detector gave
+    only a prefix of 8 characters or fewer (``ghp`` of ``ghp_...``). ``hidden`` is every text to
+    hide wherever it occurs in the file: the value as reported and the whole run of token
+    characters around it (at most 8,192), and for a private key every line of its PEM block up
+    to ``-----END ...-----`` (detect-secrets reports only the ``BEGIN ... PRIVATE KEY`` header;
+    the key is in the lines after it).
+    """
+    line = lines[index]
+    hidden = {value}
+    shown = value
+    at = line.find(value) if value else -1
+    if at >= 0:
+        start, end = at, at + len(value)
+        while start > 0 and end - start < _MAX_WIDENED and _TOKEN_CHAR.match(line, start - 1):
+            start -= 1
+        tail = _TOKEN_TAIL.match(line, end, min(len(line), start + _MAX_WIDENED)).end()
+        if tail > end and len(value) <= 8 and start == at:
+            shown = line[at:tail]
+            hidden.discard(value)  # a prefix alone ("ghp") is no secret, and would mangle text
+        hidden.add(line[start:tail])
+    if kind == "Private Key":
+        for i in range(index, min(len(lines), index + _PEM_MAX_LINES)):
+            text = lines[i].strip()
+            if text:
+                hidden.add(text)
+            if _PEM_END.search(lines[i]):
+                break
+    return shown, tuple(sorted(v for v in hidden if v.strip()))
+
+
+def _variants(value: str) -> set[str]:
+    """Forms a value takes in a message or page besides itself: lower case and kebab-case (a
+    fix suggests ``slugify(tag)``), and JSON-escaped (``"`` and ``\\`` in JSON output)."""
+    out = {value}
+    if len(value) >= 8:
+        out.add(value.lower())
+        from slugify import slugify
+
+        slug = slugify(value)
+        if len(slug) >= 8:
+            out.add(slug)
+    escaped = json.dumps(value, ensure_ascii=False)[1:-1]
+    out.add(escaped)
+    return {v for v in out if v.strip()}
+
+
+class Redactor:
+    """The one masking step: hides every secret value found in a file (or a run) in any text.
+
+    Built from the values the secret scan recorded (:attr:`generator.loader.SourceFile.secrets`);
+    every occurrence of a value (and of its lower-case, kebab-case and JSON-escaped forms) that
+    is not part of a longer word (no letter, digit or ``_`` right before or after it) is replaced: by :func:`mask` in problem messages
+    (:meth:`mask`, so the author can tell which value it is), by :data:`HIDDEN` in everything
+    published (:meth:`hide`, :meth:`hide_data`: the model, pages, exports, similarity terms).
+    An empty redactor returns its input unchanged, at no cost.
+    """
+
+    def __init__(self, values=()):
+        self.secrets = frozenset(v.strip() for v in values if isinstance(v, str) and v.strip())
+        shown: dict[str, str] = {}
+        for value in sorted(self.secrets):
+            for form in _variants(value):
+                shown.setdefault(form, mask(value))
+        self._shown = shown
+        self.values = tuple(sorted(shown, key=lambda v: (-len(v), v)))
+        self._pattern = _alternation(self.values) if self.values else None
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def __or__(self, other: "Redactor") -> "Redactor":
+        return Redactor(self.secrets | other.secrets)
+
+    def __reduce__(self):  # pickled (worker processes) as its values
+        return (Redactor, (tuple(sorted(self.secrets)),))
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret replaced by its :func:`mask` (``AKI…PLE``)."""
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(self._masked, text)
+
+    def _masked(self, match: re.Match) -> str:
+        found = match.group()
+        if found in self._shown:
+            return self._shown[found]
+        spaced = _SPACE_RUN.sub(" ", found)  # matched with other whitespace (see _alternation)
+        return next((m for v, m in self._shown.items() if _SPACE_RUN.sub(" ", v) == spaced), HIDDEN)
+
+    def hide(self, text: str) -> str:
+        """``text`` with every secret replaced by :data:`HIDDEN`."""
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(HIDDEN, text)
+
+    def hide_data(self, value):
+        """``value`` with :meth:`hide` applied to every string in it: ``str``, ``list``,
+        ``tuple``, ``dict`` (keys too) and dataclass instances (fields replaced in place, or a
+        copy for frozen ones); other values (dates, numbers, bytes) as they are."""
+        if self._pattern is None:
+            return value
+        if isinstance(value, str):
+            return self.hide(value)
+        if isinstance(value, list):
+            return [self.hide_data(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.hide_data(v) for v in value)
+        if isinstance(value, dict):
+            return {self.hide_data(k): self.hide_data(v) for k, v in value.items()}
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            changes = {f.name: self.hide_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            if getattr(value, "__dataclass_params__").frozen:
+                return dataclasses.replace(value, **changes)
+            for name, new in changes.items():
+                setattr(value, name, new)
+            return value
+        return value
+
+
+_SPACE_RUN = re.compile(r"\s+")
+
+
+def _alternation(values: tuple[str, ...]) -> re.Pattern:
+    """One pattern for every value, not inside a longer word; a run of whitespace in a value
+    matches any run of whitespace (the scanner sees long runs collapsed, see :func:`scan_windows`)."""
+    parts = ("\\s+".join(re.escape(piece) for piece in _SPACE_RUN.split(v)) for v in values)
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
 
 
 # --- personal data -------------------------------------------------------------------------
@@ -329,7 +501,7 @@ def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]
             scheme = unsafe_scheme(link_destination(link.target), embedded=link.image)
             if scheme:
                 kind = "image" if link.image else "link"
-                written = "" if _SCRIPT_SCHEME.match(link.target.lstrip()) else f" (written {link.target[:40]!r})"
+                written = "" if _SCRIPT_SCHEME.match(link.target.lstrip()) else f" (written {excerpt(link.target)!r})"
                 found.append(HtmlFinding(link.line, link.column, f"{scheme}: URL{written} in a Markdown {kind}"))
     return sorted(set(found), key=lambda f: (f.line, f.column))
 

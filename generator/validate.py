@@ -86,7 +86,8 @@ class ValidationResult:
     :class:`Postmortem` (also ones with errors elsewhere), sorted by id; ``valid_ids`` the ids
     of those without errors. ``problems`` is sorted by path, line, column. ``files`` counts the
     post-mortem files checked, ``other_files`` the pages, attachments and other files of the
-    folders checked.
+    folders checked; ``secrets`` every secret value the scan found in them (never printed: the
+    masking step, :attr:`redactor`, is made of them).
     """
 
     postmortems: list[Postmortem] = field(default_factory=list)
@@ -94,6 +95,17 @@ class ValidationResult:
     files: int = 0
     valid_ids: set[str] = field(default_factory=set)
     other_files: int = 0
+    secrets: frozenset[str] = frozenset()
+
+    @property
+    def redactor(self) -> scan.Redactor:
+        """The masking step over every secret found in the run (:class:`generator.scan.Redactor`);
+        the CLI passes every output through it, in case a value of one file shows in another."""
+        cached = self.__dict__.get("_redactor")
+        if cached is None or cached[0] is not self.secrets:
+            cached = (self.secrets, scan.Redactor(self.secrets))
+            self.__dict__["_redactor"] = cached
+        return cached[1]
 
     @property
     def errors(self) -> int:
@@ -548,6 +560,8 @@ def _check_file_name(src: SourceFile, data: dict | None) -> None:
     prefix = re.match(r"^(\d{4}-\d{2}-\d{2})[-_ ]?", stem)
     rest = stem[prefix.end():] if prefix else stem
     title = data.get("title") if isinstance(data, dict) and isinstance(data.get("title"), str) else ""
+    if src.redactor:  # a file name suggested from a title must not spell a secret of it
+        title = src.redactor.hide(title)
     slug = slugify(rest, max_length=60, word_boundary=True) or slugify(title, max_length=60,
                                                                        word_boundary=True) or "incident"
     # The name's own date, when it is a real day (2024-02-30 is not, and is never suggested back).
@@ -662,6 +676,11 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
         src.problem(None, None, None, "warning", "file-too-large",
                     f"the file is {src.size / 1e6:.1f} MB, over the {settings.max_file_size / 1e6:g} MB limit",
                     "move long logs or dumps to an attachment and link to it; keep the excerpt that matters")
+    code = scan.code_line_indexes(src.body) if src.text else frozenset()
+    if secrets is not None and src.text:
+        # First, so that every problem after it is masked as it is recorded, and the ones
+        # recorded while loading (a first line quoted by front-matter-missing) are masked now.
+        _scan_secrets(src, secrets, code)
     placeholders = foreign.template_placeholders(src.data)
     before = len(src.problems)
     _check_file_name(src, src.data)
@@ -680,7 +699,6 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
             formats.check_v2(src, data, bad, times, today, _horizon(today))
         pm = _build_postmortem(src, data, bad, times, relpath, version)
     body_lines = src.body.split("\n")
-    code = scan.code_line_indexes(src.body)
     prose = scan.prose_lines(body_lines, code)
     sections = scan.split_sections(body_lines, code, src.body_line)
     if pm is not None:
@@ -695,14 +713,6 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
         _check_front_matter_html(src)
         _check_cross_fields(src, data, times)
         _check_reserved_names(src, data)
-    if secrets is not None:
-        all_lines = src.text.split("\n")
-        fm_count = src.body_line - 1
-        code_in_file = frozenset(fm_count + i for i in code)
-        for finding in secrets.scan(all_lines, 1, code_in_file, yaml_lines=fm_count):
-            src.problem(finding.line, None, _field_on_line(src, finding.line), "error", "secret",
-                        f"{finding.kind} found: {scan.mask(finding.value)}",
-                        "remove it from the file (and from git history), and rotate the credential")
     for finding in scan.find_personal_data(prose, src.body_line, settings.phone_region):
         src.problem(finding.line, None, None, "warning", "personal-data",
                     f"{finding.kind} in the text: {scan.mask(finding.value)}",
@@ -710,7 +720,29 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
     if len(placeholders) >= 2:
         _report_template(src, placeholders, before)
         return None, set()
+    if pm is not None and src.redactor:
+        # The model is the single source of post-mortem text downstream (site, search index,
+        # exports, related/clusters/similar, review): it carries the text with secrets hidden.
+        pm = src.redactor.hide_data(pm)
     return pm, bad
+
+
+SECRET_FIX = "remove it from the file (and from git history), and rotate the credential"
+
+
+def _scan_secrets(src: SourceFile, secrets: scan.SecretScanner, code: frozenset[int]) -> None:
+    """The secret scan of the whole file (above the front matter, the front matter, the body):
+    a ``secret`` error per finding, and the values recorded on ``src`` (:meth:`SourceFile.set_secrets`)."""
+    all_lines = src.text.split("\n")
+    fm_count = src.body_line - 1
+    code_in_file = frozenset(fm_count + i for i in code)
+    findings = secrets.scan(all_lines, 1, code_in_file, yaml_lines=fm_count)
+    if not findings:
+        return
+    src.set_secrets(value for finding in findings for value in (finding.value, *finding.hidden))
+    for finding in findings:
+        src.problem(finding.line, None, _field_on_line(src, finding.line), "error", "secret",
+                    f"{finding.kind} found: {scan.mask(finding.value)}", SECRET_FIX)
 
 
 # What a template's placeholders make fail; the other problems of a template (HTML that would
@@ -966,8 +998,10 @@ def _finish(sources: list[tuple[SourceFile, Postmortem | None, Path]], context: 
             others.append((src.data["id"].strip(), src.relpath, src.line_of("id") or 1))
     _check_corpus(sources, others, settings)
     problems: list[Problem] = []
+    secrets: set[str] = set()
     for src, pm, _ in sources:
         problems.extend(src.problems)
+        secrets.update(src.secrets)
         if pm is not None:
             result.postmortems.append(pm)
             if not any(p.level == "error" for p in src.problems):
@@ -976,7 +1010,8 @@ def _finish(sources: list[tuple[SourceFile, Postmortem | None, Path]], context: 
         problems.extend(inventory.problems)
         other = [e for e in inventory.entries if e.kind != POSTMORTEM]
         result.other_files = len(other)
-        problems.extend(check_other_files(other, settings, scan_secrets))
+        problems.extend(check_other_files(other, settings, scan_secrets, secrets))
+    result.secrets = frozenset(secrets)
     result.problems = sorted(problems, key=Problem.sort_key)
     result.postmortems.sort(key=lambda p: (p.id, p.path))
     return result
@@ -992,7 +1027,8 @@ _BINARY_ATTACHMENTS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf
                                  ".webm", ".mp3", ".ogg"})
 
 
-def check_other_files(entries: list[Entry], settings: Settings, scan_secrets: bool = True) -> list[Problem]:
+def check_other_files(entries: list[Entry], settings: Settings, scan_secrets: bool = True,
+                      secrets_found: set[str] | None = None) -> list[Problem]:
     """The checks of the files of a docs folder that are not post-mortems but that the site publishes.
 
     * pages (``ignore``d Markdown, e.g. ``README.md`` as the home page): the ``unsafe-html``
@@ -1004,6 +1040,7 @@ def check_other_files(entries: list[Entry], settings: Settings, scan_secrets: bo
         entries: inventory entries of kind page, attachment or unpublished.
         settings: options (``attachments``, ``max_file_size``).
         scan_secrets: run the secret scan.
+        secrets_found: when given, the secret values found are added to it.
 
     Returns:
         The problems, unsorted.
@@ -1038,6 +1075,8 @@ def check_other_files(entries: list[Entry], settings: Settings, scan_secrets: bo
                             "split it, or move long logs to an attachment")
             _check_published_text(src, entry.kind, scanner)
             problems.extend(src.problems)
+            if secrets_found is not None:
+                secrets_found.update(src.secrets)
     finally:
         if scanner is not None:
             scanner.__exit__(None, None, None)
@@ -1045,26 +1084,30 @@ def check_other_files(entries: list[Entry], settings: Settings, scan_secrets: bo
 
 
 def _check_published_text(src: SourceFile, kind: str, scanner: scan.SecretScanner | None) -> None:
-    """The rules of a page or a text attachment the site publishes as is (see :func:`check_other_files`)."""
+    """The rules of a page or a text attachment the site publishes as is (see
+    :func:`check_other_files`); the secret scan first, so every message after it is masked."""
     if not src.text:
         return
     all_lines = src.text.split("\n")
+    code = scan.code_line_indexes(src.body) if kind == PAGE else frozenset()
     if kind == PAGE:
-        body_lines = src.body.split("\n")
-        code = scan.code_line_indexes(src.body)
-        for finding in scan.find_executable_html(scan.prose_lines(body_lines, code), src.body_line):
-            src.problem(finding.line, finding.column, None, "error", "unsafe-html",
-                        f"{finding.what} would run in a reader's browser",
-                        "remove it, or put the payload in a fenced code block (```html) so it shows as text")
         fm_count = src.body_line - 1
         code_in_file = frozenset(fm_count + i for i in code)
     else:
         fm_count, code_in_file = 0, frozenset(range(len(all_lines)))  # a log or dump reads like configuration
     if scanner is not None:
-        for finding in scanner.scan(all_lines, 1, code_in_file, yaml_lines=fm_count):
+        findings = scanner.scan(all_lines, 1, code_in_file, yaml_lines=fm_count)
+        if findings:
+            src.set_secrets(value for finding in findings for value in (finding.value, *finding.hidden))
+        for finding in findings:
             src.problem(finding.line, None, None, "error", "secret",
-                        f"{finding.kind} found: {scan.mask(finding.value)}",
-                        "remove it from the file (and from git history), and rotate the credential")
+                        f"{finding.kind} found: {scan.mask(finding.value)}", SECRET_FIX)
+    if kind == PAGE:
+        body_lines = src.body.split("\n")
+        for finding in scan.find_executable_html(scan.prose_lines(body_lines, code), src.body_line):
+            src.problem(finding.line, finding.column, None, "error", "unsafe-html",
+                        f"{finding.what} would run in a reader's browser",
+                        "remove it, or put the payload in a fenced code block (```html) so it shows as text")
 
 
 # Below this many files a worker pool costs more than it saves (process start-up ~50 ms).
