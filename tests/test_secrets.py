@@ -163,30 +163,24 @@ def test_the_model_carries_the_text_with_secrets_hidden(project):
     assert scan.HIDDEN not in repr(untouched)
 
 
-def test_site_pages_exports_and_feed_from_the_model_hold_no_credential(project):
-    """What the site publishes (generated pages, post-mortem page additions, reports, api/ and
-    the feed) is made from the model; the build itself stops on the secret errors (below)."""
-    from generator import reports, site
+def test_the_site_source_from_the_model_holds_no_credential(project):
+    """What the site publishes (every generated page, every post-mortem page with its card,
+    body and sections, the reports and their charts, api/ and the feed) is rendered from the
+    model (generator.render.render_site); the build itself stops on the secret errors (below)."""
     from generator.analysis import analyse, published
+    from generator.render import SiteOptions, render_site
 
     docs = project / "postmortems"
     settings = Settings(docs_dir=docs)
     result = validate([docs], settings, today=TODAY)
     pms = published(result.postmortems)
-    analysis = analyse(pms, settings)
-    by_id = {pm.id: pm for pm in pms}
-    out = [str(v) for v in site.generated_pages(pms, analysis, "KB", True).values()]
-    ln = site.Links(True)
-    for pm in pms:
-        out += [str(site.card_html(ln, pm, None)), site.action_items_html(pm, TODAY),
-                site.related_html(ln, pm, analysis.related.get(pm.id, []), by_id, None, 0.06)]
-    records = site.export_records(pms, analysis, {pm.id: f"{pm.slug}/" for pm in pms})
-    out += [site.export_json(records), site.export_csv(records)]
-    out += [v if isinstance(v, str) else repr(v) for v in reports.site_pages(analysis, settings, TODAY).values()]
-    out += [str(v) for v in reports.site_exports(analysis, settings, TODAY).values()]
-    out.append(reports.atom_feed(pms, "https://kb.example.com/", TODAY))
-    text = "\n".join(out)
+    source = render_site(pms, analyse(pms, settings), SiteOptions("KB", TODAY, site_url="https://kb.example.com/"))
+    texts = list(source.pages.values())
+    texts += [json.dumps(page.meta) + page.markdown for page in source.postmortems.values()]
+    texts += [data.decode("utf-8", "replace") for data in source.files.values()]
+    text = "\n".join(texts)
     assert f"token {scan.HIDDEN} leaked" in text  # the seeded post-mortems are on the pages, hidden
+    assert {"feed.xml", "api/postmortems.json", "api/postmortems.csv"} <= set(source.files)
     assert leaks(text) == []
 
 
