@@ -268,3 +268,43 @@ def test_pmkb_report_json_on_the_fixture_corpus(runner, kb):
     got = {c["id"]: (c["fix_outcome"], c["recurred_after_fix"], c["recurrences"], c["recurrence_unknown"])
            for c in json.loads(result.stdout)["clusters"]}
     assert got == EXPECTED
+
+
+# --- the shipped knowledge base ------------------------------------------------------------------
+
+SHIPPED = Path(__file__).parent.parent / "postmortems"
+
+
+def shipped() -> dict[str, Postmortem]:
+    from generator.settings import Settings
+    from generator.validate import validate
+
+    result = validate([SHIPPED], Settings(docs_dir=SHIPPED), scan_secrets=False)
+    assert result.errors == 0
+    return {pm.id: pm for pm in result.postmortems}
+
+
+def test_a_third_of_the_shipped_post_mortems_are_v2_and_say_how_their_dates_were_set():
+    corpus = shipped()
+    v2 = [pm for pm in corpus.values() if pm.format == 2]
+    assert len(v2) == 20 and len(corpus) == 60
+    for pm in v2:
+        assert all(item.done_at is not None for item in pm.action_items if item.status == "done"), pm.id
+        assert "approximate" in pm.sections["Action items"], pm.id  # the body says how the dates were set
+
+
+def test_shipped_recurrences_worked_out_by_hand():
+    corpus = shipped()
+    # Organization takeover on 2018-06-28; its 2FA requirement done 2018-07-04 (approximate, see the body);
+    # the registry-account takeover started 2018-07-12T10:40Z: 8 calendar days later (date vs timestamp).
+    recurrences, unknown = recurred_after_fix([corpus["PM-2018-003"], corpus["PM-2018-004"]])
+    assert [(r.member, r.fixed_in, r.item, str(r.done_at), r.days, r.fixes_before) for r in recurrences] == [
+        ("PM-2018-004", "PM-2018-003", "Require two-factor authentication for every organization member",
+         "2018-07-04", 8, 3)]
+    # The kill switch was deployed 2017-02-18T07:22Z, the cache purge is dated 2017-02-23 (the later fix):
+    # the 2024-07-19T04:09Z content update came back 2703 days after the purge.
+    recurrences, _ = recurred_after_fix([corpus["PM-2017-003"], corpus["PM-2024-002"]])
+    assert [(r.item, r.days, r.fixes_before) for r in recurrences] == [
+        ("Work with search engines to purge cached leaked data", 2703, 2)]
+    # A v1 member with undated done items: whether the 2012 storm came back after the 2011 fixes is unknown.
+    assert recurred_after_fix([corpus["PM-2011-002"], corpus["PM-2012-002"]]) == ([], ["PM-2012-002"])
