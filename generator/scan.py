@@ -115,6 +115,52 @@ def candidate_lines(lines: list[str]) -> list[int]:
     return sorted(flagged)
 
 
+# The guard of what detect-secrets is given (its allowlist check, ``[ \t]*#...pragma`` searched
+# from every position, is quadratic in a run of spaces: one pasted log line took ~95 s).
+_SPACE_RUN_LONG = re.compile(r"[^\S\n]{9,}")
+WINDOW = 2048
+"""Longest piece of a line handed to detect-secrets (characters)."""
+WINDOW_OVERLAP = 512
+"""Characters that consecutive windows share: a secret of up to this length (every token format
+detect-secrets knows, private-key headers, basic-auth URLs) lies whole in one window."""
+
+
+def scan_windows(line: str) -> list[str]:
+    """What detect-secrets is given of one line, so that its cost stays linear in the line.
+
+    Runs of 9 or more whitespace characters become one space (no credential format holds such a
+    run; a keyword assignment still reads ``password = x``; the masking step matches a value's
+    whitespace loosely). A line still longer than :data:`WINDOW` is cut into windows of that
+    length, each sharing :data:`WINDOW_OVERLAP` characters with the next; only windows that pass
+    the pre-filter (:func:`candidate_lines`) are kept. The findings keep the line's number;
+    :func:`secret_extent` widens a value to the whole token of the original line.
+    """
+    if len(line) > 8 and _SPACE_RUN_LONG.search(line):
+        line = _SPACE_RUN_LONG.sub(" ", line)
+    if len(line) <= WINDOW:
+        return [line]
+    step = WINDOW - WINDOW_OVERLAP
+    windows = [line[i:i + WINDOW] for i in range(0, len(line) - WINDOW_OVERLAP, step)]
+    return [w for w in windows if _window_worth_scanning(w)]
+
+
+# Prefixes of the token formats detect-secrets' regex detectors know (AWS, GitHub, GitLab,
+# Slack, Stripe, JWT, npm, SendGrid, Square, PyPI, OpenAI, Artifactory), found even inside a
+# longer run of token characters.
+_TOKEN_PREFIX = re.compile(r"A(?:KIA|SIA|BIA|CCA|3T[A-Z0-9])|gh[pousr]_|gl(?:pat|dt|ft|soat|rt|cbt)-|xox[a-z]-"
+                           r"|[rs]k_live_|eyJ|npm_|SG\.|sq0(?:csp|atp)-|pypi-|T3BlbkFJ|AKC[a-zA-Z0-9]{10}")
+_NOT_TOKEN_CHAR = re.compile(r"[^A-Za-z0-9+/=_\-.~]")
+
+
+def _window_worth_scanning(window: str) -> bool:
+    """A window of a long line goes to detect-secrets when the pre-filter flags it and it is not
+    wholly inside one run of token characters, or when it holds a known token prefix: the
+    middle of a megabyte of base64 is no credential, and would cost seconds per megabyte."""
+    if not candidate_lines([window]):
+        return False
+    return bool(_NOT_TOKEN_CHAR.search(window) or _TOKEN_PREFIX.search(window))
+
+
 @dataclass(frozen=True)
 class Finding:
     """A value found in the text: 1-based file ``line``, ``kind`` in words, the raw ``value``;
@@ -164,7 +210,8 @@ class SecretScanner:
         for i in candidate_lines(lines):
             line = lines[i]
             name = "front-matter.yaml" if i < yaml_lines else ("pasted.cfg" if i in code_lines else "body.md")
-            for secret in self._process([(first_line + i, line)], name):
+            windows = list(dict.fromkeys(scan_windows(line)))  # (a repeated pattern repeats its windows)
+            for secret in self._process([(first_line + i, window) for window in windows], name):
                 value = secret.secret_value or ""
                 key = (secret.line_number, secret.type)
                 shown, hidden = secret_extent(lines, i, value, secret.type)
@@ -246,8 +293,8 @@ class Redactor:
     """The one masking step: hides every secret value found in a file (or a run) in any text.
 
     Built from the values the secret scan recorded (:attr:`generator.loader.SourceFile.secrets`);
-    every occurrence of a value (and of its lower-case, kebab-case and JSON-escaped forms) that
-    is not part of a longer word (no letter, digit or ``_`` right before or after it) is replaced: by :func:`mask` in problem messages
+    every occurrence of a value (and of its lower-case, kebab-case and JSON-escaped forms) is
+    replaced (a value under 12 characters only where it is not part of a longer word): by :func:`mask` in problem messages
     (:meth:`mask`, so the author can tell which value it is), by :data:`HIDDEN` in everything
     published (:meth:`hide`, :meth:`hide_data`: the model, pages, exports, similarity terms).
     An empty redactor returns its input unchanged, at no cost.
@@ -319,10 +366,16 @@ _SPACE_RUN = re.compile(r"\s+")
 
 
 def _alternation(values: tuple[str, ...]) -> re.Pattern:
-    """One pattern for every value, not inside a longer word; a run of whitespace in a value
-    matches any run of whitespace (the scanner sees long runs collapsed, see :func:`scan_windows`)."""
-    parts = ("\\s+".join(re.escape(piece) for piece in _SPACE_RUN.split(v)) for v in values)
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+    """One pattern for every value (longest first); a run of whitespace in a value matches any
+    run of whitespace (the scanner sees long runs collapsed, see :func:`scan_windows`). A value
+    of 12 characters or more is found anywhere, even inside a longer run of letters (a key in
+    a base64 blob); a shorter one only where it is not part of a longer word, so that a short
+    password does not eat the same letters in ordinary words."""
+    def part(value: str) -> str:
+        body = "\\s+".join(re.escape(piece) for piece in _SPACE_RUN.split(value))
+        return body if len(value) >= 12 else r"(?<!\w)" + body + r"(?!\w)"
+
+    return re.compile("|".join(part(v) for v in values))
 
 
 # --- personal data -------------------------------------------------------------------------

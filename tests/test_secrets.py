@@ -234,7 +234,9 @@ def test_redactor_masks_in_messages_and_hides_in_text():
     redactor = scan.Redactor([GITHUB_TOKEN, "hunter2hunter2"])
     assert redactor.mask(f"tag {GITHUB_TOKEN!r} is bad") == "tag 'ghp_…INUx' is bad"
     assert redactor.hide(f"x {GITHUB_TOKEN}, y") == f"x {scan.HIDDEN}, y"
-    assert redactor.hide("hunter2hunter2x and xhunter2hunter2 stay") == "hunter2hunter2x and xhunter2hunter2 stay"
+    assert scan.Redactor(["hunter2"]).hide("hunter2x and xhunter2 stay, hunter2 goes") == \
+        f"hunter2x and xhunter2 stay, {scan.HIDDEN} goes"  # short values: whole words only
+    assert redactor.hide("xhunter2hunter2x") == f"x{scan.HIDDEN}x"  # 12+ characters: anywhere
     # lower case and kebab-case forms (a fix suggests slugify(tag)), and JSON escapes
     assert redactor.hide(f"write it as {GITHUB_TOKEN.lower()!r}") == f"write it as '{scan.HIDDEN}'"
     assert redactor.hide(GITHUB_TOKEN.lower().replace("_", "-")) == scan.HIDDEN
@@ -292,3 +294,38 @@ def test_problems_of_other_checks_on_a_secret_are_masked(tmp_path):
     assert "ghp_…INUx" in result.problems[1].message
     # (the first 40 characters would cut the token: the excerpt stops before it instead)
     assert result.problems[5].message == "the file does not start with a front-matter block (first line: 'pasted…')"
+
+
+# --- the scanner's guard (benchmarks/adversarial.py times it) --------------------------------
+
+
+def test_scan_windows_collapse_long_whitespace_and_cut_long_lines():
+    assert scan.scan_windows("password =" + " " * 20 + "'x'") == ["password = 'x'"]
+    assert scan.scan_windows("a  b") == ["a  b"]  # short runs are left as they are
+    line = ("word " * 4000) + GITHUB_TOKEN
+    windows = scan.scan_windows(line)  # only the windows the pre-filter flags: the last one
+    assert [len(w) <= scan.WINDOW and w.endswith(GITHUB_TOKEN) for w in windows] == [True]
+    assert scan.scan_windows("QUJD" * 250_000) == []  # the middle of a megabyte of base64 is no token
+
+
+@pytest.mark.parametrize("line, kind", [
+    (" " * 100_000 + f"token {GITHUB_TOKEN}", "GitHub Token"),                        # after a long run of spaces
+    ("x " * (scan.WINDOW - scan.WINDOW_OVERLAP // 2 - 20) + GITHUB_TOKEN + " y" * 5000, "GitHub Token"),  # across windows
+    ("QUJD" * 50_000 + AWS_KEY_ID + "QUJD" * 50_000, "AWS Access Key"),              # inside a long base64 run
+    ("log " * 50_000 + f'password = "{PROSE_PASSWORD}"', "Secret Keyword"),          # at the end of a long line
+])
+def test_the_guard_hides_no_secret(line, kind):
+    with scan.SecretScanner() as scanner:
+        found = scanner.scan([line], 7)
+    assert [(f.line, f.kind) for f in found] == [(7, kind)]
+    assert leaks(scan.Redactor(v for f in found for v in (f.value, *f.hidden)).hide(line)) == []
+
+
+def test_a_secret_with_a_long_run_of_spaces_is_hidden_as_written(tmp_path):
+    docs = tmp_path / "postmortems"
+    docs.mkdir()
+    phrase = "correct" + " " * 12 + "horse battery staple"
+    (docs / NAME).write_text(VALID + f'\nThe vault password = "{phrase}" was shared.\n', encoding="utf-8")
+    result = validate([docs], Settings(docs_dir=docs), today=TODAY)
+    assert [(p.line, p.code) for p in result.problems] == [(41, "secret")]
+    assert f'password = "{scan.HIDDEN}" was shared' in result.postmortems[0].body
