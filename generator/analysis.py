@@ -19,7 +19,9 @@ class Analysis:
     ``related`` maps every post-mortem id to its links (pinned first, then by descending score,
     ties by id); ``clusters`` are sorted by id; ``cluster_of`` maps a member id to its cluster
     id (post-mortems in no cluster are absent); ``warnings`` are messages for the user (for
-    example "no shared vocabulary").
+    example "no shared vocabulary"); ``index`` is the
+    :class:`~generator.similarity.SimilarityIndex` the links came from (for pair scores, e.g.
+    :func:`generator.duplicates.find_same_incidents`).
     """
 
     postmortems: list[Postmortem]
@@ -29,6 +31,7 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     semantic: bool = False
+    index: object | None = field(default=None, repr=False, compare=False)
 
     def by_id(self) -> dict[str, Postmortem]:
         return {pm.id: pm for pm in self.postmortems}
@@ -57,7 +60,7 @@ def analyse(postmortems: list[Postmortem], settings: Settings) -> Analysis:
     cluster_of = {member: c.id for c in clusters for member in c.members}
     return Analysis(postmortems=list(postmortems), related=related, clusters=clusters,
                     cluster_of=cluster_of, warnings=list(index.warnings), notes=list(index.notes),
-                    semantic=index.semantic is not None)
+                    semantic=index.semantic is not None, index=index)
 
 
 def build_index(postmortems: list[Postmortem], settings: Settings):

@@ -353,6 +353,23 @@ class ClusterChange:
 
 
 @dataclass
+class SameIncidentView:
+    """A possible same incident of a changed post-mortem as the review shows it
+    (:class:`generator.duplicates.SameIncident`, with the other's title withheld when private)."""
+
+    id: str
+    title: str
+    path: str
+    reason: str
+    score: float
+    in_change: bool = False
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "path": self.path, "score": round(self.score, 4),
+                "reason": self.reason, "in_change": self.in_change}
+
+
+@dataclass
 class Entry:
     """What the review says about one changed file.
 
@@ -369,6 +386,7 @@ class Entry:
     excluded: str | None = None
     nearest: list[LinkView] = field(default_factory=list)
     duplicates: list[LinkView] = field(default_factory=list)
+    same_incident: list[SameIncidentView] = field(default_factory=list)
     cluster: ClusterChange | None = None
 
     def as_dict(self) -> dict:
@@ -378,6 +396,7 @@ class Entry:
             "excluded": self.excluded,
             "nearest": [link.as_dict() for link in self.nearest],
             "possible_duplicates": [link.as_dict() for link in self.duplicates],
+            "possible_same_incident": [s.as_dict() for s in self.same_incident],
             "cluster": self.cluster.as_dict() if self.cluster else None,
         }
 
@@ -604,12 +623,26 @@ def _analyse_changes(result: Review, base_pms: list[Postmortem], settings: Setti
         return LinkView(link.id, title, _display(settings, other.path), link.score, terms, link.pinned,
                         link.id in changed_ids)
 
+    same_by_id: dict[str, list] = {}
+    if after.index is not None:
+        from .duplicates import find_same_incidents
+
+        for pair in find_same_incidents(head_pms, after.index, among=changed_ids):
+            same_by_id.setdefault(pair.a, []).append(pair)
     for entry in result.entries:
         if entry.id is None or entry.excluded:
             continue
         links = after.related.get(entry.id, [])
         entry.nearest = [view(link, entry.withheld) for link in links]
         entry.duplicates = [v for v in entry.nearest if v.score >= result.duplicate_threshold]
+        flagged = {d.id for d in entry.duplicates}
+        for pair in same_by_id.get(entry.id, []):
+            if pair.b in flagged:
+                continue  # already a possible duplicate: one warning is enough
+            other = head_by_id[pair.b]
+            entry.same_incident.append(SameIncidentView(
+                pair.b, "" if pair.b in private_ids else other.title, _display(settings, other.path), pair.why(),
+                pair.score, pair.b in changed_ids))
         entry.cluster = _cluster_change(entry, before, clusters_before, clusters_after, after, head_by_id)
     base_ids = {pm.id for pm in base_pms}
     base_changed = {e.base_id for e in result.entries if e.base_id}
@@ -853,6 +886,14 @@ def _entry_lines(entry: Entry, threshold: float) -> list[str]:
                   f"> **Possible duplicate** of {_link_line(first)} ({md_code(first.path)}): score "
                   f"{first.score:.2f} ≥ {threshold:.2f}{also}. If it is the same incident, extend that post-mortem "
                   "instead; if it is a recurrence, add its id to `related:` and say what was different.", ""]
+    for same in entry.same_incident:
+        title = f" {md_escape(same.title)}" if same.title else ""
+        also = " (also in this change)" if same.in_change else ""
+        lines += ["> [!WARNING]",
+                  f"> **Possible same incident** as **{same.id}**{title}{also} ({md_code(same.path)}): "
+                  f"{md_escape(same.reason)}. If both describe one incident, merge them into one post-mortem; "
+                  "if they are two incidents (another team's or another company's), add its id to `related:` "
+                  "and say what differs.", ""]
     if entry.nearest:
         lines += ["**Nearest post-mortems**", "", "| Post-mortem | Score | Shared terms |", "|---|---|---|"]
         for link in entry.nearest:
