@@ -59,7 +59,7 @@ def emit(text: str = "", **kwargs) -> None:
 # Commands that live in their own modules, loaded when first needed: importing one of those
 # modules first (it imports this one) then never meets a half-initialised module.
 COMMAND_MODULES = ("generator.cli_similarity", "generator.cli_report", "generator.cli_review",
-                   "generator.cli_migrate", "generator.cli_build")
+                   "generator.cli_migrate", "generator.cli_build", "generator.cli_import")
 
 
 class _Group(click.Group):

@@ -43,6 +43,7 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
                     "finished_at", "ends_at"),
     "tags": ("categories", "category", "keywords", "labels", "label", "topics", "tag_list"),
     "services": ("service", "product", "products", "component", "components", "affected_services",
+                 "affected_service", "impacted_service", "services_affected", "service_affected",
                  "impacted_services", "systems", "system", "functionalities"),
     "authors": ("author", "owner", "owners", "written_by", "created_by", "reporter", "contributors"),
     "summary": ("description", "abstract", "tldr", "tl_dr", "overview", "synopsis", "customer_impact_summary"),
@@ -51,7 +52,7 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "root_cause": ("cause", "causes", "root_causes", "rca", "why"),
     "trigger": ("triggered_by", "cause_type", "incident_type"),
     "id": ("uuid", "key", "incident_id", "number", "reference", "ref", "ticket", "identifier"),
-    "title": ("name", "headline", "subject", "message"),
+    "title": ("name", "headline", "subject", "message", "incident", "incident_name", "incident_title", "issue"),
     "date": ("day", "incident_date", "event_date"),
     "action_items": ("actions", "follow_ups", "followups", "follow_up", "remediations", "todos", "tasks"),
     "related": ("see_also", "related_incidents", "links"),
@@ -59,7 +60,7 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     # inside an action item
     "owner": ("assignee", "assigned_to", "responsible"),
     "due": ("due_date", "deadline", "due_at", "target_date"),
-    "ticket": ("issue", "jira", "url", "link", "tracker", "task_url"),
+    "ticket": ("jira", "url", "link", "tracker", "task_url", "issue_url"),
     "done_at": ("completed_at", "closed_at", "finished_at", "resolved_at", "done_date"),
 }
 _SYNONYM_OF: dict[str, list[str]] = {}
