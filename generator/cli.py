@@ -334,5 +334,7 @@ def main() -> None:
     cli(prog_name="pmkb")
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # python -m generator.cli: run the imported module, whose Context the
+    from generator.cli import main as _main  # lazily loaded command modules share
+
+    _main()

@@ -137,7 +137,7 @@ def import_(obj: Context, sources: tuple[Path, ...], kind: str, preset: str | No
     from .importers.mapping import Context as MapContext
 
     options = ImportOptions(
-        kind=kind, prefix=prefix, force=force, exclude=list(exclude),
+        kind=kind, prefix=prefix, force=force, exclude=list(exclude), now=_now(),
         read=ReadOptions(preset=preset, map_file=loaded, system=system, ctx=MapContext(timezone=timezone)),
         render=RenderOptions(default_severity=default_severity, default_service=default_service,
                              default_author=default_author, severity_map=severity_map, status_map=status_map))
@@ -159,6 +159,17 @@ def import_(obj: Context, sources: tuple[Path, ...], kind: str, preset: str | No
     counts = plan.counts()
     failed = error is not None or not plan.records or counts["conflict"] or counts["invalid"]
     sys.exit(EXIT_ERRORS if failed else EXIT_OK)
+
+
+def _now():
+    """The run's ``imported_at``: now (UTC), or ``SOURCE_DATE_EPOCH`` when set (reproducible runs)."""
+    import datetime as dt
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def _same_incidents(plan, settings):

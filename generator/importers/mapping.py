@@ -139,7 +139,10 @@ def _rule(path: Path, key: str, spec) -> Rule:
     if to == "section":
         if not isinstance(section, str) or not section.strip():
             raise MapFileError(f"{path}: fields: {key!r}: 'to: section' needs 'section: HEADING'")
-        section = standard_section(section) or one_line(section, 80)
+        from .record import STANDARD_ORDER
+
+        # the heading as written; only a standard heading's own spelling is normalised
+        section = next((h for h in STANDARD_ORDER if h.lower() == section.strip().lower()), one_line(section, 80))
     return Rule(to, transform, str(spec["split"]) if spec.get("split") is not None else None, section)
 
 

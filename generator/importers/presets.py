@@ -129,7 +129,6 @@ def _archive_read(data: dict, rec: Record, ctx: Context) -> set[str]:
     if is_http_url(archive):
         links.append(f"- Archived copy: <{archive}>")
     if links:
-        rec.notes.append("sources")
         rec.add_section("Sources", "\n".join(links))
     return {"uuid", "url", "archive_url", "title", "start_time", "end_time", "categories", "keywords",
             "company", "product", "summary", "source_fetched_at"}
@@ -231,7 +230,6 @@ def _incident_io_detect(obj: dict) -> bool:
 def _incident_io_read(obj: dict, rec: Record, ctx: Context) -> set[str]:
     rec.source_id = one_line(as_text(obj.get("id"))) or None
     rec.url = obj.get("permalink") if is_http_url(obj.get("permalink")) else None
-    reference = one_line(as_text(obj.get("reference")))
     rec.title = one_line(as_text(obj.get("name")))
     rec.summary = as_text(obj.get("summary")).strip()
     rec.add_section("Summary", rec.summary)
@@ -277,13 +275,8 @@ def _incident_io_read(obj: dict, rec: Record, ctx: Context) -> set[str]:
             rec.authors.append(name)
     left = _custom_into(rec, _custom_fields(obj.get("custom_field_entries")))
     rec.unmapped.extend(f"custom field {name!r}" for name in left)
-    links = []
-    if reference:
-        links.append(f"- incident.io {reference}" + (f": <{rec.url}>" if rec.url else ""))
-    if is_http_url(obj.get("postmortem_document_url")):
-        links.append(f"- Post-mortem document: <{obj['postmortem_document_url']}>")
-    if links:
-        rec.add_section("Sources", "\n".join(links))
+    if is_http_url(obj.get("postmortem_document_url")):  # no vendor name in the text similarity reads
+        rec.add_section("Sources", f"- Post-mortem document: <{obj['postmortem_document_url']}>")
     return {"id", "permalink", "reference", "name", "summary", "severity", "incident_status", "mode", "visibility",
             "incident_type", "incident_timestamp_values", "created_at", "updated_at", "incident_role_assignments",
             "creator", "custom_field_entries", "postmortem_document_url", "duration_metrics"}
@@ -332,8 +325,6 @@ def _firehydrant_read(obj: dict, rec: Record, ctx: Context) -> set[str]:
         name = author_name(obj["created_by"])
         if name:
             rec.authors.append(name)
-    if obj.get("number") not in (None, ""):
-        rec.add_section("Sources", f"- FireHydrant incident #{obj['number']}" + (f": <{rec.url}>" if rec.url else ""))
     return {"id", "incident_url", "name", "summary", "description", "customer_impact_summary", "severity", "priority",
             "current_milestone", "milestones", "lifecycle_phases", "started_at", "created_at", "services",
             "functionalities", "tag_list", "incident_type", "role_assignments", "created_by", "number", "active",
@@ -382,8 +373,6 @@ def _rootly_read(obj: dict, rec: Record, ctx: Context) -> set[str]:
         name = author_name(user.get("data", {}).get("attributes", user) if isinstance(user, dict) else user)
         if name:
             rec.authors.append(name)
-    if a.get("sequential_id") not in (None, ""):
-        rec.add_section("Sources", f"- Rootly incident #{a['sequential_id']}" + (f": <{rec.url}>" if rec.url else ""))
     return {"id", "type", "attributes", "relationships", "links"}
 
 
@@ -409,7 +398,6 @@ def _opsgenie_read(obj: dict, rec: Record, ctx: Context) -> set[str]:
     team = names_of(obj.get("ownerTeam"))
     if team:
         rec.authors.append(team[0])
-    rec.add_section("Sources", f"- Opsgenie incident #{obj.get('tinyId')}")
     return {"id", "tinyId", "message", "description", "priority", "status", "impactStartDate", "impactEndDate",
             "createdAt", "updatedAt", "tags", "impactedServices", "ownerTeam", "responders", "links"}
 
@@ -461,8 +449,6 @@ def _jira_read(obj: dict, rec: Record, ctx: Context) -> set[str]:
         if name:
             rec.authors.append(name)
             break
-    if key:
-        rec.add_section("Sources", f"- Jira {key}" + (f": <{rec.url}>" if rec.url else ""))
     return {"id", "key", "self", "fields", "expand"}
 
 
@@ -484,8 +470,6 @@ def _jira_csv_read(row: dict, rec: Record, ctx: Context) -> set[str]:
         if name:
             rec.authors.append(name)
             break
-    if key:
-        rec.add_section("Sources", f"- Jira {key}")
     return {"Issue key", "Issue id", "Summary", "Description", "Priority", "Status", "Created", "Resolved",
             "Labels", "Component/s", "Assignee", "Reporter", "Updated", "Issue Type", "Resolution"}
 
