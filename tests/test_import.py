@@ -341,7 +341,7 @@ def test_an_imported_second_write_up_is_flagged_as_a_possible_same_incident(runn
     second = TESTS / "fixtures" / "same_incident" / "change" / "2017-02-28-storage-requests-failing-us-east.md"
     result = run(runner, second, "--from", "md-frontmatter", "--prefix", "IMP")
     assert ("possible same incident: IMP-2017-001 and PM-2017-004 (2017-02-28-object-store-index-servers-removed-by-"
-            "typo.md): same start day 2017-02-28, shared services object-storage; score 0.42 >= 0.37") in result.output
+            "typo.md): same start day 2017-02-28, shared services object-storage; score 0.41 >= 0.40") in result.output
 
 
 def test_help_names_the_kinds_and_the_safety_rules(runner):
@@ -360,7 +360,7 @@ def test_imported_knowledge_base_builds_strict_with_related_links(tmp_path):
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    project = make_project(tmp_path / "p", corpus=empty)
+    project = make_project(tmp_path / "p", corpus=empty, plugin_options="      semantic: \"off\"\n")  # TF-IDF links
     env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
     for source, kind in (("archive", "md-frontmatter"), ("headings", "md-headings"), ("exports", "json"),
                          ("exports", "jsonl"), ("exports", "csv")):
@@ -376,7 +376,8 @@ def test_imported_knowledge_base_builds_strict_with_related_links(tmp_path):
     page = (site / "2022-11-03-report-generation-stuck-for-eu-customers" / "index.html").read_text()
     related = page.split('id="related-incidents"', 1)[1].split("</ul>", 1)[0]
     targets = re.findall(r'<a href="\.\./([^"]+)/">', related)
-    assert targets[0] == "2019-09-03-incident-report-queue-backlog"  # the other stuck-queue incident, from md-headings
+    # the other stuck-queue incident, imported from the Rootly export
+    assert targets == ["2022-05-17-webhook-deliveries-delayed-by-two-hours"]
     assert all((site / t / "index.html").is_file() for t in targets)
     assert "incident.io" not in (site / "2024-02-06-payments-api-timing-out-for-card-payments" / "index.html").read_text(
         ).split('<article', 1)[1].split('id="related-incidents"', 1)[0].split("</table>", 1)[-1]
