@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .cli import EXIT_ERRORS, EXIT_OK, Context, pass_context
+from .cli import EXIT_ERRORS, EXIT_OK, Context, emit, pass_context
 from .importers.presets import PRESET_NAMES
 from .importers.sync import KINDS
 from .model import SEVERITIES
@@ -145,6 +145,9 @@ def import_(obj: Context, sources: tuple[Path, ...], kind: str, preset: str | No
         plan = plan_import(list(sources), settings, options)
     except ImportError_ as exc:
         raise click.UsageError(str(exc)) from exc
+    from .scan import Redactor
+
+    obj.redactor = Redactor(set().union(*(a.secrets for a in plan.actions)) if plan.actions else ())
     same = _same_incidents(plan, settings)
     written, error = [], None
     if write and plan.records:
@@ -153,9 +156,9 @@ def import_(obj: Context, sources: tuple[Path, ...], kind: str, preset: str | No
         except ImportError_ as exc:
             error = str(exc)
     if fmt == "json":
-        click.echo(json.dumps(_as_json(plan, same, write, written, error), indent=2, ensure_ascii=False))
+        emit(json.dumps(_as_json(plan, same, write, written, error), indent=2, ensure_ascii=False))
     else:
-        click.echo(_as_text(plan, same, write, written, error, options))
+        emit(_as_text(plan, same, write, written, error, options))
     counts = plan.counts()
     failed = error is not None or not plan.records or counts["conflict"] or counts["invalid"]
     sys.exit(EXIT_ERRORS if failed else EXIT_OK)

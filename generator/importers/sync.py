@@ -92,6 +92,7 @@ class Action:
     text: str | None = None
     postmortem: Postmortem | None = None
     upstream: str | None = None
+    secrets: frozenset = frozenset()  # secret values the validation found in ``text`` (masked in output)
     adopt: bool = False  # a matching file the ledger does not know yet: recorded on --write
 
 
@@ -417,6 +418,8 @@ def _validated(action: Action, settings: Settings, options: ImportOptions, secre
     pm, _ = check_file(src, settings, rel, secrets, options.today)
     if src.data is not None:
         _check_links(src, settings.docs_dir, settings)
+    found = getattr(src, "redactor", None)
+    action.secrets = frozenset(getattr(found, "secrets", ()) or ())
     if src.problems or pm is None:
         action.problems = sorted(src.problems, key=Problem.sort_key)
         action.reason = "would not pass pmkb validate --strict"
