@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import shutil
 
 import pytest
 
@@ -29,7 +28,7 @@ from generator.settings import Settings
 from generator.validate import validate
 
 from .conftest import ROOT, TESTS
-from .test_review import git
+from .test_review import make_repo
 
 FIXTURE = TESTS / "fixtures" / "same_incident"
 
@@ -118,17 +117,7 @@ def test_measured_threshold_holds_on_the_benchmark_pairs():
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
-    root = tmp_path / "repo"
-    docs = root / "postmortems"
-    docs.mkdir(parents=True)
-    git(root, "init", "-q")
-    for file in sorted((FIXTURE / "base").glob("*.md")):
-        shutil.copy(file, docs / file.name)
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "base")
-    git(root, "checkout", "-q", "-b", "feature")
-    for file in sorted((FIXTURE / "change").glob("*.md")):
-        shutil.copy(file, docs / file.name)
+    root = make_repo(tmp_path / "repo", FIXTURE, removed=None)
     monkeypatch.chdir(root)
     return root
 

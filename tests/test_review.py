@@ -55,20 +55,22 @@ def git(repo: Path, *args: str) -> str:
                           cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def make_repo(root: Path) -> Path:
-    """The base commit on ``main`` and the change commit on ``feature`` (checked out)."""
+def make_repo(root: Path, fixtures: Path = FIXTURES, removed: str | None = REMOVED) -> Path:
+    """The base commit on ``main`` (``fixtures/base``) and the change commit on ``feature``
+    (``fixtures/change`` added, ``removed`` deleted), checked out."""
     root.mkdir()
     docs = root / "postmortems"
     docs.mkdir()
     git(root, "init", "-q")
-    for file in sorted((FIXTURES / "base").glob("*.md")):
+    for file in sorted((fixtures / "base").glob("*.md")):
         shutil.copy(file, docs / file.name)
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "base")
     git(root, "checkout", "-q", "-b", "feature")
-    for file in sorted((FIXTURES / "change").glob("*.md")):
+    for file in sorted((fixtures / "change").glob("*.md")):
         shutil.copy(file, docs / file.name)
-    git(root, "rm", "-q", f"postmortems/{REMOVED}")
+    if removed:
+        git(root, "rm", "-q", f"postmortems/{removed}")
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "change")
     return root
