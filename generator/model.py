@@ -249,10 +249,19 @@ class Recurrence:
     days: int
     fixes_before: int = 1
 
+    @property
+    def after(self) -> str:
+        """How long after the fix: ``41 days``, ``1 day``, ``less than a day``."""
+        return {0: "less than a day", 1: "1 day"}.get(self.days, f"{self.days} days")
+
+    @property
+    def done_day(self) -> dt.date:
+        """The day the fix was done (a timestamp's day in its own offset)."""
+        return self.done_at.date() if isinstance(self.done_at, dt.datetime) else self.done_at
+
     def sentence(self) -> str:
         """``PM-2024-031 started 41 days after 'Automate renewal' was done in PM-2024-017``."""
-        when = {0: "less than a day", 1: "1 day"}.get(self.days, f"{self.days} days")
-        return f"{self.member} started {when} after '{self.item}' was done in {self.fixed_in}"
+        return f"{self.member} started {self.after} after '{self.item}' was done in {self.fixed_in}"
 
     def as_dict(self) -> dict:
         """JSON-ready: ``{"id", "started", "fixed_in", "item", "done_at", "days", "fixes_before"}``,

@@ -414,6 +414,43 @@ def tag_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
         "Tags\n\n{n} tags.", "No tags yet.\n")
 
 
+def recurrence_html(ln: Links, c: Cluster, by_id: dict[str, Postmortem]) -> str:
+    """What became of a recurring problem's fixes, for its page (HTML, ``ln`` at the page):
+    each member that came back after a fix, with the item, the day it was done and how many
+    days later (the latest :data:`RECURRED_SHOWN`); the members for which it is not known
+    (fixes without ``done_at``); or that the fixes held. ``""`` when nothing was fixed."""
+    def name(pid: str) -> str:
+        return ln.a(by_id[pid].path, pid) if pid in by_id else html_text(pid)
+
+    recurrences = [r for r in c.recurrences if r.member in by_id]
+    if recurrences:
+        shown = recurrences[-RECURRED_SHOWN:]
+        lines = "".join(f"<li>{name(r.member)} started {html_text(r.after)} after "
+                        f"&lsquo;{html_text(r.item)}&rsquo; was done in {name(r.fixed_in)} "
+                        f"({r.done_day.isoformat()})</li>" for r in reversed(shown))
+        more = (f"<p>The latest {len(shown)} of {len(recurrences)}.</p>" if len(recurrences) > len(shown) else "")
+        return (f'<div class="admonition warning"><p class="admonition-title">The fix did not hold</p>'
+                f"<ul>{lines}</ul>{more}</div>\n")
+    came_back = [m for m in c.recurred_after_fix if m in by_id]
+    if came_back:  # a cluster built without the details (the ids alone)
+        latest = newest_first(by_id[m] for m in came_back)[:RECURRED_SHOWN]
+        names = ", ".join(ln.a(pm.path, pm.id) for pm in latest)
+        more = f" (the latest {len(latest)} of {len(came_back)})" if len(came_back) > len(latest) else ""
+        return (f'<div class="admonition warning"><p class="admonition-title">The fix did not hold</p>'
+                f"<p>{names}{more} started after an action item of an earlier incident in this problem was "
+                "done.</p></div>\n")
+    unknown = [m for m in c.recurrence_unknown if m in by_id]
+    if unknown:
+        names = ", ".join(name(m) for m in unknown[-RECURRED_SHOWN:])
+        return (f'<div class="admonition info"><p class="admonition-title">Fix not dated</p>'
+                f"<p>Whether {names} came back after a fix is not known: the done action items of the "
+                "earlier incidents carry no completion date (<code>done_at</code>, format v2).</p></div>\n")
+    if c.fix_outcome == "held":
+        return ('<div class="admonition success"><p class="admonition-title">The fixes held</p>'
+                "<p>No incident of this problem started after one of its action items was done.</p></div>\n")
+    return ""
+
+
 def cluster_pages(ln: Links, ranked: Sequence[ClusterSummary]) -> dict[str, str]:
     """One page per recurring problem and the overview, in the ranking's order (the one that
     hurts most first)."""
@@ -432,14 +469,7 @@ def cluster_pages(ln: Links, ranked: Sequence[ClusterSummary]) -> dict[str, str]
         if s.severities:
             intro.append("<p>Severities: " + ", ".join(f"{html_text(k)} × {v}" for k, v in s.severities.items())
                          + "</p>\n")
-        came_back = [m for m in c.recurred_after_fix if m in by_id]
-        if came_back:
-            latest = newest_first(by_id[m] for m in came_back)[:RECURRED_SHOWN]
-            names = ", ".join(here.a(pm.path, pm.id) for pm in latest)
-            more = f" (the latest {len(latest)} of {len(came_back)})" if len(came_back) > len(latest) else ""
-            intro.append(f'<div class="admonition warning"><p class="admonition-title">Came back after a fix</p>'
-                         f"<p>{names}{more} started after an action item of an earlier incident in this "
-                         f"problem was marked done.</p></div>\n")
+        intro.append(recurrence_html(here, c, by_id))
         lead = '<div class="pmkb-intro">\n' + "".join(intro) + "</div>\n\n"
         body = split_pages(ln, page, c.label or c.id, lead, members)
         items = c.action_items or [(pm.id, item) for pm in s.members for item in pm.action_items]

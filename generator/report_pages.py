@@ -57,6 +57,21 @@ def _data(links: Links, title: str, table: str, rows: int, open_up_to: int = 12)
     return f'{marker} info "{title}"\n\n{body}\n'
 
 
+def recurrence_line(links: Links, recurrence, by_id: dict) -> str:
+    """One return after a fix, as leadership reads it: "PM-2024-031 started 41 days after
+    'Automate renewal' was done in PM-2024-017 (2024-04-02)", the ids linked."""
+    def name(pid: str) -> str:
+        return _pm(links, by_id[pid]) if pid in by_id else md_text(pid)
+
+    return (f"{name(recurrence.member)} started {recurrence.after} after '{md_text(recurrence.item)}' was done "
+            f"in {name(recurrence.fixed_in)} ({recurrence.done_day.isoformat()})")
+
+
+def fix_first(ranked):
+    """``ranked`` with the problems whose fix did not hold first (each group in its own order)."""
+    return sorted(ranked, key=lambda c: not c.recurred_after_fix)
+
+
 def _incident_line(pm: Postmortem, links: Links, impact: bool = True) -> str:
     """A list item for one incident: date, severity, impact time, id (linked) and title."""
     duration = f" · {_dur(pm.duration)}" if impact else ""
@@ -112,16 +127,20 @@ RANKING_NOTE = (
 
 
 def render_recurrence(report: Report, links: Links, chart: str | None = None, limit: int | None = None) -> str:
-    """The recurrence page: headline, ranked table, then one section per problem.
+    """The recurrence page: headline, ranked table, then one section per problem. Problems whose
+    fix did not hold come first (:func:`fix_first`), each naming which item, when it was done
+    and how many days later the problem came back; within each group, the one that hurts most
+    first.
 
     Args:
         chart: relative path of the timeline SVG to embed (``None``: no chart).
         limit: show at most this many problems in detail (all in the table).
     """
-    ranked = report.clusters
+    ranked = fix_first(report.clusters)
     in_window = {pm.id for pm in report.postmortems}
     covered = sum(pm.id in in_window for c in ranked for pm in c.members)
     after_fix = [c for c in ranked if c.recurred_after_fix]
+    undated = [c for c in ranked if not c.recurred_after_fix and c.cluster.recurrence_unknown]
     no_open = [c for c in ranked if c.no_open_action_item]
     out = ["# Recurring problems\n", _as_of(report)]
     if not ranked and not report.postmortems:
@@ -135,9 +154,11 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
     out.append(f"**{_plural(len(ranked), 'recurring problem')}** {'accounts' if len(ranked) == 1 else 'account'} "
                f"for **{covered} of "
                f"{len(report.postmortems)} incidents**. "
-               f"**{len(after_fix)}** came back after an action item was marked done; "
-               f"**{len(no_open)}** {'has' if len(no_open) == 1 else 'have'} no open action item.\n")
-    top = ranked[0]
+               f"**{len(after_fix)}** came back after a fix (an incident started after an earlier incident's "
+               f"action item was done); for **{len(undated)}** more it is not known, their fixes carry no "
+               f"completion date; **{len(no_open)}** {'has' if len(no_open) == 1 else 'have'} no open action "
+               "item.\n")
+    top = max(ranked, key=lambda c: (round(c.score, 9), c.count))
     out.append(f"Hurting most: **{_cluster(links, top)}** — {_plural(top.count, 'incident')} "
                f"({_sev_mix(top.severities)}), last on {top.members[-1].date.isoformat()}.\n")
     if chart:
@@ -150,7 +171,9 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
     for rank, c in enumerate(ranked, 1):
         flags = []
         if c.recurred_after_fix:
-            flags.append("**recurred after fix**")
+            flags.append("**fix did not hold**")
+        elif c.cluster.recurrence_unknown:
+            flags.append("*fix not dated*")
         if c.no_open_action_item:
             flags.append("*no open action item*")
         problem = f"{rank}. " + _cluster(links, c) + ((_br(links) + ", ".join(flags)) if flags else "")
@@ -177,13 +200,23 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
                    if c.impact_known else f"- **Impact time:** unknown (no incident of the {c.count} records it)")
         state = ", ".join(f"{n} {s}" for s, n in c.action_counts.items()) or "none"
         out.append(f"- **Action items:** {state}" + (f"; {c.overdue_items} overdue" if c.overdue_items else ""))
-        if c.recurred_after_fix:
-            by_id = {pm.id: pm for pm in c.members}
+        by_id = {pm.id: pm for pm in c.members}
+        if c.cluster.recurrences:
+            latest = c.cluster.recurrences[-6:]
+            more = len(c.cluster.recurrences) - len(latest)
+            out.append("- **The fix did not hold:** " + "; ".join(recurrence_line(links, r, by_id) for r in latest)
+                       + (f"; and {more} earlier" if more else ""))
+        elif c.recurred_after_fix:  # a cluster built without the details (the ids alone)
             latest = c.recurred_after_fix[-6:]
             names = ", ".join(_pm(links, by_id[m]) if m in by_id else md_text(m) for m in latest)
             more = len(c.recurred_after_fix) - len(latest)
-            out.append(f"- **Recurred after a fix was marked done:** {names}"
-                       + (f" and {more} earlier" if more else ""))
+            out.append(f"- **The fix did not hold:** {names} came back after a fix"
+                       + (f"; and {more} earlier" if more else ""))
+        if c.cluster.recurrence_unknown and not c.recurred_after_fix:
+            names = ", ".join(_pm(links, by_id[m]) if m in by_id else md_text(m)
+                              for m in c.cluster.recurrence_unknown[-6:])
+            out.append(f"- **Fix not dated:** whether {names} came back after a fix is not known: the done "
+                       "action items of the earlier incidents carry no done_at (format v1)")
         if c.no_open_action_item:
             out.append("- **No open action item:** nothing tracked would stop the next one")
         out.append("")
@@ -207,8 +240,10 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
                                for pm_id, i in items]))
     out.append("## How the ranking works\n")
     out.append(RANKING_NOTE + "\n")
-    out.append("A problem *recurred after fix* when one of its incidents started after an action item of an "
-               "earlier incident in the same cluster had been marked done: the fix did not hold.\n")
+    out.append("A problem's *fix did not hold* when one of its incidents started after the done_at of an action "
+               "item of an earlier incident in the same cluster (format v2); the day and the item named are the "
+               "latest fix done before it started. Without done_at (format v1) it is *not dated*: never "
+               "counted as came back. Problems whose fix did not hold are listed first.\n")
     return "\n".join(out)
 
 
@@ -426,8 +461,8 @@ def render_period(summary: PeriodSummary, links: Links, today: dt.date) -> str:
                      if links.linked else "")
             out.append(f"The latest {len(listed)} of {n}{where}:\n")
         out += [_incident_line(pm, links, impact=False) for pm in listed] + [""]
-    out.append("*Action items carry no completion date, so \"done\" counts the items of this period's incidents "
-               "that are marked done now.*\n")
+    out.append("*\"Done\" counts the items of this period's incidents that are marked done now, whenever they "
+               "were done (format v1 items carry no completion date).*\n")
     return "\n".join(out)
 
 

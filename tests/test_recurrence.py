@@ -308,3 +308,67 @@ def test_shipped_recurrences_worked_out_by_hand():
         ("Work with search engines to purge cached leaked data", 2703, 2)]
     # A v1 member with undated done items: whether the 2012 storm came back after the 2011 fixes is unknown.
     assert recurred_after_fix([corpus["PM-2011-002"], corpus["PM-2012-002"]]) == ([], ["PM-2012-002"])
+
+
+# --- the texts: recurrence report and cluster pages ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fixture_report():
+    from generator.analysis import analyse
+    from generator.metrics import build_report
+    from generator.settings import Settings
+    from generator.validate import validate
+
+    pms = validate([RECURRENCE], Settings(docs_dir=RECURRENCE), scan_secrets=False).postmortems
+    analysis = analyse(pms, Settings())
+    return build_report(pms, analysis.clusters, dt.date(2024, 12, 31)), analysis
+
+
+def test_recurrence_report_puts_fixes_that_did_not_hold_first_and_says_which_item(fixture_report):
+    from generator.markup import Links
+    from generator.report_pages import render_recurrence
+
+    report, _ = fixture_report
+    page = render_recurrence(report, Links(True, "reports/recurrence.md"))
+    rows = [line for line in page.splitlines() if line.startswith("| 1. ") or line.startswith("| 2. ")
+            or line.startswith("| 3. ") or line.startswith("| 4. ")]
+    order = [row.split("(../clusters/")[1].split(".md")[0] for row in rows]
+    assert order[0] == "c-pm-2024-001"  # the only fix that did not hold, first whatever its score
+    assert sorted(order[1:]) == ["c-pm-2024-002", "c-pm-2024-010", "c-pm-2024-020"]
+    assert "**fix did not hold**" in rows[0] and all("fix did not hold" not in row for row in rows[1:])
+    assert sorted("*fix not dated*" in row for row in rows) == [False, False, True, True]
+    assert ("- **The fix did not hold:** [PM-2024-004](../2024-05-02-edge-proxy-tls-certificate-expired-again.md) "
+            "started 97 days after 'Alert 30 days before any served certificate expires' was done in "
+            "[PM-2024-001](../2024-01-10-checkout-api-down-after-tls-certificate-expired.md) (2024-01-25); "
+            "[PM-2024-007](../2024-09-15-internal-api-certificate-expiry-broke-service-tls.md) started 118 days "
+            "after 'Enrol every edge certificate in automated renewal' was done in "
+            "[PM-2024-004](../2024-05-02-edge-proxy-tls-certificate-expired-again.md) (2024-05-20)") in page
+    assert ("- **Fix not dated:** whether [PM-2024-021](../2024-10-27-billing-batch-ran-twice-when-clocks-fell-back.md)"
+            " came back after a fix is not known") in page
+    assert "**1** came back after a fix" in page and "for **2** more it is not known" in page
+
+
+def test_cluster_pages_say_what_became_of_the_fixes(fixture_report):
+    from generator.markup import Links
+    from generator.pages import cluster_pages
+
+    report, _ = fixture_report
+    pages = cluster_pages(Links(True), report.clusters)
+    cert = pages["clusters/c-pm-2024-001.md"]
+    assert ('<p class="admonition-title">The fix did not hold</p><ul><li><a href="../../2024-09-15-internal-api-'
+            'certificate-expiry-broke-service-tls/">PM-2024-007</a> started 118 days after &lsquo;Enrol every edge '
+            'certificate in automated renewal&rsquo; was done in <a href="../../2024-05-02-edge-proxy-tls-certificate'
+            '-expired-again/">PM-2024-004</a> (2024-05-20)</li><li>') in cert
+    assert '<p class="admonition-title">Fix not dated</p>' in pages["clusters/c-pm-2024-002.md"]
+    assert '<p class="admonition-title">The fixes held</p>' in pages["clusters/c-pm-2024-010.md"]
+
+
+def test_fix_first_moves_problems_whose_fix_did_not_hold_ahead_and_keeps_each_group_in_order():
+    from types import SimpleNamespace
+
+    from generator.report_pages import fix_first
+
+    ranked = [SimpleNamespace(id=i, recurred_after_fix=came_back)
+              for i, came_back in (("a", []), ("b", ["PM-1"]), ("c", []), ("d", ["PM-2"]))]
+    assert [c.id for c in fix_first(ranked)] == ["b", "d", "a", "c"]

@@ -16,7 +16,8 @@ G     2024-05-10   SEV1  22:00 det 23:30 mit 01:00+1d res 06:00+1d    5400   288
 
 A = PM-2023-001, B = PM-2023-002, C = PM-2023-003, D = PM-2023-004, E = PM-2024-001,
 F = PM-2024-002, G = PM-2024-003. Clusters (hand-built): X = certificate expiry {A, C, G}
-(A's renewal item is done before C and G happened: recurred after fix), Y = bad deploys
+(A's renewal item, done 2023-02-01 by hand here, before C and G happened: the fix did not hold),
+Y = bad deploys
 {B, E} (B's item is wont-do, E's done and wont-do: nothing open, no fix before E).
 """
 
@@ -34,7 +35,7 @@ import pytest
 
 from generator import reports
 from generator.analysis import Analysis
-from generator.model import ActionItem, Cluster, Postmortem
+from generator.model import ActionItem, Cluster, Postmortem, Recurrence
 from generator.reports import (
     DurationStats,
     action_item_ledger,
@@ -66,13 +67,20 @@ def corpus() -> list[Postmortem]:
     return result.postmortems
 
 
+RENEWED = dt.date(2023, 2, 1)
+"""When A's renewal item was done, for the hand-built cluster X (the fixture is format v1)."""
+
+
 def _cluster(cid: str, label: str, members: list[str], pms: list[Postmortem], after_fix: list[str]) -> Cluster:
     by_id = {pm.id: pm for pm in pms}
+    # C started 2023-05-05T00:00Z, 93 days after 2023-02-01; G 2024-05-10T22:00Z, 464 days after it.
+    recurrences = [Recurrence(m, by_id[m].started_at, members[0], "Automate certificate renewal", RENEWED,
+                              (by_id[m].date - RENEWED).days) for m in after_fix]
     return Cluster(id=cid, label=label, members=members, first=by_id[members[0]].date,
                    last=by_id[members[-1]].date,
                    services=sorted({s for m in members for s in by_id[m].services}),
                    action_items=[(m, item) for m in members for item in by_id[m].action_items],
-                   recurred_after_fix=after_fix)
+                   recurred_after_fix=after_fix, recurrences=recurrences)
 
 
 @pytest.fixture(scope="module")
@@ -433,13 +441,19 @@ def test_chart_text_is_text(pages):
 def test_recurrence_page(pages):
     page = pages["reports/recurrence.md"]
     assert page.startswith("# Recurring problems\n")
-    assert ("**2 recurring problems** account for **5 of 7 incidents**. **1** came back after an action item was "
-            "marked done; **1** has no open action item.") in page
+    assert ("**2 recurring problems** account for **5 of 7 incidents**. **1** came back after a fix (an incident "
+            "started after an earlier incident's action item was done); for **0** more it is not known, their fixes "
+            "carry no completion date; **1** has no open action item.") in page
     assert "![Recurring problems on a timeline" in page and "(charts/recurring-problems.svg)" in page
     row = next(line for line in page.splitlines() if line.startswith("| 1. "))
     assert "[certificate expiry](../clusters/c-pm-2023-001.md)" in row
-    assert "(../clusters/c-pm-2023-001.md)<br>**recurred after fix** | 3 (SEV1 3) | 2024-05-10 | 115 d | 7 h | 3 |" \
+    assert "(../clusters/c-pm-2023-001.md)<br>**fix did not hold** | 3 (SEV1 3) | 2024-05-10 | 115 d | 7 h | 3 |" \
         in row
+    assert ("- **The fix did not hold:** [PM-2023-003](../2023-05-05-internal-certificate-expired.md) started 93 days "
+            "after 'Automate certificate renewal' was done in [PM-2023-001](../2023-01-10-edge-certificate-expired.md) "
+            "(2023-02-01); [PM-2024-003](../2024-05-10-edge-certificate-expired-again.md) started 464 days after "
+            "'Automate certificate renewal' was done in [PM-2023-001](../2023-01-10-edge-certificate-expired.md) "
+            "(2023-02-01)") in page
     row = next(line for line in page.splitlines() if line.startswith("| 2. "))
     assert row.endswith("<br>*no open action item* | 2 (SEV2 2) | 2024-01-02 | 316 d | 3 h 20 min | 0 |")
     assert "(52 days ago); score 53.0" in page
@@ -795,7 +809,7 @@ def test_large_cluster_is_summarised():
     assert listed.splitlines()[0].startswith("- 2024-01-12 · **SEV2** · — · [PM-2024-011](../p11.md)")
     assert "- **Impact time:** unknown (no incident of the 20 records it)" in page
     assert "- **Days between recurrences:** … 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 (median 1)" in page
-    assert "and 13 earlier" in page                                    # 19 recurred after fix, 6 listed
+    assert "; and 13 earlier" in page                                  # 19 recurred after fix, 6 listed
     # 40 items > 12: only open ones, overdue (due 2024-01-02 .. 2024-01-14) first, at most 12.
     assert "20 open action items (13 overdue; 20 done or won't do); the first 12 by due date, overdue first" in page
     table = page.split("overdue first (all on the action-items page):\n")[1].strip().split("\n\n")[0].splitlines()
