@@ -143,10 +143,11 @@ def _fact(label: str, value: str, wide: bool = False) -> str:
     return f"{opening}<dt>{label}</dt><dd>{value}</dd></div>"
 
 
-def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
+def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, internal: bool = False) -> str:
     """The summary card shown above a post-mortem's body (HTML; ``ln`` is at ``pm.path``).
 
-    Shows severity, status, id, summary, date, services, time to detect, time to mitigate and
+    Shows severity, status, ``internal`` (on the internal site, for an incident the public site
+    leaves out), id, summary, date, services, time to detect, time to mitigate and
     time to resolve (from ``started_at``), authors, tags and, when the incident belongs to
     one, its recurring problem. The facts are kept out of the search index (they would clutter
     every search result); the head (id) and the summary are indexed.
@@ -154,7 +155,9 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
     status_css = re.sub(r"[^a-z-]", "", pm.status.lower()) or "unknown"
     head = (f'<div class="pmkb-card__head">{_severity_badge(pm.severity)} '
             f'<span class="pmkb-status pmkb-status--{status_css}">{html_text(pm.status)}</span> '
-            f'<span class="pmkb-card__id">{html_text(pm.id)}</span></div>')
+            + ('<span class="pmkb-visibility pmkb-visibility--internal" title="left out of the public site">'
+               'internal</span> ' if internal else "")
+            + f'<span class="pmkb-card__id">{html_text(pm.id)}</span></div>')
     tags = " ".join(ln.a(tag_page(t), t) for t in pm.tags) or "—"  # chips by CSS (a[href*="tags/"])
     facts = [
         _fact("Date", pm.date.isoformat()),
@@ -277,16 +280,17 @@ def heading_ids(body: str) -> set[str]:
 
 
 def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
-                    cluster: Cluster | None, min_score: float, today: dt.date, title: str) -> PostmortemPage:
+                    cluster: Cluster | None, min_score: float, today: dt.date, title: str,
+                    internal: bool = False) -> PostmortemPage:
     """The page of ``pm`` (``ln`` at ``pm.path``): card, body, tracked action items, related incidents.
 
-    ``title`` is the page title as the theme needs it (:func:`generator.material.page_title`).
+    ``internal`` marks the card of an incident the public site leaves out. ``title`` is the page title as the theme needs it (:func:`generator.material.page_title`).
     The search tags are the post-mortem's tags, then its services and its id (the theme ranks
     tags highest: typing an id or a service finds the incident first).
     """
     actions_anchor, related_anchor = section_anchors(heading_ids(pm.body), bool(pm.action_items))
     body = pm.body if pm.body.endswith("\n") else pm.body + "\n"
-    markdown = (card_html(ln, pm, cluster) + "\n" + body + "\n"
+    markdown = (card_html(ln, pm, cluster, internal) + "\n" + body + "\n"
                 + (action_items_section(pm, today, actions_anchor) if actions_anchor else "")
                 + related_section(ln, pm, links, by_id, cluster, min_score, related_anchor))
     tags = list(dict.fromkeys([*pm.tags, *pm.services, pm.id]))

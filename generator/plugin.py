@@ -39,6 +39,7 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, InclusionLevel
 
 from .analysis import Analysis
+from .audience import for_audience, internal_ids, withheld_attachments
 from .material import bundled_polyfills
 from .model import Postmortem
 from .paths import REPORTS
@@ -66,6 +67,8 @@ class PostmortemsConfig(base.Config):
     attachments = c.Type(list, default=list(DEFAULTS.attachments))
     semantic = c.Choice(("auto", "on", "off"), default=DEFAULTS.semantic)
     cache_dir = c.Type(str, default=DEFAULTS.cache_dir)
+    audience = c.Choice(("public", "internal"), default=DEFAULTS.audience)
+    default_visibility = c.Choice(("public", "internal"), default=DEFAULTS.default_visibility)
 
 
 class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
@@ -163,25 +166,37 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
     def on_files(self, files, config):
         """Validate, analyse, render the site source and add it to MkDocs' files."""
         result = self._validation_result()
-        published = [pm for pm in result.postmortems if pm.status != "draft"]
-        drafts = [pm for pm in result.postmortems if pm.status == "draft"] if self.command == "serve" else []
+        audience, default_visibility = self.settings.audience, self.settings.default_visibility
+        shown, withheld = for_audience(result.postmortems, audience, default_visibility)
+        published = [pm for pm in shown if pm.status != "draft"]
+        drafts = [pm for pm in shown if pm.status == "draft"] if self.command == "serve" else []
+        if audience == "public":
+            log.info(f"public site: {len(withheld)} internal post-mortem(s) left out, {len(shown)} shown")
+            if result.postmortems and not shown:
+                log.warning(f"public site: none of the {len(result.postmortems)} post-mortems is public (their "
+                            f"visibility, or default_visibility: {default_visibility}); mark them "
+                            "'visibility: public' or set the option default_visibility: public")
         started = time.perf_counter()
         analysis = self._analyse(published)
         draft_related = {}
         if drafts:
-            everything = self._analyse(result.postmortems)
+            everything = self._analyse(published + drafts)
             draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
         log.debug(f"analysed {len(published)} post-mortems in {time.perf_counter() - started:.2f} s")
         options = SiteOptions(config.site_name, build_day(), config.use_directory_urls, config.site_url or None,
-                              self.settings.min_score)
+                              self.settings.min_score, internal=internal_ids(shown, default_visibility))
         try:
             self.source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache)
         except ValueError as exc:
             raise PluginError(str(exc)) from exc
-        for pm in result.postmortems:
+        for pm in shown:
             file = files.get_file_from_path(pm.path)
             if file is not None:
                 file.inclusion = InclusionLevel.DRAFT if pm.status == "draft" else InclusionLevel.NOT_IN_NAV
+        for path in sorted({pm.path for pm in withheld} | withheld_attachments(withheld, shown)):
+            file = files.get_file_from_path(path)  # the public site: not built, copied or indexed
+            if file is not None:
+                files.remove(file)
         self._drop_unpublishable(files, config)
         self.authored = {f.src_uri for f in files if f.src_uri.endswith(".md")}
         added = self._add_pages(files, config)

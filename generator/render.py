@@ -68,6 +68,9 @@ class SiteOptions:
     min_score: float = 0.06
     links_from_source: bool = False
     """Raw-HTML links relative to the source file (an engine that rewrites them, Zensical)."""
+    internal: frozenset[str] = frozenset()
+    """Ids of the internal post-mortems, marked on their page (the internal site; the public
+    site gets none of them, :func:`generator.audience.for_audience`)."""
 
 
 @dataclass
@@ -153,11 +156,11 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
         cluster = clusters_by_id.get(analysis.cluster_of.get(pm.id, ""))
         source.postmortems[pm.path] = pages.postmortem_page(
             ln.at(pm.path), pm, analysis.related.get(pm.id, []), by_id, cluster, options.min_score,
-            options.today, page_title(pm.title))
+            options.today, page_title(pm.title), pm.id in options.internal)
     for pm in drafts:
         source.postmortems[pm.path] = pages.postmortem_page(
             ln.at(pm.path), pm, (draft_related or {}).get(pm.id, []), by_id, None, options.min_score,
-            options.today, page_title(pm.title))
+            options.today, page_title(pm.title), pm.id in options.internal)
 
     cache = chart_cache if chart_cache is not None else {}
     for name, spec in specs.items():

@@ -54,6 +54,11 @@ class Settings:
     ``attachments`` lists the lowercase extensions (with the dot) of the other files of the
     docs folder that the site publishes (after a secret scan of the text ones); the default
     leaves out every kind a browser can run (``.html``, ``.svg``, ``.js``).
+    ``audience`` says who the built site is for: ``internal`` (every post-mortem, the internal
+    ones marked) or ``public`` (post-mortems whose visibility is ``public`` only: no page,
+    list, link, count or export names the others). ``default_visibility`` is the visibility
+    of a post-mortem that does not say (every format v1 file): ``internal`` unless set, so a
+    public site shows nothing nobody chose to publish (:mod:`generator.audience`).
     """
 
     docs_dir: Path = Path("postmortems")
@@ -69,6 +74,8 @@ class Settings:
     attachments: list[str] = field(default_factory=lambda: list(DEFAULT_ATTACHMENTS))
     semantic: str = "auto"
     cache_dir: str = ".pmkb-cache"
+    audience: str = "internal"
+    default_visibility: str = "internal"
     config_file: Path | None = None
 
     def cache_path(self) -> Path:
@@ -97,9 +104,30 @@ class ConfigError(Exception):
 
 
 class _PermissiveLoader(yaml.SafeLoader):
-    """Reads mkdocs.yml without executing ``!!python/name`` or ``!ENV`` tags (they become None)."""
+    """Reads mkdocs.yml without executing ``!!python/name`` tags (they become None); ``!ENV``
+    reads the environment as MkDocs does (:func:`_env_tag`)."""
 
 
+def _env_tag(loader: yaml.SafeLoader, node: yaml.Node):
+    """``!ENV NAME`` or ``!ENV [NAME, ..., default]``: the value of the first variable that is
+    set (read as a YAML scalar: ``true`` is a boolean), else the default (``None`` without one);
+    the semantics of MkDocs' ``pyyaml_env_tag``, which reads the same file for the build."""
+    import os
+
+    if isinstance(node, yaml.ScalarNode):
+        names, default = [loader.construct_scalar(node)], None
+    elif isinstance(node, yaml.SequenceNode) and node.value:
+        items = [loader.construct_object(child, deep=True) for child in node.value]
+        names, default = (items[:-1], items[-1]) if len(items) > 1 else (items, None)
+    else:
+        return None
+    for name in names:
+        if isinstance(name, str) and name in os.environ:
+            return yaml.safe_load(os.environ[name]) if os.environ[name] else os.environ[name]
+    return default
+
+
+_PermissiveLoader.add_constructor("!ENV", _env_tag)
 _PermissiveLoader.add_multi_constructor("", lambda loader, suffix, node: None)
 _PermissiveLoader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
 
@@ -173,6 +201,8 @@ def settings_from_options(options: dict, source: str = CONFIG_FILE) -> Settings:
             value = {**default, **{k: float(v) for k, v in value.items()}}
         elif name == "semantic" and value not in ("auto", "on", "off"):
             raise ConfigError(f"{source}: 'semantic' must be 'auto', 'on' or 'off', not {value!r}")
+        elif name in ("audience", "default_visibility") and value not in ("public", "internal"):
+            raise ConfigError(f"{source}: '{name}' must be 'public' or 'internal', not {value!r}")
         elif name == "broken_links" and value not in ("error", "warning"):
             raise ConfigError(f"{source}: 'broken_links' must be 'error' or 'warning', not {value!r}")
         elif name == "attachments":

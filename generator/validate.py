@@ -992,11 +992,18 @@ def _finish(sources: list[tuple[SourceFile, Postmortem | None, Path]], context: 
     attachments, links and FIFOs of ``inventory``), and the sorted result."""
     result = ValidationResult(files=len(sources))
     others: list[tuple[str, str, int]] = []  # (id, display path, line) of context files
+    internal: set[str] = set()  # ids of the internal post-mortems, checked or context
     for file, root in context:
         src = read_source(file, display_path(file))
         if src.data and isinstance(src.data.get("id"), str):
             others.append((src.data["id"].strip(), src.relpath, src.line_of("id") or 1))
-    _check_corpus(sources, others, settings)
+            if visibility_of_data(src.data, settings) == "internal":
+                internal.add(src.data["id"].strip())
+    for src, _, _ in sources:
+        if isinstance(src.data, dict) and isinstance(src.data.get("id"), str) \
+                and visibility_of_data(src.data, settings) == "internal":
+            internal.add(src.data["id"].strip())
+    _check_corpus(sources, others, settings, internal)
     problems: list[Problem] = []
     secrets: set[str] = set()
     for src, pm, _ in sources:
@@ -1179,8 +1186,16 @@ def _check_here(targets: list[tuple[Path, Path]], settings: Settings, today: dt.
         _worker_state.clear()
 
 
+def visibility_of_data(data, settings: Settings) -> str:
+    """The visibility of a post-mortem from its front matter as read (format v2 ``visibility``,
+    else the ``default_visibility`` option): ``public`` or ``internal``."""
+    if isinstance(data, dict) and data.get("format") in (2, "2") and data.get("visibility") in ("public", "internal"):
+        return data["visibility"]
+    return settings.default_visibility
+
+
 def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
-                  others: list[tuple[str, str, int]], settings: Settings) -> None:
+                  others: list[tuple[str, str, int]], settings: Settings, internal: set[str] = frozenset()) -> None:
     by_id: dict[str, list[tuple[str, int, SourceFile | None]]] = {}
     for src, _, _ in sources:
         data = src.data
@@ -1220,6 +1235,13 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
                     path = f"{name}[{i}]"
                     src.problem(*src.positions.get(path, (src.line_of(name), None)), path, "warning", "self-link",
                                 f"{name} names the post-mortem itself ({value!r})", "remove it")
+                elif name == "related" and value in internal and visibility_of_data(data, settings) == "public":
+                    path = f"{name}[{i}]"
+                    src.problem(*src.positions.get(path, (src.line_of(name), None)), path, "warning",
+                                "related-internal",
+                                f"related names {value!r}, an internal post-mortem, from a public one: the public "
+                                "site leaves that link out",
+                                "remove it from related, or make both post-mortems internal or both public")
         _check_links(src, root, settings)
 
 
@@ -1317,6 +1339,13 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
                         f"link target {raw!r} is a draft (status: draft), which the built site leaves out, "
                         "so the link would be dead",
                         "publish that post-mortem first (set its status), or remove the link")
+            continue
+        if target_data is not None and published and visibility_of_data(target_data, settings) == "internal" \
+                and visibility_of_data(src.data, settings) == "public":
+            src.problem(link.line, link.column, None, "warning", "link-to-internal",
+                        f"link target {raw!r} is an internal post-mortem, which the public site leaves out, so "
+                        "the link would be dead there and its name would show",
+                        "remove the link, or make both post-mortems internal or both public")
             continue
         if fragment:
             headings = _heading_ids_of(resolved)

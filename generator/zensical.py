@@ -39,6 +39,7 @@ from pathlib import Path
 import yaml
 
 from .analysis import Analysis, analyse
+from .audience import for_audience, internal_ids, withheld_attachments
 from .markup import Links
 from .material import SEARCH_INDEX, bundled_polyfills, sanitize_article
 from .render import (DEFAULT_ATTACHMENTS, STYLESHEET, WORKER_SHIM, SiteOptions, build_day, publish_refusal,
@@ -183,6 +184,11 @@ class Project:
             raise BuildError(f"post-mortems: {summary_line(result)}; run 'pmkb validate' for details")
         bad = {p.path for p in result.problems if p.level == "error"}
         postmortems = [pm for pm in result.postmortems if not serve or self._display(pm.path) not in bad]
+        default_visibility = self.settings.default_visibility
+        postmortems, withheld = for_audience(postmortems, self.settings.audience, default_visibility)
+        if self.settings.audience == "public":
+            _log("INFO", f"public site: {len(withheld)} internal post-mortem(s) left out, {len(postmortems)} shown")
+        left_out = withheld_attachments(withheld, postmortems)
         published = [pm for pm in postmortems if pm.status != "draft"]
         drafts = [pm for pm in postmortems if pm.status == "draft"] if serve else []
         analysis = self._analyse(published)
@@ -192,7 +198,7 @@ class Project:
             draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
         options = SiteOptions(str(self.config.get("site_name") or "Post-mortems"), build_day(),
                               self.use_directory_urls, self.config.get("site_url") or None, self.settings.min_score,
-                              links_from_source=True)
+                              links_from_source=True, internal=internal_ids(postmortems, default_visibility))
         try:
             source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache)
         except ValueError as exc:
@@ -202,7 +208,7 @@ class Project:
         authored: list[str] = []
         skipped_postmortems = {pm.path for pm in result.postmortems} - set(source.postmortems)
         for path in sorted(self._docs_files()):
-            if path in source.postmortems or path in skipped_postmortems:
+            if path in source.postmortems or path in skipped_postmortems or path in left_out:
                 continue
             reason = publish_refusal(self.docs, path, self.attachments)
             if reason is not None:
