@@ -87,7 +87,7 @@ def _secret_hint() -> re.Pattern:
 
 # Substrings (lower case) without which no line can match :func:`_secret_hint`: one ``in``
 # test on the whole file saves running the long case-insensitive alternation on most files.
-_HINT_WORDS = ("key", "pass", "pwd", "secret", "contrase", "-----begin", "@")
+HINT_WORDS = ("key", "pass", "pwd", "secret", "contrase", "-----begin", "@")
 
 
 def candidate_lines(lines: list[str]) -> list[int]:
@@ -104,7 +104,7 @@ def candidate_lines(lines: list[str]) -> list[int]:
         starts.append(starts[-1] + len(line) + 1)
     flagged: set[int] = set()
     lower = text.lower()
-    if any(word in lower for word in _HINT_WORDS):
+    if any(word in lower for word in HINT_WORDS):
         for m in _secret_hint().finditer(text):
             flagged.add(bisect_right(starts, m.start()) - 1)
     for m in _TOKEN_RUN.finditer(text):
@@ -161,6 +161,45 @@ def _window_worth_scanning(window: str) -> bool:
     return bool(_NOT_TOKEN_CHAR.search(window) or _TOKEN_PREFIX.search(window))
 
 
+# --- wider detection: keyword assignments in prose and in front-matter text ------------------
+
+@lru_cache(maxsize=1)
+def _assignment() -> re.Pattern:
+    """``keyword = value`` / ``keyword: value`` written in running text (not only in code)."""
+    from detect_secrets.plugins.keyword import DENYLIST
+
+    keyword = r"[\w.\-]*(?:" + "|".join(DENYLIST) + r")[\w.\-]*"
+    return re.compile(r"(?i)(?<![\w.\-])(" + keyword + r")[\"'\]]{0,2}[ \t]*(:=|=>|==?|:)[ \t]*"
+                      r"([\"'`]?)([^\s\"'`,;)]{4,})\3")
+
+
+def may_assign(text: str) -> bool:
+    """Whether ``text`` could hold a keyword assignment (a ``=`` or ``:`` and a credential keyword)."""
+    return ("=" in text or ":" in text) and bool(_secret_hint().search(text))
+
+
+def assignment_snippets(line: str) -> list[str]:
+    """The keyword assignments of a line of prose, as configuration lines for detect-secrets.
+
+    ``aws_secret_access_key = wJalr...`` or ``db_password: "s3cr3t"`` in running text are
+    handed over as ``key = value`` (read as configuration, where no quotes are needed), when
+    the value looks like a credential rather than a word or a name: 6 characters or more (8
+    after ``:``, which prose uses for other things: "Password: reset by the on-call"), not
+    only letters, not lowercase words joined by ``-``, ``_`` or ``.`` (``secret_name =
+    prod-db``). detect-secrets' own filters then decide.
+    """
+    out = []
+    for m in _assignment().finditer(line):
+        key, sign, _, value = m.groups()
+        if len(value) < (8 if sign == ":" else 6) or value.isalpha() or _NAME_LIKE.fullmatch(value):
+            continue
+        out.append(f"{key} = {value}")
+    return out
+
+
+_NAME_LIKE = re.compile(r"[a-z]+(?:[-_.][a-z0-9]+)*\.?")
+
+
 @dataclass(frozen=True)
 class Finding:
     """A value found in the text: 1-based file ``line``, ``kind`` in words, the raw ``value``;
@@ -179,6 +218,9 @@ class SecretScanner:
     in a global; entering them once costs ~50 ms).
     """
 
+    def __init__(self, wide: bool = True):
+        self.wide = wide  # keyword assignments in prose and front-matter text (off: detect-secrets' own reading)
+
     def __enter__(self) -> "SecretScanner":
         from detect_secrets.core import scan as ds_scan
         from detect_secrets.settings import transient_settings
@@ -193,8 +235,8 @@ class SecretScanner:
         self._settings.__exit__(*exc)
 
     def scan(self, lines: list[str], first_line: int, code_lines: frozenset[int] = frozenset(),
-             yaml_lines: int = 0) -> list[Finding]:
-        """Find secrets in ``lines``.
+             yaml_lines: int = 0, values: list[tuple[int, str]] = ()) -> list[Finding]:
+        """Find secrets in ``lines`` (and in ``values``).
 
         Args:
             lines: the text, one string per line, without line breaks.
@@ -202,25 +244,52 @@ class SecretScanner:
             code_lines: 0-based indexes into ``lines`` that sit in a code block; they are read
                 as configuration (``KEY=value`` is enough, no quotes needed).
             yaml_lines: how many of the first lines are YAML front matter.
+            values: ``(1-based file line, text)`` of the front matter's text values as YAML
+                reads them (quotes and escapes resolved), scanned as prose: a
+                ``db_password = "..."`` inside a summary.
+
+        Every line outside code and front matter (prose, and lines above the front matter) is
+        also searched for keyword assignments (:func:`assignment_snippets`), which
+        detect-secrets reads in prose only when the value is quoted.
 
         Returns:
             One :class:`Finding` per line and secret kind, in line order.
         """
         found: dict[tuple[int, str], Finding] = {}
+
+        def record(secret, text_lines: list[str], index: int) -> None:
+            value = secret.secret_value or ""
+            key = (secret.line_number, secret.type)
+            shown, hidden = secret_extent(text_lines, index, value, secret.type)
+            if key in found:  # one problem per line and kind; every value of them is hidden
+                old = found[key]
+                found[key] = Finding(old.line, old.kind, old.value, tuple(sorted({*old.hidden, *hidden})))
+            else:
+                found[key] = Finding(secret.line_number, secret.type, shown, hidden)
+
         for i in candidate_lines(lines):
             line = lines[i]
             name = "front-matter.yaml" if i < yaml_lines else ("pasted.cfg" if i in code_lines else "body.md")
             windows = list(dict.fromkeys(scan_windows(line)))  # (a repeated pattern repeats its windows)
             for secret in self._process([(first_line + i, window) for window in windows], name):
-                value = secret.secret_value or ""
-                key = (secret.line_number, secret.type)
-                shown, hidden = secret_extent(lines, i, value, secret.type)
-                if key in found:  # one problem per line and kind; every value of them is hidden
-                    old = found[key]
-                    found[key] = Finding(old.line, old.kind, old.value, tuple(sorted({*old.hidden, *hidden})))
-                else:
-                    found[key] = Finding(secret.line_number, secret.type, shown, hidden)
+                record(secret, lines, i)
+            if name == "body.md" and self.wide:
+                self._assignments(first_line + i, windows, lines, i, record)
+        for number, text in values if self.wide else ():
+            value_lines = text.split("\n")
+            for i in candidate_lines(value_lines):
+                windows = list(dict.fromkeys(scan_windows(value_lines[i])))
+                for secret in self._process([(number, window) for window in windows], "value.md"):
+                    record(secret, value_lines, i)
+                self._assignments(number, windows, value_lines, i, record)
         return sorted(found.values(), key=lambda f: (f.line, f.kind))
+
+    def _assignments(self, number: int, windows: list[str], text_lines: list[str], index: int, record) -> None:
+        """Keyword assignments of prose windows, read as configuration (see :func:`assignment_snippets`)."""
+        snippets = [(number, snippet) for window in windows if may_assign(window)
+                    for snippet in assignment_snippets(window)]
+        for secret in self._process(snippets, "prose.cfg") if snippets else ():
+            record(secret, text_lines, index)
 
 
 # --- hiding what the secret scan found -----------------------------------------------------

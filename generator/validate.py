@@ -730,13 +730,33 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
 SECRET_FIX = "remove it from the file (and from git history), and rotate the credential"
 
 
+def _text_values(src: SourceFile) -> list[tuple[int, str]]:
+    """``(line, text)`` of the front matter's text values that could hold a keyword assignment
+    (``db_password = "..."`` in a summary), as YAML reads them: the scan of the raw YAML lines
+    reads them as YAML, where quotes and escapes hide such an assignment."""
+    if not isinstance(src.data, dict) or src.body_line <= 2:
+        return []
+    head = "\n".join(src.text.split("\n", src.body_line)[:src.body_line]).lower()
+    if not any(word in head for word in scan.HINT_WORDS):
+        return []
+    out = []
+    for path, (line, _) in src.positions.items():
+        try:
+            value = _value_at_path(src.data, path) if path else None
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(value, str) and scan.may_assign(value):
+            out.append((line, value))
+    return out
+
+
 def _scan_secrets(src: SourceFile, secrets: scan.SecretScanner, code: frozenset[int]) -> None:
     """The secret scan of the whole file (above the front matter, the front matter, the body):
     a ``secret`` error per finding, and the values recorded on ``src`` (:meth:`SourceFile.set_secrets`)."""
     all_lines = src.text.split("\n")
     fm_count = src.body_line - 1
     code_in_file = frozenset(fm_count + i for i in code)
-    findings = secrets.scan(all_lines, 1, code_in_file, yaml_lines=fm_count)
+    findings = secrets.scan(all_lines, 1, code_in_file, yaml_lines=fm_count, values=_text_values(src))
     if not findings:
         return
     src.set_secrets(value for finding in findings for value in (finding.value, *finding.hidden))

@@ -37,10 +37,13 @@ JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI
 BASIC_AUTH_PASSWORD = "Zq8vR2mK9pLxT4"
 YAML_PASSWORD = "Pg4dm1nPa55w0rd2024x"
 PROSE_PASSWORD = "Tr0ub4dorKxkcd9931"
+SUMMARY_PASSWORD = "Rk7pWq2ZxV9mLs4T"    # db_password = \"...\" inside a summary (YAML escapes)
+UNQUOTED_SECRET = "h8Jd2kLq9ZxP4mWv7RtY3nBc6FgT1sAe0UiOpLkJ"  # aws_secret_access_key = ... in prose
+ABOVE_SECRET = "Qm9vZ2llV29vZ2llOTg3NjU0MzIxMA"  # an assignment above the front matter
 KEY_LINES = ["MIIEowIBAAKCAQEAuQ7NsbH3x1c4yNpTq0RkZz5Wm8dJ2Lr6V0tQ1sYp9eXh3Kf",
              "7GmT2wRbN8yVq4ZcL1oPxE6sDj0HkU3aIf5Mn9BvQ2rTy7WlXe4OgCk8SdJ1hPu"]
 CREDENTIALS = [AWS_KEY_ID, AWS_SECRET, GITHUB_TOKEN, SLACK_TOKEN, STRIPE_KEY, JWT, BASIC_AUTH_PASSWORD,
-               YAML_PASSWORD, PROSE_PASSWORD, *KEY_LINES]
+               YAML_PASSWORD, PROSE_PASSWORD, SUMMARY_PASSWORD, UNQUOTED_SECRET, ABOVE_SECRET, *KEY_LINES]
 
 SEEDED = "2013-02-22-storage-https-outage-expired-ssl.md"
 SEEDED_TOO = "2021-09-30-legacy-clients-fail-after-root-ca-expiry.md"
@@ -63,13 +66,16 @@ def _seed(text: str, marker: str) -> str:
     text = re.sub(r"\ntitle: [^\n]*", f"\ntitle: {marker} certificates expired and token {GITHUB_TOKEN} leaked",
                   text, count=1)
     text = text.replace("\nsummary: >-\n", f"\nsummary: >-\n  Deploy token {SLACK_TOKEN} leaked.\n", 1)
+    text = text.replace("\nstarted_at:", f'\nroot_cause_detail: "the db_password = \\"{SUMMARY_PASSWORD}\\" was in a ticket"'
+                        "\nstarted_at:", 1)
     text = text.replace("\nroot_cause: >-\n", f"\nroot_cause: >-\n  Stripe key {STRIPE_KEY} in the logs.\n", 1)
     text = text.replace("\n    owner: ", f"\n    ticket: https://ci:{BASIC_AUTH_PASSWORD}@tracker.example.com/OPS-1\n"
                         "    owner: ", 1)
     text = text.replace("\nstarted_at:", f'\ndb_password: "{YAML_PASSWORD}"\nstarted_at:', 1)
     text = text.replace("\n## Impact", (
         f"\nThe session cookie was `{JWT}` and the token {GITHUB_TOKEN} stayed valid.\n"
-        f'The admin password = "{PROSE_PASSWORD}" was in the wiki, aws_secret_access_key = "{AWS_SECRET}".\n\n'
+        f'The admin password = "{PROSE_PASSWORD}" was in the wiki, aws_secret_access_key = "{AWS_SECRET}".\n'
+        f"The runbook said aws_secret_access_key = {UNQUOTED_SECRET} in plain text.\n\n"
         "```ini\n[default]\n"
         f"aws_access_key_id = {AWS_KEY_ID}\n"
         f"aws_secret_access_key = {AWS_SECRET}\n"
@@ -85,7 +91,7 @@ def seeded_corpus(folder: Path) -> Path:
     shutil.copytree(ROOT / "postmortems", docs)
     for name, marker in ((SEEDED, "Storage"), (SEEDED_TOO, "Partners")):
         (docs / name).write_text(_seed((docs / name).read_text(encoding="utf-8"), marker), encoding="utf-8")
-    (docs / ABOVE).write_text(f"{AWS_KEY_ID}\n" + VALID.replace("PM-2024-017", "PM-2024-901")
+    (docs / ABOVE).write_text(f"{AWS_KEY_ID}\napi_key = {ABOVE_SECRET}\n" + VALID.replace("PM-2024-017", "PM-2024-901")
                               .replace("2024-03-14", "2024-05-01"), encoding="utf-8")
     (docs / "README.md").write_text(f"# Knowledge base\n\nCI uses {GITHUB_TOKEN} to publish.\n", encoding="utf-8")
     (docs / "deploy.log").write_text(f"12:00 export STRIPE_KEY={STRIPE_KEY}\n", encoding="utf-8")
@@ -137,10 +143,13 @@ def test_validation_finds_every_seeded_credential(project):
     expected = {
         (SEEDED, line_of("title:"), "title"), (SEEDED, line_of(SLACK_TOKEN), "summary"),
         (SEEDED, line_of(STRIPE_KEY), "root_cause"), (SEEDED, line_of(BASIC_AUTH_PASSWORD), "action_items[0].ticket"),
-        (SEEDED, line_of("db_password"), "db_password"), (SEEDED, line_of(JWT), None),
+        (SEEDED, line_of("db_password:"), "db_password"), (SEEDED, line_of(JWT), None),
         (SEEDED, line_of(PROSE_PASSWORD), None), (SEEDED, line_of("aws_access_key_id"), None),
         (SEEDED, line_of("aws_secret_access_key = w"), None), (SEEDED, line_of("BEGIN RSA"), None),
-        (ABOVE, 1, None), ("README.md", 3, None), ("deploy.log", 1, None),
+        (SEEDED, line_of("root_cause_detail"), "root_cause_detail"),  # in front-matter text, as YAML reads it
+        (SEEDED, line_of(UNQUOTED_SECRET), None),                       # unquoted, in prose
+        (ABOVE, 1, None), (ABOVE, 2, None),                             # above the front matter
+        ("README.md", 3, None), ("deploy.log", 1, None),
     }
     assert expected <= found
     assert leaks(json.dumps([p.as_dict() for p in result.problems])) == []
@@ -155,7 +164,7 @@ def test_the_model_carries_the_text_with_secrets_hidden(project):
     assert pm.title == f"Storage certificates expired and token {scan.HIDDEN} leaked"
     assert pm.summary.startswith(f"Deploy token {scan.HIDDEN} leaked.")
     assert pm.action_items[0].ticket == f"https://ci:{scan.HIDDEN}@tracker.example.com/OPS-1"
-    assert pm.extra == {"db_password": scan.HIDDEN}
+    assert pm.extra == {"db_password": scan.HIDDEN, "root_cause_detail": f'the db_password = "{scan.HIDDEN}" was in a ticket'}
     assert f'password = "{scan.HIDDEN}"' in pm.body
     everything = repr(pm) + repr(pm.page_meta) + json.dumps(pm.sections)
     assert leaks(everything) == []
@@ -329,3 +338,43 @@ def test_a_secret_with_a_long_run_of_spaces_is_hidden_as_written(tmp_path):
     result = validate([docs], Settings(docs_dir=docs), today=TODAY)
     assert [(p.line, p.code) for p in result.problems] == [(41, "secret")]
     assert f'password = "{scan.HIDDEN}" was shared' in result.postmortems[0].body
+
+
+# --- wider detection -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prose", [
+    "Password: reset by the on-call engineer.", "The secret: rotation took 2 h.", "api_key: see the vault",
+    "The passwords were synchronised from the parameter store.", "token=abc (the query parameter)",
+    "Keys: rotated on 2024-03-14 at 10:00.", "secret_name = prod-db (the name of the vault entry, not the value)",
+    "Set password = changeme in the template (a placeholder).", "api_key = ${API_KEY} from the environment",
+])
+def test_prose_that_only_mentions_credentials_is_not_a_secret(tmp_path, prose):
+    docs = tmp_path / "postmortems"
+    docs.mkdir()
+    (docs / NAME).write_text(VALID + "\n" + prose + "\n", encoding="utf-8")
+    assert validate([docs], Settings(docs_dir=docs), today=TODAY).problems == []
+
+
+@pytest.mark.parametrize("where, body, line, field", [
+    ("prose", "\nUse aws_secret_access_key = h8Jd2kLq9ZxP4mWv7RtY3nBc6FgT1sAe0UiOpLkJ today.\n", 41, None),
+    ("prose, after a colon", "\nThe DB_PASSWORD: Zx9kQ2mW7pLs was in the ticket.\n", 41, None),
+    ("above the front matter", None, 1, None),
+    ("summary", None, 10, "summary"),
+])
+def test_keyword_assignments_in_prose_and_front_matter_text(tmp_path, where, body, line, field):
+    """detect-secrets reads a keyword assignment in prose only when its value is quoted, and the
+    front matter as YAML, where an escaped assignment inside a text value is not one."""
+    docs = tmp_path / "postmortems"
+    docs.mkdir()
+    if where == "summary":
+        text = VALID.replace("summary: Card payments failed for 2 h 28 min because the edge certificate expired.",
+                             'summary: "Card payments failed; db_password = \\"Rk7pWq2ZxV9mLs4T\\" leaked."')
+    elif where == "above the front matter":
+        text = "api_key = Qm9vZ2llV29vZ2llOTg3NjU0MzIxMA\n" + VALID
+    else:
+        text = VALID + body
+    (docs / NAME).write_text(text, encoding="utf-8")
+    result = validate([docs], Settings(docs_dir=docs), today=TODAY)
+    assert [(p.line, p.field) for p in result.problems if p.code == "secret"] == [(line, field)], where
+    assert leaks(json.dumps([p.as_dict() for p in result.problems])) == []
