@@ -54,9 +54,15 @@ class Cache:
         return self.folder / namespace / name[:2] / name
 
     def get(self, namespace: str, key: str) -> bytes | None:
-        """The bytes stored under ``key`` in ``namespace``, or ``None`` (a miss)."""
+        """The bytes stored under ``key`` in ``namespace``, or ``None`` (a miss).
+
+        Read through :func:`generator.inventory.read_regular`: an entry that is a symbolic link
+        or not a regular file (a pull request can commit anything, even into a git-ignored
+        folder) is a miss, never followed."""
+        from .inventory import read_regular
+
         try:
-            data = self._path(namespace, key).read_bytes()
+            data = read_regular(self._path(namespace, key))
         except OSError:
             self.misses += 1
             return None

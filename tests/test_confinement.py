@@ -231,3 +231,17 @@ def test_review_reports_an_added_link_and_attachment(runner, tmp_path, monkeypat
         ("postmortems/2024-03-17-dangling.md", 1, "file-symlink"),
         ("postmortems/deploy.log", 1, "secret"),
     ]
+
+
+@needs_symlinks
+def test_a_linked_cache_entry_is_a_miss(tmp_path):
+    from generator.cache import Cache
+
+    cache = Cache(tmp_path / "cache")
+    cache.put("ns", "key", b"stored")
+    assert cache.get("ns", "key") == b"stored"
+    entry = cache._path("ns", "key")
+    entry.unlink()
+    (tmp_path / "environ").write_text(OUTSIDE_PAGE, encoding="utf-8")
+    os.symlink(tmp_path / "environ", entry)
+    assert cache.get("ns", "key") is None
