@@ -34,7 +34,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SYNTH = ROOT.parent / "shared" / "tools" / "synth_corpus.py"
+SYNTH = next((folder / "shared" / "tools" / "synth_corpus.py" for folder in (ROOT.parent, ROOT.parent.parent)
+              if (folder / "shared" / "tools" / "synth_corpus.py").is_file()),
+             ROOT.parent / "shared" / "tools" / "synth_corpus.py")  # ../shared, or ../../shared from a worktree
 
 PLUGIN_ENTRY = "  - postmortems:\n      broken_links: error\n"
 """The shipped mkdocs.yml without this entry is the bare build: the same theme, extensions,
@@ -89,20 +91,25 @@ def site_stats(site: Path) -> dict:
             "largest_non_report_page_bytes": ours.stat().st_size}
 
 
-def run_size(n: int, out: Path, rounds: int, engine: str = "mkdocs") -> dict:
+def run_size(n: int, out: Path, rounds: int, engine: str = "mkdocs", semantic: str = "off",
+             cold: bool = False) -> dict:
     """Synthesise ``n`` post-mortems under ``out/N`` and time both builds ``rounds`` times,
-    alternating bare and full, with ``engine``."""
+    alternating bare and full, with ``engine``. ``cold``: the cache folder (charts, embeddings)
+    is removed before every full build, so no round reuses an earlier one's work."""
     project = out / str(n)
     if project.exists():
         shutil.rmtree(project)
     docs = project / "postmortems"
     subprocess.run([sys.executable, str(SYNTH), str(n), str(docs)], check=True, capture_output=True)
-    shutil.copy(ROOT / "mkdocs.yml", project / "full.yml")
     shipped = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert PLUGIN_ENTRY in shipped, "the shipped mkdocs.yml changed its postmortems entry"
     (project / "bare.yml").write_text(shipped.replace(PLUGIN_ENTRY, ""), encoding="utf-8")
+    (project / "full.yml").write_text(shipped.replace(PLUGIN_ENTRY, PLUGIN_ENTRY + f"      semantic: \"{semantic}\"\n"),
+                                      encoding="utf-8")
     times = {"bare": [], "full": []}
     for _ in range(rounds):
+        if cold and (project / ".pmkb-cache").exists():
+            shutil.rmtree(project / ".pmkb-cache")
         for kind in ("bare", "full"):
             if engine == "zensical":
                 times[kind].append(build_zensical(project, f"{kind}.yml", project / f"site-{kind}", kind == "full"))
@@ -126,6 +133,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "site")
     parser.add_argument("--keep", action="store_true", help="keep the corpora and sites")
+    parser.add_argument("--semantic", choices=("off", "auto", "on"), default="off",
+                        help="the plugin's semantic option (default off: sentence-model links are measured by "
+                             "the similarity benchmarks)")
+    parser.add_argument("--cold", action="store_true", help="remove the cache folder before every full build")
     parser.add_argument("--engines", nargs="+", choices=("mkdocs", "zensical"), default=["mkdocs"])
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -134,7 +145,7 @@ def main() -> None:
           "| bare site | full site | size ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n, engine in ((n, e) for n in args.sizes for e in args.engines):
-        r = run_size(n, args.out, args.rounds, engine)
+        r = run_size(n, args.out, args.rounds, engine, args.semantic, args.cold)
         results.append(r)
         print(f"| {engine} | {n} | {r['bare_s']:.1f} s | {r['full_s']:.1f} s | {r['time_ratio']:.2f} "
               f"| {r['full']['largest_page_bytes'] / 1000:.0f} KB ({r['full']['largest_page']}) "

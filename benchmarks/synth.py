@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SYNTH = ROOT.parent / "shared" / "tools" / "synth_corpus.py"
+SYNTH = next((folder / "shared" / "tools" / "synth_corpus.py" for folder in (ROOT.parent, ROOT.parent.parent)
+              if (folder / "shared" / "tools" / "synth_corpus.py").is_file()),
+             ROOT.parent / "shared" / "tools" / "synth_corpus.py")  # ../shared, or ../../shared from a worktree
 OUT = ROOT / "benchmarks" / "out"
 
 

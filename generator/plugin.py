@@ -40,6 +40,7 @@ from mkdocs.structure.files import File, InclusionLevel
 
 from .analysis import Analysis
 from .audience import for_audience, internal_ids, withheld_attachments
+from .cache import Cache
 from .material import bundled_polyfills
 from .model import Postmortem
 from .paths import REPORTS
@@ -120,15 +121,6 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         the build stops the validation's worker processes before the build exits."""
         from .validate import start_validation
 
-        self.validation_started = time.perf_counter()
-        self.pending = start_validation([self.settings.docs_dir], self.settings)
-        confinement = self.pending.confinement_errors
-        if confinement:  # before MkDocs walks the folder: its walk follows links into folders
-            self._cancel_validation()
-            for problem in confinement:
-                log.error(_one_line(problem))
-            raise PluginError(f"post-mortems: {len(confinement)} symbolic link(s) or special file(s) in the docs "
-                              "folder; run 'pmkb validate' for details")
         if threading.current_thread() is threading.main_thread():
             previous = signal.getsignal(signal.SIGTERM)
 
@@ -139,6 +131,17 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
 
             signal.signal(signal.SIGTERM, stop)
             self._previous_sigterm = previous
+        self.validation_started = time.perf_counter()
+        self.pending = start_validation([self.settings.docs_dir], self.settings)
+        confinement = self.pending.confinement_errors
+        if confinement:  # before MkDocs walks the folder: its walk follows links into folders
+            self._cancel_validation()
+            for problem in confinement:
+                log.error(_one_line(problem))
+            raise PluginError(f"post-mortems: {len(confinement)} symbolic link(s) or special file(s) in the docs "
+                              "folder; run 'pmkb validate' for details")
+        if self.pending.in_background:  # the workers check the files: import meanwhile
+            _import_analysis()
 
     def _cancel_validation(self) -> None:
         pending, self.pending = getattr(self, "pending", None), None
@@ -186,7 +189,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         options = SiteOptions(config.site_name, build_day(), config.use_directory_urls, config.site_url or None,
                               self.settings.min_score, internal=internal_ids(shown, default_visibility))
         try:
-            self.source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache)
+            self.source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache,
+                                      Cache(self.settings.cache_path()))
         except ValueError as exc:
             raise PluginError(str(exc)) from exc
         for pm in shown:
@@ -327,6 +331,16 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
                 self.analysis_cache.pop(next(iter(self.analysis_cache)))
             self.analysis_cache[key] = analysis
         return analysis
+
+
+def _import_analysis() -> None:
+    """Import what the analysis needs (scikit-learn, SciPy: about a second) while the
+    validation's worker processes check the files and this process would only wait."""
+    try:
+        from . import clusters, similarity  # noqa: F401
+        import sklearn.feature_extraction.text  # noqa: F401
+    except ImportError:  # the analysis reports it
+        pass
 
 
 def _check_destinations(files, added: set[str]) -> None:

@@ -104,7 +104,7 @@ def asset(name: str) -> bytes:
 
 def render_site(published: Sequence[Postmortem], analysis: Analysis, options: SiteOptions,
                 drafts: Sequence[Postmortem] = (), draft_related: dict[str, list[RelatedLink]] | None = None,
-                chart_cache: dict | None = None) -> SiteSource:
+                chart_cache: dict | None = None, disk_cache=None) -> SiteSource:
     """Render the complete site source.
 
     Args:
@@ -117,6 +117,8 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
             else links to them); ``draft_related`` their related links.
         chart_cache: a dict kept by the caller across builds (``mkdocs serve``): a chart whose
             data did not change is not drawn again.
+        disk_cache: a :class:`generator.cache.Cache` (the ``cache_dir`` folder): charts drawn
+            by an earlier build from the same data, matplotlib and chart code are read from it.
 
     Returns:
         The :class:`SiteSource`.
@@ -166,7 +168,7 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
     for name, spec in specs.items():
         key = repr(spec)
         if key not in cache:
-            cache[key] = report_pages.draw_chart(spec)
+            cache[key] = _cached_chart(spec, key, disk_cache)
         source.files[f"reports/charts/{name}"] = cache[key]
     if chart_cache is not None:  # keep only this build's charts
         for key in set(cache) - {repr(spec) for spec in specs.values()}:
@@ -186,6 +188,30 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
     source.files[STYLESHEET] = asset("pmkb.css")
     source.files[WORKER_SHIM] = asset("iframe-worker-shim.js")
     return source
+
+
+def _chart_code() -> str:
+    """What a drawn chart depends on besides its data: matplotlib's version and our chart code."""
+    import hashlib
+
+    import matplotlib
+
+    from . import charts
+
+    return matplotlib.__version__ + hashlib.sha256(Path(charts.__file__).read_bytes()).hexdigest()
+
+
+def _cached_chart(spec, key: str, disk_cache) -> bytes:
+    """Draw the chart of ``spec``, or read it from ``disk_cache`` when an earlier build drew it
+    from the same data with the same matplotlib and chart code (SVG bytes)."""
+    if disk_cache is None:
+        return report_pages.draw_chart(spec)
+    full_key = key + "\0" + _chart_code()
+    svg = disk_cache.get("charts", full_key)
+    if svg is None:
+        svg = report_pages.draw_chart(spec)
+        disk_cache.put("charts", full_key, svg)
+    return svg
 
 
 def publish_refusal(docs_dir: Path, relative: str, attachments: Sequence[str] = DEFAULT_ATTACHMENTS) -> str | None:

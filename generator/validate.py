@@ -1137,12 +1137,29 @@ def _check_published_text(src: SourceFile, kind: str, scanner: scan.SecretScanne
                         "remove it, or put the payload in a fenced code block (```html) so it shows as text")
 
 
+def _die_with_parent() -> None:
+    """A worker process ends when the process that started it ends, however it ends (SIGKILL
+    included): Linux's ``PR_SET_PDEATHSIG``. Elsewhere a no-op (the pool's own shutdown then)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+
 # Below this many files a worker pool costs more than it saves (process start-up ~50 ms).
 PARALLEL_MIN_FILES = 400
 _worker_state: dict = {}
 
 
 def _worker_start(settings: Settings, today: dt.date | None, scan_secrets: bool) -> None:
+    _die_with_parent()
     _worker_state.update(settings=settings, today=today,
                          scanner=scan.SecretScanner().__enter__() if scan_secrets else None)
 

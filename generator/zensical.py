@@ -40,6 +40,7 @@ import yaml
 
 from .analysis import Analysis, analyse
 from .audience import for_audience, internal_ids, withheld_attachments
+from .cache import Cache
 from .markup import Links
 from .material import SEARCH_INDEX, bundled_polyfills, sanitize_article
 from .render import (DEFAULT_ATTACHMENTS, STYLESHEET, WORKER_SHIM, SiteOptions, build_day, publish_refusal,
@@ -200,7 +201,8 @@ class Project:
                               self.use_directory_urls, self.config.get("site_url") or None, self.settings.min_score,
                               links_from_source=True, internal=internal_ids(postmortems, default_visibility))
         try:
-            source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache)
+            source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache,
+                                 Cache(self.settings.cache_path()))
         except ValueError as exc:
             raise BuildError(str(exc)) from exc
 

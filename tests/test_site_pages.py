@@ -160,3 +160,24 @@ def test_csv_export_quotes_text_a_spreadsheet_would_run_as_a_formula():
     assert row[header.index("title")] == '\'=HYPERLINK("http://evil.test","x")'
     assert row[header.index("services")] == "'@api"
     assert row[header.index("time_to_resolve_s")] == "5400.0"
+
+
+def test_charts_are_read_from_the_cache_folder_when_nothing_changed(tmp_path, monkeypatch):
+    from generator.cache import Cache
+    from generator import report_pages
+
+    items = [pm(i) for i in range(12)]
+    analysis = Analysis(postmortems=items)
+    options = render.SiteOptions("KB", dt.date(2025, 1, 1))
+    first = render.render_site(items, analysis, options, disk_cache=Cache(tmp_path / "cache"))
+    charts = {path: svg for path, svg in first.files.items() if path.startswith("reports/charts/")}
+    assert sorted(charts) == ["reports/charts/incidents-per-quarter.svg", "reports/charts/services.svg",
+                              "reports/charts/ttr-per-quarter.svg"]
+    drawn = []
+    monkeypatch.setattr(report_pages, "draw_chart", lambda spec: drawn.append(spec) or b"<svg/>")
+    cache = Cache(tmp_path / "cache")
+    again = render.render_site(items, analysis, options, disk_cache=cache)
+    assert drawn == [] and cache.hits == 3
+    assert {p: again.files[p] for p in charts} == charts
+    render.render_site(items + [pm(40)], Analysis(postmortems=items + [pm(40)]), options, disk_cache=cache)
+    assert len(drawn) == 3       # new data: every chart drawn again
