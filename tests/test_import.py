@@ -95,7 +95,9 @@ def test_start_day_is_read_in_the_source_offset(runner, kb):
 
 
 @pytest.mark.parametrize("source, kind, names", [
-    ("headings", "md-headings", ["2018-03-14-search-outage-on-14-march.md", "2019-09-03-incident-report-queue-backlog.md"]),
+    ("headings", "md-headings", ["2018-03-14-search-outage-on-14-march.md", "2019-09-03-incident-report-queue-backlog.md",
+                                 "2021-03-31-single-sign-on-down-after-signing-certificate-expired.md",
+                                 "2022-06-14-nodes-not-ready-after-image-update.md"]),
     ("exports", "json", ["2022-05-17-webhook-deliveries-delayed-by-two-hours.md",
                          "2023-09-12-object-uploads-failing-in-eu-west.md", "2023-09-14-login-page-slow.md",
                          "2023-09-19-mobile-app-crashes-on-launch-for-ios-17-users.md",
@@ -240,6 +242,15 @@ def test_md_headings_sections_dates_and_metadata(runner, kb):
                         "## Lessons learned", "### What went well"]
     queue = (kb / "postmortems" / "2019-09-03-incident-report-queue-backlog.md").read_text()
     assert "title: 'Incident report: queue backlog'\n" in queue and "services: [billing-worker]\n" in queue
+    # "# Incident Title" over the real title, times "in CET", a Stats section, a name with spaces
+    sso = (kb / "postmortems" / "2021-03-31-single-sign-on-down-after-signing-certificate-expired.md").read_text()
+    for line in ("title: Single sign-on down after signing certificate expired", "started_at: 2021-03-31T13:11:00+01:00",
+                 "tags: [authentication]", "  id: PM2021-004 - Signing certificate expired.md", "## Contributing Factors"):
+        assert line + "\n" in sso
+    assert "Time to detection" not in sso
+    assert f"passed over {FIXTURES}/headings/PMyyyy-nnn - Postmortem template.md: a template (the 'templates' " \
+           "option)" in result.output
+    assert "2022-06-14-nodes-not-ready-after-image-update.md" in docs(kb)  # a file saved without .md
 
 
 def test_map_file_maps_a_spreadsheet(runner, kb, tmp_path):
@@ -367,7 +378,7 @@ def test_imported_knowledge_base_builds_strict_with_related_links(tmp_path):
         subprocess.run([sys.executable, "-m", "generator.cli", "import", str(FIXTURES / source), "--from", kind,
                         "--write", "--timezone", "UTC"], cwd=project, env=env, capture_output=True, text=True)
     names = sorted(p.name for p in (project / "postmortems").glob("*.md"))
-    assert len(names) == 15
+    assert len(names) == 17
     done = run_build(project, tmp_path / "site")
     assert done.returncode == 0, done.stderr
     import re

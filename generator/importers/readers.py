@@ -177,18 +177,24 @@ _META_KEYS = ("date", "day", "incident date", "severity", "sev", "priority", "st
               "written by", "tags", "labels", "start", "started", "start time", "started at", "detected",
               "detected at", "detection time", "mitigated", "mitigated at", "resolved", "resolved at", "end",
               "end time", "duration", "impact start", "impact end", "incident id", "id", "trigger", "root cause",
-              "company", "organization", "organisation")
+              "company", "organization", "organisation", "category", "categories", "keywords")
+
+
+_NO_VALUE = re.compile(r"^\s*(?:\?+|-+|n/?a|tbd|todo|unknown|x{2,}|y{2,}|z{2,}|none)\s*$", re.I)
 
 
 def metadata_lines(text: str) -> tuple[dict[str, str], str]:
     """``Key: value`` lines (``**Severity:** SEV2``, ``- Services: api, web``, ``| Date |
-    2019-05-02 |``) whose key is a known metadata name, and the text without them."""
+    2019-05-02 |``) whose key is a known metadata name, and the text without them (nor lines
+    whose value is a blank such as ``???`` or ``TBD``)."""
     found: dict[str, str] = {}
     kept = []
     for line in text.split("\n"):
         m = _META_LINE.match(line) or _META_ROW.match(line)
         key = m.group(1).strip().lower() if m else None
-        if m and key in _META_KEYS and key not in found and len(m.group(2)) <= 300:
+        if m and _NO_VALUE.match(m.group(2)):
+            continue  # "Time to detection: ???": a template's blank, nothing to keep
+        if m and key in _META_KEYS and key not in found and len(m.group(2)) <= 300 and not _NO_VALUE.match(m.group(2)):
             found[key] = m.group(2).strip().strip("*_").strip()
             continue
         kept.append(line)
@@ -233,11 +239,13 @@ def find_day(text: str):
     return min(candidates)[1] if candidates else None
 
 
-def find_timestamp(text: str, ctx: Context):
-    """The first timestamp with a UTC offset written in ``text`` (``2019-03-14 09:12 UTC``)."""
+def find_timestamp(text: str, ctx: Context, naive_ok: bool = False):
+    """The first timestamp with a UTC offset written in ``text`` (``2019-03-14 09:12 UTC``);
+    with ``naive_ok``, also one without an offset, read in ``ctx.timezone`` (the zone the
+    write-up states for its times)."""
     for m in _ISO_IN_TEXT.finditer(text):
-        if m.group(2) and m.group(3):
-            moment, _, _ = parse_time(f"{m.group(1)}T{m.group(2)}{m.group(3)}", ctx.timezone)
+        if m.group(2) and (m.group(3) or naive_ok):
+            moment, _, _ = parse_time(f"{m.group(1)}T{m.group(2)}{m.group(3) or ''}", ctx.timezone)
             if moment is not None:
                 return moment
     return None
@@ -281,6 +289,7 @@ def _markdown(source: SourceText, kind: str, options: ReadOptions) -> tuple[list
         record = Record(origin=source.name, skip_reason="a template (placeholders such as YYYY-MM-DD in its fields)")
         return [record], []
     title, intro, sections = split_markdown(body)
+    title, intro = _title_under_label(title, intro)
     meta, intro = metadata_lines(intro) if kind == "md-headings" else ({}, intro)
     obj = dict(data or {})
     for key, value in meta.items():
@@ -294,7 +303,8 @@ def _markdown(source: SourceText, kind: str, options: ReadOptions) -> tuple[list
     if not record.title and title:
         record.title = one_line(title)
     for heading, text in list(sections):
-        if heading.strip().lower() in ("metadata", "incident metadata", "details", "incident details", "facts"):
+        if heading.strip().lower() in ("metadata", "incident metadata", "details", "incident details", "facts",
+                                       "stats", "statistics", "key facts", "incident info", "info"):
             extra, rest = metadata_lines(text)
             sections.remove((heading, text))
             if extra:
@@ -308,6 +318,40 @@ def _markdown(source: SourceText, kind: str, options: ReadOptions) -> tuple[list
     if not record.source_id and not record.url:
         record.source_id = source.rel  # a file without an id of its own is known by its path
     return [record], []
+
+
+_TITLE_LABELS = ("incident title", "title", "incident name", "name", "incident", "postmortem", "post mortem",
+                 "post-mortem", "incident report")
+
+
+def _title_under_label(title: str | None, intro: str) -> tuple[str | None, str]:
+    """Templates that say ``# Incident Title`` and put the title in the next paragraph: that
+    paragraph is the title (when it is one short line)."""
+    if title is None or title.strip().strip(":").lower() not in _TITLE_LABELS:
+        return title, intro
+    paragraphs = re.split(r"\n\s*\n", intro.strip(), maxsplit=1)
+    first = paragraphs[0].strip() if paragraphs and paragraphs[0].strip() else ""
+    if first and "\n" not in first and len(first) <= 120 and not first.startswith(("#", "|", "-", "*", ">")):
+        return first.strip("*_ "), paragraphs[1] if len(paragraphs) > 1 else ""
+    return title, intro
+
+
+_TIMES_IN = re.compile(r"\b(?:all\s+)?times\s+(?:are\s+|shown\s+|given\s+)?(?:in\s+)?"
+                       r"(UTC|GMT|Z|CET|CEST|BST|EET|EEST|PST|PDT|EST|EDT|CST|CDT|MST|MDT|JST|AEST|AEDT)\b", re.I)
+_ZONE_OFFSETS = {"utc": 0, "gmt": 0, "z": 0, "cet": 60, "cest": 120, "bst": 60, "eet": 120, "eest": 180,
+                 "pst": -480, "pdt": -420, "est": -300, "edt": -240, "cst": -360, "cdt": -300, "mst": -420,
+                 "mdt": -360, "jst": 540, "aest": 600, "aedt": 660}
+
+
+def stated_zone(text: str):
+    """The offset a write-up states for its times ("All times in UTC", "times are in CEST"), as a
+    fixed ``datetime.timezone``, or None."""
+    import datetime as dt
+
+    m = _TIMES_IN.search(text)
+    if not m:
+        return None
+    return dt.timezone(dt.timedelta(minutes=_ZONE_OFFSETS[m.group(1).lower()]))
 
 
 def _fill_missing(record: Record, more: Record) -> None:
@@ -326,7 +370,8 @@ def _dates_from_text(record: Record, name: str, title: str, body: str, ctx: Cont
     if record.started_at is not None:
         return
     day = record.day or date_from_name(name) or find_day(title)
-    moment = find_timestamp(body, ctx)
+    zone = ctx.timezone or stated_zone(body)
+    moment = find_timestamp(body, Context(timezone=zone) if zone else ctx, naive_ok=zone is not None)
     if day is None:
         day = moment.date() if moment is not None else find_day(body)
         if day is not None:

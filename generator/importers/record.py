@@ -36,7 +36,7 @@ SECTION_SYNONYMS: dict[str, tuple[str, ...]] = {
     "Timeline": ("timeline", "chronology", "sequence of events", "timeline of events", "detailed timeline",
                  "incident timeline", "event timeline", "timeline utc", "timeline all times utc"),
     "Root cause": ("root cause", "root causes", "root cause analysis", "rca", "cause", "causes",
-                   "why did it happen", "why it happened", "contributing factors", "root cause and trigger",
+                   "why did it happen", "why it happened", "root cause and trigger",
                    "technical details", "what went wrong technically", "analysis"),
     "Trigger": ("trigger", "triggers", "what triggered it", "trigger event"),
     "Detection": ("detection", "how was it detected", "how we found out", "discovery", "monitoring and detection",

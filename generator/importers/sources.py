@@ -26,7 +26,7 @@ EXTENSIONS = {
     "jsonl": (".jsonl", ".ndjson"),
 }
 """File name endings each ``--from`` kind reads in a folder (a file named on the command line
-is read whatever its name)."""
+is read whatever its name; the Markdown kinds also read files without any ending)."""
 
 
 @dataclass
@@ -84,6 +84,7 @@ def find_sources(paths: list[Path], kind: str) -> Found:
 
 
 def _walk(folder: Path, endings: tuple[str, ...], found: Found) -> None:
+    markdown = ".md" in endings
     for top, dirs, files in os.walk(folder, followlinks=False):
         top_path = Path(top)
         kept = []
@@ -97,8 +98,8 @@ def _walk(folder: Path, endings: tuple[str, ...], found: Found) -> None:
             kept.append(d)
         dirs[:] = kept
         for name in sorted(files):
-            if name.startswith(".") or not name.lower().endswith(endings):
-                continue
+            if name.startswith(".") or not (name.lower().endswith(endings) or (markdown and "." not in name)):
+                continue  # Markdown write-ups are sometimes saved without an ending
             full = top_path / name
             rel = _rel(full, folder)
             try:
