@@ -106,7 +106,6 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.settings.docs_dir = Path(config.docs_dir)
         if config.config_file_path:  # cache_dir is relative to mkdocs.yml
             self.settings.config_file = Path(config.config_file_path).resolve()
-        self.attachments = tuple(self.settings.attachments)
         for name in NEEDED_EXTENSIONS:
             if not any(str(ext).split(".")[-1] == name for ext in config.markdown_extensions):
                 config.markdown_extensions.append(name)
@@ -224,7 +223,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         for file in list(files):
             if file.generated_by or not file.abs_src_path or not file.abs_src_path.startswith(inside):
                 continue
-            reason = publish_refusal(docs, file.src_uri, self.attachments)
+            reason = publish_refusal(docs, file.src_uri, self.settings)
             if reason is not None:
                 log.info(f"{file.src_uri} is not published: {reason}")
                 files.remove(file)

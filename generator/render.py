@@ -48,11 +48,6 @@ ASSETS = "assets/pmkb"
 STYLESHEET = f"{ASSETS}/pmkb.css"
 WORKER_SHIM = f"{ASSETS}/iframe-worker-shim.js"
 
-DEFAULT_ATTACHMENTS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf", ".txt", ".log", ".csv")
-"""Kinds of non-Markdown files of the docs folder the site publishes unless the ``attachments``
-option says otherwise (no ``.svg``, ``.html``, ``.js``: they can run script)."""
-
-
 @dataclass
 class SiteOptions:
     """What the renderer needs to know about the site.
@@ -214,15 +209,18 @@ def _cached_chart(spec, key: str, disk_cache) -> bytes:
     return svg
 
 
-def publish_refusal(docs_dir: Path, relative: str, attachments: Sequence[str] = DEFAULT_ATTACHMENTS) -> str | None:
+def publish_refusal(docs_dir: Path, relative: str, settings) -> str | None:
     """Why the file ``relative`` of ``docs_dir`` is not published, or ``None`` when it is.
 
-    A file is published only when it is a Markdown page (``.md``) or its extension (lower
-    case) is one of ``attachments``, it is a regular file and not a symlink, and no folder on
-    its way is a symlink (nothing that resolves outside the docs folder).
+    Which kinds the site publishes is the inventory's rule (:func:`generator.inventory.kind_of`:
+    Markdown pages and the ``attachments`` kinds of ``settings``); besides, the file must be a
+    regular file, not a symlink, with no symlinked folder on its way (nothing that resolves
+    outside the docs folder).
     """
-    suffix = os.path.splitext(relative)[1].lower()
-    if suffix != ".md" and suffix not in {a.lower() for a in attachments}:
+    from .inventory import UNPUBLISHED, kind_of
+
+    if kind_of(relative, settings) == UNPUBLISHED:
+        suffix = os.path.splitext(relative)[1].lower()
         return f"its kind ({suffix or 'no extension'}) is not in the attachments option"
     root = docs_dir.resolve()
     path = docs_dir / relative

@@ -43,7 +43,7 @@ from .audience import for_audience, internal_ids, withheld_attachments
 from .cache import Cache
 from .markup import Links
 from .material import SEARCH_INDEX, bundled_polyfills, sanitize_article
-from .render import (DEFAULT_ATTACHMENTS, STYLESHEET, WORKER_SHIM, SiteOptions, build_day, publish_refusal,
+from .render import (STYLESHEET, WORKER_SHIM, SiteOptions, build_day, publish_refusal,
                      render_site)
 from .settings import Settings, load_settings
 
@@ -161,7 +161,6 @@ class Project:
             raise BuildError(f"the docs folder {self.docs} is inside the build folder {self.build}")
         # The offline plugin switches directory URLs off (MkDocs' and Zensical's alike).
         self.use_directory_urls = bool(self.config.get("use_directory_urls", True)) and not _offline(self.config)
-        self.attachments = tuple(getattr(self.settings, "attachments", DEFAULT_ATTACHMENTS))
         self.authored_pages: list[str] = []
         self.chart_cache: dict = {}
 
@@ -212,7 +211,7 @@ class Project:
         for path in sorted(self._docs_files()):
             if path in source.postmortems or path in skipped_postmortems or path in left_out:
                 continue
-            reason = publish_refusal(self.docs, path, self.attachments)
+            reason = publish_refusal(self.docs, path, self.settings)
             if reason is not None:
                 _log("INFO", f"{path} is not published: {reason}")
                 continue
