@@ -2,9 +2,15 @@
 copes with a YAML alias bomb. Run on demand (not part of the test suite):
 
     .venv/bin/python benchmarks/validate_speed.py [N ...]      # default: 1000 10000
+    .venv/bin/python benchmarks/validate_speed.py --against OTHER_TREE --rounds 5 10000
 
 Writes the corpus under benchmarks/out/ (gitignored) with ../shared/tools/synth_corpus.py and
 times the real CLI in a subprocess, so import time is included. Prints one row per N.
+
+``--against TREE`` compares with another source tree of the project (``git archive main |
+tar -x -C /tmp/base``, run with this venv): the two are run in alternating rounds on the same
+corpus (ours first, then the other, ``--rounds`` times), and every round's seconds, their
+ratio and the load average are printed, then the best and the median ratio.
 """
 
 from __future__ import annotations
@@ -20,9 +26,13 @@ from synth import OUT, corpus  # benchmarks/ is the script folder
 PMKB = Path(sys.executable).with_name("pmkb")
 
 
-def time_validate(folder: Path) -> tuple[float, int, str]:
+def time_validate(folder: Path, tree: Path | None = None) -> tuple[float, int, str]:
+    """Seconds of ``pmkb validate --format json FOLDER`` (of the source ``tree`` when given),
+    the peak RSS of the children so far (KB), and the counts."""
+    command = [str(PMKB)] if tree is None else [
+        sys.executable, "-c", f"import sys; sys.path.insert(0, {str(tree)!r}); from generator.cli import main; main()"]
     start = time.perf_counter()
-    proc = subprocess.run([str(PMKB), "validate", "--format", "json", str(folder)], capture_output=True, text=True)
+    proc = subprocess.run(command + ["validate", "--format", "json", str(folder)], capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     counts = json.loads(proc.stdout)["counts"]
@@ -40,7 +50,39 @@ def alias_bomb() -> float:
     return time.perf_counter() - start
 
 
+def compare(n: int, tree: Path, rounds: int) -> None:
+    """Alternating rounds of this tree and ``tree`` on the corpus of ``n`` files."""
+    import os
+    import statistics
+
+    folder = corpus(n)
+    time_validate(folder)  # warm the page cache and the bytecode of both
+    time_validate(folder, tree)
+    ratios = []
+    print(f"{n} files: this tree against {tree}")
+    for r in range(1, rounds + 1):
+        ours, _, ours_counts = time_validate(folder)
+        other, _, other_counts = time_validate(folder, tree)
+        ratios.append(ours / other)
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"  round {r}: this {ours:6.2f} s  other {other:6.2f} s  ratio {ours / other:5.3f}  load {load}"
+              f"  ({ours_counts} / {other_counts})", flush=True)
+    print(f"  ratio best {min(ratios):.3f}, median {statistics.median(ratios):.3f}, worst {max(ratios):.3f}")
+
+
 def main(argv: list[str]) -> None:
+    if "--against" in argv:
+        i = argv.index("--against")
+        tree = Path(argv[i + 1]).resolve()
+        rest = argv[:i] + argv[i + 2:]
+        rounds = 5
+        if "--rounds" in rest:
+            j = rest.index("--rounds")
+            rounds = int(rest[j + 1])
+            rest = rest[:j] + rest[j + 2:]
+        for n in [int(a) for a in rest] or [10000]:
+            compare(n, tree, rounds)
+        return
     sizes = [int(a) for a in argv] or [1000, 10000]
     print(f"{'N':>7} {'seconds':>8} {'files/s':>8} {'peak RSS MB':>12}  counts")
     for n in sizes:

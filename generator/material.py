@@ -19,7 +19,11 @@ when an upgrade changes any of these:
   (:data:`SEARCH_INDEX`), whose ``text`` the search dialog shows as HTML;
 - the offline plugin puts a CDN copy of the ``iframe-worker`` shim into ``extra.polyfills``
   (:func:`bundled_polyfills` swaps in the bundled copy);
-- the search box is the ``<input id="__search">`` toggle a ``<label for="__search">`` opens.
+- the search box is the ``<input id="__search">`` toggle a ``<label for="__search">`` opens;
+- the theme's ids (and form names) start with ``__`` and its classes with ``md-``
+  (:data:`RESERVED_IDS`, :func:`reserved_id`, :func:`reserved_class`); an element of class
+  ``mermaid`` makes it load a script from unpkg.com; Zensical's article starts with its
+  ``<a id="__skip">`` (:data:`SKIP_ANCHOR`), which :func:`sanitize_article` leaves alone.
 """
 
 from __future__ import annotations
@@ -42,9 +46,48 @@ SEARCH_INDEX = {"mkdocs": ("search/search_index.json", "docs"), "zensical": ("se
 
 RESERVED_IDS = frozenset({
     "__search", "__drawer", "__toc", "__palette_0", "__palette_1", "__consent", "__code_0",
+    "__config", "__settings", "__analytics", "__skip", "__nav_1", "__nav_1_label", "__codelineno",
+    "__tabbed_1_1", "__mermaid_0", "__tooltip_0", "__code_0_annotation_1", "__md_scope", "__md_hash",
+    "__md_get", "__md_set", "__palette", "__comments",
 })
-"""Element ids the theme's templates and scripts look up (``robust`` completes the list for the
-sanitiser's DOM-clobbering rule)."""
+"""Element ids (and ``name`` / ``for`` values) that the theme's templates write or its scripts
+look up, as found in Material 9.x (``tests/test_material.py`` reads every one out of the
+installed templates and bundle and checks it is reserved). They all start with ``__``, the
+theme's prefix, which :func:`reserved_id` reserves as a whole: the sanitiser drops an authored
+``id``, ``for`` or ``name`` in it (DOM clobbering: ``document.querySelector("#__config")``
+would find the post-mortem's element first), and the validator reports it (``reserved-id``)."""
+
+RESERVED_ID_PREFIX = "__"
+
+RESERVED_CLASS_PREFIX = "md-"
+"""Material's class prefix: its stylesheet and scripts address the page's own parts with it
+(``md-dialog``, ``md-header``, ``md-typeset``); an authored element in it could restyle or
+cover the page, or be taken by a script for the theme's own."""
+
+AUTHOR_CLASSES = frozenset({"md-button", "md-button--primary"})
+"""Classes of the theme's prefix that its documentation tells authors to use (buttons)."""
+
+RESERVED_CLASSES = frozenset({"mermaid"})
+"""Classes outside the prefix that make the theme act: an element of class ``mermaid`` makes
+Material load Mermaid from unpkg.com (a script from another host, and no offline site)."""
+
+CONTENT_CLASSES = frozenset({
+    "annotate", "highlight", "hll", "select", "copy", "no-copy", "no-select", "tabbed-labels", "tabbed-set",
+    "footnote-ref", "c", "c1", "cm", "language",
+})
+"""Classes the theme's scripts look up inside the content that Markdown extensions write
+(highlighted code, footnotes, tabs, annotations): authored ones are left alone, they only ask
+for the behaviour the extension would give."""
+
+
+def reserved_id(value: str) -> bool:
+    """Whether an authored ``id`` (``for``, ``name``) is the theme's: it starts with ``__``."""
+    return value.startswith(RESERVED_ID_PREFIX)
+
+
+def reserved_class(name: str) -> bool:
+    """Whether an authored class is the theme's (``md-...`` other than the buttons, ``mermaid``)."""
+    return name in RESERVED_CLASSES or (name.startswith(RESERVED_CLASS_PREFIX) and name not in AUTHOR_CLASSES)
 
 
 def page_title(title: str) -> str:
@@ -60,6 +103,9 @@ def bundled_polyfills(polyfills: list, shim: str) -> list:
     return [shim if "iframe-worker" in str(url) else url for url in polyfills]
 
 
+SKIP_ANCHOR = '<a id="__skip" tabindex="-1"></a>'
+"""Zensical's first element of the article: the target of its "skip to content" link."""
+
 _ARTICLE_END = "</article>"
 _WHITESPACE = re.compile(r"\s+")
 
@@ -71,6 +117,9 @@ def sanitize_article(page: str, sanitize: Callable[[str], str]) -> str:
     if start < 0:
         return page
     start += len(ARTICLE_OPEN)
+    skip = page.find(SKIP_ANCHOR, start, start + 200)  # the theme's own target of "skip to content"
+    if skip >= 0 and not page[start:skip].strip():
+        start = skip + len(SKIP_ANCHOR)
     end = page.rfind(_ARTICLE_END)
     if end < start:
         return page

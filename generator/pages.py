@@ -276,7 +276,8 @@ def heading_ids(body: str) -> set[str]:
     """The ids the ``toc`` extension gives the body's headings (:func:`generator.scan.heading_ids`)."""
     if "#" not in body:
         return set()
-    return scan.heading_ids(scan.prose_lines(body.split("\n"), scan.code_line_indexes(body)))
+    lines = body.split("\n")
+    return scan.heading_ids(scan.prose_lines(lines, scan.code_line_indexes(body)), lines)
 
 
 def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],

@@ -3,10 +3,22 @@
 One allow-list (:data:`ALLOWED_TAGS`, :data:`ALLOWED_ATTRIBUTES`) for the MkDocs adapter
 (each page's HTML, :func:`generator.plugin.PostmortemsPlugin.on_page_content`) and the
 Zensical adapter (the article of each written page, :mod:`generator.zensical`), so both
-engines publish the same markup. The validator's ``unsafe-html`` rule flags what this strips.
+engines publish the same markup. The validator's ``unsafe-html``, ``reserved-id`` and
+``reserved-class`` rules flag what this strips, by asking the same policy
+(:func:`element_verdict`, :func:`attribute_verdict`): ``validate`` and the site never disagree.
+
+The page is the theme's as much as the post-mortem's: authored ids, ``for`` and ``name``
+values in the theme's ``__`` namespace, and classes in its ``md-`` namespace (and ``mermaid``),
+are dropped (:mod:`generator.material` says which), so no post-mortem can clobber an element
+the theme's scripts look up or dress up as part of the theme.
 """
 
 from __future__ import annotations
+
+import html as _html
+import re
+
+from . import material
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details",
@@ -38,6 +50,107 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
+ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+ALLOWED_STYLE_PROPERTIES = frozenset({"text-align"})
+ALLOWED_ATTRIBUTE_VALUES = {"input": {"type": frozenset({"checkbox"})}}
+_CONTENT_REMOVED = frozenset({"script", "style"})  # nh3 removes these with their content
+_URL_ATTRIBUTES = frozenset({"href", "src"})
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+_URL_NOISE = re.compile(r"[\t\n\r]")
+_IDENTIFIERS = frozenset({"id", "for", "name"})
+
+
+def element_verdict(tag: str) -> str | None:
+    """What the sanitiser does to an authored element ``tag`` (lower case) that it does not
+    keep, in words, or ``None`` when it keeps it."""
+    if tag in ALLOWED_TAGS:
+        return None
+    if tag in _CONTENT_REMOVED:
+        return f"the site removes <{tag}> with its content"
+    return f"the site removes the <{tag}> tag (its text stays)"
+
+
+def attribute_verdict(tag: str, name: str, value: str | None) -> tuple[str, str] | None:
+    """What the sanitiser does to attribute ``name`` (lower case) with ``value`` (as written,
+    entities not decoded) on a kept element ``tag``: ``(code, why)`` with the validator's code
+    (``unsafe-html``, ``reserved-id``, ``reserved-class``), or ``None`` when it is kept as is."""
+    allowed = ALLOWED_ATTRIBUTES.get("*", set()) | ALLOWED_ATTRIBUTES.get(tag, set())
+    values = ALLOWED_ATTRIBUTE_VALUES.get(tag, {}).get(name)
+    if values is not None:
+        if (value or "").strip().lower() not in values:
+            return "unsafe-html", f"the site removes {name}={value!r} from <{tag}> (it keeps only {', '.join(sorted(values))})"
+        return None
+    if name not in allowed:
+        return "unsafe-html", f"the site removes the '{name}' attribute of <{tag}>"
+    text = _html.unescape(value or "")
+    if name in _IDENTIFIERS and material.reserved_id(text):
+        return "reserved-id", (f"{name}={text!r} on <{tag}> is in the theme's namespace (ids starting with "
+                               f"'{material.RESERVED_ID_PREFIX}'), so the site removes it")
+    if name == "class":
+        theirs = [c for c in text.split() if material.reserved_class(c)]
+        if theirs:
+            return "reserved-class", (f"class {' '.join(theirs)!r} on <{tag}> is the theme's own, so the site "
+                                      "removes it")
+    if name in _URL_ATTRIBUTES:
+        why = url_verdict(text, image=tag == "img" and name == "src")
+        if why:
+            return "unsafe-html", f"the site removes {name}= of <{tag}>: {why}"
+    if name == "style":
+        others = [d.split(":", 1)[0].strip().lower() for d in text.split(";") if d.strip()]
+        others = [prop for prop in others if prop not in ALLOWED_STYLE_PROPERTIES]
+        if others:
+            return "unsafe-html", f"the site removes the style {', '.join(others)} of <{tag}> (it keeps only text-align)"
+    return None
+
+
+_DATA_IMAGE = re.compile(r"data:image/(?:png|jpe?g|gif|webp|avif|bmp)[;,]", re.I)
+
+
+def url_verdict(url: str, image: bool = False) -> str | None:
+    """Why the sanitiser removes the URL ``url`` (entities decoded) of a link, or of an image
+    when ``image``, or ``None`` when it keeps it: it keeps relative URLs, http, https and
+    mailto, and for images ``data:image/`` PNG, JPEG, GIF, WebP, AVIF and BMP."""
+    scheme = url_scheme(url)
+    if scheme is None or scheme in ALLOWED_URL_SCHEMES:
+        return None
+    if image and scheme == "data" and _DATA_IMAGE.match(_URL_NOISE.sub("", url).lstrip("".join(map(chr, range(33))))):
+        return None
+    kept = "http, https, mailto and relative URLs" + (" and data:image/ pictures" if image else "")
+    return f"it keeps only {kept}, not {scheme}:"
+
+
+def url_scheme(url: str) -> str | None:
+    """The scheme of ``url`` (entities already decoded) as a browser reads it, lower case, or
+    ``None`` for a relative URL: leading spaces and control characters, and any tab or line
+    break, are ignored."""
+    m = _SCHEME.match(_URL_NOISE.sub("", url).lstrip("".join(map(chr, range(33)))))
+    return m.group(1).lower() if m else None
+
+
+def _keep_attribute(element: str, attribute: str, value: str) -> str | None:
+    """nh3's attribute filter: drop ids and names in the theme's namespace, and its classes; of
+    the ``data:`` URLs the cleaner lets through, keep only pictures in an image's ``src``."""
+    if attribute in _URL_ATTRIBUTES and url_scheme(value) == "data":
+        return value if url_verdict(value, image=element == "img" and attribute == "src") is None else None
+    if attribute in _IDENTIFIERS:
+        return None if material.reserved_id(value) else value
+    if attribute == "class":
+        kept = [c for c in value.split() if not material.reserved_class(c)]
+        return " ".join(kept) if kept else None
+    return value
+
+
+def _needs_filter(html: str) -> bool:
+    """Whether ``html`` may hold an id or class of the theme, or a ``data:`` URL (most pages do
+    not: the filter, a Python call per attribute, is then skipped, and the plain cleaner
+    removes every ``data:`` URL). Entities (``&#100;ata:``) count as a possible ``data:``."""
+    return _FILTER_HINT.search(html) is not None
+
+
+_FILTER_HINT = re.compile("|".join((re.escape(material.RESERVED_ID_PREFIX), re.escape(material.RESERVED_CLASS_PREFIX),
+                                    *material.RESERVED_CLASSES, "&#", "[dD][aA][tT][aA]:")))
+
+
 def sanitize_html(html: str) -> str:
     """Remove everything executable from HTML rendered from a post-mortem, keep Material's markup.
 
@@ -45,23 +158,27 @@ def sanitize_html(html: str) -> str:
     and ``<style>`` go with their content, ``on*=`` attributes are dropped, URLs must be
     relative or ``http``/``https``/``mailto`` (so ``javascript:`` links lose their ``href``),
     and inline styles keep only ``text-align`` (Markdown table alignment). Classes, ids and
-    titles stay, so admonitions, highlighted code, tables, heading anchors and the summary
-    card render as before.
+    titles stay, so admonitions, highlighted code, tables, heading anchors and footnotes
+    render as before, except ids, ``for`` and ``name`` values starting with ``__`` and
+    classes of the theme (``md-...``, ``mermaid``), which are dropped (DOM clobbering).
     """
-    global _CLEANER
-    if _CLEANER is None:  # built once: converting the allow-lists is a fifth of each call
+    filtered = _needs_filter(html)
+    cleaner = _CLEANERS.get(filtered)
+    if cleaner is None:  # built once: converting the allow-lists is a fifth of each call
         import nh3
 
-        _CLEANER = nh3.Cleaner(
+        cleaner = _CLEANERS[filtered] = nh3.Cleaner(
             tags=ALLOWED_TAGS,
             attributes=ALLOWED_ATTRIBUTES,
-            tag_attribute_values={"input": {"type": {"checkbox"}}},
-            url_schemes={"http", "https", "mailto"},
-            filter_style_properties={"text-align"},
+            tag_attribute_values={tag: {name: set(values) for name, values in attrs.items()}
+                                  for tag, attrs in ALLOWED_ATTRIBUTE_VALUES.items()},
+            url_schemes=set(ALLOWED_URL_SCHEMES) | ({"data"} if filtered else set()),
+            filter_style_properties=set(ALLOWED_STYLE_PROPERTIES),
             link_rel=None,
             strip_comments=True,
+            attribute_filter=_keep_attribute if filtered else None,
         )
-    return _CLEANER.clean(html)
+    return cleaner.clean(html)
 
 
-_CLEANER = None
+_CLEANERS: dict = {}

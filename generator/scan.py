@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from bisect import bisect_right
-from html.parser import HTMLParser
 
 # --- masking -------------------------------------------------------------------------------
 
@@ -451,6 +450,50 @@ def _alternation(values: tuple[str, ...]) -> re.Pattern:
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _PHONE_HINT = re.compile(r"\+?\(?\d[\d \t().\-]{6,}\d")
+# ISO dates and times look like phone numbers to the hint (timelines are full of them), and
+# are never one: they are left out of the hint, not of the phone-number search.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
+
+
+_EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
+_EMAIL_DOMAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+
+
+def email_addresses(line: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each e-mail address in ``line``: what ``_EMAIL.finditer`` finds
+    (``local@domain.tld``, longest domain ending in a dot and two or more letters), found from
+    each ``@`` outwards. The regex search costs the square of a long run of address characters
+    (every start is tried to the ``@`` and back); this reads every character at most twice."""
+    found: list[tuple[int, int]] = []
+    floor = 0  # matches do not overlap: a local part starts after the previous address
+    at = line.find("@")
+    while at >= 0:
+        start = at
+        while start > floor and line[start - 1] in _EMAIL_LOCAL:
+            start -= 1
+        stop = at + 1
+        while stop < len(line) and line[stop] in _EMAIL_DOMAIN:
+            stop += 1
+        end = None
+        if start < at:
+            domain = line[at + 1:stop]
+            dot = domain.rfind(".")
+            while dot > 0:
+                letters = 0
+                while dot + 1 + letters < len(domain) and domain[dot + 1 + letters].isascii() \
+                        and domain[dot + 1 + letters].isalpha():
+                    letters += 1
+                if letters >= 2:
+                    end = at + 1 + dot + 1 + letters
+                    break
+                dot = domain.rfind(".", 0, dot)
+        if end is not None:
+            found.append((start, end))
+            floor = end
+            at = line.find("@", end)
+        else:
+            at = line.find("@", at + 1)
+    return found
 
 
 def find_personal_data(lines: list[str], first_line: int, phone_region: str | None = "US") -> list[Finding]:
@@ -465,10 +508,10 @@ def find_personal_data(lines: list[str], first_line: int, phone_region: str | No
     found: list[Finding] = []
     for i, line in enumerate(lines):
         if "@" in line:
-            for m in _EMAIL.finditer(line):
-                if not line[max(0, m.start() - 1):m.start()] in ("/", ":"):  # not user@host in a URL
-                    found.append(Finding(first_line + i, "e-mail address", m.group()))
-        if _PHONE_HINT.search(line):
+            for start, end in email_addresses(line):
+                if not line[max(0, start - 1):start] in ("/", ":"):  # not user@host in a URL
+                    found.append(Finding(first_line + i, "e-mail address", line[start:end]))
+        if _PHONE_HINT.search(line) and (not _ISO_DATE.search(line) or _PHONE_HINT.search(_ISO_DATE.sub(" ", line))):
             import phonenumbers
 
             for m in phonenumbers.PhoneNumberMatcher(line, phone_region, leniency=phonenumbers.Leniency.VALID):
@@ -478,16 +521,109 @@ def find_personal_data(lines: list[str], first_line: int, phone_region: str | No
     return found
 
 
+# --- characters that are not what they look like ---------------------------------------
+
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Bidirectional controls: they reorder how text is shown, not what it says (Trojan Source,
+CVE-2021-42574; Unicode TR #36)."""
+
+# Invisible characters: the Unicode format characters (category Cf) that render as nothing,
+# Unicode 14 (the prepended concatenation marks U+0600-0605, U+06DD, U+070F, U+0890-0891,
+# U+08E2, U+110BD, U+110CD are visible and left out; tests/test_text.py checks the table
+# against the running Python's Unicode data), the line and paragraph separators (YAML 1.1 and
+# older JavaScript read them as line breaks), the combining grapheme joiner, the Hangul
+# fillers and the control characters other than tab and line feed.
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb"
+    "\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
+_JOINERS = frozenset("\u200c\u200d")  # ZWNJ, ZWJ: part of emoji sequences and of many scripts
+
+
+@dataclass(frozen=True)
+class HiddenCharacter:
+    """A character that is invisible or reorders text: 1-based file ``line`` and ``column``,
+    the character ``char``, ``bidi`` when it is a bidirectional control."""
+
+    line: int
+    column: int
+    char: str
+
+    @property
+    def bidi(self) -> bool:
+        return self.char in BIDI_CONTROLS
+
+    @property
+    def code_point(self) -> str:
+        """``U+202E RIGHT-TO-LEFT OVERRIDE``."""
+        import unicodedata
+
+        name = unicodedata.name(self.char, "")
+        if not name and ord(self.char) < 0x20 or 0x7f <= ord(self.char) <= 0x9f:
+            name = "control character"
+        return f"U+{ord(self.char):04X}" + (f" {name}" if name else "")
+
+
+def find_hidden_characters(text: str, first_line: int = 1) -> list[HiddenCharacter]:
+    """Every invisible or bidirectional control character of ``text``, in order (one regex
+    pass). A zero-width joiner or non-joiner between two non-ASCII characters is left alone:
+    there it joins an emoji sequence or shapes a script (Persian, Devanagari ...)."""
+    if text.isascii() and not _HIDDEN.search(text):
+        return []
+    found = []
+    starts = None
+    for m in _HIDDEN.finditer(text):
+        char, at = m.group(), m.start()
+        if char in _JOINERS and 0 < at < len(text) - 1 and not text[at - 1].isascii() \
+                and not text[at + 1].isascii() and not _HIDDEN.match(text[at - 1]) and not _HIDDEN.match(text[at + 1]):
+            continue
+        if starts is None:
+            starts = _line_starts(text)
+        line = bisect_right(starts, at) - 1
+        found.append(HiddenCharacter(first_line + line, at - starts[line] + 1, char))
+    return found
+
+
 # --- Markdown structure --------------------------------------------------------------------
 
 _CODE_MARKERS = ("```", "~~~", "    ", "\t")
+
+MAX_NESTING = 32
+"""Deepest nesting a body may have: lists, block quotes, emphasis and links, HTML elements.
+
+Python-Markdown, which renders the site, is recursive in nesting: 256 levels of nested lists
+already raise ``RecursionError`` and a 3,000-level list kept a build busy for minutes. Real
+post-mortems stay under 10 levels; 32 leaves a wide margin both ways
+(``benchmarks/adversarial.py --render`` shows the renderer's time per depth)."""
+
+# markdown-it stops nesting at ``maxNesting`` token levels (each list level is two: the list and
+# its item); a little above twice the limit shows every depth up to the limit, and the parser's
+# own recursion stays far from Python's limit.
+_MARKDOWN_IT_NESTING = 2 * MAX_NESTING + 8
 
 
 def code_line_indexes(body: str) -> frozenset[int]:
     """0-based indexes of body lines inside fenced or indented code blocks (markdown-it-py)."""
     if not any(marker in body for marker in _CODE_MARKERS):
         return frozenset()
-    tokens = _markdown().parse(body)
+    return _code_lines(_tokens(body, inline=False))
+
+
+_last_parse: list = [None, None, None]  # body, inline parsed?, tokens
+
+
+def _tokens(body: str, inline: bool):
+    """markdown-it-py's tokens of ``body``, parsed once for the checks that need them (a
+    parse costs about 0.75 µs a character: a megabyte body takes most of a second)."""
+    last_body, last_inline, tokens = _last_parse
+    if last_body is body and (last_inline or not inline):
+        return tokens
+    tokens = _markdown(block_only=not inline).parse(body)
+    _last_parse[:] = [body, inline, tokens]
+    return tokens
+
+
+def _code_lines(tokens) -> frozenset[int]:
     lines: set[int] = set()
     for tok in tokens:
         if tok.type in ("fence", "code_block") and tok.map:
@@ -495,14 +631,178 @@ def code_line_indexes(body: str) -> frozenset[int]:
     return frozenset(lines)
 
 
-@lru_cache(maxsize=1)
-def _markdown():
+@lru_cache(maxsize=2)
+def _markdown(block_only: bool = False):
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark")
+    md = MarkdownIt("commonmark", {"maxNesting": _MARKDOWN_IT_NESTING})
+    return md.disable("inline") if block_only else md
 
 
-_INLINE_CODE = re.compile(r"(`+)(.+?)\1")
+# A line whose container prefix (indentation, '>', list markers) is this long may open more
+# than MAX_NESTING block levels; below it, no line can (a level takes at least one character).
+_DEEP_PREFIX = re.compile(r"^[ \t>*+\-\d.)]{%d}" % MAX_NESTING, re.M)
+_INLINE_OPENERS = "*_[~"
+
+
+@dataclass(frozen=True)
+class Nesting:
+    """How deep a body nests: the deepest ``depth`` found (capped a little above
+    :data:`MAX_NESTING`), ``what`` nests (in words) and the 1-based file ``line`` where the
+    depth first goes over the limit."""
+
+    depth: int
+    what: str
+    line: int
+
+
+def too_deep(body: str, first_line: int, prose: list[str] | None = None) -> Nesting | None:
+    """The first place where ``body`` nests deeper than :data:`MAX_NESTING`, else ``None``.
+
+    ``prose`` is the body as :func:`prose_lines` gives it (code blanked), for the inline count.
+
+    Counts nested lists and block quotes (as CommonMark reads them, with markdown-it-py),
+    nested emphasis, links and images, and lines indented by more than ``4 * MAX_NESTING``
+    columns outside fenced code (Python-Markdown nests admonitions, details and footnotes by
+    indentation), and HTML elements whose Markdown is rendered (``markdown="1"``, md_in_html).
+    A cheap test skips the parse for ordinary bodies: a level needs at least one character of
+    a line's prefix, and an inline level one opening delimiter in its paragraph.
+    """
+    deep_prefix = _DEEP_PREFIX.search(body) is not None
+    inline_text = "\n".join(prose) if prose is not None else body
+    deep_inline = sum(inline_text.count(c) for c in _INLINE_OPENERS) > MAX_NESTING and any(
+        sum(chunk.count(c) for c in _INLINE_OPENERS) > MAX_NESTING for chunk in inline_text.split("\n\n"))
+    if body.count("markdown") > MAX_NESTING:
+        found = _markdown_html_nesting(body, first_line)
+        if found is not None:
+            return found
+    if not deep_prefix and not deep_inline:
+        return None
+    if deep_prefix:  # indentation first: it needs no tokens unless there are fences
+        fenced = set()
+        if "```" in body or "~~~" in body:
+            for tok in _tokens(body, inline=False):
+                if tok.type == "fence" and tok.map:
+                    fenced.update(range(tok.map[0] + 1, tok.map[1]))
+        limit = 4 * MAX_NESTING
+        for i, line in enumerate(body.split("\n")):
+            if i in fenced or not line[:1].isspace():
+                continue
+            expanded = line.expandtabs(4)
+            columns = len(expanded) - len(expanded.lstrip(" "))
+            if columns > limit:
+                return Nesting(columns // 4, "indentation (4 columns a level)", first_line + i)
+        blocks, last_line = 0, 0
+        for tok in _tokens(body, inline=False):
+            if tok.map:
+                last_line = tok.map[0]
+            if tok.type in ("bullet_list_open", "ordered_list_open", "blockquote_open"):
+                blocks += 1
+                if blocks > MAX_NESTING:
+                    return Nesting(blocks, "lists and block quotes", first_line + last_line)
+            elif tok.type in ("bullet_list_close", "ordered_list_close", "blockquote_close"):
+                blocks -= 1
+    if deep_inline:
+        return _inline_nesting(inline_text, first_line)
+    return None
+
+
+_INLINE_DELIMITER = re.compile(r"\*+|_+|~~+|\[|\]|\n[ \t]*\n")
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _inline_nesting(body: str, first_line: int) -> Nesting | None:
+    """An upper bound of how deep emphasis and links nest, per paragraph, in one pass.
+
+    markdown-it-py's inline parser, which could tell exactly, costs the square of a line of
+    ``[``. Instead: brackets are counted (``[`` opens, ``]`` closes), and so are emphasis
+    delimiter runs that can only open (left-flanking, as CommonMark defines it: followed by a
+    non-space, and not preceded by a letter or digit unless followed by punctuation) or only
+    close (the mirror image); a run that can do both, or neither, changes nothing. Escaped
+    delimiters and code spans (blanked by the caller) do not count. Nesting needs openers that
+    stay open, so the count is never below the real depth.
+    """
+    depth = brackets = 0
+    for m in _INLINE_DELIMITER.finditer(body):
+        run = m.group()
+        if run[0] == "\n":
+            depth = brackets = 0
+            continue
+        start, end = m.start(), m.end()
+        if start and body[start - 1] == "\\" and _escaped(body, start):
+            continue
+        if run == "[":
+            brackets += 1
+        elif run == "]":
+            brackets = max(0, brackets - 1)
+        else:
+            before = body[start - 1] if start else " "
+            after = body[end] if end < len(body) else " "
+            left = not after.isspace() and (after not in _PUNCTUATION or before.isspace() or before in _PUNCTUATION)
+            right = not before.isspace() and (before not in _PUNCTUATION or after.isspace() or after in _PUNCTUATION)
+            if left and not right:
+                depth += 1
+            elif right and not left:
+                depth = max(0, depth - 1)
+        if depth + brackets > MAX_NESTING:
+            return Nesting(depth + brackets, "emphasis and links", first_line + body.count("\n", 0, start))
+    return None
+
+
+def _markdown_html_nesting(body: str, first_line: int) -> Nesting | None:
+    """The first HTML element with a ``markdown`` attribute nested more than
+    :data:`MAX_NESTING` deep in others that have one (md_in_html renders those recursively)."""
+    open_names: list[str] = []
+    for tag in html_tags(body, first_line):
+        if tag.closing:
+            if open_names and open_names[-1] == tag.name:
+                open_names.pop()
+        elif any(name == "markdown" for name, _ in tag.attrs):
+            open_names.append(tag.name)
+            if len(open_names) > MAX_NESTING:
+                return Nesting(len(open_names), "HTML elements with Markdown inside (markdown=\"1\")", tag.line)
+    return None
+
+
+_BACKTICKS = re.compile(r"`+")
+
+
+def code_spans(line: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each inline code span of ``line``, as CommonMark pairs backtick runs:
+    a run opens a span closed by the next run of the same length (an opening run preceded by
+    a backslash loses its first backtick). Linear in the line, whatever its runs."""
+    runs = [(m.start(), m.end() - m.start()) for m in _BACKTICKS.finditer(line)]
+    if len(runs) < 2:
+        return []
+    by_length: dict[int, list[int]] = {}
+    for index, (_, length) in enumerate(runs):
+        by_length.setdefault(length, []).append(index)
+    cursor: dict[int, int] = {}  # per length: the first entry of by_length not yet passed
+    spans = []
+    i = 0
+    while i < len(runs):
+        start, length = runs[i]
+        slashes = 0
+        while start - slashes - 1 >= 0 and line[start - slashes - 1] == "\\":
+            slashes += 1
+        if slashes % 2:  # an escaped backtick is text; the rest of the run may open a span
+            start, length = start + 1, length - 1
+        closer = None
+        if length:
+            candidates = by_length.get(length, [])
+            k = cursor.get(length, 0)
+            while k < len(candidates) and candidates[k] <= i:
+                k += 1
+            cursor[length] = k
+            if k < len(candidates):
+                closer = candidates[k]
+        if closer is None:
+            i += 1
+            continue
+        end = runs[closer][0] + runs[closer][1]
+        spans.append((start, end))
+        i = closer + 1
+    return spans
 
 
 def prose_lines(body_lines: list[str], code: frozenset[int]) -> list[str]:
@@ -515,7 +815,16 @@ def prose_lines(body_lines: list[str], code: frozenset[int]) -> list[str]:
         if i in code:
             out.append("")
         elif "`" in line:
-            out.append(_INLINE_CODE.sub(lambda m: " " * len(m.group()), line))
+            spans = code_spans(line)
+            if spans:
+                pieces, at = [], 0
+                for start, end in spans:
+                    pieces.append(line[at:start])
+                    pieces.append(" " * (end - start))
+                    at = end
+                pieces.append(line[at:])
+                line = "".join(pieces)
+            out.append(line)
         else:
             out.append(line)
     return out
@@ -571,28 +880,111 @@ class HtmlFinding:
     what: str
 
 
-class _ScriptFinder(HTMLParser):
-    def __init__(self, first_line: int):
-        super().__init__(convert_charrefs=True)
-        self.first_line = first_line
-        self.found: list[HtmlFinding] = []
+@dataclass(frozen=True)
+class Tag:
+    """An HTML tag written in the text: 1-based file ``line`` and ``column`` of its ``<``, the
+    ``name`` and attribute names in lower case (as browsers read them), attribute values as
+    written (entities not decoded; ``None`` for an attribute without a value)."""
 
-    def _add(self, what: str) -> None:
-        line, col = self.getpos()
-        self.found.append(HtmlFinding(self.first_line + line - 1, col + 1, what))
+    line: int
+    column: int
+    name: str
+    attrs: tuple[tuple[str, str | None], ...]
+    closing: bool = False
 
-    def handle_starttag(self, tag, attrs):
-        if tag in DANGEROUS_TAGS:
-            self._add(f"<{tag}> element")
-        for name, value in attrs:
-            if name.startswith("on"):
-                self._add(f"'{name}' event-handler attribute on <{tag}>")
-            elif name in _URL_ATTRS and value:
-                scheme = unsafe_scheme(value, embedded=name in _EMBED_ATTRS)
-                if scheme:
-                    self._add(f"{scheme}: URL in {name}= of <{tag}>")
 
-    handle_startendtag = handle_starttag
+_TAG_START = re.compile(r"<(/?)([A-Za-z][^\t\n\f\r />]*)")
+_HTML_ATTR = re.compile(r"""[\t\n\f\r /]*(?:(>)|([^\t\n\f\r />][^\t\n\f\r />=]*)"""
+                        r"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)(")?|'([^']*)(')?|((?:[^\t\n\f\r ><]|<(?![A-Za-z/]))*)))?)""")
+
+
+def _blank_comments(text: str) -> str:
+    """``text`` with each closed ``<!-- ... -->`` comment replaced by spaces (line breaks kept).
+
+    An unclosed ``<!--`` is left as it is: Python-Markdown renders it as text, so what follows
+    is live. One pass; once no ``-->`` follows, the search stops (no quadratic re-search)."""
+    if "<!--" not in text:
+        return text
+    pieces, at = [], 0
+    while True:
+        start = text.find("<!--", at)
+        if start < 0:
+            break
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break
+        end += 3
+        pieces.append(text[at:start])
+        pieces.append(re.sub(r"[^\n]", " ", text[start:end]))
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
+def html_tags(text: str, first_line: int) -> list[Tag]:
+    """Every HTML start and end tag that a browser could read in ``text``, in order.
+
+    Each ``<`` followed by a letter (or ``/`` and a letter) is read as the start of a tag, the
+    way the HTML5 tokenizer reads attributes (quoted, unquoted, valueless; an attribute name
+    may hold ``"``, ``'`` or ``<``), even when an earlier tag has not ended: the Markdown
+    renderer may have escaped that one, so both readings are kept. A tag that is never closed
+    by ``>`` is no tag (browsers drop it at the end of the input; Python-Markdown escapes it).
+    Closed comments are skipped. A reading stops where another tag begins outside quotes,
+    also inside an unquoted value (that one is read on its own, and the value up to it is
+    kept), so the cost stays linear in ``text``.
+    """
+    if "<" not in text:
+        return []
+    text = _blank_comments(text)
+    starts = _line_starts(text)
+    tags = []
+    n = len(text)
+    for m in _TAG_START.finditer(text):
+        attrs: list[tuple[str, str | None]] = []
+        pos, closed = m.end(), False
+        while pos < n:
+            a = _HTML_ATTR.match(text, pos)
+            if a is None or a.end() == pos:  # only spaces and '/' were left
+                break
+            if a.group(1):
+                closed, pos = True, a.end()
+                break
+            name = a.group(2)
+            if name is None:
+                pos = a.end()
+                continue
+            if name[0] == "<" and len(name) > 1 and (name[1].isalpha() or name[1] == "/"):
+                break  # another tag starts here; it is read by its own match
+            if a.group(3) is not None:
+                if a.group(4) is None:
+                    break  # an unclosed quote runs to the end: no tag
+                value = a.group(3)
+            elif a.group(5) is not None:
+                if a.group(6) is None:
+                    break
+                value = a.group(5)
+            else:
+                value = a.group(7)
+            attrs.append((name.lower(), value))
+            pos = a.end()
+            if a.group(7) is not None and pos < n and text[pos] == "<":
+                closed = True  # a browser may read on into the next tag: keep what was read
+                break  # ... which is read from there on its own
+        if not closed:
+            continue
+        line = bisect_right(starts, m.start()) - 1
+        tags.append(Tag(first_line + line, m.start() - starts[line] + 1, m.group(2).lower(),
+                        tuple(attrs), closing=bool(m.group(1))))
+    return tags
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    at = text.find("\n")
+    while at >= 0:
+        starts.append(at + 1)
+        at = text.find("\n", at + 1)
+    return starts
 
 
 def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]:
@@ -610,14 +1002,19 @@ def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]
     """
     found: list[HtmlFinding] = []
     text = "\n".join(prose)
-    if "<" in text:
-        finder = _ScriptFinder(first_line)
-        try:
-            finder.feed(text)
-            finder.close()
-        except Exception:  # noqa: BLE001 - html.parser is lenient; never let it stop a run
-            pass
-        found.extend(finder.found)
+    for tag in html_tags(text, first_line):
+        if tag.closing:
+            continue
+        where = (tag.line, tag.column)
+        if tag.name in DANGEROUS_TAGS:
+            found.append(HtmlFinding(*where, f"<{tag.name}> element"))
+        for name, value in tag.attrs:
+            if name.startswith("on"):
+                found.append(HtmlFinding(*where, f"'{name}' event-handler attribute on <{tag.name}>"))
+            elif name in _URL_ATTRS and value:
+                scheme = unsafe_scheme(html.unescape(value), embedded=name in _EMBED_ATTRS)
+                if scheme:
+                    found.append(HtmlFinding(*where, f"{scheme}: URL in {name}= of <{tag.name}>"))
     if ":" in text:
         for link in body_links(prose, first_line):
             scheme = unsafe_scheme(link_destination(link.target), embedded=link.image)
@@ -625,14 +1022,21 @@ def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]
                 kind = "image" if link.image else "link"
                 written = "" if _SCRIPT_SCHEME.match(link.target.lstrip()) else f" (written {excerpt(link.target)!r})"
                 found.append(HtmlFinding(link.line, link.column, f"{scheme}: URL{written} in a Markdown {kind}"))
-    return sorted(set(found), key=lambda f: (f.line, f.column))
+    return sorted(set(found), key=lambda f: (f.line, f.column, f.what))
 
 
 # --- links ---------------------------------------------------------------------------------
 
-_LINK_OPEN = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(")
 _REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+# CommonMark lets implementations limit the nesting of parentheses in a link destination
+# (cmark and markdown-it stop at 32); past it a scan from every '(' would cost the square of
+# the line. A deeper one is no link, unless it starts with a scheme (javascript:...): that one
+# is kept, cut at the limit, so that its scheme is still checked.
+_MAX_PARENS = 32
+_MAYBE_SCHEME = re.compile(r"[A-Za-z&\\]")  # a scheme, or one written with an entity or escape
+_DESTINATION_PLAIN = re.compile(r"[^\s\x00-\x1f()\\]+")
+_MAX_TARGET = 2048  # characters of a target kept (a longer one is no file name; its scheme shows)
 
 
 @dataclass(frozen=True)
@@ -646,12 +1050,74 @@ class Link:
     image: bool = False
 
 
-def _destination(line: str, start: int) -> tuple[int, str] | None:
+_DESTINATION_SPECIAL = re.compile(r"\\.|[()]|[\s\x00-\x1f]", re.S)
+
+
+class _ParenIndex:
+    """Where a destination scan (:func:`_destination`) from any position of one line ends, each
+    answer in logarithmic time: a line of 250,000 ``[a](`` has that many destinations, and a
+    scan from each, even stopped at 32 parentheses, reads a hundred characters.
+
+    The balance at index ``t`` is the count of unescaped ``(`` minus ``)`` before it; a scan
+    from ``s`` ends at the first space or control character, at the ``)`` where the balance
+    first drops below its value at ``s``, or at the ``(`` where it first exceeds it by the limit.
+    Only the special characters are visited (found by a regex), not every character.
+    """
+
+    def __init__(self, line: str):
+        self.events: list[int] = []  # index just after each unescaped parenthesis
+        self.after: list[int] = []  # the balance there
+        self.at: dict[int, list[int]] = {}  # balance value -> the indexes where it is reached
+        self.stops: list[int] = []
+        b = 0
+        for m in _DESTINATION_SPECIAL.finditer(line):
+            c = m.group()
+            if len(c) == 2:  # a backslash escape (of anything, a space too)
+                continue
+            if c == "(":
+                b += 1
+            elif c == ")":
+                b -= 1
+            else:
+                self.stops.append(m.start())
+                continue
+            self.events.append(m.end())
+            self.after.append(b)
+            self.at.setdefault(b, []).append(m.end())
+
+    def _balance(self, index: int) -> int:
+        k = bisect_right(self.events, index) - 1
+        return self.after[k] if k >= 0 else 0
+
+    def _first(self, value: int, after: int) -> int | None:
+        indexes = self.at.get(value)
+        if not indexes:
+            return None
+        k = bisect_right(indexes, after)
+        return indexes[k] if k < len(indexes) else None
+
+    def scan(self, line: str, begin: int) -> tuple[int, bool, int]:
+        """``(end, capped, depth)``: where the scan from ``begin`` stops, whether it stopped at
+        the parenthesis limit, and the nesting left open there."""
+        k = bisect_right(self.stops, begin - 1)
+        end = self.stops[k] if k < len(self.stops) else len(line)
+        base = self._balance(begin)
+        close = self._first(base - 1, begin)
+        if close is not None and close - 1 < end:
+            end = close - 1
+        cap = self._first(base + _MAX_PARENS + 1, begin)
+        if cap is not None and cap - 1 < end:
+            return cap - 1, True, _MAX_PARENS + 1
+        return end, False, self._balance(end) - base
+
+
+def _destination(line: str, start: int, index: _ParenIndex | None = None) -> tuple[int, str] | None:
     """The destination of an inline link whose ``(`` ends at ``start``: ``(column, text)``.
 
     As CommonMark reads it: ``<...>``, or a run without spaces in which parentheses are
     balanced (``alert(1)``) and backslash-escaped ones do not count; the destination must be
     followed by ``)`` or a title. ``None`` when it is not a link (or the destination is empty).
+    Parentheses nested deeper than 32 end the destination there (see ``_MAX_PARENS``).
     """
     n, i = len(line), start
     while i < n and line[i] in " \t":
@@ -663,9 +1129,22 @@ def _destination(line: str, start: int) -> tuple[int, str] | None:
         if end >= n or line[end] != ">":
             return None
         begin, stop, after = i + 1, end, end + 1
+    elif index is not None:
+        begin = i
+        end, capped, depth = index.scan(line, begin)
+        if capped:
+            return (begin, line[begin:min(end, begin + _MAX_TARGET)]) if _MAYBE_SCHEME.match(line, begin) else None
+        if depth:
+            return None
+        stop, after = end, end
     else:
         begin, depth, end = i, 0, i
         while end < n:
+            plain = _DESTINATION_PLAIN.match(line, end)
+            if plain is not None:
+                end = plain.end()
+                if end >= n:
+                    break
             c = line[end]
             if c == "\\" and end + 1 < n:
                 end += 2
@@ -674,6 +1153,9 @@ def _destination(line: str, start: int) -> tuple[int, str] | None:
                 break
             if c == "(":
                 depth += 1
+                if depth > _MAX_PARENS:  # no link for CommonMark; kept when it names a scheme
+                    return (begin, line[begin:min(end, begin + _MAX_TARGET)]) \
+                        if _MAYBE_SCHEME.match(line, begin) else None
             elif c == ")":
                 if depth == 0:
                     break
@@ -686,20 +1168,68 @@ def _destination(line: str, start: int) -> tuple[int, str] | None:
         after += 1
     if stop <= begin or after >= n or line[after] not in ")\"'(":
         return None
-    return begin, line[begin:stop]
+    return begin, line[begin:min(stop, begin + _MAX_TARGET)]
+
+
+def _link_openers(line: str):
+    """``(index of '(', image)`` for each ``](`` of ``line`` that closes a link text: the
+    nearest bracket before its ``]`` is an unescaped ``[`` (link text holds no brackets).
+    One pass over the line."""
+    last_bracket = None  # (char, index) of the last unescaped bracket
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "]":
+            if last_bracket is not None and last_bracket[0] == "[" and i + 1 < n and line[i + 1] == "(":
+                opener = last_bracket[1]
+                image = opener > 0 and line[opener - 1] == "!" and not _escaped(line, opener - 1)
+                yield i + 2, image
+            last_bracket = ("]", i)
+        elif c == "[":
+            last_bracket = ("[", i)
+        i += 1
+
+
+def _escaped(line: str, index: int) -> bool:
+    slashes = 0
+    while index - slashes - 1 >= 0 and line[index - slashes - 1] == "\\":
+        slashes += 1
+    return slashes % 2 == 1
+
+
+_last_links: list = [None, None, None]  # first line, prose text, links
 
 
 def body_links(prose: list[str], first_line: int) -> list[Link]:
     """Every link target written in the body outside code (inline, image and reference-style),
-    including anchors (``#x``) and site-absolute paths (``/x``), in line order."""
+    including anchors (``#x``) and site-absolute paths (``/x``), in line order.
+
+    The links of the last body are kept: three checks ask for them (unsafe URLs, remote
+    images, link targets), and a megabyte of ``[a](`` takes a second to read."""
+    text = "\n".join(prose)
+    if _last_links[0] == first_line and _last_links[1] == text:
+        return list(_last_links[2])
+    links = _body_links(prose, first_line)
+    if len(text) > 4096:  # short texts (front-matter values) are cheap and would evict a body
+        _last_links[:] = [first_line, text, links]
+    return list(links)
+
+
+def _body_links(prose: list[str], first_line: int) -> list[Link]:
     links = []
     for i, line in enumerate(prose):
         if "](" not in line and "]:" not in line:
             continue
-        for m in _LINK_OPEN.finditer(line):
-            found = _destination(line, m.end())
-            if found is not None:
-                links.append(Link(first_line + i, found[0] + 1, found[1], m.group().startswith("!")))
+        if "](" in line:
+            openers = list(_link_openers(line))
+            index = _ParenIndex(line) if len(line) > 4096 and len(openers) > 64 else None
+            for start, image in openers:
+                found = _destination(line, start, index)
+                if found is not None:
+                    links.append(Link(first_line + i, found[0] + 1, found[1], image))
         ref = _REF_DEF.match(line)
         if ref:
             links.append(Link(first_line + i, ref.start(1) + 1, ref.group(1)))
@@ -708,55 +1238,136 @@ def body_links(prose: list[str], first_line: int) -> list[Link]:
 
 # Embedded resources the browser fetches by itself: Markdown images and HTML src/srcset/poster/
 # data attributes and <link href>. (Plain links are fine: the reader chooses to follow them.)
-_REMOTE_IMAGE = re.compile(r"!\[(?:[^\]\\]|\\.)*\]\(\s*<?((?:https?:)?//[^)\s>]+)", re.I)
-_REMOTE_ATTR = re.compile(r"<(?:img|video|audio|source|track|input|embed|link|object)\b[^>]*?\s"
-                          r"(?:src|srcset|poster|data|href)\s*=\s*[\"']?((?:https?:)?//[^\s\"'>]+)", re.I)
+_REMOTE_URL = re.compile(r"[\t\n\f\r ]*(?:https?:)?//", re.I)
+_REMOTE_TAGS = frozenset({"img", "video", "audio", "source", "track", "input", "embed", "link", "object"})
+_REMOTE_TAG_ATTRS = frozenset({"src", "srcset", "poster", "data", "href"})
 
 
 def find_remote_resources(prose: list[str], first_line: int) -> list[Link]:
     """Images and media that a page would load from another host (they fail offline)."""
     found = []
-    for i, line in enumerate(prose):
-        if "//" not in line:
+    if "//" not in "".join(prose):
+        return found
+    for link in body_links(prose, first_line):
+        if link.image and _REMOTE_URL.match(link.target):
+            found.append(Link(link.line, link.column, link.target.split()[0] if link.target.split() else link.target))
+    text = "\n".join(prose)
+    for tag in html_tags(text, first_line):
+        if tag.closing or tag.name not in _REMOTE_TAGS:
             continue
-        for pattern in (_REMOTE_IMAGE, _REMOTE_ATTR):
-            found.extend(Link(first_line + i, m.start(1) + 1, m.group(1)) for m in pattern.finditer(line))
+        for name, value in tag.attrs:
+            if name in _REMOTE_TAG_ATTRS and value and _REMOTE_URL.match(value):
+                found.append(Link(tag.line, tag.column, value.strip().split()[0]))
     return sorted(found, key=lambda link: (link.line, link.column))
 
 
-_ATTR_ID = re.compile(r"\s*\{[^}]*#([\w\-:.]+)[^}]*\}\s*$")
-_INLINE_MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[`*_~]")
+_INLINE_LINK = re.compile(r"!?\[([^\[\]]*)\]\([^()\s]*\)")
+_UNDERSCORES = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])")  # not inside a word: a_1 stays
 
 
-def heading_ids(prose: list[str]) -> set[str]:
+def heading_text(text: str) -> str:
+    """A heading's text as Python-Markdown's ``toc`` reads it for the id: code spans give their
+    content, links their text, and emphasis markers go (``*`` anywhere, ``_`` only at the edge
+    of a word: Python-Markdown's "smart" emphasis keeps ``a_1`` and ``snake_case``)."""
+    out, at = [], 0
+    for start, end in code_spans(text):
+        out.append(_strip_emphasis(_INLINE_LINK.sub(lambda m: m.group(1), text[at:start])))
+        inner = text[start:end].strip("`")
+        out.append(inner[1:-1] if len(inner) > 1 and inner[0] == inner[-1] == " " and inner.strip() else inner)
+        at = end
+    out.append(_strip_emphasis(_INLINE_LINK.sub(lambda m: m.group(1), text[at:])))
+    return "".join(out)
+
+
+def _strip_emphasis(text: str) -> str:
+    return _UNDERSCORES.sub("", text.replace("*", ""))
+_ID_COUNT = re.compile(r"^(.*)_([0-9]+)$")
+
+
+def heading_attr_list(text: str) -> tuple[str, list[tuple[str, str | None]]] | None:
+    """The attr_list at the end of a heading's ``text`` (``Title {: #id .class }``), as
+    Python-Markdown's ``attr_list`` reads it: ``(text without it, attributes)``, or ``None``.
+
+    Like its ``HEADER_RE``, the list starts at the first `` {`` whose braces run to the end of the
+    text; it is parsed with Python-Markdown's own ``get_attrs_and_remainder`` and, as there, not
+    applied when a stray ``}`` is left over. Found in one pass (the regex search costs the square
+    of the text on a line of ``{``).
+    """
+    stripped = text.rstrip(" ")
+    if not stripped.endswith("}"):
+        return None
+    at = stripped.find(" {")
+    while at >= 0:
+        inner = stripped[at + 2:-1]
+        if inner.startswith(":"):
+            inner = inner[1:]
+        content = inner.lstrip(" ")
+        if content and content[0] != "}" and "\n" not in content:
+            from markdown.extensions.attr_list import get_attrs_and_remainder
+
+            attrs, remainder = get_attrs_and_remainder(content)
+            if remainder:
+                return None
+            return stripped[:at].rstrip(" ").rstrip("#").rstrip(), attrs
+        at = stripped.find(" {", at + 1)
+    return None
+
+
+class UniqueIds:
+    """Python-Markdown ``toc``'s ``unique()``: an id already taken gets ``_1``, ``_2`` ... (a
+    taken ``x_3`` becomes ``x_4``), in amortised constant time per id (the original walks the
+    suffixes one by one: 10,000 equal headings cost 50 million look-ups)."""
+
+    def __init__(self, taken=()):
+        self.ids: set[str] = set(taken)
+        self._skip: dict[str, dict[int, int]] = {}
+
+    def add(self, value: str) -> str:
+        if value and value not in self.ids:
+            self.ids.add(value)
+            return value
+        m = _ID_COUNT.match(value)
+        base, n = (m.group(1), int(m.group(2)) + 1) if m else (value, 1)
+        skip = self._skip.setdefault(base, {})
+        visited = []
+        while True:
+            if n in skip:
+                visited.append(n)
+                n = skip[n]
+            elif f"{base}_{n}" in self.ids:
+                visited.append(n)
+                n += 1
+            else:
+                break
+        for k in visited:
+            skip[k] = n
+        skip[n] = n + 1
+        candidate = f"{base}_{n}"
+        self.ids.add(candidate)
+        return candidate
+
+
+def heading_ids(prose: list[str], raw: list[str] | None = None) -> set[str]:
     """The ``id`` attributes MkDocs gives the body's ATX headings (python-markdown's ``toc``
-    slugify, ``_1``, ``_2`` suffixes for repeats, ``{#custom}`` from attr_list)."""
-    from markdown.extensions.toc import slugify
-
-    ids: set[str] = set()
-    for line in prose:
-        m = _ATX.match(line)
-        if not m:
-            continue
-        text = m.group(2)
-        custom = _ATTR_ID.search(text)
-        if custom:
-            ids.add(custom.group(1))
-            continue
-        base = slugify(_INLINE_MARKUP.sub(lambda x: x.group(1) or "", text), "-")
-        candidate, n = base, 0
-        while candidate in ids:
-            n += 1
-            candidate = f"{base}_{n}"
-        ids.add(candidate)
-    return ids
+    slugify, ``_1``, ``_2`` suffixes for repeats, ``{#custom}`` from attr_list). ``raw`` is the
+    body as written, when ``prose`` has its code spans blanked (a heading's code counts)."""
+    return {anchor for _, anchor, _ in heading_anchors(prose, 1, raw)}
 
 
 # --- sections ------------------------------------------------------------------------------
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
-_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_PLACEHOLDER = re.compile(r"^[-*+>\s]*(?:todo|tbd|tba|fixme|xxx|\.\.\.|…|\[[^\]]*\]|\{\{.*?\}\}|<[^>]*>)?[\s.:!]*$", re.I)
+_ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*)$")
+
+
+def atx_heading(line: str) -> tuple[int, str] | None:
+    """``(level, text)`` of an ATX heading line (``## Root cause ##``), closing ``#``s and
+    spaces stripped, or ``None``."""
+    m = _ATX.match(line)
+    if m:
+        return len(m.group(1)), m.group(2).rstrip(" \t#")
+    return None
+_PLACEHOLDER = re.compile(r"todo|tbd|tba|fixme|xxx|\.\.\.|…|\[[^\]]*\]|\{\{.*\}\}|<[^>]*>", re.I)
+_BULLETS = re.compile(r"[-*+>\s]*")
 
 
 @dataclass(frozen=True)
@@ -777,11 +1388,11 @@ def split_sections(body_lines: list[str], code: frozenset[int], first_line: int)
     sections: list[Section] = []
     title, start, buf = None, 0, []
     for i, line in enumerate(body_lines):
-        m = None if i in code else _ATX.match(line)
-        if m and len(m.group(1)) <= 2:
+        heading = None if i in code or "#" not in line else atx_heading(line)
+        if heading and heading[0] <= 2:
             if title is not None:
                 sections.append(Section(title, first_line + start, "\n".join(buf).strip()))
-            title, start, buf = m.group(2).strip(), i, []
+            title, start, buf = heading[1].strip(), i, []
         elif title is not None:
             buf.append(line)
     if title is not None:
@@ -800,7 +1411,152 @@ def is_placeholder(text: str) -> bool:
     Placeholders are lines holding only TODO, TBD, TBA, FIXME, XXX, ``...``, a ``[hint in
     brackets]``, a ``{{ variable }}`` or ``<angle-bracket hint>``, possibly after a bullet.
     """
-    stripped = _COMMENT.sub("", text).strip()
+    stripped = _blank_comments(text).strip()
     if not stripped:
         return True
-    return all(_PLACEHOLDER.match(line.strip()) for line in stripped.splitlines())
+    return all(_is_placeholder_line(line.strip()) for line in stripped.splitlines())
+
+
+def _is_placeholder_line(line: str) -> bool:
+    """One line of :func:`is_placeholder`: bullets and spaces, at most one placeholder, then
+    only spaces and ``.:!``. Stripped by hand: the single regex this was backtracks over a
+    long run of spaces (the square of the run)."""
+    line = line[_BULLETS.match(line).end():]
+    end = len(line)
+    while end and (line[end - 1].isspace() or line[end - 1] in ".:!"):
+        end -= 1
+    if end == 0:
+        return True
+    return _PLACEHOLDER.fullmatch(line[:end]) is not None
+
+
+# --- attributes an author sets through Markdown -----------------------------------------------
+
+_ATTR_GROUP = re.compile(r"\{:?[ ]*([^{}\n ][^{}\n]*)\}")
+_ADMONITION = re.compile(r"^[ \t]*(?:!!!|\?\?\?\+?)[ ]?([\w\-]+(?: +[\w\-]+)*)")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_TABLE_CELL_END = re.compile(r"[ ]*(\||$)")
+_LOOKBACK = 2048  # characters searched back for the '[' of a link an attr_list follows
+
+
+def _attr_list(content: str) -> list[tuple[str, str | None]]:
+    """An attr_list's attributes as Python-Markdown's attr_list sets them: ``#id`` as ``id``,
+    ``.name`` as ``class``, names made XML names (``sanitize_name``), in lower case as
+    browsers read them."""
+    from markdown.extensions.attr_list import get_attrs_and_remainder, sanitize_name
+
+    attrs = []
+    for key, value in get_attrs_and_remainder(content)[0]:
+        if key == ".":
+            attrs.append(("class", value))
+        else:
+            attrs.append((sanitize_name(key).lower(), value))
+    return attrs
+
+
+def authored_attributes(body_lines: list[str], prose: list[str], first_line: int,
+                        fences: list[tuple[int, str]] = ()) -> list[Tag]:
+    """The elements a body gives attributes to through Markdown, not HTML: attr_list
+    (``{: #id .class key=value }`` on a block, a heading, a table cell, or right after a link,
+    image, code span or emphasis), the type of an admonition or details block (``!!! type``:
+    its classes) and the braces of a fenced code block (``` ```{.lang #id key=value}``` ```,
+    ``fences`` as ``(0-based line, info string)``). Each as a :class:`Tag` whose ``name`` is the
+    element Python-Markdown puts them on (``p`` for a block or anything unknown).
+
+    Follows Python-Markdown's attr_list rules for where a list applies (its own line after a
+    block's text, the end of a heading or cell, the start of an inline element's tail), so
+    braces in prose (``restart {service}``) are not taken for one; one pass per line.
+    """
+    found: list[Tag] = []
+    for i, line in enumerate(prose):
+        if "{" not in line:
+            continue
+        heading = atx_heading(line) if "#" in line else None
+        setext = i + 1 < len(prose) and bool(_SETEXT.match(prose[i + 1])) and bool(line.strip())
+        for m in _ATTR_GROUP.finditer(line):
+            start, end = m.start(), m.end()
+            before, after = line[:start], line[end:]
+            element = None
+            if not before.strip() and not after.strip():
+                if i > 0 and prose[i - 1].strip():  # the last line of a block's text
+                    element = "p"
+            elif heading is not None and not after.strip() and before.endswith(" "):
+                element = f"h{heading[0]}"
+            elif setext and not after.strip() and before.endswith(" "):
+                element = "h1" if prose[i + 1].lstrip().startswith("=") else "h2"
+            elif "|" in line and before.endswith(" ") and _TABLE_CELL_END.match(after):
+                element = "td"
+            elif start and body_lines[i][start - 1] in ")]`*_":  # the line as written: code spans kept
+                element = _inline_element(body_lines[i], start)
+            if element is None:
+                continue
+            attrs = _attr_list(m.group(1))
+            if attrs:
+                found.append(Tag(first_line + i, start + 1, element, tuple(attrs)))
+    for i, line in enumerate(body_lines):
+        if ("!!!" in line or "???" in line) and (m := _ADMONITION.match(line)):
+            element = "div" if "!!!" in line[:m.end()] else "details"
+            found.append(Tag(first_line + i, m.start(1) + 1, element, (("class", m.group(1)),)))
+    for index, info in fences:
+        if "{" in info:
+            inner = info[info.index("{") + 1:]
+            inner = inner[:inner.rindex("}")] if "}" in inner else inner
+            attrs = _attr_list(inner)
+            if attrs:
+                found.append(Tag(first_line + index, 1, "div", tuple(attrs)))
+    return sorted(found, key=lambda t: (t.line, t.column))
+
+
+def _inline_element(line: str, start: int) -> str:
+    """The inline element an attr_list at ``start`` follows: ``img`` or ``a`` after a link's
+    ``)`` or ``]``, ``code`` after a code span, ``em`` after emphasis."""
+    closing = line[start - 1]
+    if closing == "`":
+        return "code"
+    if closing in "*_":
+        return "em"
+    window = line[max(0, start - _LOOKBACK):start]
+    if closing == ")":  # [text](url) or ![alt](url)
+        bracket = window.rfind("[", 0, max(window.rfind("]("), 0))
+    else:  # [text][ref], [ref] or their images
+        bracket = window.rfind("[")
+        if bracket > 0 and window[bracket - 1] == "]":
+            bracket = window.rfind("[", 0, bracket - 1)
+    return "img" if bracket > 0 and window[bracket - 1] == "!" else "a"
+
+
+def fence_infos(body: str) -> list[tuple[int, str]]:
+    """``(0-based line, info string)`` of each fenced code block of ``body`` whose info string
+    holds braces (markdown-it-py's tokens, parsed once for the other checks)."""
+    if "{" not in body or ("```" not in body and "~~~" not in body):
+        return []
+    return [(tok.map[0], tok.info) for tok in _tokens(body, inline=False)
+            if tok.type == "fence" and tok.map and "{" in tok.info]
+
+
+def heading_anchors(prose: list[str], first_line: int, raw: list[str] | None = None) -> list[tuple[int, str, bool]]:
+    """``(file line, id, custom)`` of each ATX heading's id, as :func:`heading_ids` computes
+    them (``custom`` for an id written with attr_list); headings are found in ``prose`` (not in
+    code) and read from ``raw`` when given."""
+    from markdown.extensions.toc import slugify
+
+    entries: list[tuple[int, str | None, str]] = []
+    custom: list[str] = []
+    for i, line in enumerate(prose):
+        if raw is not None and "#" in line:
+            line = raw[i]
+        heading = atx_heading(line) if "#" in line else None
+        if heading is None:
+            continue
+        text = heading[1]
+        attr_list = heading_attr_list(text) if text.endswith("}") or text.endswith(" ") else None
+        own = None
+        if attr_list is not None:
+            text = attr_list[0]
+            own = next((v for k, v in reversed(attr_list[1]) if k == "id"), None)
+        if own is not None:
+            custom.append(own)
+        entries.append((first_line + i, own, text))
+    ids = UniqueIds(custom)
+    return [(line, own, True) if own is not None else (line, ids.add(slugify(heading_text(text), "-")), False)
+            for line, own, text in entries]

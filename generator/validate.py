@@ -11,10 +11,12 @@ that cannot be read still yields problems, never an exception, and the run goes 
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
 import difflib
 import fnmatch
+import html
 import json
 import os
 import re
@@ -22,9 +24,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from . import foreign, formats, scan
+from . import foreign, formats, material, scan
 from .inventory import ATTACHMENT, PAGE, POSTMORTEM, UNPUBLISHED, Entry, Inventory
-from .loader import YAML11_SURPRISES, SourceFile, read_attachment, read_page, read_source
+from .loader import (YAML11_SURPRISES, SourceFile, _enclosing_key, _parent_path, read_attachment, read_page,
+                     read_source)
 from .model import (
     REQUIRED_FINAL_SECTIONS,
     TIMESTAMP_FIELDS,
@@ -288,8 +291,7 @@ def _schema_problems(src: SourceFile, version: int = 1) -> set[str]:
                 src.problem(src.key_lines.get(where, src.line_of(where)), None, where, "warning",
                             "field-unknown", f"unknown field '{name}'", fix)
             continue
-        if path in bad or (path, kind) in seen or any(path.startswith(b + "[") or path.startswith(b + ".")
-                                                       for b in bad):
+        if path in bad or (path, kind) in seen or _under(path, bad):
             continue
         seen.add((path, kind))
         value = _value_at(src.data, err.instance_path)
@@ -321,7 +323,8 @@ def _schema_problems(src: SourceFile, version: int = 1) -> set[str]:
             src.problem(line, column, path, "error", "field-format",
                         f"'{leaf}' value {value!r} is not a real calendar date: {reason}", fix)
         elif kind == "Pattern" and isinstance(value, str) and list(err.schema_path[:2]) == ["$defs", "kebab"]:
-            reason, fix = kebab_problem(value)
+            reason, fix = (kebab_problem(value) if src.room_for("field-format")
+                           else ("is not kebab-case", "use lowercase words joined by hyphens"))
             src.problem(line, column, path, "error", "field-format", f"'{leaf}' value {value!r} {reason}", fix)
         elif kind in ("Pattern", "Format"):
             src.problem(line, column, path, "error", "field-format",
@@ -344,6 +347,17 @@ def _schema_problems(src: SourceFile, version: int = 1) -> set[str]:
 _ENUM_FIELDS = ("severity", "status")
 # Fields whose timestamps need a UTC offset (done_at may also be a plain date).
 _OFFSET_FIELDS = TIMESTAMP_FIELDS + ("done_at", "imported_at")
+
+
+def _under(path: str, paths: set[str]) -> bool:
+    """Whether a field that encloses ``path`` (``a`` or ``a[1]`` for ``a[1].b``) is in ``paths``:
+    the enclosing fields are walked up (as deep as the path), not every path compared."""
+    parent = _parent_path(path)
+    while parent:
+        if parent in paths:
+            return True
+        parent = _parent_path(parent)
+    return False
 
 
 def kebab_problem(value: str) -> tuple[str, str]:
@@ -705,14 +719,17 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
         pm.sections = {s.title: s.text for s in sections}
     if isinstance(data, dict) and data.get("status") == "final":
         _check_final_sections(src, sections)
+    _check_nesting(src, prose)
     for finding in scan.find_executable_html(prose, src.body_line):
         src.problem(finding.line, finding.column, None, "error", "unsafe-html",
                     f"{finding.what} would run in a reader's browser",
                     "remove it, or put the payload in a fenced code block (```html) so it shows as text")
+    _check_sanitiser_policy(src, body_lines, prose)
     if isinstance(data, dict):
         _check_front_matter_html(src)
         _check_cross_fields(src, data, times)
         _check_reserved_names(src, data)
+    _check_hidden_characters(src)
     for finding in scan.find_personal_data(prose, src.body_line, settings.phone_region):
         src.problem(finding.line, None, None, "warning", "personal-data",
                     f"{finding.kind} in the text: {scan.mask(finding.value)}",
@@ -760,8 +777,9 @@ def _scan_secrets(src: SourceFile, secrets: scan.SecretScanner, code: frozenset[
     if not findings:
         return
     src.set_secrets(value for finding in findings for value in (finding.value, *finding.hidden))
+    key_index = _key_line_index(src)
     for finding in findings:
-        src.problem(finding.line, None, _field_on_line(src, finding.line), "error", "secret",
+        src.problem(finding.line, None, _field_on_line(src, finding.line, key_index), "error", "secret",
                     f"{finding.kind} found: {scan.mask(finding.value)}", SECRET_FIX)
 
 
@@ -787,6 +805,112 @@ def _report_template(src: SourceFile, placeholders: list[str], before: int) -> N
                 "or write the incident's real values")
 
 
+def _check_nesting(src: SourceFile, prose: list[str]) -> None:
+    """A body nested deeper than :data:`generator.scan.MAX_NESTING` (see :func:`scan.too_deep`)."""
+    nesting = scan.too_deep(src.body, src.body_line, prose)
+    if nesting is not None:
+        src.problem(nesting.line, None, None, "error", "nesting-too-deep",
+                    f"the body nests {nesting.what} more than {scan.MAX_NESTING} levels deep here; the site's "
+                    "Markdown renderer fails or takes minutes on such nesting",
+                    f"flatten it to at most {scan.MAX_NESTING} levels (a long log or dump belongs in a fenced "
+                    "code block, where nothing nests)")
+
+
+_ELEMENT_NAME = re.compile(r"[a-z][a-z0-9-]*")
+_REMOVED_FIX = ("remove it, or show it as text (in `backticks` or a fenced code block); the README's "
+                "'Safe HTML' lists what the site keeps")
+_RESERVED_FIXES = {
+    "reserved-id": "use another id: ids, 'for' and 'name' values starting with '__' belong to the theme",
+    "reserved-class": "use another class: 'md-' classes (but md-button) and 'mermaid' belong to the theme",
+}
+
+
+def _check_sanitiser_policy(src: SourceFile, body_lines: list[str], prose: list[str]) -> None:
+    """What the site's sanitiser would strip from the body is an error here too, with its
+    line, so ``validate`` and the site never disagree (one policy: :mod:`generator.sanitize`):
+    HTML elements and attributes it does not keep, attributes written with attr_list
+    (``{: onclick=... }``), admonition types and fenced-code braces, ids and classes of the
+    theme, and link targets of other schemes. What runs script is reported by
+    :func:`generator.scan.find_executable_html` (raw HTML) or here (attr_list), once."""
+    from . import sanitize
+
+    def report(line, column, code, what, fix=None):
+        src.problem(line, column, None, "error", code, what, fix or _RESERVED_FIXES.get(code) or _REMOVED_FIX)
+
+    text = "\n".join(prose)
+    for tag in scan.html_tags(text, src.body_line) if "<" in text else ():
+        if tag.closing or tag.name in scan.DANGEROUS_TAGS or not _ELEMENT_NAME.fullmatch(tag.name):
+            continue  # dangerous ones are reported as executable; '<a:b>' is no element
+        removed = sanitize.element_verdict(tag.name)
+        if removed:
+            report(tag.line, tag.column, "unsafe-html", f"<{tag.name}> is not HTML the site keeps: {removed}")
+            continue
+        for name, value in tag.attrs:
+            if name.startswith("on") or (name in scan._URL_ATTRS and value
+                                          and scan.unsafe_scheme(html.unescape(value), name in scan._EMBED_ATTRS)):
+                continue  # executable: reported already
+            verdict = sanitize.attribute_verdict(tag.name, name, value)
+            if verdict:
+                report(tag.line, tag.column, verdict[0], verdict[1])
+    for tag in scan.authored_attributes(body_lines, prose, src.body_line, scan.fence_infos(src.body)):
+        for name, value in tag.attrs:
+            if name.startswith("on"):
+                report(tag.line, tag.column, "unsafe-html",
+                       f"'{name}' event-handler attribute set with attr_list on <{tag.name}> would run in a "
+                       "reader's browser (the site removes it)", "remove it")
+                continue
+            if name in ("href", "src") and value and scan.unsafe_scheme(html.unescape(value)):
+                report(tag.line, tag.column, "unsafe-html",
+                       f"{scan.unsafe_scheme(html.unescape(value))}: URL set with attr_list in {name}= of "
+                       f"<{tag.name}> would run in a reader's browser (the site removes it)", "remove it")
+                continue
+            verdict = sanitize.attribute_verdict(tag.name, name, value)
+            if verdict:
+                report(tag.line, tag.column, verdict[0], verdict[1] + " (set with attr_list)")
+    for line, anchor, custom in scan.heading_anchors(prose, src.body_line, body_lines) if "#" in text else ():
+        if not custom and material.reserved_id(anchor):  # a custom one is reported as attr_list
+            report(line, None, "reserved-id",
+                   f"the heading's id {anchor!r} is in the theme's namespace (ids starting with '__'), so the "
+                   "site removes it and links to it break",
+                   "give the heading its own id, e.g. '## `__init__` crash {#init-crash}'")
+    for link in scan.body_links(prose, src.body_line) if "](" in text or "]:" in text else ():
+        target = scan.link_destination(link.target)
+        if scan.unsafe_scheme(target, embedded=link.image):
+            continue  # executable: reported already
+        why = sanitize.url_verdict(target, image=link.image)
+        if why:
+            report(link.line, link.column, "unsafe-html",
+                   f"the site removes the target of this Markdown {'image' if link.image else 'link'}: {why}")
+
+
+def _check_hidden_characters(src: SourceFile) -> None:
+    """Invisible and bidirectional control characters: errors in the front matter (titles and
+    summaries are shown on many pages, in lists and search results), warnings in the body."""
+    found = scan.find_hidden_characters(src.text)
+    if not found:
+        return
+    in_front = src.data is not None or src.body_line > 1
+    keys = _key_line_index(src)
+    front_lines = src.text.split("\n", src.body_line)[1:src.body_line - 2] if in_front else []
+    for hidden in found:
+        front = in_front and hidden.line < src.body_line
+        name = (_field_on_line(src, hidden.line, keys) or _enclosing_key(front_lines, hidden.line - 2)) if front else None
+        where = f"'{name or 'front matter'}'" if front else "the body"
+        if hidden.bidi:
+            what = (f"a bidirectional control, {hidden.code_point}, in {where}: it changes the order in "
+                    "which the text is shown, so readers see something other than what is written "
+                    "(Trojan Source, CVE-2021-42574)")
+        elif hidden.char in "\u2028\u2029\x85":
+            what = (f"{hidden.code_point} in {where}: YAML 1.1 tools and browsers' scripts read it as a "
+                    "line break, this tool does not")
+        else:
+            what = f"an invisible character, {hidden.code_point}, in {where}"
+        fix = ("delete it: an editor finds it with a search for \\u%04X" % ord(hidden.char)
+               + ("; write the text in the order it is read" if hidden.bidi else ""))
+        src.problem(hidden.line, hidden.column, name, "error" if front else "warning", "invisible-character",
+                    what, fix)
+
+
 def _check_front_matter_html(src: SourceFile) -> None:
     """Executable HTML in front-matter text (titles and summaries are shown on many pages)."""
     for path, (line, column) in src.positions.items():
@@ -809,6 +933,7 @@ def _check_cross_fields(src: SourceFile, data: dict, times: dict) -> None:
     before the incident started."""
     related, not_related = data.get("related"), data.get("not_related")
     if isinstance(related, list) and isinstance(not_related, list):
+        related = {value for value in related if isinstance(value, str)}
         for i, value in enumerate(not_related):
             if isinstance(value, str) and value in related:
                 path = f"not_related[{i}]"
@@ -856,14 +981,19 @@ def _check_reserved_names(src: SourceFile, data: dict) -> None:
                             f"rename the {kind}, e.g. {example}")
 
 
-def _field_on_line(src: SourceFile, line: int) -> str | None:
+def _field_on_line(src: SourceFile, line: int, index: list | None = None) -> str | None:
+    """The field whose key is on ``line`` or nearest above it (the last such key in file order),
+    ``None`` in the body. ``index`` is :func:`_key_line_index` of ``src``, for many calls."""
     if line >= src.body_line:
         return None
-    best = None
-    for path, key_line in src.key_lines.items():
-        if key_line <= line and (best is None or key_line >= src.key_lines[best]):
-            best = path
-    return best
+    keys = index if index is not None else _key_line_index(src)
+    at = bisect.bisect_right(keys, (line, len(keys))) - 1
+    return keys[at][2] if at >= 0 else None
+
+
+def _key_line_index(src: SourceFile) -> list[tuple[int, int, str]]:
+    """``(line, order, path)`` of every key, sorted: a bisection finds the key of a line."""
+    return sorted((key_line, order, path) for order, (path, key_line) in enumerate(src.key_lines.items()))
 
 
 def _check_final_sections(src: SourceFile, sections: list[scan.Section]) -> None:
@@ -884,20 +1014,45 @@ def _check_final_sections(src: SourceFile, sections: list[scan.Section]) -> None
 # --- the corpus ----------------------------------------------------------------------------
 
 
-def next_free_id(taken: set[str], like: str) -> str:
+def next_free_id(taken: set[str], like: str, highest: dict[tuple[str, str], int] | None = None) -> str:
     """The next id after the highest one with the same prefix and year as ``like``.
 
     ``next_free_id({"PM-2024-052", "PM-2024-007"}, "PM-2024-052") == "PM-2024-053"``; the
-    sequence keeps at least three digits.
+    sequence keeps at least three digits. ``highest`` is :func:`_highest_numbers` of ``taken``,
+    when the caller asks many times (each call then costs nothing more).
     """
     m = ID_PARTS.match(like)
     if not m:
         return like
     prefix, year = m.group(1), m.group(2)
-    numbers = [int(x.group(3)) for x in map(ID_PARTS.match, taken) if x and x.group(1) == prefix
-               and x.group(2) == year]
+    if highest is None:
+        highest = _highest_numbers(taken)
     width = max(3, len(m.group(3)))
-    return f"{prefix}-{year}-{max(numbers, default=0) + 1:0{width}d}"
+    return f"{prefix}-{year}-{highest.get((prefix, year), 0) + 1:0{width}d}"
+
+
+def _highest_numbers(taken: set[str]) -> dict[tuple[str, str], int]:
+    """The highest sequence number per ``(prefix, year)`` among the ids ``taken``."""
+    highest: dict[tuple[str, str], int] = {}
+    for m in map(ID_PARTS.match, taken):
+        if m:
+            key = (m.group(1), m.group(2))
+            highest[key] = max(highest.get(key, 0), int(m.group(3)))
+    return highest
+
+
+DUPLICATES_NAMED = 3
+"""Other holders of a duplicate id that its message names; the rest are counted."""
+
+
+def _name_a_few(holders: list[tuple[str, int, object]], own: int) -> str:
+    """The holders of an id other than ``holders[own]``: the first :data:`DUPLICATES_NAMED`
+    as ``path:line``, then how many more (5,000 files with one id make 5,000 messages, and
+    naming every other file in each would make them 25 million names)."""
+    others = [h for i, h in enumerate(holders[:DUPLICATES_NAMED + 1]) if i != own][:DUPLICATES_NAMED]
+    named = ", ".join(f"{p}:{ln}" for p, ln, _ in others)
+    more = len(holders) - 1 - len(others)
+    return f"{named} and {more} more file{'s' if more > 1 else ''}" if more > 0 else named
 
 
 def _id_like(pid: str, date_text) -> str:
@@ -1129,12 +1284,16 @@ def _check_published_text(src: SourceFile, kind: str, scanner: scan.SecretScanne
         for finding in findings:
             src.problem(finding.line, None, None, "error", "secret",
                         f"{finding.kind} found: {scan.mask(finding.value)}", SECRET_FIX)
-    if kind == PAGE:
+    if kind == PAGE:  # rendered by the same Markdown and sanitiser as a post-mortem: the same rules
         body_lines = src.body.split("\n")
-        for finding in scan.find_executable_html(scan.prose_lines(body_lines, code), src.body_line):
+        prose = scan.prose_lines(body_lines, code)
+        for finding in scan.find_executable_html(prose, src.body_line):
             src.problem(finding.line, finding.column, None, "error", "unsafe-html",
                         f"{finding.what} would run in a reader's browser",
                         "remove it, or put the payload in a fenced code block (```html) so it shows as text")
+        _check_sanitiser_policy(src, body_lines, prose)
+        _check_nesting(src, prose)
+        _check_hidden_characters(src)
 
 
 def _die_with_parent() -> None:
@@ -1243,16 +1402,16 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
     for pid, relpath, line in others:
         by_id.setdefault(pid, []).append((relpath, line, None))
     taken = set(by_id)
+    highest = _highest_numbers(taken)
     for pid, holders in by_id.items():
         if len(holders) < 2:
             continue
-        for relpath, line, src in holders:
+        for index, (relpath, line, src) in enumerate(holders):
             if src is None:
                 continue
-            suggestion = next_free_id(taken, _id_like(pid, src.data.get("date")))
-            elsewhere = ", ".join(f"{p}:{ln}" for p, ln, s in holders if s is not src)
+            suggestion = next_free_id(taken, _id_like(pid, src.data.get("date")), highest)
             src.problem(line, None, "id", "error", "duplicate-id",
-                        f"id {pid!r} is also used by {elsewhere}",
+                        f"id {pid!r} is also used by {_name_a_few(holders, index)}",
                         f"give one of them the next free id, {suggestion}")
     for src, _, root in sources:
         data = src.data
@@ -1327,6 +1486,10 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
     folder = src.path.parent
     root = Path(os.path.realpath(root))
     own_ids: set[str] | None = None
+    budget = [SUGGESTION_BUDGET]
+    targets: dict[str, tuple[str, Path]] = {}
+    target_ids: dict[Path, frozenset[str]] = {}
+    front_matters: dict[Path, dict | None] = {}
     published = isinstance(src.data, dict) and not _is_draft(src.data)
     for link in scan.body_links(prose, src.body_line):
         raw = link.target
@@ -1343,12 +1506,15 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
             continue
         if not path_part:  # an anchor in this page
             if own_ids is None:
-                headings = scan.heading_ids(prose)
+                headings = scan.heading_ids(prose, body_lines)
                 own_ids = headings | generated_anchors(headings, src.data)
-            _check_anchor(src, link, unquote(fragment), own_ids, "this page", settings)
+            _check_anchor(src, link, unquote(fragment), own_ids, "this page", settings, budget)
             continue
         # Looked at as written, part by part, never through a link (see generator.inventory).
-        state, resolved = inventory.link_target(root, folder, unquote(path_part))
+        # Each target is looked up once per file, not once per link.
+        if path_part not in targets:
+            targets[path_part] = inventory.link_target(root, folder, unquote(path_part))
+        state, resolved = targets[path_part]
         if state == inventory.MISSING:
             hint = "check the file name (`ls` the folder) or link by id from 'related:' instead"
             src.problem(link.line, link.column, None, settings.broken_links, "broken-link",
@@ -1369,8 +1535,10 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
             continue
         # The target's front matter matters only for a published page's link (is it a draft?)
         # or an anchor (its generated sections): a plain link from a draft reads nothing more.
-        target_data = (_front_matter_of(resolved) if (published or fragment)
-                       and _is_postmortem_path(resolved, root, settings) else None)
+        if (published or fragment) and resolved not in front_matters:
+            front_matters[resolved] = (_front_matter_of(resolved) if _is_postmortem_path(resolved, root, settings)
+                                       else None)
+        target_data = front_matters.get(resolved) if (published or fragment) else None
         if target_data is not None and published and _is_draft(target_data):
             src.problem(link.line, link.column, None, "warning", "link-to-draft",
                         f"link target {raw!r} is a draft (status: draft), which the built site leaves out, "
@@ -1385,16 +1553,25 @@ def _check_links(src: SourceFile, root: Path, settings: Settings) -> None:
                         "remove the link, or make both post-mortems internal or both public")
             continue
         if fragment:
-            headings = _heading_ids_of(resolved)
-            target_ids = headings | generated_anchors(headings, target_data)
-            _check_anchor(src, link, unquote(fragment), target_ids, resolved.name, settings)
+            if resolved not in target_ids:
+                headings = _heading_ids_of(resolved)
+                target_ids[resolved] = headings | generated_anchors(headings, target_data)
+            _check_anchor(src, link, unquote(fragment), target_ids[resolved], resolved.name, settings, budget)
+
+
+# Headings compared per file to suggest the anchor a broken one meant (difflib's cost grows
+# with the number of headings: this bounds it for a file with thousands of broken anchors).
+SUGGESTION_BUDGET = 20_000
 
 
 def _check_anchor(src: SourceFile, link: scan.Link, fragment: str, ids: set[str], where: str,
-                  settings: Settings) -> None:
+                  settings: Settings, budget: list[int]) -> None:
     if not fragment or fragment in ids or _FOOTNOTE_ANCHOR.match(fragment):
         return
-    near = difflib.get_close_matches(fragment, sorted(ids), n=1, cutoff=0.6)
+    near = None
+    if src.room_for("broken-anchor") and budget[0] >= len(ids):
+        budget[0] -= len(ids)
+        near = difflib.get_close_matches(fragment, sorted(ids), n=1, cutoff=0.6)
     fix = f"did you mean #{near[0]}?" if near else f"use the id of a heading in {where} (its title in lower case, spaces as '-')"
     src.problem(link.line, link.column, None, settings.broken_links, "broken-anchor",
                 f"anchor '#{fragment}' in link {link.target!r} matches no heading in {where}", fix)
@@ -1441,7 +1618,7 @@ def _heading_ids_of(path: Path) -> frozenset[str]:
         end = next((i for i, line in enumerate(lines[1:], 1) if line.strip() in ("---", "...")), 0)
         lines = lines[end + 1:]
     body = "\n".join(lines)
-    return frozenset(scan.heading_ids(scan.prose_lines(lines, scan.code_line_indexes(body))))
+    return frozenset(scan.heading_ids(scan.prose_lines(lines, scan.code_line_indexes(body)), lines))
 
 
 def skipped_files(paths: list[Path], settings: Settings) -> tuple[list[str], list[str]]:
