@@ -216,7 +216,7 @@ def plan_import(paths: list[Path], settings: Settings, options: ImportOptions) -
         ImportError_: the docs folder or the ledger cannot be used.
     """
     from .. import scan
-    from ..validate import corpus_ids, validate
+    from ..validate import validate
 
     docs = check_docs_folder(settings.docs_dir)
     settings = _with_docs(settings, docs)
@@ -240,7 +240,7 @@ def plan_import(paths: list[Path], settings: Settings, options: ImportOptions) -
     existing = validate([docs], settings, scan_secrets=False).postmortems if any(docs.rglob("*.md")) else []
     plan.existing = existing
     by_source = _existing_sources(docs, settings, existing)
-    taken = corpus_ids(docs, settings) | set(plan.ledger.get("ids", []))
+    taken = _taken_ids(docs, settings, existing) | set(plan.ledger.get("ids", []))
     taken_paths = {p.name for p in docs.glob("*.md")}
     now = (options.now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     seen_keys: set[str] = set()
@@ -258,6 +258,23 @@ def plan_import(paths: list[Path], settings: Settings, options: ImportOptions) -
                 for decision in action.finished.decisions:
                     plan.decisions[decision] += 1
     return plan
+
+
+def _taken_ids(docs: Path, settings: Settings, existing: list[Postmortem]) -> set[str]:
+    """Every id written in the docs folder: those of the loaded post-mortems, and the ``id`` of
+    any other post-mortem file (one whose front matter did not load), read only for those."""
+    from ..loader import read_source
+    from ..validate import collect_files
+
+    ids = {pm.id for pm in existing}
+    loaded = {(docs / pm.path).resolve() for pm in existing}
+    for file, _ in collect_files([docs], settings):
+        if file.resolve() in loaded:
+            continue
+        data = read_source(file).data
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            ids.add(data["id"].strip())
+    return ids
 
 
 def _drop_templates(files, paths: list[Path], settings: Settings, options: ImportOptions):
