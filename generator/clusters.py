@@ -36,7 +36,8 @@ import math
 from .formats import compare_moments, days_between, incident_start
 from .model import SEVERITIES, ActionItem, Cluster, Postmortem, Recurrence
 from .settings import Settings
-from .similarity import readable_terms
+from .labels import LabelVocabulary, cluster_label, distinct_forms
+from .similarity import readable_terms, stop_words
 
 LABEL_TERMS = 3
 """Terms in a cluster's label."""
@@ -307,7 +308,7 @@ def cluster_terms(index, rows: list[int], limit: int = CLUSTER_TERMS) -> tuple[s
     candidates = np.flatnonzero(weight > 0)
     order = candidates[np.lexsort((candidates, -weight[candidates]))][:3 * limit]
     # A run is shown when one member wrote it (a label term need not be in every member).
-    return readable_terms([index.tokenizer.display(index.vocabulary[j]) for j in order], limit,
+    return readable_terms(distinct_forms(index.tokenizer.display(index.vocabulary[j]) for j in order), limit,
                           lambda: ["\n".join(index.text_of(r) for r in rows)])
 
 
@@ -327,10 +328,13 @@ def find_clusters(postmortems: list[Postmortem], index, settings: Settings) -> l
         levels present); ``action_items`` every member's items as ``(member id, item)``.
     """
     by_id = {pm.id: pm for pm in index.postmortems}
+    vocabulary = LabelVocabulary.from_index(index)
+    stop = stop_words()
     clusters = []
     for rows in group_rows(index, settings.cluster_threshold):
         members = sorted((by_id[index.ids[r]] for r in rows), key=lambda pm: (pm.date, _start(pm), pm.id))
         terms = cluster_terms(index, rows)
+        label = cluster_label(members, vocabulary, stop, index.names) or ", ".join(terms[:LABEL_TERMS])
         severities = {}
         for level in SEVERITIES:
             count = sum(pm.severity == level for pm in members)
@@ -340,7 +344,7 @@ def find_clusters(postmortems: list[Postmortem], index, settings: Settings) -> l
         recurrences, unknown = recurred_after_fix(members)
         clusters.append(Cluster(
             id=f"C-{earliest.id}",
-            label=", ".join(terms[:LABEL_TERMS]),
+            label=label,
             members=[pm.id for pm in members],
             first=members[0].date,
             last=max(pm.date for pm in members),

@@ -1,0 +1,289 @@
+"""Cluster labels as people name a problem: the phrases the members' authors wrote in common.
+
+A recurring problem is labelled "certificate expiry" or "integer id overflow", not with three
+stemmed top terms. The label is made of *phrases the members share as their authors wrote
+them*:
+
+1. **Candidates.** From each member: its tags and trigger (kebab-case terms split into words:
+   ``cert-expiry`` -> "cert expiry"), and the word runs of its title, summary, ``root_cause``
+   and *Root cause* / *Trigger* sections, cut at punctuation and at stop words (the candidate
+   phrases of RAKE, Rose et al. 2010, "Automatic keyword extraction from individual
+   documents"), every run of one to :data:`MAX_WORDS` consecutive words. Words that are names
+   (:attr:`generator.similarity.SimilarityIndex.names`: companies, products, vendors), numbers
+   and post-mortem boilerplate are never part of a phrase.
+2. **Matching.** Two phrases are the same when their words have the same Snowball stems
+   (Porter's English stemmer, revised: ``snowballstemmer``), so "certificates expired" and
+   "certificate expiring" count as one phrase.
+3. **Score.** A phrase counts once per member that wrote it (its *support*); only phrases at
+   least two members share, and at least :data:`MIN_SHARE` of them, are kept. Score =
+   support share x mean IDF of its words in the whole corpus (a phrase every post-mortem uses
+   says nothing) x a bonus of :data:`LENGTH_BONUS` per extra word (a longer phrase as many
+   members wrote is the better name). Ties: higher support, then alphabetical.
+4. **Label.** The best phrase, then the next ones that add a new word, until the label holds
+   :data:`LABEL_WORDS` words or :data:`LABEL_PHRASES` phrases; never two forms of one word
+   (:func:`same_word`). Each word is shown in the form the members wrote most often in running
+   text (``BGP``, ``TLS``, ``id``), lower case when it only appears in tags.
+
+Deterministic: members in any order give the same label.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+
+MAX_WORDS = 3
+"""Longest candidate phrase, in words."""
+
+MIN_SHARE = 0.5
+"""A phrase must be written by at least this share of the members (and by two of them)."""
+
+LENGTH_BONUS = 0.25
+"""Score bonus per word beyond the first: "certificate expiry" (2 of 4 members) against
+"certificate" (4 of 4) is 0.5 x 1.25 against 1.0, so the longer phrase wins only when most
+members wrote it."""
+
+LABEL_WORDS = 4
+"""A label holds at most this many words."""
+
+LABEL_PHRASES = 2
+"""... and at most this many phrases (joined by ", ")."""
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9']*|[0-9]+[A-Za-z][A-Za-z0-9]*")
+_BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”‘’/|<>=+*#`~]|\s[-–—]\s|\n")
+_TEXT_FIELDS = ("title", "summary", "root_cause", "section_root_cause", "section_trigger")
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Snowball (Porter 2) English stem of a lower-cased word."""
+    return _stemmer().stemWord(word.lower())
+
+
+def same_word(a: str, b: str) -> bool:
+    """Are ``a`` and ``b`` two forms of one word (for labels and shown terms)?
+
+    True when their Snowball stems are equal (``certificates``/``certificate``,
+    ``expired``/``expiration``) or one stem, of at least four letters, begins the other
+    (``expiry``/``expired``: ``expiri``/``expir``; ``config``/``configuration``). Used only to
+    leave a second form out of a list, where folding too much costs one shown word at most.
+    """
+    sa, sb = stem(a), stem(b)
+    if sa == sb:
+        return True
+    short, long_ = (sa, sb) if len(sa) <= len(sb) else (sb, sa)
+    return len(short) >= 4 and long_.startswith(short)
+
+
+def distinct_forms(words, limit: int | None = None) -> list[str]:
+    """``words`` in order without a later form of a word already kept (:func:`same_word`)."""
+    out: list[str] = []
+    for word in words:
+        parts = word.split()
+        if any(same_word(p, q) for kept in out for q in kept.split() for p in parts):
+            continue
+        out.append(word)
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def _runs(text: str, stop: frozenset, names: frozenset) -> list[list[str]]:
+    """Runs of consecutive content words of ``text`` (as written), cut at punctuation, stop
+    words, numbers and names."""
+    from .similarity import s_stem
+
+    runs: list[list[str]] = []
+    for piece in _BREAK.split(text or ""):
+        run: list[str] = []
+        for m in _WORD.finditer(piece):
+            word = m.group().strip("'")
+            lower = word.lower()
+            if len(lower) < 2 or lower in stop or s_stem(lower) in stop or s_stem(lower) in names \
+                    or not any(c.isalpha() for c in lower):
+                if run:
+                    runs.append(run)
+                run = []
+                continue
+            run.append(word)
+        if run:
+            runs.append(run)
+    return runs
+
+
+def _phrases(runs: list[list[str]]):
+    for run in runs:
+        for n in range(1, MAX_WORDS + 1):
+            for i in range(len(run) - n + 1):
+                yield run[i:i + n]
+
+
+def member_phrases(pm, stop: frozenset, names: frozenset) -> tuple[set[tuple[str, ...]], Counter]:
+    """The candidate phrases of one post-mortem: ``(keys, forms)``; a key is the tuple of the
+    words' stems, ``forms`` counts ``(stem, written form)`` over running text."""
+    from .similarity import document_fields
+
+    fields = document_fields(pm)
+    keys: set[tuple[str, ...]] = set()
+    forms: Counter = Counter()
+    kebab = [t.split("-") for t in list(pm.tags) + ([pm.trigger] if pm.trigger else [])]
+    for words in kebab:
+        runs = _runs(" ".join(words), stop, names)
+        for phrase in _phrases(runs):
+            keys.add(tuple(stem(w) for w in phrase))
+        for run in runs:
+            for w in run:
+                forms[(stem(w), w.lower())] += 0  # known, but no vote: tags are lower case
+    for name in _TEXT_FIELDS:
+        text = fields.get(name) or ""
+        for run in _runs(text, stop, names):
+            for i, w in enumerate(run):
+                # A capital at the start of a run may be the start of a sentence.
+                first = i == 0 and w[:1].isupper() and not w.isupper()
+                forms[(stem(w), w.lower() if first else w)] += 1
+            for phrase in _phrases([run]):
+                keys.add(tuple(stem(w) for w in phrase))
+    return keys, forms
+
+
+class LabelVocabulary:
+    """Document frequencies of word stems over the whole corpus, for :func:`cluster_label`.
+
+    ``canonical`` folds a stem into the shortest stem of at least :data:`PREFIX_MIN` letters
+    that begins it (``expiri`` -> ``expir``, ``configur`` -> ``config``), so every form of a
+    word counts as one; ``df`` is the number of post-mortems using any form of it.
+    """
+
+    def __init__(self, stems_by_doc: list[set[str]]) -> None:
+        every = sorted({s for doc in stems_by_doc for s in doc}, key=lambda x: (len(x), x))
+        canon: dict[str, str] = {}
+        heads: dict[str, str] = {}
+        for s in every:
+            found = None
+            for k in range(PREFIX_MIN, len(s)):
+                head = heads.get(s[:k])
+                if head is not None:
+                    found = head
+                    break
+            canon[s] = found or s
+            if found is None and len(s) >= PREFIX_MIN:
+                heads[s] = s
+        self._canon = canon
+        self.n = len(stems_by_doc)
+        df: Counter = Counter()
+        for doc in stems_by_doc:
+            df.update({canon[s] for s in doc})
+        self._df = df
+
+    @classmethod
+    def from_index(cls, index) -> "LabelVocabulary":
+        """From a built :class:`~generator.similarity.SimilarityIndex` (its term presence)."""
+        import numpy as np
+
+        if not index.vocabulary:
+            return cls([set() for _ in index.ids])
+        present = index.term_matrix().tocsr()
+        word_stem = [stem(index.tokenizer.display(t)) for t in index.vocabulary]
+        docs = []
+        for i in range(present.shape[0]):
+            cols = present.indices[present.indptr[i]:present.indptr[i + 1]]
+            docs.append({word_stem[j] for j in np.asarray(cols).tolist()})
+        return cls(docs)
+
+    def canonical(self, s: str) -> str:
+        found = self._canon.get(s)
+        if found is not None:
+            return found
+        for k in range(PREFIX_MIN, len(s)):
+            if self._canon.get(s[:k]) == s[:k]:
+                return s[:k]
+        return s
+
+    def df(self, s: str) -> int:
+        return self._df.get(self.canonical(s), 0)
+
+
+PREFIX_MIN = 5
+"""Stems fold into a shorter stem that begins them only from this length (``expir``)."""
+
+
+def cluster_label(members, vocabulary: LabelVocabulary, stop: frozenset, names: frozenset = frozenset()) -> str:
+    """The label of a cluster (see the module docstring).
+
+    Args:
+        members: the cluster's post-mortems (any order).
+        vocabulary: document frequencies over the whole corpus (:class:`LabelVocabulary`).
+        stop: words never in a phrase (stop words and boilerplate, lower case).
+        names: terms (as :func:`generator.similarity.s_stem` gives them) that are names.
+
+    Returns:
+        The label ("certificate expiry", "BGP route leak, hijack"), or "" when the members share
+        no phrase.
+
+    A phrase's score is ``share * ln(share / outside)``: ``share`` the part of the members
+    that wrote it, ``outside`` the part of the other post-mortems using all of its words
+    (smoothed by one), so a phrase the members have in common *and* the rest of the corpus does
+    not use names the problem (the differential cluster labelling of Manning et al.,
+    *Introduction to Information Retrieval*, 17.7); longer phrases get :data:`LENGTH_BONUS`.
+    """
+    canon = vocabulary.canonical
+    per_member = []
+    forms: Counter = Counter()
+    for pm in members:
+        keys, f = member_phrases(pm, stop, names)
+        per_member.append({tuple(canon(s) for s in key) for key in keys})
+        for (s, form), c in f.items():
+            forms[(canon(s), form)] += c
+    support: Counter = Counter()
+    for keys in per_member:
+        support.update(keys)
+    n = len(members)
+    rest = max(1, vocabulary.n - n)
+    need = max(2, math.ceil(MIN_SHARE * n))
+    scored = []
+    for key, count in support.items():
+        if count < need or len(set(key)) < len(key):
+            continue
+        inside_each = [support.get((s,), count) for s in key]
+        outside = min(max(0, vocabulary.df(s) - c) for s, c in zip(key, inside_each))
+        share = count / n
+        value = share * math.log(share / ((outside + 1) / (rest + 1))) * (1 + LENGTH_BONUS * (len(key) - 1))
+        if value <= 0:
+            continue
+        scored.append((-round(value, 9), -count, key))
+    scored.sort()
+    shown: dict[str, str] = {}
+    for (s, form), c in sorted(forms.items()):
+        best = shown.get(s)
+        if best is None or c > forms[(s, best)] or (c == forms[(s, best)] and form < best):
+            shown[s] = form
+    chosen: list[tuple[str, ...]] = []
+    words = 0
+    for _, _, key in scored:
+        if len(chosen) >= LABEL_PHRASES or words >= LABEL_WORDS:
+            break
+        if words + len(key) > LABEL_WORDS:
+            continue
+        text = [shown.get(s, s) for s in key]
+        if any(same_word(a, b) for phrase in chosen for b in (shown.get(s, s) for s in phrase) for a in text):
+            continue
+        chosen.append(key)
+        words += len(key)
+    written = set().union(*per_member) if per_member else set()
+    if len(chosen) == 2 and len(chosen[0]) + len(chosen[1]) <= MAX_WORDS:
+        # Two phrases one member wrote side by side are shown as that phrase ("certificate
+        # expiry"), in the order it was written.
+        for joined in (chosen[0] + chosen[1], chosen[1] + chosen[0]):
+            if joined in written:
+                chosen = [joined]
+                break
+    return ", ".join(" ".join(shown.get(s, s) for s in key) for key in chosen)
