@@ -56,10 +56,11 @@ def analyse(postmortems: list[Postmortem], settings: Settings) -> Analysis:
 
     index = build_index(postmortems, settings)
     related = index.related_links()
-    clusters = find_clusters(postmortems, index, settings)
+    warnings = list(index.warnings)
+    clusters = find_clusters(postmortems, index, settings, warnings=warnings)
     cluster_of = {member: c.id for c in clusters for member in c.members}
     return Analysis(postmortems=list(postmortems), related=related, clusters=clusters,
-                    cluster_of=cluster_of, warnings=list(index.warnings), notes=list(index.notes),
+                    cluster_of=cluster_of, warnings=warnings, notes=list(index.notes),
                     semantic=index.semantic is not None, index=index)
 
 

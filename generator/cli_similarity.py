@@ -241,6 +241,10 @@ def cluster_json(cluster) -> dict:
         "services": list(cluster.services),
         "severities": dict(cluster.severities),
         "terms": list(cluster.terms),
+        "name": cluster.name or None,
+        "generated_label": cluster.generated_label,
+        "owner": cluster.owner or None,
+        "note": cluster.note or None,
         **cluster.recurrence_as_dict(),
         "action_items": [{"postmortem": pid, "title": item.title, "owner": item.owner, "status": item.status,
                           "due": item.due.isoformat() if item.due else None, "ticket": item.ticket,
@@ -293,4 +297,67 @@ def clusters(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bo
     emit(f"{len(result.clusters)} clusters, {clustered} of {len(result.postmortems)} post-mortems")
 
 
-COMMANDS = [similar, related, clusters]
+@click.command()
+@PATHS
+@FORMAT
+@INCLUDE_DRAFTS
+@click.option("--write", is_flag=True, help="record every cluster's members in the problems file "
+              "(creates it; keeps its names, comments and order).")
+@pass_context
+def problems(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bool, write: bool) -> None:
+    """Recurring problems and their names in the problems file (problems_file, default
+    problems.yml beside mkdocs.yml).
+
+    Lists each cluster's id, name (or generated label), owner and whether its members are
+    recorded. With --write, records the members, so that a cluster keeps its id and name when
+    its earliest incident leaves it, as long as most members stay.
+    """
+    from . import problems as names_file
+    from .analysis import analyse
+
+    settings, postmortems = load_corpus(obj, paths, include_drafts)
+    path = settings.problems_path()
+    if path is None:
+        raise click.UsageError("no mkdocs.yml found: the problems file lives beside it")
+    result = analyse(postmortems, settings)
+    _warn(result.warnings, result.notes)
+    entries, _ = names_file.load(path, settings.problems_file, settings.max_file_size)
+    recorded = {e.id: e for e in entries}
+    if write:
+        old = path.read_text(encoding="utf-8") if path.is_file() else None
+        try:
+            new = names_file.updated_text(old, result.clusters)
+        except ValueError as exc:
+            raise click.ClickException(f"{settings.problems_file} was not changed: fix it first ({exc})")
+        if new != old:
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(new, encoding="utf-8")
+            os.replace(tmp, path)
+            click.echo(f"wrote {settings.problems_file}: members of {len(result.clusters)} cluster(s) recorded",
+                       err=True)
+        else:
+            click.echo(f"{settings.problems_file} is up to date", err=True)
+        entries, _ = names_file.load(path, settings.problems_file, settings.max_file_size)
+        recorded = {e.id: e for e in entries}
+    rows = []
+    for cluster in result.clusters:
+        entry = recorded.get(cluster.id)
+        state = ("not in the file" if entry is None else
+                 "members recorded" if entry.members and set(entry.members) == set(cluster.members) else
+                 "members changed" if entry.members else "members not recorded")
+        rows.append({"id": cluster.id, "name": cluster.name or None, "generated_label": cluster.generated_label,
+                     "owner": cluster.owner or None, "note": cluster.note or None, "members": list(cluster.members),
+                     "file": state})
+    if fmt == "json":
+        click.echo(json.dumps({"problems_file": settings.problems_file, "clusters": rows}, ensure_ascii=False,
+                              indent=2))
+        return
+    for row in rows:
+        name = row["name"] or f"({row['generated_label']})"
+        owner = f"  owner: {row['owner']}" if row["owner"] else ""
+        click.echo(f"{row['id']}  {name}{owner}  [{len(row['members'])} incidents; {row['file']}]")
+    named = sum(1 for r in rows if r["name"])
+    click.echo(f"{len(rows)} recurring problems, {named} named in {settings.problems_file}")
+
+
+COMMANDS = [similar, related, clusters, problems]

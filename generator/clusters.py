@@ -37,7 +37,7 @@ from .formats import compare_moments, days_between, incident_start
 from .model import SEVERITIES, ActionItem, Cluster, Postmortem, Recurrence
 from .settings import Settings
 from .labels import LabelVocabulary, cluster_label, distinct_forms
-from .similarity import readable_terms, stop_words
+from .similarity import _NO_SPACE_RUN, readable_terms, stop_words
 
 LABEL_TERMS = 3
 """Terms in a cluster's label."""
@@ -312,7 +312,8 @@ def cluster_terms(index, rows: list[int], limit: int = CLUSTER_TERMS) -> tuple[s
                           lambda: ["\n".join(index.text_of(r) for r in rows)])
 
 
-def find_clusters(postmortems: list[Postmortem], index, settings: Settings) -> list[Cluster]:
+def find_clusters(postmortems: list[Postmortem], index, settings: Settings, names=None,
+                  warnings: list[str] | None = None) -> list[Cluster]:
     """Group post-mortems that describe the same recurring problem.
 
     Args:
@@ -320,31 +321,54 @@ def find_clusters(postmortems: list[Postmortem], index, settings: Settings) -> l
         index: a built :class:`~generator.similarity.SimilarityIndex`.
         settings: ``cluster_threshold`` is the lowest average cosine similarity within a
             cluster (see :func:`average_linkage`).
+        names: entries of the problems file (:class:`generator.problems.ProblemName`), or
+            ``None``: then the file of ``settings`` is read (none without a config file).
+        warnings: a list that gets the problems file's faults and the entries that match no
+            cluster or lost a merge (:func:`generator.problems.assign`).
 
     Returns:
-        Clusters of two or more post-mortems, sorted by id (``C-`` + the earliest member's
-        id); members in date order (ties by id); ``label`` the top three terms joined by
-        ", "; ``services`` sorted; ``severities`` counts per SEV level (worst first, only
+        Clusters of two or more post-mortems, sorted by id (the matching problems-file entry's
+        id, else ``C-`` + the earliest member's id, see :mod:`generator.problems`); members in
+        date order (ties by id); ``label`` the hand-given name or the generated label
+        (:func:`generator.labels.cluster_label`; the top three terms when the members share no
+        phrase); ``services`` sorted; ``severities`` counts per SEV level (worst first, only
         levels present); ``action_items`` every member's items as ``(member id, item)``.
     """
+    from . import problems
+
+    if names is None:
+        names, faults = problems.load(settings.problems_path(), settings.problems_file, settings.max_file_size)
+        if warnings is not None:
+            warnings.extend(f"{p.location}: {p.message}; {p.fix}" for p in faults)
     by_id = {pm.id: pm for pm in index.postmortems}
     vocabulary = LabelVocabulary.from_index(index)
     stop = stop_words()
-    clusters = []
+    found = []
     for rows in group_rows(index, settings.cluster_threshold):
         members = sorted((by_id[index.ids[r]] for r in rows), key=lambda pm: (pm.date, _start(pm), pm.id))
+        found.append((rows, members))
+    assigned, notes = problems.assign([[pm.id for pm in members] for _, members in found], names,
+                                      settings.problems_file or problems.DEFAULT_FILE)
+    if warnings is not None:
+        warnings.extend(notes)
+    clusters = []
+    for (rows, members), (cluster_id, entry) in zip(found, assigned):
         terms = cluster_terms(index, rows)
-        label = cluster_label(members, vocabulary, stop, index.names) or ", ".join(terms[:LABEL_TERMS])
+        if any(_NO_SPACE_RUN.search(t) for t in terms[:LABEL_TERMS]):
+            # Scripts written without spaces have no word runs to take phrases from: their
+            # label is the top terms, bigrams joined into the runs the members wrote.
+            generated = ", ".join(terms[:LABEL_TERMS])
+        else:
+            generated = cluster_label(members, vocabulary, stop, index.names) or ", ".join(terms[:LABEL_TERMS])
         severities = {}
         for level in SEVERITIES:
             count = sum(pm.severity == level for pm in members)
             if count:
                 severities[level] = count
-        earliest = members[0]
         recurrences, unknown = recurred_after_fix(members)
         clusters.append(Cluster(
-            id=f"C-{earliest.id}",
-            label=label,
+            id=cluster_id,
+            label=(entry.name if entry is not None and entry.name else generated),
             members=[pm.id for pm in members],
             first=members[0].date,
             last=max(pm.date for pm in members),
@@ -355,6 +379,10 @@ def find_clusters(postmortems: list[Postmortem], index, settings: Settings) -> l
             recurred_after_fix=[r.member for r in recurrences],
             recurrences=recurrences,
             recurrence_unknown=unknown,
+            name=entry.name if entry is not None else "",
+            owner=entry.owner if entry is not None else "",
+            note=entry.note if entry is not None else "",
+            generated_label=generated,
         ))
     clusters.sort(key=lambda c: c.id)
     return clusters

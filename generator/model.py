@@ -289,6 +289,10 @@ class Cluster:
     member order: the fix did not hold. ``recurrence_unknown`` lists the members for which it
     cannot be told: they started after an earlier member with a ``done`` item whose day is not
     recorded (format v1), or on the very day such an item was done.
+
+    ``label`` is what pages show: the hand-given ``name`` (problems file,
+    :mod:`generator.problems`) when there is one, else ``generated_label`` (the phrases the
+    members share, :mod:`generator.labels`). ``owner`` and ``note`` come from the problems file.
     """
 
     id: str
@@ -303,6 +307,10 @@ class Cluster:
     recurred_after_fix: list[str] = field(default_factory=list)
     recurrences: list[Recurrence] = field(default_factory=list)
     recurrence_unknown: list[str] = field(default_factory=list)
+    name: str = ""
+    owner: str = ""
+    note: str = ""
+    generated_label: str = ""
 
     @property
     def size(self) -> int:

@@ -66,10 +66,12 @@ class PostmortemsConfig(base.Config):
     cluster_threshold = c.Type((int, float), default=DEFAULTS.cluster_threshold)
     field_weights = c.Type(dict, default={})
     attachments = c.Type(list, default=list(DEFAULTS.attachments))
-    semantic = c.Choice(("auto", "on", "off"), default=DEFAULTS.semantic)
+    # YAML 1.1 reads an unquoted on/off as true/false: both spellings are accepted.
+    semantic = c.Choice(("auto", "on", "off", True, False), default=DEFAULTS.semantic)
     cache_dir = c.Type(str, default=DEFAULTS.cache_dir)
     audience = c.Choice(("public", "internal"), default=DEFAULTS.audience)
     default_visibility = c.Choice(("public", "internal"), default=DEFAULTS.default_visibility)
+    problems_file = c.Type(str, default=DEFAULTS.problems_file)
 
 
 class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):

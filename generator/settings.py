@@ -76,7 +76,16 @@ class Settings:
     cache_dir: str = ".pmkb-cache"
     audience: str = "internal"
     default_visibility: str = "internal"
+    problems_file: str = "problems.yml"
     config_file: Path | None = None
+
+    def problems_path(self) -> Path | None:
+        """The problems file (names of recurring problems, :mod:`generator.problems`), absolute:
+        ``problems_file`` relative to the folder of ``mkdocs.yml``; ``None`` when the settings
+        do not come from a config file (then no names are read)."""
+        if self.config_file is None or not self.problems_file:
+            return None
+        return (self.config_file.parent / self.problems_file).resolve()
 
     def cache_path(self) -> Path:
         """The cache folder, absolute: ``$PMKB_CACHE_DIR`` when set (CI can keep one cache for
@@ -199,6 +208,8 @@ def settings_from_options(options: dict, source: str = CONFIG_FILE) -> Settings:
                 raise ConfigError(f"{source}: unknown field weight(s) {sorted(unknown)} "
                                   f"(known: {', '.join(default)})")
             value = {**default, **{k: float(v) for k, v in value.items()}}
+        elif name == "semantic" and isinstance(value, bool):
+            value = "on" if value else "off"  # YAML 1.1 reads an unquoted on/off as true/false
         elif name == "semantic" and value not in ("auto", "on", "off"):
             raise ConfigError(f"{source}: 'semantic' must be 'auto', 'on' or 'off', not {value!r}")
         elif name in ("audience", "default_visibility") and value not in ("public", "internal"):

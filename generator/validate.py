@@ -1194,6 +1194,12 @@ def _finish(sources: list[tuple[SourceFile, Postmortem | None, Path]], context: 
         result.other_files = len(other)
         problems.extend(check_other_files(other, settings, scan_secrets, secrets))
     result.secrets = frozenset(secrets)
+    docs = settings.docs_dir.resolve()
+    if not context and any(root == docs for _, _, root in sources):
+        # The whole docs folder was checked: its problems file too (names of recurring problems).
+        from . import problems as names_file
+
+        problems.extend(names_file.check(settings, {pm.id for _, pm, _ in sources if pm is not None}))
     result.problems = sorted(problems, key=Problem.sort_key)
     result.postmortems.sort(key=lambda p: (p.id, p.path))
     return result

@@ -67,7 +67,7 @@ def test_clusters_json_shape(config):
         ("C-PM-2024-001", ["PM-2024-001", "PM-2024-004", "PM-2024-007"]),
         ("C-PM-2024-002", ["PM-2024-002", "PM-2024-005"]),
     ]
-    assert first["label"] == "certificate, tls, expiry"
+    assert first["label"] == "TLS certificate expired" and first["name"] is None
     assert (first["first"], first["last"]) == ("2024-01-10", "2024-09-15")
     assert first["severities"] == {"SEV1": 2, "SEV2": 1}
     # A v1 corpus: done items carry no done_at, so whether the problem came back after them is unknown.
@@ -81,7 +81,7 @@ def test_clusters_json_shape(config):
 def test_clusters_text(config):
     result = run(config, "clusters")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == ("C-PM-2024-001  certificate, tls, expiry  (3 incidents, "
+    assert result.stdout.splitlines()[0] == ("C-PM-2024-001  TLS certificate expired  (3 incidents, "
                                              "2024-01-10 .. 2024-09-15; 2 SEV1, 1 SEV2)")
     assert ("    may have come back after a fix (not known: the fix has no done_at, or was done the day it started): "
             "PM-2024-004, PM-2024-007") in result.stdout.splitlines()
