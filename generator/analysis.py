@@ -88,8 +88,10 @@ def build_index(postmortems: list[Postmortem], settings: Settings):
         return index
     from .cache import Cache
 
+    cache = Cache(settings.cache_path())
+    index.semantic_cache = cache
     try:
-        vectors, _ = semantic.embed_postmortems(index.postmortems, Cache(settings.cache_path()))
+        vectors, _ = semantic.embed_postmortems(index.postmortems, cache)
     except semantic.ModelError as exc:
         index.warnings.append(f"semantic links are off: {exc}")
         return index

@@ -143,7 +143,7 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     written (text, FILE path or id) in "query", which of the three in "query_kind", and the
     queried post-mortem's id in "query_id" (null for --text).
     """
-    from .similarity import SimilarityIndex
+    from .analysis import build_index
     from .validate import next_free_id
 
     if (query is None) == (text is None):
@@ -154,7 +154,7 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
         raise click.UsageError("the FILE or ID is empty; give a post-mortem file, an id such as PM-2024-017, "
                                "or --text \"...\"")
     settings, postmortems = load_corpus(obj, corpus)
-    index = SimilarityIndex.build(postmortems, settings)
+    index = build_index(postmortems, settings)  # with the [semantic] model when installed
     by_id = {pm.id: pm for pm in index.postmortems}
     exclude: tuple[str, ...] = ()
     # JSON names the query as given (the text, the FILE's path or the id), says which of the
@@ -179,7 +179,7 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
         target, label, kind, query_id = by_id[query], query, "id", query
     else:
         raise click.UsageError(f"{query!r} is neither a file nor the id of a post-mortem in the corpus")
-    _warn(index.warnings)
+    _warn(index.warnings, index.notes)
     links = index.similar_to(target, k=k, min_score=min_score, exclude=exclude)
     if fmt == "json":
         emit(json.dumps({"query": label, "query_kind": kind, "query_id": query_id, "similar": [
@@ -191,7 +191,8 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
         return
     for link in links:
         pm = by_id[link.id]
-        emit(f"{pm.id}  {pm.date.isoformat()}  {link.score:.3f}  {pm.title}")
+        found_by = "  (sentence model)" if link.via == "semantic" else ""
+        emit(f"{pm.id}  {pm.date.isoformat()}  {link.score:.3f}  {pm.title}{found_by}")
         if link.terms:
             emit(f"    shared terms: {', '.join(link.terms)}")
 

@@ -484,6 +484,7 @@ class SimilarityIndex:
     names: frozenset = frozenset()
     semantic: list | None = None
     _vectors: object = None
+    semantic_cache: object = None
     notes: list[str] = field(default_factory=list)
 
     # --- building ----------------------------------------------------------------------
@@ -941,7 +942,9 @@ class SimilarityIndex:
             exclude: ids never to return (the query's own id is always excluded).
 
         Returns:
-            Up to ``k`` :class:`RelatedLink` (``pinned`` False), by descending score then id.
+            Up to ``k`` :class:`RelatedLink` (``pinned`` False), by descending score then id;
+            with the ``[semantic]`` model attached (:meth:`attach_semantic`) the query is embedded
+            too and the order is the fused one (``via`` says which ranking found each).
         """
         import numpy as np
 
@@ -957,23 +960,66 @@ class SimilarityIndex:
         in_corpus = isinstance(query, Postmortem) and self.row(query.id) is not None and \
             self.postmortems[self.row(query.id)] is query
         q = self.matrix[self.row(query.id)] if in_corpus else self.vectorize(query)
-        if q.nnz == 0:
+        dense = self._query_vector(query, in_corpus) if self._vectors is not None else None
+        if q.nnz == 0 and dense is None:
             return []
         scores = np.round(np.asarray((self.matrix @ q.T).todense()).ravel(), SCORE_DECIMALS)
         order = np.lexsort((np.arange(len(scores)), -scores))
-        out = []
+        query_text = (self.tokenizer.clean(query) if isinstance(query, str)
+                      else self.tokenizer.clean("\n".join(document_fields(query).values())))
+
+        def link(j: int, via: str) -> RelatedLink:
+            return RelatedLink(id=self.ids[j], score=float(scores[j]), pinned=False, via=via,
+                               terms=self._top_terms(q, self.matrix[j],
+                                                     texts=lambda j=j: [query_text, self.text_of(j)]))
+
+        from_tfidf = []
         for j in order:
             score = float(scores[j])
-            if score < min_score or score <= 0 or len(out) >= k:
+            if score < min_score or score <= 0 or len(from_tfidf) >= k:
                 break
-            if self.ids[j] in skip:
-                continue
-            query_text = (self.tokenizer.clean(query) if isinstance(query, str)
-                          else self.tokenizer.clean("\n".join(document_fields(query).values())))
-            out.append(RelatedLink(id=self.ids[j], score=score, pinned=False,
-                                   terms=self._top_terms(q, self.matrix[j],
-                                                         texts=lambda j=j: [query_text, self.text_of(j)])))
-        return out
+            if self.ids[j] not in skip:
+                from_tfidf.append(int(j))
+        if dense is None:
+            return [link(j, "tfidf") for j in from_tfidf]
+        # [semantic]: the query is embedded too, and the two rankings fused as the related
+        # links are (weighted reciprocal rank fusion, generator.semantic).
+        from .semantic import RRF_K, SEMANTIC_MIN, TFIDF_SHARE
+
+        cosines = np.round(self._vectors.astype(np.float64) @ dense, 6)
+        sem_order = [int(j) for j in np.lexsort((np.arange(len(cosines)), -cosines)) if self.ids[j] not in skip]
+        tf_order = [int(j) for j in order if self.ids[j] not in skip and scores[j] > 0]
+        tf_rank = {j: r for r, j in enumerate(tf_order, 1)}
+        sem_rank = {j: r for r, j in enumerate(sem_order, 1)}
+        from_model = [j for j in sem_order[:k] if cosines[j] >= SEMANTIC_MIN]
+        fused = []
+        for j in set(from_tfidf) | set(from_model):
+            value = (TFIDF_SHARE / (RRF_K + tf_rank[j]) if j in tf_rank else 0.0) + \
+                (1 - TFIDF_SHARE) / (RRF_K + sem_rank[j])
+            fused.append((-round(value, SCORE_DECIMALS), self.ids[j], j))
+        fused.sort()
+        return [link(j, "both" if j in from_tfidf and j in from_model else
+                     ("tfidf" if j in from_tfidf else "semantic")) for _, _, j in fused[:k]]
+
+    def _query_vector(self, query: Postmortem | str, in_corpus: bool):
+        """The sentence model's unit vector of a query (``[semantic]``): a corpus post-mortem's
+        own row, else the query embedded now (the text of a draft, or free text); ``None`` when
+        the model cannot be loaded."""
+        import numpy as np
+
+        from . import semantic
+
+        if in_corpus:
+            return self._vectors[self.row(query.id)].astype(np.float64)
+        try:
+            if isinstance(query, str):
+                rows = semantic.SentenceModel().embed(semantic.chunks(query))
+                mean = rows.mean(axis=0)
+                return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float64)
+            vectors, _ = semantic.embed_postmortems([query], self.semantic_cache)
+            return vectors[0].astype(np.float64)
+        except semantic.ModelError:
+            return None
 
 
 NAME_SHARE = 0.9
