@@ -334,10 +334,10 @@ def problems(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bo
             tmp = path.with_name(path.name + ".tmp")
             tmp.write_text(new, encoding="utf-8")
             os.replace(tmp, path)
-            click.echo(f"wrote {settings.problems_file}: members of {len(result.clusters)} cluster(s) recorded",
+            emit(f"wrote {settings.problems_file}: members of {len(result.clusters)} cluster(s) recorded",
                        err=True)
         else:
-            click.echo(f"{settings.problems_file} is up to date", err=True)
+            emit(f"{settings.problems_file} is up to date", err=True)
         entries, _ = names_file.load(path, settings.problems_file, settings.max_file_size)
         recorded = {e.id: e for e in entries}
     rows = []
@@ -350,15 +350,15 @@ def problems(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bo
                      "owner": cluster.owner or None, "note": cluster.note or None, "members": list(cluster.members),
                      "file": state})
     if fmt == "json":
-        click.echo(json.dumps({"problems_file": settings.problems_file, "clusters": rows}, ensure_ascii=False,
+        emit(json.dumps({"problems_file": settings.problems_file, "clusters": rows}, ensure_ascii=False,
                               indent=2))
         return
     for row in rows:
         name = row["name"] or f"({row['generated_label']})"
         owner = f"  owner: {row['owner']}" if row["owner"] else ""
-        click.echo(f"{row['id']}  {name}{owner}  [{len(row['members'])} incidents; {row['file']}]")
+        emit(f"{row['id']}  {name}{owner}  [{len(row['members'])} incidents; {row['file']}]")
     named = sum(1 for r in rows if r["name"])
-    click.echo(f"{len(rows)} recurring problems, {named} named in {settings.problems_file}")
+    emit(f"{len(rows)} recurring problems, {named} named in {settings.problems_file}")
 
 
 COMMANDS = [similar, related, clusters, problems]

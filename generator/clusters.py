@@ -348,7 +348,7 @@ def find_clusters(postmortems: list[Postmortem], index, settings: Settings, name
         members = sorted((by_id[index.ids[r]] for r in rows), key=lambda pm: (pm.date, _start(pm), pm.id))
         found.append((rows, members))
     assigned, notes = problems.assign([[pm.id for pm in members] for _, members in found], names,
-                                      settings.problems_file or problems.DEFAULT_FILE)
+                                      settings.problems_file or problems.DEFAULT_FILE, set(index.ids))
     if warnings is not None:
         warnings.extend(notes)
     clusters = []

@@ -230,13 +230,17 @@ def check(settings, corpus_ids: set[str] | None = None) -> list[Problem]:
     return problems
 
 
-def assign(groups: list[list[str]], entries: list[ProblemName], path: str = DEFAULT_FILE
-           ) -> tuple[list[tuple[str, ProblemName | None]], list[str]]:
+def assign(groups: list[list[str]], entries: list[ProblemName], path: str = DEFAULT_FILE,
+           present: set[str] | None = None) -> tuple[list[tuple[str, ProblemName | None]], list[str]]:
     """Cluster ids (and names) for the clusters of one clustering.
 
     Args:
         groups: each cluster's member ids, earliest member first (date order).
         entries: the problems file's entries.
+        path: the file's name, for the warnings.
+        present: the ids of the post-mortems clustered (``None``: all). Recorded members that
+            are not among them (deleted, or left out of a public build) do not count: "most
+            members" is counted over those present.
 
     Returns:
         ``(assigned, warnings)``: per group, ``(cluster id, matching entry or None)``; warnings
@@ -247,11 +251,11 @@ def assign(groups: list[list[str]], entries: list[ProblemName], path: str = DEFA
     unmatched: list[ProblemName] = []
     member_sets = [set(g) for g in groups]
     for entry in entries:
-        recorded = entry.recorded()
+        recorded = [m for m in entry.recorded() if present is None or m in present]
         best = None
         for k, members in enumerate(member_sets):
             overlap = sum(m in members for m in recorded)
-            if 2 * overlap > len(recorded):
+            if recorded and 2 * overlap > len(recorded):
                 best = (k, overlap)
                 break  # a majority can be in one cluster only
         if best is None:
