@@ -62,10 +62,10 @@ def layer_norm(x, w, b):
 
 
 def encode(weights: dict[str, np.ndarray], ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Token embeddings (batch x tokens x 384) of a BertModel, in float64."""
+    """Token embeddings (batch x tokens x 384) of a BertModel, in float32 (as the weights)."""
     from scipy.special import erf
 
-    W = {k: v.astype(np.float64) for k, v in weights.items()}
+    W = weights
     n = ids.shape[1]
     x = W["embeddings.word_embeddings.weight"][ids] + W["embeddings.position_embeddings.weight"][:n][None] \
         + W["embeddings.token_type_embeddings.weight"][0][None, None]
@@ -100,7 +100,7 @@ def fp32_embed(weights, tokenizer, texts: list[str]) -> np.ndarray:
     for start in range(0, len(texts), 16):
         enc = tokenizer.encode_batch(texts[start:start + 16])
         ids = np.array([e.ids for e in enc], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in enc], dtype=np.float64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.float32)
         tokens = encode(weights, ids, mask)
         pooled = (tokens * mask[..., None]).sum(1) / np.clip(mask.sum(1, keepdims=True), 1e-9, None)
         out.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("safetensors", type=Path)
     parser.add_argument("--corpus", type=Path, default=ROOT / "postmortems")
+    parser.add_argument("--limit", type=int, help="only the first N post-mortems (by id)")
     args = parser.parse_args(argv)
     digest = hashlib.sha256(args.safetensors.read_bytes()).hexdigest()
     size = args.safetensors.stat().st_size
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = load_safetensors(args.safetensors)
     model = semantic.SentenceModel()
     pms = sorted(validate([args.corpus], Settings(docs_dir=args.corpus), scan_secrets=False).postmortems,
-                 key=lambda p: p.id)
+                 key=lambda p: p.id)[:args.limit]
     chunk_cos, doc_int8, doc_fp32 = [], [], []
     for pm in pms:
         texts = semantic.chunks(semantic.document_text(pm))

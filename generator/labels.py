@@ -24,7 +24,7 @@ them*:
    (:func:`same_word`). Each word is shown in the form the members wrote most often in running
    text (``BGP``, ``TLS``, ``id``), lower case when it only appears in tags.
 
-Deterministic: members in any order give the same label.
+Deterministic: the same members (in date order) give the same label.
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ LABEL_WORDS = 4
 
 LABEL_PHRASES = 2
 """... and at most this many phrases (joined by ", ")."""
+
+MAX_MEMBERS = 60
+"""A cluster with more members is labelled from this many of them, spread evenly over its
+members in date order (the label stays linear in the corpus, deterministic)."""
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9']*|[0-9]+[A-Za-z][A-Za-z0-9]*")
 _BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”‘’/|<>=+*#`~]|\s[-–—]\s|\n")
@@ -97,19 +101,23 @@ def distinct_forms(words, limit: int | None = None) -> list[str]:
     return out
 
 
-def _runs(text: str, stop: frozenset, names: frozenset) -> list[list[str]]:
+def _runs(text: str, stop: frozenset, names: frozenset, memo: dict | None = None) -> list[list[str]]:
     """Runs of consecutive content words of ``text`` (as written), cut at punctuation, stop
-    words, numbers and names."""
+    words, numbers and names. ``memo`` caches the per-word decision (same ``stop``/``names``)."""
     from .similarity import s_stem
 
+    memo = {} if memo is None else memo
     runs: list[list[str]] = []
     for piece in _BREAK.split(text or ""):
         run: list[str] = []
-        for m in _WORD.finditer(piece):
-            word = m.group().strip("'")
+        for word in _WORD.findall(piece):
+            word = word.strip("'")
             lower = word.lower()
-            if len(lower) < 2 or lower in stop or s_stem(lower) in stop or s_stem(lower) in names \
-                    or not any(c.isalpha() for c in lower):
+            keep = memo.get(lower)
+            if keep is None:
+                folded = s_stem(lower)
+                keep = memo[lower] = not (len(lower) < 2 or lower in stop or folded in stop or folded in names)
+            if not keep:
                 if run:
                     runs.append(run)
                 run = []
@@ -127,7 +135,8 @@ def _phrases(runs: list[list[str]]):
                 yield run[i:i + n]
 
 
-def member_phrases(pm, stop: frozenset, names: frozenset) -> tuple[set[tuple[str, ...]], Counter]:
+def member_phrases(pm, stop: frozenset, names: frozenset, memo: dict | None = None
+                   ) -> tuple[set[tuple[str, ...]], Counter]:
     """The candidate phrases of one post-mortem: ``(keys, forms)``; a key is the tuple of the
     words' stems, ``forms`` counts ``(stem, written form)`` over running text."""
     from .similarity import document_fields
@@ -137,7 +146,7 @@ def member_phrases(pm, stop: frozenset, names: frozenset) -> tuple[set[tuple[str
     forms: Counter = Counter()
     kebab = [t.split("-") for t in list(pm.tags) + ([pm.trigger] if pm.trigger else [])]
     for words in kebab:
-        runs = _runs(" ".join(words), stop, names)
+        runs = _runs(" ".join(words), stop, names, memo)
         for phrase in _phrases(runs):
             keys.add(tuple(stem(w) for w in phrase))
         for run in runs:
@@ -145,7 +154,7 @@ def member_phrases(pm, stop: frozenset, names: frozenset) -> tuple[set[tuple[str
                 forms[(stem(w), w.lower())] += 0  # known, but no vote: tags are lower case
     for name in _TEXT_FIELDS:
         text = fields.get(name) or ""
-        for run in _runs(text, stop, names):
+        for run in _runs(text, stop, names, memo):
             for i, w in enumerate(run):
                 # A capital at the start of a run may be the start of a sentence.
                 first = i == 0 and w[:1].isupper() and not w.isupper()
@@ -220,7 +229,8 @@ def cluster_label(members, vocabulary: LabelVocabulary, stop: frozenset, names: 
     """The label of a cluster (see the module docstring).
 
     Args:
-        members: the cluster's post-mortems (any order).
+        members: the cluster's post-mortems (date order: a large cluster is read from
+            :data:`MAX_MEMBERS` of them, spread evenly).
         vocabulary: document frequencies over the whole corpus (:class:`LabelVocabulary`).
         stop: words never in a phrase (stop words and boilerplate, lower case).
         names: terms (as :func:`generator.similarity.s_stem` gives them) that are names.
@@ -238,8 +248,15 @@ def cluster_label(members, vocabulary: LabelVocabulary, stop: frozenset, names: 
     canon = vocabulary.canonical
     per_member = []
     forms: Counter = Counter()
+    members = list(members)
+    if len(members) > MAX_MEMBERS:
+        # A large cluster is labelled from MAX_MEMBERS of its members spread evenly over its
+        # (date) order: shares of a few hundred write-ups of one problem change little.
+        step = len(members) / MAX_MEMBERS
+        members = [members[int(i * step)] for i in range(MAX_MEMBERS)]
+    memo: dict = {}
     for pm in members:
-        keys, f = member_phrases(pm, stop, names)
+        keys, f = member_phrases(pm, stop, names, memo)
         per_member.append({tuple(canon(s) for s in key) for key in keys})
         for (s, form), c in f.items():
             forms[(canon(s), form)] += c

@@ -113,10 +113,13 @@ _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.I)
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
-_CASED_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-_MID_SENTENCE_BEFORE = re.compile(r"[A-Za-z0-9,]\s+$")
 _CAMEL = re.compile(r"[a-z][A-Z]")
 _ACRONYM = re.compile(r"[A-Z]{2,}s?")
+_CAMEL_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]*[a-z][A-Z][A-Za-z]*(?![A-Za-z0-9])")
+# A word in the middle of a sentence: after a letter, digit or comma and one or two blanks on
+# the same line, not part of a compound token (us-east-1, file.name).
+_MID_SENTENCE_WORD = re.compile(r"(?:(?<=[A-Za-z0-9,][^\S\n])|(?<=[A-Za-z0-9,][^\S\n]{2}))"
+                                r"([A-Za-z]+)(?![A-Za-z0-9])(?![-_./][A-Za-z0-9])")
 
 # Words of the post-mortem template and of every incident write-up: they say nothing about
 # *which* problem happened. Headings of the standard sections, time units, and the generic
@@ -1056,21 +1059,15 @@ def name_evidence(text: str, counts: Counter | None = None, camel_only: bool = F
     counts = Counter() if counts is None else counts
     if not text:
         return counts
-    for line in text.split("\n"):
-        for m in _CASED_WORD.finditer(line):
-            word = m.group()
-            if not word.isalpha():
-                continue
-            if _CAMEL.search(word) and not _ACRONYM.fullmatch(word):
-                counts[(word.lower(), "cap")] += 1
-                continue
-            if camel_only:
-                continue
-            start, end = m.start(), m.end()
-            if start == 0 or not _MID_SENTENCE_BEFORE.search(line[max(0, start - 3):start]):
-                continue
-            if _ACRONYM.fullmatch(word) or (end + 1 < len(line) and line[end] in "-_./"
-                                               and line[end + 1].isalnum()):
-                continue
-            counts[(word.lower(), "cap" if word[0].isupper() else "lower")] += 1
+    # Whole-text regular expressions, each distinct word classified once (this runs over every
+    # field of every post-mortem at each build).
+    for word, n in Counter(_CAMEL_WORD.findall(text)).items():
+        if not _ACRONYM.fullmatch(word):
+            counts[(word.lower(), "cap")] += n
+    if camel_only:
+        return counts
+    for word, n in Counter(_MID_SENTENCE_WORD.findall(text)).items():
+        if _CAMEL.search(word) or _ACRONYM.fullmatch(word):
+            continue
+        counts[(word.lower(), "cap" if word[0].isupper() else "lower")] += n
     return counts

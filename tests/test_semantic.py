@@ -126,3 +126,19 @@ def test_semantic_output_is_deterministic(tmp_path, monkeypatch):
     semantic._memory.clear()
     b = build_index(pms, Settings(semantic="on"))
     assert a.related_links() == b.related_links() and a.semantic == b.semantic
+
+
+@needs_model
+def test_similar_text_query_is_embedded_and_fused(tmp_path, monkeypatch):
+    """With the extra, a free-text query is embedded too: the model finds the certificate
+    incidents for words none of them uses ("expiration of the X.509 credential")."""
+    monkeypatch.setenv("PMKB_CACHE_DIR", str(tmp_path / "cache"))
+    settings = Settings(semantic="on")
+    index = build_index(load(CORPUS), settings)
+    assert index.semantic is not None
+    query = "expiration of the X.509 credential broke HTTPS handshakes"
+    tfidf_only = build_index(load(CORPUS), Settings(semantic="off")).similar_to(query)
+    fused = index.similar_to(query)
+    assert [(link.id, link.via) for link in fused] == [
+        ("PM-2024-001", "both"), ("PM-2024-004", "semantic"), ("PM-2024-007", "semantic")]
+    assert {link.id for link in tfidf_only} <= {link.id for link in fused}
