@@ -22,7 +22,8 @@ them*:
 4. **Label.** The best phrase, then the next ones that add a new word, until the label holds
    :data:`LABEL_WORDS` words or :data:`LABEL_PHRASES` phrases; never two forms of one word
    (:func:`same_word`). Each word is shown in the form the members wrote most often in running
-   text (``BGP``, ``TLS``, ``id``), lower case when it only appears in tags.
+   text (``BGP``, ``TLS``, ``id``), the singular when it was written, lower case when it only
+   appears in tags.
 
 Deterministic: the same members (in date order) give the same label.
 """
@@ -278,11 +279,22 @@ def cluster_label(members, vocabulary: LabelVocabulary, stop: frozenset, names: 
             continue
         scored.append((-round(value, 9), -count, key))
     scored.sort()
+    from .similarity import s_stem
+
     shown: dict[str, str] = {}
     for (s, form), c in sorted(forms.items()):
         best = shown.get(s)
         if best is None or c > forms[(s, best)] or (c == forms[(s, best)] and form < best):
             shown[s] = form
+    for s, form in shown.items():
+        # A plural is shown as its singular when the members wrote that too ("retry", not
+        # "retries"), in running text or in a tag.
+        singular = s_stem(form.lower())
+        if singular != form.lower():
+            for candidate in (singular, singular.upper()):
+                if (s, candidate) in forms:
+                    shown[s] = candidate
+                    break
     chosen: list[tuple[str, ...]] = []
     words = 0
     for _, _, key in scored:
