@@ -26,14 +26,23 @@ from synth import OUT, corpus  # benchmarks/ is the script folder
 PMKB = Path(sys.executable).with_name("pmkb")
 
 
-def time_validate(folder: Path, tree: Path | None = None) -> tuple[float, int, str]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_validate(folder: Path, tree: Path | None = None, cpu: list | None = None) -> tuple[float, int, str]:
     """Seconds of ``pmkb validate --format json FOLDER`` (of the source ``tree`` when given),
-    the peak RSS of the children so far (KB), and the counts."""
+    the peak RSS of the children so far (KB), and the counts; the CPU seconds of the run (its
+    worker processes included) are appended to ``cpu`` when given."""
     command = [str(PMKB)] if tree is None else [
         sys.executable, "-c", f"import sys; sys.path.insert(0, {str(tree)!r}); from generator.cli import main; main()"]
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(command + ["validate", "--format", "json", str(folder)], capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(_children_cpu() - cpu_before)
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     counts = json.loads(proc.stdout)["counts"]
     return elapsed, peak_kb, f"{counts['errors']} errors, {counts['warnings']} warnings"
@@ -58,16 +67,21 @@ def compare(n: int, tree: Path, rounds: int) -> None:
     folder = corpus(n)
     time_validate(folder)  # warm the page cache and the bytecode of both
     time_validate(folder, tree)
-    ratios = []
-    print(f"{n} files: this tree against {tree}")
+    ratios, cpu_ratios = [], []
+    print(f"{n} files: this tree against {tree} (wall seconds, and CPU seconds of the run and its workers)")
     for r in range(1, rounds + 1):
-        ours, _, ours_counts = time_validate(folder)
-        other, _, other_counts = time_validate(folder, tree)
+        ours_cpu: list = []
+        other_cpu: list = []
+        ours, _, ours_counts = time_validate(folder, cpu=ours_cpu)
+        other, _, other_counts = time_validate(folder, tree, cpu=other_cpu)
         ratios.append(ours / other)
+        cpu_ratios.append(ours_cpu[0] / other_cpu[0])
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        print(f"  round {r}: this {ours:6.2f} s  other {other:6.2f} s  ratio {ours / other:5.3f}  load {load}"
-              f"  ({ours_counts} / {other_counts})", flush=True)
-    print(f"  ratio best {min(ratios):.3f}, median {statistics.median(ratios):.3f}, worst {max(ratios):.3f}")
+        print(f"  round {r}: this {ours:6.2f} s (cpu {ours_cpu[0]:6.2f})  other {other:6.2f} s (cpu {other_cpu[0]:6.2f})"
+              f"  ratio {ours / other:5.3f} (cpu {cpu_ratios[-1]:5.3f})  load {load}  ({ours_counts} / {other_counts})",
+              flush=True)
+    print(f"  wall ratio best {min(ratios):.3f}, median {statistics.median(ratios):.3f}, worst {max(ratios):.3f}; "
+          f"CPU ratio best {min(cpu_ratios):.3f}, median {statistics.median(cpu_ratios):.3f}, worst {max(cpu_ratios):.3f}")
 
 
 def main(argv: list[str]) -> None:

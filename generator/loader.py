@@ -138,8 +138,42 @@ class SourceFile:
 
 
 def _parent_path(path: str) -> str:
+    if path.endswith('"]'):  # a quoted key (see child_path)
+        parts = path_parts(path)
+        return "".join(p if i == 0 or p.startswith("[") else "." + p for i, p in enumerate(parts[:-1])) if len(parts) > 1 else ""
     cut = max(path.rfind("."), path.rfind("["))
     return path[:cut] if cut > 0 else ""
+
+
+_PLAIN_KEY = re.compile(r'[^.\[\]"]+')
+_PATH_PART = re.compile(r'\["(?:[^"\\]|\\.)*"\]|\[\d+\]|[^.\[\]]+')
+
+
+def child_path(path: str, key: str) -> str:
+    """The dotted path of mapping key ``key`` below ``path`` (``action_items[0].due``); a key that
+    holds ``.``, ``[``, ``]`` or ``"`` (or is empty) is written quoted, ``a["x.y"]``, so that no
+    two fields share a path (a key ``...format`` would otherwise read as ``format``)."""
+    if _PLAIN_KEY.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    import json
+
+    return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+
+
+def path_parts(path: str) -> list[str]:
+    """The steps of a path from :func:`child_path`: keys, ``[N]`` indexes, ``["quoted"]`` keys."""
+    return _PATH_PART.findall(path)
+
+
+def path_step(part: str):
+    """A step of :func:`path_parts` as a dict key (``str``) or list index (``int``)."""
+    if part.startswith('["'):
+        import json
+
+        return json.loads(part[1:-1])
+    if part.startswith("["):
+        return int(part[1:-1])
+    return part
 
 
 def read_source(path: Path, relpath: str | None = None) -> SourceFile:
@@ -511,7 +545,7 @@ class _Constructor:
                                  "write 'name: value'")
                 continue
             key = key_node.value
-            child = f"{path}.{key}" if path else key
+            child = child_path(path, key)
             if not key_node.style and key_node.tag == f"{_TAG}merge":
                 self.src.problem(line, column, child, "error", "yaml-merge-key",
                                  "'<<' is a YAML merge key: PyYAML and MkDocs copy the fields of the mapping "

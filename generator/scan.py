@@ -537,6 +537,7 @@ _HIDDEN = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
     "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb"
     "\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
+_ASCII_CONTROLS = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
 _JOINERS = frozenset("\u200c\u200d")  # ZWNJ, ZWJ: part of emoji sequences and of many scripts
 
 
@@ -568,8 +569,8 @@ def find_hidden_characters(text: str, first_line: int = 1) -> list[HiddenCharact
     """Every invisible or bidirectional control character of ``text``, in order (one regex
     pass). A zero-width joiner or non-joiner between two non-ASCII characters is left alone:
     there it joins an emoji sequence or shapes a script (Persian, Devanagari ...)."""
-    if text.isascii() and not _HIDDEN.search(text):
-        return []
+    if text.isascii() and len(text.encode("ascii").translate(None, _ASCII_CONTROLS)) == len(text):
+        return []  # the common case, in C: ~7x faster than a regex search
     found = []
     starts = None
     for m in _HIDDEN.finditer(text):

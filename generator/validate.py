@@ -26,8 +26,8 @@ from pathlib import Path
 
 from . import foreign, formats, material, scan
 from .inventory import ATTACHMENT, PAGE, POSTMORTEM, UNPUBLISHED, Entry, Inventory
-from .loader import (YAML11_SURPRISES, SourceFile, _enclosing_key, _parent_path, read_attachment, read_page,
-                     read_source)
+from .loader import (YAML11_SURPRISES, SourceFile, _enclosing_key, _parent_path, child_path, path_parts, path_step,
+                     read_attachment, read_page, read_source)
 from .model import (
     REQUIRED_FINAL_SECTIONS,
     TIMESTAMP_FIELDS,
@@ -195,7 +195,7 @@ def _fix_for(schema_path: list, view: dict | None = None) -> str:
 def _dotted(instance_path: list) -> str:
     out = ""
     for step in instance_path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+        out = f"{out}[{step}]" if isinstance(step, int) else child_path(out, str(step))
     return out
 
 
@@ -277,7 +277,7 @@ def _schema_problems(src: SourceFile, version: int = 1) -> set[str]:
             continue
         if kind == "AdditionalProperties":
             for name in err.kind.unexpected:
-                where = f"{path}.{name}" if path else name
+                where = child_path(path, name)
                 names = _known_fields(path, view)
                 guess = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
                 container = _value_at_path(src.data, path) if path else src.data
@@ -425,8 +425,8 @@ def _expected(err) -> str:
 
 
 def _value_at_path(data, path: str):
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
-        data = data[int(part[1:-1])] if part.startswith("[") else data[part]
+    for part in path_parts(path):
+        data = data[path_step(part)]
     return data
 
 
@@ -867,7 +867,9 @@ def _check_sanitiser_policy(src: SourceFile, body_lines: list[str], prose: list[
             verdict = sanitize.attribute_verdict(tag.name, name, value)
             if verdict:
                 report(tag.line, tag.column, verdict[0], verdict[1] + " (set with attr_list)")
-    for line, anchor, custom in scan.heading_anchors(prose, src.body_line, body_lines) if "#" in text else ():
+    # A heading's id can start with '__' only if its text holds '__' (slugify keeps word characters).
+    headings = "#" in text and material.RESERVED_ID_PREFIX in src.body
+    for line, anchor, custom in scan.heading_anchors(prose, src.body_line, body_lines) if headings else ():
         if not custom and material.reserved_id(anchor):  # a custom one is reported as attr_list
             report(line, None, "reserved-id",
                    f"the heading's id {anchor!r} is in the theme's namespace (ids starting with '__'), so the "
@@ -1331,10 +1333,28 @@ def _worker_start(settings: Settings, today: dt.date | None, scan_secrets: bool)
 
 def _worker_check(target: tuple[Path, Path]) -> tuple[SourceFile, Postmortem | None, Path]:
     file, root = target
-    src = read_source(file, display_path(file))
-    pm, _ = check_file(src, _worker_state["settings"], file.relative_to(root).as_posix(),
-                       _worker_state["scanner"], _worker_state["today"])
+    try:
+        src = read_source(file, display_path(file))
+    except Exception as exc:  # noqa: BLE001 - see check_failed
+        src = SourceFile(path=file, relpath=display_path(file), size=0)
+        check_failed(src, exc)
+        return src, None, root
+    try:
+        pm, _ = check_file(src, _worker_state["settings"], file.relative_to(root).as_posix(),
+                           _worker_state["scanner"], _worker_state["today"])
+    except Exception as exc:  # noqa: BLE001 - see check_failed
+        check_failed(src, exc)
+        pm = None
     return src, pm, root
+
+
+def check_failed(src: SourceFile, exc: Exception) -> None:
+    """Record that a check raised on this file (a bug of ours, never the file's fault): one
+    ``check-failed`` error instead of a traceback that would lose the whole run's report.
+    Only the exception's type is named (its text could quote the file)."""
+    src.problem(None, None, None, "error", "check-failed",
+                f"the validator failed on this file ({type(exc).__name__}); the other files were checked",
+                "this is a bug of postmortem-kb: please report it with the file (without its secrets)")
 
 
 def _worker_check_compact(target: tuple[Path, Path]) -> tuple[SourceFile, Postmortem | None, Path]:
@@ -1444,7 +1464,10 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
                                 f"related names {value!r}, an internal post-mortem, from a public one: the public "
                                 "site leaves that link out",
                                 "remove it from related, or make both post-mortems internal or both public")
-        _check_links(src, root, settings)
+        try:
+            _check_links(src, root, settings)
+        except Exception as exc:  # noqa: BLE001 - see check_failed
+            check_failed(src, exc)
 
 
 # Footnote anchors (footnotes extension) exist on every page without a heading for them.

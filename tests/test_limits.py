@@ -292,3 +292,38 @@ def test_lists_of_ten_thousand_items_are_checked_in_full(tmp_path):
     assert codes.count("unknown-id") == MAX_PROBLEMS_PER_CODE + 1
     assert codes.count("related-conflict") == MAX_PROBLEMS_PER_CODE + 1
     assert problems(result)[0][1] == VALID[:FRONT_END - 4].count("\n") + 2  # first item's line
+
+
+def test_a_check_that_raises_is_reported_and_the_run_goes_on(tmp_path, runner, monkeypatch):
+    from generator import validate as validation
+    from generator.cli import cli
+
+    docs = tmp_path / "postmortems"
+    docs.mkdir()
+    (docs / NAME).write_text(VALID, encoding="utf-8")
+    (docs / "2024-03-14-other.md").write_text(VALID.replace("PM-2024-017", "PM-2024-018"), encoding="utf-8")
+    real = validation.check_file
+
+    def fails_on_one(src, *args, **kwargs):
+        if src.path.name == NAME:
+            raise RecursionError("maximum recursion depth exceeded while reading 'hunter2'")
+        return real(src, *args, **kwargs)
+
+    monkeypatch.setattr(validation, "check_file", fails_on_one)
+    out = runner.invoke(cli, ["validate", "--format", "json", str(docs)])
+    assert out.exit_code == 1
+    data = json.loads(out.output)
+    assert [(Path(p["path"]).name, p["line"], p["code"], p["message"]) for p in data["problems"]] == [
+        (NAME, None, "check-failed", "the validator failed on this file (RecursionError); the other files were checked")]
+    assert data["counts"]["files"] == 2
+    assert "hunter2" not in out.output
+
+
+def test_a_field_name_with_dots_has_a_path_of_its_own(tmp_path):
+    """Found by tests/test_fuzz.py: '...format: 2' (the '---' line cut) was read as the path
+    of 'format' and the check raised; such keys are written quoted in paths."""
+    text = VALID.replace("summary: ", "...format: yes\nx.y: [1]\nsummary: ")
+    line = text.split("\n").index("...format: yes") + 1
+    found = [(p.line, p.field, p.code) for p in check(tmp_path, text).problems]
+    assert found == [(line, '["...format"]', "field-unknown"), (line, '["...format"]', "yaml-implicit-type"),
+                     (line + 1, '["x.y"]', "field-unknown"), (line + 1, '["x.y"][0]', "yaml-implicit-type")]
