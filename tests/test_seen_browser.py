@@ -27,7 +27,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.sitebuild import ENGINES, ROOT, engine_available, make_project, run_build, shipped_site
-from tests.test_e2e_browser import ARGS, CHROMIUM, _QuietHandler, _watch_external
+from tests.test_e2e_browser import _QuietHandler, _watch_external, browser  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -59,19 +59,6 @@ OTHER_QUERIES = [
     "the and of",                                                       # stop words only: nothing
     "zzzqqq",                                                            # unknown word: nothing
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("PMKB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and PMKB_REQUIRE_BROWSER=1: install Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @functools.lru_cache(maxsize=None)
