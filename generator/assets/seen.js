@@ -574,6 +574,7 @@
     root.setAttribute("data-load-ms", String(Math.round(performance.now() - loadStarted)));
     lastQuery = null;
     run();
+    root.setAttribute("data-ready-ms", String(Math.round(performance.now())));  // since navigation start
   }, function (err) {
     root.setAttribute("data-state", "error");
     status.textContent = "The model could not be loaded (" + err.message + "). In a terminal, " +
