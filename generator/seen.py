@@ -264,12 +264,12 @@ def export_model(index, clusters: Sequence[Cluster] = (), cluster_of: dict[str, 
         which = tf.copy()
         which.data = (rank[inverse.ravel()] + 1).astype(np.float64)
         columns = which.tocsc()                      # rows ascending within each column
-        field, scale = "postings", None
+        field, from_tf = "postings", True
     else:
         columns = index.matrix.tocsc()
         columns.sort_indices()
         model["tf"] = []
-        field, scale = "weights", 1
+        field, from_tf = "weights", False
     live_set = set(live.tolist())
     out = []
     for c in range(width):
@@ -279,7 +279,7 @@ def export_model(index, clusters: Sequence[Cluster] = (), cluster_of: dict[str, 
         lo, hi = columns.indptr[c], columns.indptr[c + 1]
         deltas = np.diff(columns.indices[lo:hi], prepend=0).tolist()
         values = columns.data[lo:hi]
-        values = (values.astype(np.int64) - 1).tolist() if scale is None else values.tolist()
+        values = (values.astype(np.int64) - 1).tolist() if from_tf else values.tolist()
         out.append([x for pair in zip(deltas, values) for x in pair])
     model[field] = out
     unspaced_columns = [j for j, term in enumerate(index.vocabulary) if sim._NO_SPACE_RUN.match(term)]
