@@ -23,7 +23,7 @@ when an upgrade changes any of these:
 - the theme's ids (and form names) start with ``__`` and its classes with ``md-``
   (:data:`RESERVED_IDS`, :func:`reserved_id`, :func:`reserved_class`); an element of class
   ``mermaid`` makes it load a script from unpkg.com; Zensical's article starts with its
-  ``<a id="__skip">`` (:data:`SKIP_ANCHOR`), which :func:`sanitize_article` leaves alone.
+  ``<a id="__skip">`` (:data:`SKIP_ANCHOR`), which :func:`sanitize_article` leaves alone;
 - Material opens its search with the value of ``?q=`` when it starts on a page
   (:data:`SEARCH_DEEP_LINK`, its search deep link; Zensical's classic variant has none), which
   "Have we seen this?" also uses for its shareable links;

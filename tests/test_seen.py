@@ -226,3 +226,21 @@ def test_a_configured_nav_without_the_page_gets_it(tmp_path):
     nav = yaml.safe_load((built.build / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
     assert nav[-2:] == [{"Reports": "reports/index.md"}, {"Have we seen this?": "have-we-seen-this.md"}]
     assert (built.build / "docs" / "have-we-seen-this.md").is_file()
+
+
+def test_pmkb_similar_semantic_off_gives_the_pages_ranking(runner):
+    """``pmkb similar --text ... --semantic off``: TF-IDF alone (the page's answers) even where
+    the [semantic] extra is installed and the option says auto."""
+    from generator.cli import cli
+    from generator.similarity import SimilarityIndex
+
+    query = "x509: certificate has expired or is not yet valid; TLS handshake failures from partner clients"
+    done = runner.invoke(cli, ["-f", str(ROOT / "mkdocs.yml"), "similar", "--text", query, "--semantic", "off",
+                               "--format", "json"])
+    assert done.exit_code == 0, done.output
+    got = json.loads(done.stdout)["similar"]
+    settings = load_settings(ROOT / "mkdocs.yml")
+    index = SimilarityIndex.build(published(validate([ROOT / "postmortems"], settings).postmortems), settings)
+    assert [(r["id"], r["score"], r["terms"], r["via"]) for r in got] == [
+        (link.id, round(link.score, 3), list(link.terms), "tfidf") for link in index.similar_to(query)]
+    assert [r["id"] for r in got][:2] == ["PM-2021-005", "PM-2013-001"]
