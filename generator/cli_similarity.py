@@ -132,10 +132,13 @@ def _link_json(link) -> dict:
               help="Lowest cosine similarity shown (default: min_score option).")
 @click.option("--corpus", "corpus", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Post-mortem files or folders to search (default: docs_dir of mkdocs.yml); repeatable.")
+@click.option("--semantic", type=click.Choice(["auto", "on", "off"]),
+              help="Fuse the [semantic] extra's sentence model (default: the semantic option); off: "
+                   "TF-IDF alone, the answers of the site's 'Have we seen this?' page.")
 @FORMAT
 @pass_context
 def similar(obj: Context, query: str | None, k: int | None, text: str | None, min_score: float | None,
-            corpus: tuple[Path, ...], fmt: str) -> None:
+            corpus: tuple[Path, ...], semantic: str | None, fmt: str) -> None:
     """Nearest post-mortems to one FILE, one ID, or --text "...".
 
     FILE may be a draft outside the knowledge base. Prints id, date, title, score (cosine
@@ -154,6 +157,8 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
         raise click.UsageError("the FILE or ID is empty; give a post-mortem file, an id such as PM-2024-017, "
                                "or --text \"...\"")
     settings, postmortems = load_corpus(obj, corpus)
+    if semantic is not None:
+        settings = dataclasses.replace(settings, semantic=semantic)
     index = build_index(postmortems, settings)  # with the [semantic] model when installed
     by_id = {pm.id: pm for pm in index.postmortems}
     exclude: tuple[str, ...] = ()

@@ -23,7 +23,13 @@ when an upgrade changes any of these:
 - the theme's ids (and form names) start with ``__`` and its classes with ``md-``
   (:data:`RESERVED_IDS`, :func:`reserved_id`, :func:`reserved_class`); an element of class
   ``mermaid`` makes it load a script from unpkg.com; Zensical's article starts with its
-  ``<a id="__skip">`` (:data:`SKIP_ANCHOR`), which :func:`sanitize_article` leaves alone.
+  ``<a id="__skip">`` (:data:`SKIP_ANCHOR`), which :func:`sanitize_article` leaves alone;
+- Material opens its search with the value of ``?q=`` when it starts on a page
+  (:data:`SEARCH_DEEP_LINK`, its search deep link; Zensical's classic variant has none), which
+  "Have we seen this?" also uses for its shareable links;
+- with ``navigation.instant``, Material re-runs the ``<script>`` elements of a page's content
+  after each instant navigation, but keeps the window (and what scripts stored in it); it only
+  follows links of its sitemap, which is empty without ``site_url``.
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ ARTICLE_OPEN = '<article class="md-content__inner md-typeset">'
 
 SEARCH_INDEX = {"mkdocs": ("search/search_index.json", "docs"), "zensical": ("search.json", "items")}
 """Engine -> (search index path in the site, key of its list of entries)."""
+
+SEARCH_DEEP_LINK = "q"
+"""Query parameter Material reads when it starts, to open its search with that text."""
 
 RESERVED_IDS = frozenset({
     "__search", "__drawer", "__toc", "__palette_0", "__palette_1", "__consent", "__code_0",

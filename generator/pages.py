@@ -35,7 +35,7 @@ from .escape import html_text, md_text
 from .markup import Links, table
 from .metrics import OPEN_STATUSES, ClusterSummary, newest_first
 from .model import SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
-from .paths import (CLUSTERS, HOME, INCIDENTS, SERVICES, TAGS, cluster_page, part_page, section_anchors,
+from .paths import (CLUSTERS, HOME, INCIDENTS, SEEN, SERVICES, TAGS, cluster_page, part_page, section_anchors,
                     service_page, tag_page, year_page)
 
 PAGE_ROWS = 400
@@ -303,9 +303,11 @@ def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
 # --- generated pages --------------------------------------------------------------------------
 
 
-def home_page(ln: Links, postmortems: Sequence[Postmortem], ranked: Sequence[ClusterSummary], site_name: str) -> str:
-    """The home page: a search prompt first, then the latest incidents and the recurring
-    problems that hurt most (:func:`generator.metrics.rank_clusters`)."""
+def home_page(ln: Links, postmortems: Sequence[Postmortem], ranked: Sequence[ClusterSummary], site_name: str,
+              seen: bool = False) -> str:
+    """The home page: a search prompt first (and, with ``seen``, the way to "Have we seen
+    this?", :mod:`generator.seen`), then the latest incidents and the recurring problems that
+    hurt most (:func:`generator.metrics.rank_clusters`)."""
     ln = ln.at(HOME)
     latest = newest_first(postmortems)[:LATEST_ON_HOME]
     services = {s for pm in postmortems for s in pm.services}
@@ -314,6 +316,9 @@ def home_page(ln: Links, postmortems: Sequence[Postmortem], ranked: Sequence[Clu
         '<div class="pmkb-hero">\n'
         f'<label class="pmkb-hero__search" for="__search">Search {len(postmortems)} post-mortems: an error '
         'message, a service, a symptom or an id <kbd>/</kbd></label>\n'
+        + (f'<p class="pmkb-hero__seen">{ln.a(SEEN, "Have we seen this?")} Paste the symptoms or an error '
+           'message of what is happening now: the nearest past incidents, and how often they came back.</p>\n'
+           if seen else "") +
         f'<p class="pmkb-hero__stats">{ln.a(INCIDENTS, f"{len(postmortems)} incidents")} · '
         f'{ln.a(SERVICES, f"{len(services)} services")} · '
         f'{ln.a(CLUSTERS, f"{len(ranked)} recurring problems")} · {ln.a(TAGS, "tags")}</p>\n'

@@ -26,6 +26,8 @@ TAGS = "tags/index.md"
 """The tag index."""
 REPORTS = "reports/index.md"
 """The reports landing page."""
+SEEN = "have-we-seen-this.md"
+""""Have we seen this?": paste symptoms, get the nearest past incidents (:mod:`generator.seen`)."""
 
 GENERATED_FOLDERS = ("incidents", "services", "clusters", "tags", "reports", "api")
 """Top-level folders whose pages the site generates (an authored page there may clash)."""

@@ -43,7 +43,6 @@ from .audience import for_audience, internal_ids, withheld_attachments
 from .cache import Cache
 from .material import bundled_polyfills
 from .model import Postmortem
-from .paths import REPORTS
 from .render import (STYLESHEET, WORKER_SHIM, SiteOptions, SiteSource, build_day,
                      publish_refusal, render_site)
 from .settings import DEFAULTS, ConfigError, settings_from_options
@@ -214,8 +213,11 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         _check_destinations(files, added)
         if config.nav is None:  # never let MkDocs list every post-mortem in the nav
             config.nav = [item for item in self.source.nav if next(iter(item.values())) in added | self.authored]
-        elif REPORTS in added and not any(REPORTS in str(item) for item in config.nav):
-            config.nav.append({"Reports": REPORTS})
+        else:  # a configured nav gets the reports and "Have we seen this?" when it lacks them
+            for item in self.source.nav_appended:
+                path = next(iter(item.values()))
+                if path in added and not any(path in str(entry) for entry in config.nav):
+                    config.nav.append(item)
         return files
 
     def _drop_unpublishable(self, files, config) -> None:

@@ -18,6 +18,7 @@ Where each page comes from:
                                           :func:`generator.report_pages.chart_specs`
 every post-mortem page                    :func:`generator.pages.postmortem_page`
 ``api/``, ``feed.xml``                    :mod:`generator.exports`
+``have-we-seen-this.md``, its model        :mod:`generator.seen` (``generator/assets/seen.js``)
 ``assets/pmkb/``                          ``generator/assets/``
 ========================================  =====================================================
 
@@ -35,14 +36,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from . import exports, pages, report_pages
+from . import exports, pages, report_pages, seen
 from .analysis import Analysis
 from .markup import Links
 from .material import page_title
 from .metrics import build_report
 from .model import Postmortem, RelatedLink
 from .pages import PostmortemPage
-from .paths import REPORTS
+from .paths import REPORTS, SEEN
 
 ASSETS = "assets/pmkb"
 STYLESHEET = f"{ASSETS}/pmkb.css"
@@ -83,6 +84,9 @@ class SiteSource:
     files: dict[str, bytes] = field(default_factory=dict)
     nav: list[dict] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)
+    nav_appended: list[dict] = field(default_factory=list)
+    """Entries an adapter appends to a configured nav that lacks them (reports, "Have we seen
+    this?"), when their page was generated."""
 
 
 def build_day() -> dt.date:
@@ -126,10 +130,19 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
     report = build_report(published, analysis.clusters, options.today, warnings=analysis.warnings)
     ranked = report.clusters
     ln = Links(options.use_directory_urls, from_source=options.links_from_source)
-    source = SiteSource(nav=[dict(item) for item in pages.NAV] + [{"Reports": REPORTS}])
+    source = SiteSource(nav=[dict(item) for item in pages.NAV] + [{"Reports": REPORTS}],
+                        nav_appended=[{"Reports": REPORTS}])
+    seen_model = None
+    if analysis.index is not None:
+        # "Have we seen this?": the TF-IDF model pmkb similar --text uses, for the browser.
+        seen_model = seen.model_script(seen.export_model(analysis.index, analysis.clusters, analysis.cluster_of,
+                                                         Links(options.use_directory_urls)))
+        source.nav.insert(1, {seen.TITLE: SEEN})
+        source.nav_appended.append({seen.TITLE: SEEN})
 
     groups = [
-        ("home page", {pages.HOME: pages.home_page(ln, published, ranked, options.site_name)}),
+        ("home page", {pages.HOME: pages.home_page(ln, published, ranked, options.site_name,
+                                                   seen=seen_model is not None)}),
         ("incident index", pages.incident_pages(ln, published)),
         ("service pages", pages.service_pages(ln, published)),
         ("recurring-problem pages", pages.cluster_pages(ln, ranked)),
@@ -180,6 +193,12 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
         source.files["feed.xml"] = exports.atom_feed(published, options.site_url, options.today,
                                                      title=options.site_name,
                                                      page_url=lambda pm: urls[pm.id]).encode("utf-8")
+    if seen_model is not None:
+        model_file = seen.model_path(seen_model)
+        source.files[model_file] = seen_model.encode("utf-8")
+        source.files[seen.SCRIPT] = asset("seen.js")
+        source.pages[SEEN] = seen.seen_page(ln, model_file, len(analysis.index.ids))
+        source.origin[SEEN] = "have-we-seen-this page"
     source.files[STYLESHEET] = asset("pmkb.css")
     source.files[WORKER_SHIM] = asset("iframe-worker-shim.js")
     return source

@@ -489,6 +489,9 @@ class SimilarityIndex:
     _vectors: object = None
     semantic_cache: object = None
     notes: list[str] = field(default_factory=list)
+    term_frequencies: object = None
+    """The rows of :attr:`matrix` before weighting (sublinear tf per field, summed per block;
+    CSR, same shape), kept for the browser's copy of the model (:mod:`generator.seen`)."""
 
     # --- building ----------------------------------------------------------------------
 
@@ -570,6 +573,7 @@ class SimilarityIndex:
                 if j is not None:
                     weight[j] = NAME_WEIGHT
             index.idf = transformer.idf_ * weight
+            index.term_frequencies = counts
             index.matrix = index._weigh(counts)
         index._check_vocabulary(df)
         return index

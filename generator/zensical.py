@@ -241,8 +241,10 @@ class Project:
         nav = self.config.get("nav")
         if nav is None:
             nav = [item for item in source.nav if next(iter(item.values())) in files]
-        elif "reports/index.md" in files and not any("reports/index.md" in str(item) for item in nav):
-            nav = list(nav) + [{"Reports": "reports/index.md"}]
+        else:  # a configured nav gets the reports and "Have we seen this?" when it lacks them
+            nav = list(nav) + [item for item in source.nav_appended
+                               if next(iter(item.values())) in files
+                               and not any(next(iter(item.values())) in str(entry) for entry in nav)]
         self._write(files, nav)
         self.authored_pages = authored
         return authored

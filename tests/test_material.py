@@ -63,3 +63,20 @@ def test_sanitize_article_cleans_only_the_article():
     assert clean == ('<html><head><script src="theme.js"></script></head><body>'
                      f'{material.ARTICLE_OPEN}<p>a</p></article><script src="bundle.js"></script></body></html>')
     assert material.sanitize_article("<p>no article</p>", sanitize_html) == "<p>no article</p>"
+
+
+def test_material_opens_its_search_for_the_deep_link_parameter():
+    """Material opens its search with ``?q=`` when it starts ("Have we seen this?" hides its
+    own ``?q=`` from the theme until then); Zensical's classic variant reads no such parameter."""
+    bundle = next((_package("material") / "templates" / "assets" / "javascripts").glob("bundle.*.min.js"))
+    assert f'.has("{material.SEARCH_DEEP_LINK}")&&(' in bundle.read_text(encoding="utf-8")
+    if importlib.util.find_spec("zensical") is not None:
+        zbundle = next((_package("zensical") / "templates" / "assets" / "javascripts").glob("bundle.*.min.js"))
+        assert f'searchParams.get("{material.SEARCH_DEEP_LINK}")' not in zbundle.read_text(encoding="utf-8")
+        assert f'searchParams.has("{material.SEARCH_DEEP_LINK}")' not in zbundle.read_text(encoding="utf-8")
+
+
+def test_material_reruns_content_scripts_after_instant_navigation():
+    bundle = next((_package("material") / "templates" / "assets" / "javascripts").glob("bundle.*.min.js"))
+    text = bundle.read_text(encoding="utf-8")
+    assert 'createElement("script")' in text and 'getAttributeNames()' in text
