@@ -8,6 +8,11 @@ the metadata), so the same data gives byte-identical files and the site diff sta
 Every function returns the SVG document as ``str``; the caller puts a data table next to it
 (see :mod:`generator.reports`). matplotlib is imported lazily, inside the functions, so
 importing this module costs nothing.
+
+Each chart also comes ``narrow`` (:data:`NARROW_WIDTH` inches wide instead of 8 or 6.5, fewer
+axis labels, row labels above the rows instead of beside them), drawn for phones: a chart
+drawn 8 inches wide and shrunk to a 390 px screen shows its 10 pt labels about 5 px tall; the
+narrow drawing shows them at 11 to 12 px. The report pages offer both (``<picture>``).
 """
 
 from __future__ import annotations
@@ -42,6 +47,11 @@ _RC = {
     "grid.linewidth": 0.6,
     "legend.frameon": False,
 }
+
+
+NARROW_WIDTH = 4.2
+"""Width in inches of the phone drawing: 302 pt, shown about 360 px wide on a 390 px screen,
+so 10 pt text stays about 12 px tall."""
 
 
 def _figure(width: float, height: float):
@@ -85,7 +95,7 @@ def _thin_labels(ax, labels: Sequence[str], max_labels: int = 16) -> None:
 
 @_with_rc
 def stacked_bars(categories: Sequence[str], series: dict[str, Sequence[int]], title: str,
-                 ylabel: str = "incidents", colors: dict[str, str] | None = None) -> str:
+                 ylabel: str = "incidents", colors: dict[str, str] | None = None, narrow: bool = False) -> str:
     """A stacked vertical bar chart, one bar per category (e.g. per quarter).
 
     Args:
@@ -94,12 +104,13 @@ def stacked_bars(categories: Sequence[str], series: dict[str, Sequence[int]], ti
             from the bottom.
         title: chart title; ylabel: y-axis label.
         colors: stack label -> colour (default :data:`SEVERITY_COLORS`).
+        narrow: the phone drawing (:data:`NARROW_WIDTH` wide, at most 8 labelled bars).
 
     Returns:
         The SVG document.
     """
     colors = colors or SEVERITY_COLORS
-    fig = _figure(8.0, 3.4)
+    fig = _figure(NARROW_WIDTH, 3.2) if narrow else _figure(8.0, 3.4)
     ax = fig.add_subplot()
     x = list(range(len(categories)))
     bottom = [0] * len(categories)
@@ -109,12 +120,12 @@ def stacked_bars(categories: Sequence[str], series: dict[str, Sequence[int]], ti
         ax.bar(x, values, bottom=bottom, label=label, color=colors.get(label, "#999999"),
                width=0.8, edgecolor="white", linewidth=0.4)
         bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_title(title)
+    ax.set_title(_wrap(title, 44) if narrow else title)
     ax.set_ylabel(ylabel)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.grid(axis="x", visible=False)
     if categories:
-        _thin_labels(ax, list(categories))
+        _thin_labels(ax, list(categories), 8 if narrow else 16)
         ax.set_xlim(-0.6, len(categories) - 0.4)
     ax.legend(loc="upper left", ncols=4, fontsize=9)
     ax.set_ylim(0, max(bottom + [1]) * 1.25)
@@ -123,7 +134,7 @@ def stacked_bars(categories: Sequence[str], series: dict[str, Sequence[int]], ti
 
 @_with_rc
 def median_p90(categories: Sequence[str], median: Sequence[float | None], p90: Sequence[float | None],
-               title: str, counts: Sequence[int] | None = None) -> str:
+               title: str, counts: Sequence[int] | None = None, narrow: bool = False) -> str:
     """Median and p90 of a duration per period, on a log scale in hours.
 
     Args:
@@ -131,11 +142,12 @@ def median_p90(categories: Sequence[str], median: Sequence[float | None], p90: S
         median, p90: seconds per category, ``None`` where no incident had the value.
         title: chart title.
         counts: optional n per category, drawn as small labels above the p90 marker.
+        narrow: the phone drawing (:data:`NARROW_WIDTH` wide, at most 8 labelled periods).
 
     Returns:
         The SVG document. Periods without data are gaps, not zeros.
     """
-    fig = _figure(8.0, 3.4)
+    fig = _figure(NARROW_WIDTH, 3.2) if narrow else _figure(8.0, 3.4)
     ax = fig.add_subplot()
     x = list(range(len(categories)))
 
@@ -153,8 +165,8 @@ def median_p90(categories: Sequence[str], median: Sequence[float | None], p90: S
     if counts is not None:
         for i, (t, n) in enumerate(zip(top, counts)):
             if t is not None and n:
-                ax.annotate(f"n={n}", (i, t), textcoords="offset points", xytext=(0, 5), ha="center",
-                            fontsize=7, color="#666666")
+                ax.annotate(f"{n}" if narrow else f"n={n}", (i, t), textcoords="offset points", xytext=(0, 5),
+                            ha="center", fontsize=8 if narrow else 7, color="#666666")
     ax.set_yscale("log")
     ticks = [(1 / 60, "1 min"), (10 / 60, "10 min"), (1, "1 h"), (6, "6 h"), (24, "1 d"), (24 * 7, "1 wk"),
              (24 * 30, "30 d")]
@@ -164,10 +176,10 @@ def median_p90(categories: Sequence[str], median: Sequence[float | None], p90: S
     ax.set_yticks([v for v, _ in shown], [label for _, label in shown])
     ax.minorticks_off()
     ax.set_ylim(lo / 2, hi * 3)
-    ax.set_title(title)
+    ax.set_title(_wrap(title, 44) if narrow else title)
     ax.grid(axis="x", visible=False)
     if categories:
-        _thin_labels(ax, list(categories))
+        _thin_labels(ax, list(categories), 8 if narrow else 16)
         ax.set_xlim(-0.6, len(categories) - 0.4)
     ax.legend(loc="upper left", ncols=2, fontsize=9)
     return _render(fig)
@@ -175,22 +187,24 @@ def median_p90(categories: Sequence[str], median: Sequence[float | None], p90: S
 
 @_with_rc
 def horizontal_bars(labels: Sequence[str], values: Sequence[float], title: str, xlabel: str = "incidents",
-                    color: str = "#2166ac") -> str:
+                    color: str = "#2166ac", narrow: bool = False) -> str:
     """Horizontal bars, largest at the top (pass them sorted, largest first).
+
+    ``narrow``: the phone drawing (:data:`NARROW_WIDTH` wide, labels cut to 22 characters).
 
     Returns:
         The SVG document.
     """
-    height = 0.8 + 0.26 * max(len(labels), 1)
-    fig = _figure(6.5, height)
+    height = 0.8 + (0.3 if narrow else 0.26) * max(len(labels), 1)
+    fig = _figure(NARROW_WIDTH if narrow else 6.5, height)
     ax = fig.add_subplot()
     y = list(range(len(labels)))[::-1]
     ax.barh(y, values, color=color, height=0.7)
-    ax.set_yticks(y, list(labels))
+    ax.set_yticks(y, [_shorten(label, 22) for label in labels] if narrow else list(labels))
     for yi, v in zip(y, values):
         ax.annotate(f"{v:g}", (v, yi), textcoords="offset points", xytext=(3, 0), va="center", fontsize=8)
     ax.set_xlabel(xlabel)
-    ax.set_title(title)
+    ax.set_title(_wrap(title, 44) if narrow else title)
     ax.grid(axis="y", visible=False)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlim(0, max(list(values) + [1]) * 1.15)
@@ -199,13 +213,15 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[float], title: str, 
 
 @_with_rc
 def cluster_timeline(rows: Sequence[tuple[str, Sequence[tuple[dt.date, str]]]], title: str,
-                     start: dt.date | None = None, end: dt.date | None = None) -> str:
+                     start: dt.date | None = None, end: dt.date | None = None, narrow: bool = False) -> str:
     """One row per recurring problem, one dot per incident on a shared time axis.
 
     Args:
         rows: ``(label, [(incident date, severity), ...])`` top row first.
         title: chart title.
         start, end: optional x-axis limits (dates).
+        narrow: the phone drawing: :data:`NARROW_WIDTH` wide, each row's label above its row
+            (the whole width is left for the time axis).
 
     Returns:
         The SVG document. Dots are coloured by severity and joined by a thin line, so the gaps
@@ -213,8 +229,8 @@ def cluster_timeline(rows: Sequence[tuple[str, Sequence[tuple[dt.date, str]]]], 
     """
     import matplotlib.dates as mdates
 
-    height = 1.0 + 0.34 * max(len(rows), 1)
-    fig = _figure(8.0, height)
+    height = 1.0 + (0.5 if narrow else 0.34) * max(len(rows), 1)
+    fig = _figure(NARROW_WIDTH if narrow else 8.0, height)
     ax = fig.add_subplot()
     n = len(rows)
     by_severity: dict[str, tuple[list[float], list[int]]] = {}
@@ -232,19 +248,33 @@ def cluster_timeline(rows: Sequence[tuple[str, Sequence[tuple[dt.date, str]]]], 
         xs, ys = by_severity[sev]
         ax.scatter(xs, ys, s=42, color=SEVERITY_COLORS.get(sev, "#999999"), edgecolors="black", linewidths=0.4,
                    zorder=3, label=sev)
-    ax.set_yticks(list(range(n))[::-1], [_shorten(label, 48) for label, _ in rows])
-    ax.set_ylim(-0.7, n - 0.3)
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=12))
+    if narrow:
+        ax.set_yticks([])
+        for i, (label, _) in enumerate(rows):
+            ax.text(0.005, n - 1 - i + 0.22, _shorten(label, 44), transform=ax.get_yaxis_transform(),
+                    fontsize=9, va="bottom", ha="left", color="#333333")
+        ax.set_ylim(-0.5, n - 0.2)
+    else:
+        ax.set_yticks(list(range(n))[::-1], [_shorten(label, 48) for label, _ in rows])
+        ax.set_ylim(-0.7, n - 0.3)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6 if narrow else 12))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     if start and end:
         ax.set_xlim(mdates.date2num(start), mdates.date2num(end))
     ax.grid(axis="y", visible=False)
-    ax.set_title(title)
+    ax.set_title(_wrap(title, 44) if narrow else title)
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda k: labels[k])
     fig.legend([handles[k] for k in order], [labels[k] for k in order], loc="outside upper right",
                ncols=4, fontsize=8)
     return _render(fig)
+
+
+def _wrap(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` characters (a narrow chart's title)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -59,7 +59,8 @@ def emit(text: str = "", **kwargs) -> None:
 # Commands that live in their own modules, loaded when first needed: importing one of those
 # modules first (it imports this one) then never meets a half-initialised module.
 COMMAND_MODULES = ("generator.cli_similarity", "generator.cli_report", "generator.cli_review",
-                   "generator.cli_migrate", "generator.cli_build", "generator.cli_import")
+                   "generator.cli_migrate", "generator.cli_build", "generator.cli_import",
+                   "generator.cli_vocabulary")
 
 
 class _Group(click.Group):
@@ -267,23 +268,104 @@ def _refuse_invalid_draft(text: str, path: Path, settings: Settings) -> None:
                            + "\n".join(lines) + "\nchange what you gave there and run `pmkb new` again")
 
 
+def _values_in_use(field: str):
+    """Shell completion of ``--service`` / ``--tag`` / ``--trigger``: the values the docs
+    folder's post-mortems use, most used first (``pmkb vocabulary``)."""
+    def complete(ctx, param, incomplete: str):
+        from click.shell_completion import CompletionItem
+
+        try:
+            counts = _vocabulary_in_use(Context(ctx.find_root().params.get("config_file")))[0][field]
+        except (ConfigError, OSError):
+            return []
+        return [CompletionItem(value, help=f"{n} post-mortem{'s' if n != 1 else ''}")
+                for value, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+                if value.startswith(incomplete)]
+    return complete
+
+
+def _vocabulary_in_use(obj: "Context"):
+    from .cli_vocabulary import corpus_vocabulary
+
+    return corpus_vocabulary(obj)
+
+
+def _offer(field: str, label: str, counts, multiple: bool) -> list[str]:
+    """Ask for ``field`` on a terminal, showing the values in use (most used first)."""
+    from .cli_vocabulary import ranked
+
+    shown = ranked(counts)[:12]
+    if shown:
+        more = f", … ({len(counts) - len(shown)} more: pmkb vocabulary {label})" if len(counts) > len(shown) else ""
+        click.echo(f"{label} in use: " + ", ".join(f"{v} ({n})" for v, n in shown) + more, err=True)
+    question = f"{label.capitalize()} (comma-separated)" if multiple else label[:-1].capitalize()
+    answer = click.prompt(question, default="",
+                          show_default=False, err=True)
+    values = [v.strip() for v in answer.split(",") if v.strip()]
+    return values if multiple else values[:1]
+
+
+def _interactive() -> bool:
+    """Whether ``pmkb new`` may ask (a person at a terminal, not a script or CI)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _ask_kebab(field: str, label: str, counts, multiple: bool) -> list[str]:
+    """:func:`_offer` until every answer is kebab-case."""
+    from .validate import kebab_problem
+
+    while True:
+        values = _offer(field, label, counts, multiple)
+        bad = [v for v in values if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", v)]
+        if not bad:
+            return values
+        reason, fix = kebab_problem(bad[0])
+        click.echo(f"{bad[0]!r} {reason}; {fix}", err=True)
+
+
+def _vocabulary_notes(obj: "Context", given: dict[str, list[str]], counts) -> None:
+    """Say on stderr which given services, tags or trigger are new and close to a value in use
+    (or outside the declared ``vocabulary``), as ``pmkb validate`` will warn."""
+    from .vocabulary import check_values, corpus_indexes, message
+
+    values = {field: [(field, v) for v in vs] for field, vs in given.items() if vs}
+    if not values:
+        return
+    counts = {field: counts[field] + type(counts[field])(set(given.get(field, []))) for field in counts}
+    declared = obj.settings.declared_vocabulary()
+    for s in check_values(values, counts, corpus_indexes(counts, obj.settings.search_synonyms()), declared):
+        text, fix = message(s, len(declared.get(s.field, ())))
+        click.echo(f"note: {text}; {fix}", err=True)
+
+
 @cli.command()
 @click.argument("title")
 @click.option("--severity", type=click.Choice(SEVERITIES), default="SEV3", show_default=True,
               help="SEV1 (worst) .. SEV4.")
 @click.option("--service", "services", multiple=True, callback=_check_service,
-              help="Affected service in kebab-case; repeat for several.")
+              shell_complete=_values_in_use("services"),
+              help="Affected service in kebab-case; repeat for several (pmkb vocabulary services lists those "
+                   "in use).")
+@click.option("--tag", "tags", multiple=True, callback=_check_service, shell_complete=_values_in_use("tags"),
+              help="Tag in kebab-case; repeat for several.")
+@click.option("--trigger", callback=lambda ctx, param, v: _check_service(ctx, param, (v,))[0] if v else None,
+              shell_complete=_values_in_use("trigger"), help="What set it off, one kebab-case term.")
+@click.option("--no-input", is_flag=True,
+              help="Never ask (a terminal is asked for services, tags and trigger when none are given).")
 @click.option("--date", "date", callback=_parse_date, help="Day the incident started (default: today, UTC).")
 @click.option("--author", "authors", multiple=True, help="Author; repeat for several (default: git user.name).")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write into (default: the docs_dir of mkdocs.yml).")
 @pass_context
-def new(obj: Context, title: str, severity: str, services: tuple[str, ...], date: dt.date | None,
-        authors: tuple[str, ...], directory: Path | None) -> None:
+def new(obj: Context, title: str, severity: str, services: tuple[str, ...], tags: tuple[str, ...],
+        trigger: str | None, no_input: bool, date: dt.date | None, authors: tuple[str, ...],
+        directory: Path | None) -> None:
     """Start a post-mortem from the standard template.
 
     Writes DIR/YYYY-MM-DD-slug.md with the next free id and status: draft, prints its path,
-    and never overwrites an existing file.
+    and never overwrites an existing file. On a terminal, without --service, --tag or
+    --trigger, it shows the values the corpus uses and asks for them (--no-input: never);
+    a given value that is new and close to one in use gets a "did you mean" note.
     """
     from slugify import slugify
 
@@ -311,10 +393,21 @@ def new(obj: Context, title: str, severity: str, services: tuple[str, ...], date
         if place.is_dir():
             taken |= corpus_ids(place, settings)
     pm_id = next_free_id({i for i in taken if ID_PARTS.match(i)}, f"PM-{date.year}-000")
+    counts = _vocabulary_in_use(obj)[0] if settings.docs_dir.is_dir() else None
+    if counts is not None and not no_input and _interactive():
+        if not services:
+            services = tuple(_ask_kebab("services", "services", counts["services"], True))
+        if not tags:
+            tags = tuple(_ask_kebab("tags", "tags", counts["tags"], True))
+        if not trigger:
+            trigger = next(iter(_ask_kebab("trigger", "triggers", counts["trigger"], False)), None)
+    if counts is not None:
+        _vocabulary_notes(obj, {"services": list(services), "tags": list(tags),
+                                "trigger": [trigger] if trigger else []}, counts)
     from .templates import render_template
 
     text = render_template(pm_id, title.strip(), date, severity, list(services),
-                           list(authors) or [_default_author()])
+                           list(authors) or [_default_author()], list(tags), trigger)
     _refuse_invalid_draft(text, path, settings)
     try:
         folder.mkdir(parents=True, exist_ok=True)

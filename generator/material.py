@@ -17,6 +17,10 @@ when an upgrade changes any of these:
 - the search index is ``search/search_index.json`` (Material) or ``search.json`` (Zensical),
   ``{"config", "docs"}`` or ``{"config", "items"}`` of ``{"location", "title", "text", ...}``
   (:data:`SEARCH_INDEX`), whose ``text`` the search dialog shows as HTML;
+- Material's search worker indexes every field named in the index's ``config.fields`` (each
+  with its ``boost``), reading it from each entry, and shows only ``title``, ``text`` and
+  ``tags`` (:func:`add_search_field`); its plugin writes the index in ``on_post_build`` at
+  priority 0 and the offline plugin copies it into ``search_index.js`` at -100;
 - the offline plugin puts a CDN copy of the ``iframe-worker`` shim into ``extra.polyfills``
   (:func:`bundled_polyfills` swaps in the bundled copy);
 - the search box is the ``<input id="__search">`` toggle a ``<label for="__search">`` opens;
@@ -29,13 +33,19 @@ when an upgrade changes any of these:
   "Have we seen this?" also uses for its shareable links;
 - with ``navigation.instant``, Material re-runs the ``<script>`` elements of a page's content
   after each instant navigation, but keeps the window (and what scripts stored in it); it only
-  follows links of its sitemap, which is empty without ``site_url``.
+  follows links of its sitemap, which is empty without ``site_url``;
+- the layout turns to one column below :data:`PHONE_MEDIA` (our cards and phone charts use it);
+  tables of the content sit in ``.md-typeset__scrollwrap > .md-typeset__table``, search results
+  are ``a.md-search-result__link`` (Zensical: ``a[role=option]`` in its search dialog), which
+  ``assets/pmkb.js`` and ``assets/pmkb.css`` rely on.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
+from collections.abc import Mapping, Sequence
 from typing import Callable
 
 SEARCH_EXCLUDE = "data-search-exclude"
@@ -52,6 +62,11 @@ SEARCH_INDEX = {"mkdocs": ("search/search_index.json", "docs"), "zensical": ("se
 
 SEARCH_DEEP_LINK = "q"
 """Query parameter Material reads when it starts, to open its search with that text."""
+
+PHONE_MEDIA = "(max-width: 44.984375em)"
+"""Media query of the theme's phone layout (Material's ``$break-small-tablet`` below 720 px):
+below it tables become cards and report charts switch to their narrow drawing. The same value
+is written in ``assets/pmkb.css`` and ``assets/pmkb.js``."""
 
 RESERVED_IDS = frozenset({
     "__search", "__drawer", "__toc", "__palette_0", "__palette_1", "__consent", "__code_0",
@@ -114,6 +129,36 @@ def bundled_polyfills(polyfills: list, shim: str) -> list:
 
 SKIP_ANCHOR = '<a id="__skip" tabindex="-1"></a>'
 """Zensical's first element of the article: the target of its "skip to content" link."""
+
+
+SYNONYM_FIELD = "synonyms"
+"""The field of Material's search index that holds a post-mortem page's synonyms."""
+
+
+def add_search_field(index: str, name: str, values: Mapping[str, Sequence[str]], like: str = "tags") -> str:
+    """Material's search index (the text of ``search/search_index.json``) with a field ``name``
+    weighted as the field ``like`` (``tags``: Material's default boost is 10^6): every entry whose
+    ``location`` is a key of ``values`` (a page URL, ``a/`` or ``a.html``; the page's first
+    section) gets the terms of that key, joined by ", ".
+
+    The worker indexes the field but never shows it, so a post-mortem found by a synonym ranks as
+    high as one with the word in its tags, without the synonym appearing in its result.
+
+    Raises:
+        ValueError: ``index`` is not Material's index (no ``config.fields`` or ``docs``).
+    """
+    data = json.loads(index)
+    try:
+        fields, docs = data["config"]["fields"], data["docs"]
+    except (KeyError, TypeError) as exc:
+        raise ValueError("not a Material search index (config.fields, docs)") from exc
+    fields[name] = {"boost": (fields.get(like) or {}).get("boost", 1e6)}
+    for doc in docs:
+        terms = values.get(doc.get("location", ""))
+        if terms:
+            doc[name] = ", ".join(terms)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
 
 _ARTICLE_END = "</article>"
 _WHITESPACE = re.compile(r"\s+")

@@ -37,6 +37,7 @@ from .metrics import OPEN_STATUSES, ClusterSummary, newest_first
 from .model import SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
 from .paths import (CLUSTERS, HOME, INCIDENTS, SEEN, SERVICES, TAGS, cluster_page, part_page, section_anchors,
                     service_page, tag_page, year_page)
+from .synonyms import Synonyms
 
 PAGE_ROWS = 400
 """Most table rows on one generated page; longer lists are split into numbered parts so the
@@ -143,14 +144,38 @@ def _fact(label: str, value: str, wide: bool = False) -> str:
     return f"{opening}<dt>{label}</dt><dd>{value}</dd></div>"
 
 
-def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, internal: bool = False) -> str:
+def _indexed_text(pm: Postmortem) -> str:
+    # What the search index has of the page: title, card summary, body; tags and services are
+    # the page's search tags.
+    return "\n".join([pm.title, pm.summary or "", " ".join(t.replace("-", " ") for t in pm.tags),
+                      " ".join(s.replace("-", " ") for s in pm.services), pm.body])
+
+
+def search_terms(pm: Postmortem, synonyms: Synonyms | None) -> tuple[list[str], list[str]]:
+    """The synonyms of the words ``pm`` uses (title, summary, tags, services, body, and the
+    trigger, root cause and action items, which the index does not have), as ``(every term of
+    the groups it matches, the terms the indexed text lacks)``
+    (:meth:`~generator.synonyms.Synonyms.group_terms`,
+    :meth:`~generator.synonyms.Synonyms.expansions`); ``([], [])`` without synonyms."""
+    if not synonyms:
+        return [], []
+    indexed = _indexed_text(pm)
+    text = "\n".join([indexed, (pm.trigger or "").replace("-", " "), pm.root_cause or "",
+                      *(item.title for item in pm.action_items)])
+    return synonyms.terms(text, indexed)
+
+
+def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, internal: bool = False,
+              terms: Sequence[str] = ()) -> str:
     """The summary card shown above a post-mortem's body (HTML; ``ln`` is at ``pm.path``).
 
     Shows severity, status, ``internal`` (on the internal site, for an incident the public site
     leaves out), id, summary, date, services, time to detect, time to mitigate and
     time to resolve (from ``started_at``), authors, tags and, when the incident belongs to
     one, its recurring problem. The facts are kept out of the search index (they would clutter
-    every search result); the head (id) and the summary are indexed.
+    every search result); the head (id) and the summary are indexed, and so are ``terms``
+    (synonyms of the words the post-mortem uses that it does not use itself,
+    :func:`search_terms`), in a paragraph the stylesheet hides from view (``pmkb-card__terms``).
     """
     status_css = re.sub(r"[^a-z-]", "", pm.status.lower()) or "unknown"
     head = (f'<div class="pmkb-card__head">{_severity_badge(pm.severity)} '
@@ -172,6 +197,8 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, interna
         facts.append(_fact("Recurring problem", ln.a(cluster_page(cluster.id), cluster.label or cluster.id)
                            + f" ({cluster.size} incidents)", wide=True))
     summary = f'<p class="pmkb-card__summary">{html_text(pm.summary)}</p>\n' if pm.summary else ""
+    if terms:
+        summary += f'<p class="pmkb-card__terms">Also searched as: {html_text(", ".join(terms))}</p>\n'
     # data-search-exclude on a <dl>, not a <div>: Material's search parser matches end tags by
     # name, so a nested </div> would end an excluded <div> early.
     facts_html = '<dl class="pmkb-facts" data-search-exclude>\n' + "\n".join(facts) + "\n</dl>\n"
@@ -266,6 +293,9 @@ class PostmortemPage:
     anchors: tuple[str | None, str]
     draft: bool = False
     toc: list[tuple[str, str]] = field(default_factory=list)
+    synonyms: list[str] = field(default_factory=list)
+    """Every term of the synonym groups the post-mortem matches (:func:`search_terms`), for an
+    engine whose search index takes a field of its own (:func:`generator.material.add_search_field`)."""
 
     def source(self) -> str:
         """The page as one Markdown file (front matter + Markdown), for an engine that reads files."""
@@ -282,22 +312,25 @@ def heading_ids(body: str) -> set[str]:
 
 def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
                     cluster: Cluster | None, min_score: float, today: dt.date, title: str,
-                    internal: bool = False) -> PostmortemPage:
+                    internal: bool = False, synonyms: Synonyms | None = None) -> PostmortemPage:
     """The page of ``pm`` (``ln`` at ``pm.path``): card, body, tracked action items, related incidents.
 
-    ``internal`` marks the card of an incident the public site leaves out. ``title`` is the page title as the theme needs it (:func:`generator.material.page_title`).
+    ``internal`` marks the card of an incident the public site leaves out. ``title`` is the page title as the theme needs it (:func:`generator.material.page_title`);
+    ``synonyms`` the site's (:func:`search_terms`).
     The search tags are the post-mortem's tags, then its services and its id (the theme ranks
     tags highest: typing an id or a service finds the incident first).
     """
     actions_anchor, related_anchor = section_anchors(heading_ids(pm.body), bool(pm.action_items))
     body = pm.body if pm.body.endswith("\n") else pm.body + "\n"
-    markdown = (card_html(ln, pm, cluster, internal) + "\n" + body + "\n"
+    group_terms, missing = search_terms(pm, synonyms)
+    markdown = (card_html(ln, pm, cluster, internal, missing) + "\n" + body + "\n"
                 + (action_items_section(pm, today, actions_anchor) if actions_anchor else "")
                 + related_section(ln, pm, links, by_id, cluster, min_score, related_anchor))
     tags = list(dict.fromkeys([*pm.tags, *pm.services, pm.id]))
     meta = {"title": title, "tags": tags, "search": {"boost": SEARCH_BOOST_POSTMORTEM}}
     toc = ([("Tracked action items", actions_anchor)] if actions_anchor else []) + [("Related incidents", related_anchor)]
-    return PostmortemPage(pm.path, meta, markdown, (actions_anchor, related_anchor), pm.status == "draft", toc)
+    return PostmortemPage(pm.path, meta, markdown, (actions_anchor, related_anchor), pm.status == "draft", toc,
+                          group_terms)
 
 
 # --- generated pages --------------------------------------------------------------------------
@@ -474,6 +507,14 @@ def cluster_pages(ln: Links, ranked: Sequence[ClusterSummary]) -> dict[str, str]
         intro = [f"<p><strong>{s.count} incidents</strong> from {s.members[0].date.isoformat()} to "
                  f"{s.members[-1].date.isoformat()}. Cluster id <code>{html_text(c.id)}</code>. "
                  f"{here.a(CLUSTERS, 'All recurring problems')}</p>\n"]
+        if s.intervals_days:
+            recent = s.intervals_days[-12:]
+            shown = ("… " if len(recent) < len(s.intervals_days) else "") + ", ".join(str(d) for d in recent)
+            intro.append(f"<p>Days between recurrences: {shown} (median {s.median_interval_days:g}); "
+                         f"the last one {s.days_since_last} days ago.</p>\n")
+        if s.impact_known:
+            intro.append(f"<p>Impact time: {format_duration(s.impact_seconds)} in total (known for "
+                         f"{s.impact_known} of {s.count}).</p>\n")
         if c.terms:
             intro.append(f"<p>Shared terms: {html_text(', '.join(c.terms))}</p>\n")
         if s.severities:

@@ -41,9 +41,10 @@ from mkdocs.structure.files import File, InclusionLevel
 from .analysis import Analysis
 from .audience import for_audience, internal_ids, withheld_attachments
 from .cache import Cache
-from .material import bundled_polyfills
+from .material import SEARCH_INDEX, SYNONYM_FIELD, add_search_field, bundled_polyfills
 from .model import Postmortem
-from .render import (STYLESHEET, WORKER_SHIM, SiteOptions, SiteSource, build_day,
+from .paths import REPORTS
+from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteOptions, SiteSource, build_day,
                      publish_refusal, render_site)
 from .settings import DEFAULTS, ConfigError, settings_from_options
 
@@ -71,6 +72,9 @@ class PostmortemsConfig(base.Config):
     audience = c.Choice(("public", "internal"), default=DEFAULTS.audience)
     default_visibility = c.Choice(("public", "internal"), default=DEFAULTS.default_visibility)
     problems_file = c.Type(str, default=DEFAULTS.problems_file)
+    synonyms = c.Type(list, default=[])
+    builtin_synonyms = c.Type(bool, default=DEFAULTS.builtin_synonyms)
+    vocabulary = c.Type(dict, default={})
 
 
 class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
@@ -88,6 +92,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.settings = None
         self.source: SiteSource | None = None
         self.authored: set[str] = set()
+        self.synonym_urls: dict[str, list[str]] = {}
 
     def on_startup(self, *, command, dirty):
         """Remember whether this is ``mkdocs serve`` (drafts get a page there)."""
@@ -112,6 +117,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
                 config.markdown_extensions.append(name)
         if STYLESHEET not in config.extra_css:
             config.extra_css.append(STYLESHEET)
+        if SCRIPT not in [str(script) for script in config.extra_javascript]:
+            config.extra_javascript.append(SCRIPT)
         if config.extra.get("polyfills"):
             config.extra["polyfills"] = bundled_polyfills(config.extra["polyfills"], WORKER_SHIM)
         return config
@@ -187,7 +194,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
         log.debug(f"analysed {len(published)} post-mortems in {time.perf_counter() - started:.2f} s")
         options = SiteOptions(config.site_name, build_day(), config.use_directory_urls, config.site_url or None,
-                              self.settings.min_score, internal=internal_ids(shown, default_visibility))
+                              self.settings.min_score, internal=internal_ids(shown, default_visibility),
+                              synonyms=self.settings.search_synonyms())
         try:
             self.source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache,
                                       Cache(self.settings.cache_path()))
@@ -203,6 +211,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
                 files.remove(file)
         self._drop_unpublishable(files, config)
         self.authored = {f.src_uri for f in files if f.src_uri.endswith(".md")}
+        self.synonym_urls = {file.url: entry.synonyms for entry in self.source.postmortems.values()
+                             if entry.synonyms and (file := files.get_file_from_path(entry.path)) is not None}
         added = self._add_pages(files, config)
         for path, content in self.source.files.items():
             existing = files.get_file_from_path(path)
@@ -261,8 +271,18 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         """Stop the validation workers of a failed build."""
         self._cancel_validation()
 
+    @event_priority(-50)  # after the search plugin wrote its index (0), before offline copies it (-100)
     def on_post_build(self, config):
-        """Restore the SIGTERM handler of before the build (``mkdocs serve`` builds again)."""
+        """Add the post-mortems' synonyms to Material's search index as a field of their own
+        (:func:`generator.material.add_search_field`); restore the SIGTERM handler of before
+        the build (``mkdocs serve`` builds again)."""
+        index = Path(config.site_dir) / SEARCH_INDEX["mkdocs"][0]
+        if getattr(self, "synonym_urls", None) and index.is_file():
+            try:
+                index.write_text(add_search_field(index.read_text(encoding="utf-8"), SYNONYM_FIELD,
+                                                  self.synonym_urls), encoding="utf-8")
+            except ValueError as exc:  # another search plugin's index: leave it as it is
+                log.info(f"search synonyms not added to {index}: {exc}")
         previous = getattr(self, "_previous_sigterm", None)
         if previous is not None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, previous)

@@ -12,10 +12,12 @@ which the engine resolves. Every author-written value goes through
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 from typing import Sequence
 
-from .escape import md_text
+from .escape import html_text, md_text
 from .markup import Links, table as _markup_table
+from .material import PHONE_MEDIA
 from .metrics import (HALF_LIFE_DAYS, OPEN_STATUSES, Coverage, PeriodSummary, Report, build_report,
                       current_quarter_summary, is_overdue, quarter_of, year_summaries)
 from .model import SEVERITIES, Postmortem, format_duration
@@ -23,6 +25,11 @@ from .paths import INCIDENTS, REPORTS, cluster_page
 
 MAX_LISTED = 12
 """A recurring problem's incidents and closed action items are listed in full up to this many."""
+
+RECURRENCE_DETAILED = 5
+"""The site's recurrence page describes this many problems (those that hurt most) in detail; the
+others have their figures in its table and their details on their cluster pages. (All 18 of the
+shipped knowledge base in detail made the page 37,000 px tall on a phone.)"""
 
 
 def _table(header, rows, align: str = "") -> str:
@@ -70,6 +77,21 @@ def recurrence_line(links: Links, recurrence, by_id: dict) -> str:
 def fix_first(ranked):
     """``ranked`` with the problems whose fix did not hold first (each group in its own order)."""
     return sorted(ranked, key=lambda c: not c.recurred_after_fix)
+
+
+def _chart(links: Links, chart: str, alt: str) -> str:
+    """A chart of the page (``chart``: its path relative to the page's folder, ``charts/x.svg``).
+
+    On the site: a ``<picture>`` that shows the narrow drawing (``charts/x-narrow.svg``, see
+    :mod:`generator.charts`) below the theme's phone breakpoint
+    (:data:`generator.material.PHONE_MEDIA`) and the wide one elsewhere, with URLs relative to
+    the page (``links.here``); a Markdown image otherwise."""
+    if not links.linked:
+        return f"![{md_text(alt)}]({chart})\n"
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(links.here), chart))
+    narrow = target[:-len(".svg")] + NARROW_SUFFIX
+    return (f'<picture class="pmkb-chart"><source media="{PHONE_MEDIA}" srcset="{links.href(narrow)}">'
+            f'<img src="{links.href(target)}" alt="{html_text(alt)}"></picture>\n')
 
 
 def _incident_line(pm: Postmortem, links: Links, impact: bool = True) -> str:
@@ -162,7 +184,7 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
     out.append(f"Hurting most: **{_cluster(links, top)}** — {_plural(top.count, 'incident')} "
                f"({_sev_mix(top.severities)}), last on {top.members[-1].date.isoformat()}.\n")
     if chart:
-        out.append(f"![Recurring problems on a timeline, one dot per incident, coloured by severity]({chart})\n")
+        out.append(_chart(links, chart, "Recurring problems on a timeline, one dot per incident, coloured by severity"))
     impact = next((c for c in report.coverage if c.field == "impact time"), None)
     if impact:
         out.append(f"*Data quality: {coverage_note(report.coverage, 'impact time')} "
@@ -238,6 +260,10 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
                               [(md_text(i.title), md_text(i.owner) or "—", md_text(i.status),
                                 i.due.isoformat() if i.due else "—", links.ticket(i.ticket), md_text(pm_id))
                                for pm_id, i in items]))
+    if limit and len(ranked) > limit:
+        out.append(f"*The other {len(ranked) - limit} problems are described on their own pages, linked in the "
+                   "table above.*\n" if links.linked else
+                   f"*The other {len(ranked) - limit} problems are in the table above.*\n")
     out.append("## How the ranking works\n")
     out.append(RANKING_NOTE + "\n")
     out.append("A problem's *fix did not hold* when one of its incidents started after the done_at of an action "
@@ -262,7 +288,7 @@ def _duration_section(report: Report, metric: str, links: Links, chart: str | No
                    f"none, too few for a distribution. Per-quarter figures: `pmkb report --format csv --table "
                    f"{metric}-quarter`.*\n")
     if chart and overall.n:
-        out.append(f"![{long}: median and p90 per {unit}]({chart})\n")
+        out.append(_chart(links, chart, f"{long}: median and p90 per {unit}"))
     rows = [(q, s.n, _dur(s.median), _dur(s.p90)) for q, s in per_period if s.n]
     if rows:
         out.append(_data(links, f"Data: {name} per {unit}", _table([unit.capitalize(), "n", "Median", "p90"], rows,
@@ -288,7 +314,7 @@ def render_trends(report: Report, links: Links, charts: dict[str, str] | None = 
                f" ({_sev_mix({s: sum(pm.severity == s for pm in last_year) for s in SEVERITIES}) or 'none'}).\n")
     out.append("## Incidents per quarter\n")
     if "quarters" in charts and report.per_quarter:
-        out.append(f"![Incidents per quarter, stacked by severity]({charts['quarters']})\n")
+        out.append(_chart(links, charts["quarters"], "Incidents per quarter, stacked by severity"))
     rows = [(q, *(c[s] or "" for s in SEVERITIES), sum(c.values())) for q, c in report.per_quarter if sum(c.values())]
     empty = len(report.per_quarter) - len(rows)
     note = f"; {_plural(empty, 'quarter')} without incidents left out" if empty else ""
@@ -300,7 +326,7 @@ def render_trends(report: Report, links: Links, charts: dict[str, str] | None = 
     out.append("## By service\n")
     out.append("An incident counts once for each service it affected.\n")
     if "services" in charts and report.services:
-        out.append(f"![Incidents per service, most affected first]({charts['services']})\n")
+        out.append(_chart(links, charts["services"], "Incidents per service, most affected first"))
     out.append(_data(links, "Data: incidents per service",
                           _table(["Service", "Incidents"], [(md_text(s), n) for s, n in report.services[:top]], "lr"),
                           len(report.services[:top]), open_up_to=15))
@@ -486,7 +512,7 @@ def render_index(report: Report, links: Links, years: Sequence[PeriodSummary], q
                f"{_dur(report.ttr['all'].median)} (p90 {_dur(report.ttr['all'].p90)}, n = {report.ttr['all'].n}).")
     out.append(f"- **Action items:** {opened} open, **{overdue} overdue**.\n")
     if chart:
-        out.append(f"![Incidents per quarter, stacked by severity]({chart})\n")
+        out.append(_chart(links, chart, "Incidents per quarter, stacked by severity"))
     out.append("## Reports\n")
     out.append(f"- {links.md('reports/' + 'recurrence.md', 'Recurring problems')}: what keeps coming back, ranked by how much "
                "it hurts.")
@@ -526,6 +552,9 @@ def coverage_note(coverage: Sequence[Coverage], name: str) -> str:
 # --- the site's reports/ section --------------------------------------------------------
 
 
+NARROW_SUFFIX = "-narrow.svg"
+"""``charts/x.svg`` is drawn for phones as ``charts/x-narrow.svg`` (:func:`chart_specs`)."""
+
 REPORT_PAGES = ("reports/index.md", "reports/recurrence.md", "reports/trends.md", "reports/action-items.md",
                 "reports/data-quality.md")
 """The fixed report pages, in navigation order (period pages follow)."""
@@ -533,7 +562,8 @@ REPORT_PAGES = ("reports/index.md", "reports/recurrence.md", "reports/trends.md"
 
 def chart_specs(report: Report, today: dt.date) -> dict[str, tuple[str, tuple, dict]]:
     """The charts of the report pages as ``{file name: (generator.charts function, args, kwargs)}``:
-    plain data, drawn by :func:`draw_chart` (or taken from a cache of earlier builds)."""
+    plain data, drawn by :func:`draw_chart` (or taken from a cache of earlier builds). Every
+    chart ``x.svg`` has its phone drawing ``x-narrow.svg`` (:data:`NARROW_SUFFIX`)."""
     specs: dict[str, tuple[str, tuple, dict]] = {}
     if report.clusters:
         top = report.clusters[:15]
@@ -557,6 +587,8 @@ def chart_specs(report: Report, today: dt.date) -> dict[str, tuple[str, tuple, d
         top_services = report.services[:15]
         specs["services.svg"] = ("horizontal_bars", ([s for s, _ in top_services], [n for _, n in top_services],
                                                      "Incidents per service (top 15)"), {})
+    for name, (function, args, kwargs) in list(specs.items()):  # the phone drawing of each
+        specs[name[:-len(".svg")] + NARROW_SUFFIX] = (function, args, {**kwargs, "narrow": True})
     return specs
 
 
@@ -569,7 +601,7 @@ def draw_chart(spec: tuple[str, tuple, dict]) -> bytes:
 
 
 def report_pages(report: Report, use_directory_urls: bool, today: dt.date,
-                 charts: Sequence[str]) -> dict[str, str]:
+                 charts: Sequence[str], links_from_source: bool = False) -> dict[str, str]:
     """Every report page of the site as ``{docs-relative path: Markdown}``, in navigation order.
 
     ``reports/index.md``, ``recurrence.md``, ``trends.md``, ``action-items.md``,
@@ -577,8 +609,10 @@ def report_pages(report: Report, use_directory_urls: bool, today: dt.date,
     with incidents (and the current year), newest first. ``charts`` are the file names of
     :func:`chart_specs` that exist under ``reports/charts/``. The action-items page lists the
     :data:`LEDGER_SHOWN` most urgent items and links the full ledger (:data:`LEDGER_EXPORTS`).
+    ``links_from_source``: raw-HTML URLs (the charts' ``<picture>``) relative to the source file,
+    for an engine that rewrites them (:class:`generator.markup.Links`).
     """
-    links = Links(use_directory_urls, REPORTS)
+    links = Links(use_directory_urls, REPORTS, from_source=links_from_source)
     years = year_summaries(report.postmortems, report.clusters, today)
     quarter = current_quarter_summary(report.postmortems, report.clusters, today)
     quarter_page = quarter_of(today).lower() + ".md"
@@ -589,8 +623,9 @@ def report_pages(report: Report, use_directory_urls: bool, today: dt.date,
     pages: dict[str, str] = {
         "reports/index.md": render_index(report, links, years, quarter, quarter_page,
                                          chart("incidents-per-quarter.svg")),
-        "reports/recurrence.md": render_recurrence(report, links, chart("recurring-problems.svg")),
-        "reports/trends.md": render_trends(report, links, {
+        "reports/recurrence.md": render_recurrence(report, links.at("reports/recurrence.md"),
+                                                   chart("recurring-problems.svg"), limit=RECURRENCE_DETAILED),
+        "reports/trends.md": render_trends(report, links.at("reports/trends.md"), {
             k: v for k, v in {"quarters": chart("incidents-per-quarter.svg"),
                               "ttd": chart(f"ttd-per-{report.duration_periods('ttd')[0]}.svg"),
                               "ttr": chart(f"ttr-per-{report.duration_periods('ttr')[0]}.svg"),

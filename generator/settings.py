@@ -77,6 +77,9 @@ class Settings:
     audience: str = "internal"
     default_visibility: str = "internal"
     problems_file: str = "problems.yml"
+    synonyms: list[list[str]] = field(default_factory=list)
+    builtin_synonyms: bool = True
+    vocabulary: dict[str, list[str]] = field(default_factory=dict)
     config_file: Path | None = None
 
     def problems_path(self) -> Path | None:
@@ -97,6 +100,20 @@ class Settings:
             return Path(os.environ["PMKB_CACHE_DIR"]).resolve()
         base = self.config_file.parent if self.config_file is not None else Path.cwd()
         return (base / self.cache_dir).resolve()
+
+    def search_synonyms(self):
+        """The site search's synonyms: the built-in groups (unless ``builtin_synonyms`` is
+        false) and the ``synonyms`` option's (:func:`generator.synonyms.build`)."""
+        from .synonyms import build
+
+        return build(self.synonyms, self.builtin_synonyms)
+
+    def declared_vocabulary(self) -> dict[str, list[str]]:
+        """The ``vocabulary`` option by front-matter field: ``{"services": [...], "tags": [...],
+        "trigger": [...]}`` for the keys it has (``triggers`` in the option is the field
+        ``trigger``); a field it leaves out is checked against the corpus instead."""
+        keys = {"services": "services", "tags": "tags", "triggers": "trigger"}
+        return {keys[key]: list(values) for key, values in self.vocabulary.items()}
 
     def plugin_options(self) -> dict:
         """The options as they are written under ``plugins: - postmortems:``."""
@@ -222,6 +239,27 @@ def settings_from_options(options: dict, source: str = CONFIG_FILE) -> Settings:
                 raise ConfigError(f"{source}: 'attachments' must be a list of lowercase file extensions with "
                                   f"the dot, e.g. ['.png', '.log'], not {value!r}")
             value = list(value)
+        elif name == "synonyms":
+            if not isinstance(value, list) or not all(
+                    isinstance(group, list) and all(isinstance(term, str) for term in group) for group in value):
+                raise ConfigError(f"{source}: 'synonyms' must be a list of groups, each a list of terms that mean "
+                                  "the same, e.g. [[leap second, extra second], [oom, out of memory]]")
+            from .synonyms import Synonyms
+
+            try:
+                Synonyms(value)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: 'synonyms': {exc}") from exc
+            value = [list(group) for group in value]
+        elif name == "vocabulary":
+            kebab = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+            if not isinstance(value, dict) or set(value) - {"services", "tags", "triggers"} or not all(
+                    isinstance(v, list) and all(isinstance(x, str) and kebab.fullmatch(x) for x in v)
+                    for v in value.values()):
+                raise ConfigError(f"{source}: 'vocabulary' must map services, tags and/or triggers to lists of "
+                                  "kebab-case values, e.g. {services: [checkout-api, edge-proxy], triggers: "
+                                  f"[config-change, certificate-expiry]}}, not {value!r}")
+            value = {k: list(v) for k, v in value.items()}
         elif name == "phone_region":
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"{source}: 'phone_region' must be a two-letter country code or null")

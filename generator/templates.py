@@ -17,15 +17,14 @@ date: {date}
 severity: {severity}
 status: draft
 services: {services}
-tags: []
+tags: {tags}
 authors: {authors}
 summary: ""
 # started_at: {date}T00:00:00Z     # ISO 8601 with a UTC offset (Z or +02:00)
 # detected_at: {date}T00:00:00Z
 # mitigated_at: {date}T00:00:00Z
 # resolved_at: {date}T00:00:00Z
-# trigger: config-change           # what set it off, one kebab-case term
-# root_cause: ""                   # one line
+{trigger}# root_cause: ""                   # one line
 related: []
 action_items: []
 #  - title: What will stop this from happening again
@@ -78,13 +77,18 @@ def yaml_string(text: str) -> str:
 
 
 def render_template(pm_id: str, title: str, date: dt.date, severity: str,
-                    services: list[str], authors: list[str]) -> str:
-    """The Markdown of a new draft post-mortem with the given front-matter values."""
+                    services: list[str], authors: list[str], tags: list[str] = (),
+                    trigger: str | None = None) -> str:
+    """The Markdown of a new draft post-mortem with the given front-matter values (without a
+    ``trigger``, the line is a comment showing the form)."""
     return TEMPLATE.format(
         id=pm_id,
         title=yaml_string(title),
         date=date.isoformat(),
         severity=severity,
         services="[" + ", ".join(yaml_string(s) for s in services) + "]",
+        tags="[" + ", ".join(yaml_string(t) for t in tags) + "]",
         authors="[" + ", ".join(yaml_string(a) for a in authors) + "]",
+        trigger=(f"trigger: {yaml_string(trigger)}\n" if trigger else
+                 "# trigger: config-push             # what set it off, one kebab-case term (pmkb vocabulary triggers)\n"),
     )

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from . import foreign, formats, material, scan
+from . import foreign, formats, material, scan, vocabulary
 from .inventory import ATTACHMENT, PAGE, POSTMORTEM, UNPUBLISHED, Entry, Inventory
 from .loader import (YAML11_SURPRISES, SourceFile, _enclosing_key, _parent_path, child_path, path_parts, path_step,
                      read_attachment, read_page, read_source)
@@ -1170,17 +1170,20 @@ def _finish(sources: list[tuple[SourceFile, Postmortem | None, Path]], context: 
     result = ValidationResult(files=len(sources))
     others: list[tuple[str, str, int]] = []  # (id, display path, line) of context files
     internal: set[str] = set()  # ids of the internal post-mortems, checked or context
+    context_values = []  # services, tags, trigger of context files (generator.vocabulary)
     for file, root in context:
         src = read_source(file, display_path(file))
         if src.data and isinstance(src.data.get("id"), str):
             others.append((src.data["id"].strip(), src.relpath, src.line_of("id") or 1))
             if visibility_of_data(src.data, settings) == "internal":
                 internal.add(src.data["id"].strip())
+        context_values.append(vocabulary.field_values(src.data))
     for src, _, _ in sources:
         if isinstance(src.data, dict) and isinstance(src.data.get("id"), str) \
                 and visibility_of_data(src.data, settings) == "internal":
             internal.add(src.data["id"].strip())
     _check_corpus(sources, others, settings, internal)
+    _check_vocabulary(sources, context_values, settings)
     problems: list[Problem] = []
     secrets: set[str] = set()
     for src, pm, _ in sources:
@@ -1468,6 +1471,25 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
             _check_links(src, root, settings)
         except Exception as exc:  # noqa: BLE001 - see check_failed
             check_failed(src, exc)
+
+
+def _check_vocabulary(sources: list[tuple[SourceFile, Postmortem | None, Path]], context_values: list,
+                      settings: Settings) -> None:
+    """``vocabulary-near`` / ``vocabulary-unknown`` warnings (:mod:`generator.vocabulary`): a
+    service, tag or trigger that no other file of the corpus uses and that is close to one in
+    use, or that is not in the list the ``vocabulary`` option declares."""
+    checked = [(src, vocabulary.field_values(src.data)) for src, _, _ in sources
+               if not any(p.code == "template-file" for p in src.problems)]
+    counts = vocabulary.vocabulary_counts([values for _, values in checked] + context_values)
+    declared = settings.declared_vocabulary()
+    if not any(values for _, values in checked):
+        return
+    indexes = vocabulary.corpus_indexes(counts, settings.search_synonyms())
+    for src, values in checked:
+        for s in vocabulary.check_values(values, counts, indexes, declared):
+            message, fix = vocabulary.message(s, len(declared.get(s.field, ())))
+            code = "vocabulary-unknown" if s.kind == "unknown" else "vocabulary-near"
+            src.problem(*src.positions.get(s.path, (src.line_of(s.path), None)), s.path, "warning", code, message, fix)
 
 
 # Footnote anchors (footnotes extension) exist on every page without a heading for them.

@@ -43,7 +43,7 @@ from .audience import for_audience, internal_ids, withheld_attachments
 from .cache import Cache
 from .markup import Links
 from .material import SEARCH_INDEX, bundled_polyfills, sanitize_article
-from .render import (STYLESHEET, WORKER_SHIM, SiteOptions, build_day, publish_refusal,
+from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteOptions, build_day, publish_refusal,
                      render_site)
 from .settings import Settings, load_settings
 
@@ -121,6 +121,8 @@ def engine_config(config: dict, docs: str, site: str) -> dict:
     out["plugins"] = [p for p in out.get("plugins") or [] if _plugin_names([p]) != ["postmortems"]]
     css = list(out.get("extra_css") or [])
     out["extra_css"] = css + ([STYLESHEET] if STYLESHEET not in css else [])
+    scripts = list(out.get("extra_javascript") or [])
+    out["extra_javascript"] = scripts + ([SCRIPT] if SCRIPT not in [str(s) for s in scripts] else [])
     theme = dict(out.get("theme") or {}) if isinstance(out.get("theme"), dict) else {"name": out.get("theme")}
     theme.setdefault("variant", "classic")  # Material's look and markup, as the MkDocs build has
     out["theme"] = theme
@@ -198,7 +200,8 @@ class Project:
             draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
         options = SiteOptions(str(self.config.get("site_name") or "Post-mortems"), build_day(),
                               self.use_directory_urls, self.config.get("site_url") or None, self.settings.min_score,
-                              links_from_source=True, internal=internal_ids(postmortems, default_visibility))
+                              links_from_source=True, internal=internal_ids(postmortems, default_visibility),
+                              synonyms=self.settings.search_synonyms())
         try:
             source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache,
                                  Cache(self.settings.cache_path()))

@@ -15,7 +15,9 @@ import functools
 import http.server
 import json
 import os
+import re
 import threading
+import time
 from urllib.parse import urljoin, urlsplit
 from pathlib import Path
 
@@ -163,4 +165,149 @@ def test_offline_build_searches_from_disk(browser, engine):
     assert page.url.startswith("file://") and urlsplit(page.url).path.endswith(".html")
     assert EXPECTED_HIT in page.locator(".pmkb-card__id").inner_text()
     assert outside == [] and errors == []
+    page.close()
+
+
+# --- phone-first pages and the search that knows the field (issue #16 items 2 and 3) ---------
+
+PHONE = {"width": 390, "height": 844}
+LEAP_SECOND = {"PM-2012-003", "PM-2012-004", "PM-2017-001"}
+"""The shipped incidents of the leap second (their write-ups say "extra second" or "second
+inserted", never "leap second" in their text)."""
+DATED = r"\b\d{4}-\d{2}-\d{2} · SEV[1-4]\b"
+"""What pmkb.js writes beside a search result of an incident: its date and severity."""
+
+
+def _open_search(page) -> None:
+    """Open the theme's search with what a person would click at this width: the search box
+    (Material, wide), the search button (Zensical, wide) or the header's search icon (phones)."""
+    for selector in ("label.md-header__button[for=__search]", ".md-search__input", ".md-search__button"):
+        found = page.locator(selector)
+        for i in range(found.count()):
+            if found.nth(i).is_visible():
+                found.nth(i).click()
+                return
+    raise AssertionError("no visible search control")
+
+
+def _wait_for(check, seconds: float = 10):
+    """Poll ``check()`` (search results change as each key is typed) until true or timeout."""
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def _result_ids(page, results: str, base: str, n: int) -> list[str]:
+    """Ids of the incidents of the first ``n`` results, from their links (api/postmortems.json)."""
+    return page.evaluate("""([sel, n]) => {
+        const found = []; const ids = window.pmkbIncidents || {};
+        const byPage = {}; for (const id of Object.keys(ids)) byPage[ids[id][0]] = id;
+        const script = document.querySelector('script[src*="assets/pmkb/pmkb.js"]').src;
+        const base = script.replace(/assets\\/pmkb\\/pmkb\\.js.*$/, '');
+        let anchors = [...document.querySelectorAll(sel)];
+        if (!anchors.length) {  // Zensical: in an open shadow root
+            for (const el of document.querySelectorAll('*')) if (el.shadowRoot)
+                anchors = anchors.concat([...el.shadowRoot.querySelectorAll('dialog ol li a')]);
+        }
+        for (const a of anchors) {
+            const url = new URL(a.getAttribute('href'), location.href).href.split('#')[0].split('?')[0];
+            const id = byPage[url.slice(base.length)];
+            if (id && !found.includes(id)) found.push(id);
+            if (found.length >= n) break;
+        }
+        return found;
+    }""", [results, n])
+
+
+def test_phone_tables_are_cards_with_every_column(browser, served):
+    base, _ = served
+    page = browser.new_page(viewport=PHONE)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base)
+    page.wait_for_selector("table[data-pmkb-cards]")
+    # nothing wider than the screen (Zensical's page keeps a scrollbar: 375 px of the 390)
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    labels = page.eval_on_selector_all(".pmkb-table--incidents table[data-pmkb-cards] tbody tr:first-child td",
+                                       "tds => tds.map(td => td.getAttribute('data-label'))")
+    assert labels == ["Id", "Date", "Title", "Severity", "Services", "TTR"]
+    title = page.locator(".pmkb-table--incidents td[data-pmkb-primary]").first
+    assert title.bounding_box()["width"] > 300          # the title has the card's width, not one word
+    assert page.locator(".pmkb-table--incidents tbody tr:first-child td[data-label=TTR]").is_visible()
+    _shot(page, "home-390")
+    assert errors == []
+    page.close()
+
+
+def test_ledger_filter_and_sort_work_offline(browser, served):
+    base, root = served
+    ledger = json.loads((root / "api" / "action-items.json").read_text(encoding="utf-8"))["action_items"]
+    page = browser.new_page(viewport=PHONE)
+    page.goto(base + "reports/action-items/")
+    tools = page.locator(".pmkb-tools").last            # the ledger is the page's last table
+    count = tools.locator(".pmkb-tools__count")
+    assert count.inner_text() == f"{len(ledger)} rows, 20 shown"
+    tools.locator(".pmkb-tools__filter").fill("sre-oncall")
+    expected = sum(item["owner"] == "sre-oncall" for item in ledger)
+    assert count.inner_text() == f"{expected} of {len(ledger)} rows"
+    tools.locator(".pmkb-tools__filter").fill("")
+    tools.locator(".pmkb-tools__sort").select_option(label="Age (d) ↑")
+    ages = page.eval_on_selector_all("table[data-pmkb-cards] tbody tr:not([hidden]) td[data-label='Age (d)']",
+                                     "tds => tds.map(td => +td.textContent)")
+    assert ages == sorted(item["age_days"] for item in ledger)[:20]
+    page.locator(".pmkb-tools__more").last.click()
+    assert count.inner_text() == f"{len(ledger)} rows"
+    _shot(page, "ledger-390")
+    page.close()
+
+
+def test_phone_charts_are_the_narrow_drawings(browser, served):
+    base, _ = served
+    page = browser.new_page(viewport=PHONE)
+    page.goto(base + "reports/trends/")
+    page.wait_for_selector("picture.pmkb-chart img")
+    shown = page.eval_on_selector_all("picture.pmkb-chart img", "imgs => imgs.map(i => i.currentSrc)")
+    assert shown and all(src.endswith("-narrow.svg") for src in shown), shown
+    wide = browser.new_page(viewport={"width": 1280, "height": 900})
+    wide.goto(base + "reports/trends/")
+    wide.wait_for_selector("picture.pmkb-chart img")
+    shown = wide.eval_on_selector_all("picture.pmkb-chart img", "imgs => imgs.map(i => i.currentSrc)")
+    assert shown and not any(src.endswith("-narrow.svg") for src in shown), shown
+    page.close()
+    wide.close()
+
+
+def test_search_finds_the_leap_second_by_its_name_with_dates(browser, served):
+    base, _ = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(base)
+    results = _search(page, "leap second")
+    _wait_for(lambda: set(_result_ids(page, results, base, 3)) == LEAP_SECOND)
+    assert set(_result_ids(page, results, base, 3)) == LEAP_SECOND
+    # every result of an incident page shows its date and severity (a report section does not)
+    def dated() -> int:
+        return sum(bool(re.search(DATED, text)) for text in page.locator(results).all_inner_texts())
+
+    _wait_for(lambda: dated() >= 3)
+    assert dated() >= 3, page.locator(results).all_inner_texts()
+    _shot(page, "search-leap-second")
+    page.close()
+
+
+def test_an_exact_id_in_the_search_box_opens_its_page(browser, served):
+    base, root = served
+    exported = json.loads((root / "api" / "postmortems.json").read_text(encoding="utf-8"))
+    target = next(p for p in exported["postmortems"] if p["id"] == EXPECTED_HIT)
+    page = browser.new_page(viewport=PHONE)
+    page.goto(base + "reports/")
+    _open_search(page)
+    page.wait_for_timeout(300)
+    page.keyboard.type(EXPECTED_HIT.lower(), delay=40)
+    page.wait_for_selector(".pmkb-search-jump", timeout=15000)
+    assert page.locator(".pmkb-search-jump").first.inner_text() == (
+        f"Enter ↵ opens {EXPECTED_HIT} ({target['date']})")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".pmkb-card__id")
+    assert page.locator(".pmkb-card__id").inner_text() == EXPECTED_HIT
+    assert page.url == urljoin(base, target["url"])
     page.close()

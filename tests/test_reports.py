@@ -415,6 +415,9 @@ def test_site_pages_paths_and_types(pages):
         "reports/data-quality.md", "reports/2024-q3.md", "reports/2024.md", "reports/2023.md",
         "reports/charts/recurring-problems.svg", "reports/charts/incidents-per-quarter.svg",
         "reports/charts/ttd-per-quarter.svg", "reports/charts/ttr-per-quarter.svg", "reports/charts/services.svg",
+        "reports/charts/recurring-problems-narrow.svg", "reports/charts/incidents-per-quarter-narrow.svg",
+        "reports/charts/ttd-per-quarter-narrow.svg", "reports/charts/ttr-per-quarter-narrow.svg",
+        "reports/charts/services-narrow.svg",
     ]
     for path, content in pages.items():
         assert isinstance(content, bytes if path.endswith(".svg") else str), path
@@ -444,7 +447,9 @@ def test_recurrence_page(pages):
     assert ("**2 recurring problems** account for **5 of 7 incidents**. **1** came back after a fix (an incident "
             "started after an earlier incident's action item was done); for **0** more it is not known, their fixes "
             "carry no completion date; **1** has no open action item.") in page
-    assert "![Recurring problems on a timeline" in page and "(charts/recurring-problems.svg)" in page
+    assert ('<picture class="pmkb-chart"><source media="(max-width: 44.984375em)" '
+            'srcset="../charts/recurring-problems-narrow.svg"><img src="../charts/recurring-problems.svg" '
+            'alt="Recurring problems on a timeline, one dot per incident, coloured by severity"></picture>') in page
     row = next(line for line in page.splitlines() if line.startswith("| 1. "))
     assert "[certificate expiry](../clusters/c-pm-2023-001.md)" in row
     assert "(../clusters/c-pm-2023-001.md)<br>**fix did not hold** | 3 (SEV1 3) | 2024-05-10 | 115 d | 7 h | 3 |" \
@@ -475,7 +480,7 @@ def test_trends_page(pages):
     assert "nearest-rank" in page
     assert "| checkout-api | 3 |" in page and "| certificate-expiry | 3 |" in page
     for chart in ("incidents-per-quarter", "ttd-per-quarter", "ttr-per-quarter", "services"):
-        assert f"(charts/{chart}.svg)" in page
+        assert f'srcset="../charts/{chart}-narrow.svg"><img src="../charts/{chart}.svg"' in page
 
 
 def test_data_quality_page(pages):

@@ -171,13 +171,15 @@ def test_charts_are_read_from_the_cache_folder_when_nothing_changed(tmp_path, mo
     options = render.SiteOptions("KB", dt.date(2025, 1, 1))
     first = render.render_site(items, analysis, options, disk_cache=Cache(tmp_path / "cache"))
     charts = {path: svg for path, svg in first.files.items() if path.startswith("reports/charts/")}
-    assert sorted(charts) == ["reports/charts/incidents-per-quarter.svg", "reports/charts/services.svg",
-                              "reports/charts/ttr-per-quarter.svg"]
+    assert sorted(charts) == ["reports/charts/incidents-per-quarter-narrow.svg",
+                              "reports/charts/incidents-per-quarter.svg", "reports/charts/services-narrow.svg",
+                              "reports/charts/services.svg", "reports/charts/ttr-per-quarter-narrow.svg",
+                              "reports/charts/ttr-per-quarter.svg"]  # each with its phone drawing
     drawn = []
     monkeypatch.setattr(report_pages, "draw_chart", lambda spec: drawn.append(spec) or b"<svg/>")
     cache = Cache(tmp_path / "cache")
     again = render.render_site(items, analysis, options, disk_cache=cache)
-    assert drawn == [] and cache.hits == 3
+    assert drawn == [] and cache.hits == 6
     assert {p: again.files[p] for p in charts} == charts
     render.render_site(items + [pm(40)], Analysis(postmortems=items + [pm(40)]), options, disk_cache=cache)
-    assert len(drawn) == 3       # new data: every chart drawn again
+    assert len(drawn) == 6       # new data: every chart drawn again
