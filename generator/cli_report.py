@@ -77,8 +77,9 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
     clusters, warnings = [], []
     if postmortems:
         from .analysis import analyse
+        from .cache import Cache
 
-        analysis = analyse(postmortems, settings)
+        analysis = analyse(postmortems, settings, cache=Cache(settings.cache_path()))
         clusters, warnings = analysis.clusters, analysis.warnings
     rep = build_report(postmortems, clusters, today, since=since, warnings=warnings, drafts_left_out=drafts)
     for warning in warnings:

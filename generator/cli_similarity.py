@@ -144,6 +144,7 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     queried post-mortem's id in "query_id" (null for --text).
     """
     from .analysis import build_index
+    from .cache import Cache
     from .validate import next_free_id
 
     if (query is None) == (text is None):
@@ -154,7 +155,8 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
         raise click.UsageError("the FILE or ID is empty; give a post-mortem file, an id such as PM-2024-017, "
                                "or --text \"...\"")
     settings, postmortems = load_corpus(obj, corpus)
-    index = build_index(postmortems, settings)  # with the [semantic] model when installed
+    # With the [semantic] model when installed; from the cache folder when the corpus is unchanged.
+    index = build_index(postmortems, settings, Cache(settings.cache_path()))
     by_id = {pm.id: pm for pm in index.postmortems}
     exclude: tuple[str, ...] = ()
     # JSON names the query as given (the text, the FILE's path or the id), says which of the
@@ -210,9 +212,10 @@ def related(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: boo
     post-mortem that is among the 3 nearest neighbours of one of them (one-offs get none).
     """
     from .analysis import build_index
+    from .cache import Cache
 
     settings, postmortems = load_corpus(obj, paths, include_drafts)
-    index = build_index(postmortems, settings)
+    index = build_index(postmortems, settings, Cache(settings.cache_path()))
     links = index.related_links()
     _warn(index.warnings, index.notes)
     if fmt == "json":
@@ -267,9 +270,10 @@ def clusters(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bo
     (format v2); without done_at (format v1) it is unknown.
     """
     from .analysis import analyse
+    from .cache import Cache
 
     settings, postmortems = load_corpus(obj, paths, include_drafts)
-    result = analyse(postmortems, settings)
+    result = analyse(postmortems, settings, cache=Cache(settings.cache_path()))
     _warn(result.warnings, result.notes)
     if fmt == "json":
         emit(json.dumps({"clusters": [cluster_json(c) for c in result.clusters]}, ensure_ascii=False,

@@ -79,7 +79,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
 
     def __init__(self):
         self.command = "build"
-        self.analysis_cache: dict[bytes, Analysis] = {}  # kept across mkdocs serve rebuilds
+        self.analysis_cache: dict[str, Analysis] = {}  # kept across mkdocs serve rebuilds
+        self.term_memory: dict = {}  # each post-mortem's tokenising, idem
         self.chart_cache: dict = {}
         self.pending = None
         self._reset()
@@ -303,23 +304,20 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
     def _analyse(self, postmortems: list[Postmortem]) -> Analysis:
         """Related links and clusters; empty (with a warning) while the similarity code is absent.
 
-        Under ``mkdocs serve`` the result is kept across rebuilds: a rebuild whose
-        post-mortems and options did not change (an edit to an authored page or a template)
-        reuses it.
+        The analysis is read from the cache folder when an earlier build analysed the same
+        post-mortems with the same options, and only the changed post-mortems are tokenised
+        again otherwise (:mod:`generator.analysis_cache`). Under ``mkdocs serve`` the result
+        and the tokenising are also kept in memory across rebuilds.
         """
-        import hashlib
-        import pickle
-
+        from . import analysis_cache
         from .analysis import analyse
 
-        key = None
-        if self.command == "serve":  # (the key costs about 0.1 s at 3,000 post-mortems: serve only)
-            key = hashlib.sha256(pickle.dumps((postmortems, repr(self.settings)),
-                                              protocol=pickle.HIGHEST_PROTOCOL)).digest()
-            if key in self.analysis_cache:
-                return self.analysis_cache[key]
+        key = analysis_cache.corpus_key(postmortems, self.settings)
+        if key in self.analysis_cache:
+            return self.analysis_cache[key]
         try:
-            analysis = analyse(postmortems, self.settings)
+            analysis = analyse(postmortems, self.settings, cache=Cache(self.settings.cache_path()),
+                               terms=analysis_cache.TermStore(Cache(self.settings.cache_path()), self.term_memory))
         except ImportError as exc:
             if exc.name not in ("generator.similarity", "generator.clusters"):
                 raise
@@ -327,7 +325,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             return Analysis(postmortems=list(postmortems))
         for message in analysis.warnings + analysis.notes:
             log.info(message)
-        if key is not None:
+        if self.command == "serve":
             if len(self.analysis_cache) >= 2:  # the published set and the one with drafts
                 self.analysis_cache.pop(next(iter(self.analysis_cache)))
             self.analysis_cache[key] = analysis

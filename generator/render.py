@@ -186,14 +186,18 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
 
 
 def _chart_code() -> str:
-    """What a drawn chart depends on besides its data: matplotlib's version and our chart code."""
-    import hashlib
+    """What a drawn chart depends on besides its data: matplotlib's version (read from its
+    metadata: importing matplotlib costs more than reading a cached chart) and this package's
+    code (:func:`generator.analysis_cache.code_digest`: the chart code, the specs, the drawing)."""
+    from importlib import metadata
 
-    import matplotlib
+    from .analysis_cache import code_digest
 
-    from . import charts
-
-    return matplotlib.__version__ + hashlib.sha256(Path(charts.__file__).read_bytes()).hexdigest()
+    try:
+        version = metadata.version("matplotlib")
+    except metadata.PackageNotFoundError:
+        version = "absent"
+    return version + code_digest()
 
 
 def _cached_chart(spec, key: str, disk_cache) -> bytes:

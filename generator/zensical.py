@@ -275,7 +275,7 @@ class Project:
 
     def _analyse(self, postmortems) -> Analysis:
         try:
-            analysis = analyse(list(postmortems), self.settings)
+            analysis = analyse(list(postmortems), self.settings, cache=Cache(self.settings.cache_path()))
         except ImportError as exc:
             _log("WARNING", f"related incidents and clusters are unavailable: {exc}")
             return Analysis(postmortems=list(postmortems))
