@@ -25,7 +25,9 @@ Usage::
     .venv/bin/python benchmarks/everyday.py serve --rounds 5
     .venv/bin/python benchmarks/everyday.py similar --rounds 5
 
-Every round is printed with the load average (``os.getloadavg``), because the machine is shared.
+Every round is printed with the load average (``os.getloadavg``) and, for commands, the CPU
+time (user + system of the command and its children) beside the wall time, because the
+machine is shared: under a load of 10 on 2 cores the wall time measures the other jobs.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -67,6 +70,11 @@ def bare_config(shipped: str) -> str:
     return "\n".join(out) + "\n"
 
 
+SEMANTIC = "off"
+"""The ``semantic`` option of the copied ``mkdocs.yml`` (``--semantic``): off by default, as in
+``site_build.py`` (the sentence model's own cost is #12's, measured by its benchmarks)."""
+
+
 def project(name: str) -> Path:
     """A fresh copy of the shipped project under ``OUT/name``."""
     folder = OUT / name
@@ -75,7 +83,10 @@ def project(name: str) -> Path:
     folder.mkdir(parents=True)
     shutil.copytree(ROOT / "postmortems", folder / "postmortems")
     shipped = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    (folder / "mkdocs.yml").write_text(shipped, encoding="utf-8")
+    entry = "  - postmortems:\n"
+    assert entry in shipped, "the shipped mkdocs.yml changed its postmortems entry"
+    full = shipped.replace(entry, f"{entry}      semantic: \"{SEMANTIC}\"\n")
+    (folder / "mkdocs.yml").write_text(full, encoding="utf-8")
     (folder / "bare.yml").write_text(bare_config(shipped), encoding="utf-8")
     return folder
 
@@ -89,40 +100,66 @@ def edit_summary(path: Path, marker: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def run(cmd: list[str], cwd: Path) -> float:
+CPU: dict[str, list[float]] = {}
+"""CPU seconds (user + system, the process and its children) of every run, by label: on a
+shared machine the wall time measures the other jobs too, the CPU time much less so."""
+
+
+def run(cmd: list[str], cwd: Path, label: str | None = None, check: bool = True) -> float:
+    """Run ``cmd``; returns its wall time (s) and records its CPU time under ``label``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    if done.returncode != 0:
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if label:
+        CPU.setdefault(label, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    if check and done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
     return elapsed
 
 
-def mkdocs_build(folder: Path, config: str) -> float:
+def mkdocs_build(folder: Path, config: str, label: str) -> float:
     site = folder / f"site-{config}"
     if site.exists():
         shutil.rmtree(site)
-    return run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "-d", str(site)], folder)
+    return run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "-d", str(site)], folder, label)
+
+
+BASELINE: Path | None = None
+"""``--baseline DIR``: a source tree of the package (``git archive main | tar -x -C DIR``) whose
+full builds run in the same rounds, through ``PYTHONPATH`` (it comes before the editable install)."""
 
 
 def measure_build(rounds: int) -> dict:
     folder = project("build")
-    cache = folder / ".pmkb-cache"
     times: dict[str, list[float]] = {"bare": [], "cold": [], "warm": [], "edit": []}
+    setups = [("", folder, None)]
+    if BASELINE is not None:
+        times.update({"base-cold": [], "base-warm": [], "base-edit": []})
+        setups.append(("base-", project("build-baseline"), BASELINE))
     loads = []
     for r in range(rounds):
-        times["bare"].append(mkdocs_build(folder, "bare.yml"))
-        if cache.exists():
-            shutil.rmtree(cache)
-        times["cold"].append(mkdocs_build(folder, "mkdocs.yml"))
-        times["warm"].append(mkdocs_build(folder, "mkdocs.yml"))
-        edit_summary(folder / "postmortems" / EDITED, f"Edited in round {r}.")
-        times["edit"].append(mkdocs_build(folder, "mkdocs.yml"))
+        times["bare"].append(mkdocs_build(folder, "bare.yml", "bare"))
+        for prefix, where, code in setups:
+            ENV.pop("PYTHONPATH", None)
+            if code is not None:
+                ENV["PYTHONPATH"] = str(code)
+            cache = where / ".pmkb-cache"
+            if cache.exists():
+                shutil.rmtree(cache)
+            times[prefix + "cold"].append(mkdocs_build(where, "mkdocs.yml", prefix + "cold"))
+            times[prefix + "warm"].append(mkdocs_build(where, "mkdocs.yml", prefix + "warm"))
+            edit_summary(where / "postmortems" / EDITED, f"Edited in round {r}.")
+            times[prefix + "edit"].append(mkdocs_build(where, "mkdocs.yml", prefix + "edit"))
+        ENV.pop("PYTHONPATH", None)
         loads.append(os.getloadavg()[0])
-        print(f"round {r + 1} (load {loads[-1]:.1f}): " + ", ".join(
+        print(f"round {r + 1} (load {loads[-1]:.1f}): wall " + ", ".join(
             f"{k} {v[-1]:.2f} s" for k, v in times.items()) + "; ratios " + ", ".join(
-            f"{k} {times[k][-1] / times['bare'][-1]:.2f}" for k in ("cold", "warm", "edit")), flush=True)
-    return {"times": times, "loads": loads}
+            f"{k} {times[k][-1] / times['bare'][-1]:.2f}" for k in times if k != "bare") + "; CPU " + ", ".join(
+            f"{k} {CPU[k][-1]:.2f} s" for k in times) + "; CPU ratios " + ", ".join(
+            f"{k} {CPU[k][-1] / CPU['bare'][-1]:.2f}" for k in times if k != "bare"), flush=True)
+    return {"times": times, "cpu": {k: CPU[k] for k in times}, "loads": loads}
 
 
 def free_port() -> int:
@@ -191,22 +228,25 @@ def measure_similar(rounds: int) -> dict:
     times: dict[str, list[float]] = {"help": [], "validate": [], "similar": []}
     loads = []
     for r in range(rounds):
-        times["help"].append(run([pmkb, "--help"], folder))
-        start = time.perf_counter()
-        subprocess.run([pmkb, "validate"], cwd=folder, env=ENV, capture_output=True)
-        times["validate"].append(time.perf_counter() - start)
-        times["similar"].append(run(query, folder))
+        times["help"].append(run([pmkb, "--help"], folder, "help"))
+        times["validate"].append(run([pmkb, "validate"], folder, "validate", check=False))
+        times["similar"].append(run(query, folder, "similar"))
         loads.append(os.getloadavg()[0])
-        print(f"round {r + 1} (load {loads[-1]:.1f}): " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()),
-              flush=True)
-    return {"times": times, "loads": loads}
+        print(f"round {r + 1} (load {loads[-1]:.1f}): wall " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
+              + "; CPU " + ", ".join(f"{k} {CPU[k][-1]:.2f} s" for k in times), flush=True)
+    return {"times": times, "cpu": {k: CPU[k] for k in times}, "loads": loads}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("build", "serve", "similar"), nargs="+")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--semantic", choices=("auto", "on", "off"), default="off")
+    parser.add_argument("--baseline", type=Path, help="source tree of the code to compare with (build only)")
     args = parser.parse_args()
+    global SEMANTIC, BASELINE
+    SEMANTIC = args.semantic
+    BASELINE = args.baseline.resolve() if args.baseline else None
     OUT.mkdir(parents=True, exist_ok=True)
     results = {}
     for what in args.what:
@@ -214,7 +254,9 @@ def main() -> None:
     for what, r in results.items():
         if "times" in r:
             medians = {k: statistics.median(v) for k, v in r["times"].items()}
-            print(f"{what} medians: " + ", ".join(f"{k} {v:.2f} s" for k, v in medians.items()))
+            print(f"{what} medians, wall: " + ", ".join(f"{k} {v:.2f} s" for k, v in medians.items()))
+            medians = {k: statistics.median(v) for k, v in r["cpu"].items()}
+            print(f"{what} medians, CPU: " + ", ".join(f"{k} {v:.2f} s" for k, v in medians.items()))
         else:
             print(f"serve: start {r['start']:.2f} s, save-to-visible median "
                   f"{statistics.median(r['save_to_visible']):.2f} s")

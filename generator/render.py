@@ -92,6 +92,22 @@ def build_day() -> dt.date:
     return now.date()
 
 
+def report_day(option: str | None, postmortems: Sequence[Postmortem]) -> dt.date:
+    """The reference day of the reports and ages (the ``today`` option, :class:`Settings`).
+
+    Args:
+        option: ``None`` (the build's day: :func:`build_day`, UTC or ``SOURCE_DATE_EPOCH``),
+            ``"latest"`` (the latest ``date`` among ``postmortems``; the build's day when there
+            is none) or a ``YYYY-MM-DD`` day.
+        postmortems: the post-mortems the site or report shows.
+    """
+    if option is None:
+        return build_day()
+    if option == "latest":
+        return max((pm.date for pm in postmortems), default=None) or build_day()
+    return dt.date.fromisoformat(option)
+
+
 def asset(name: str) -> bytes:
     """A file shipped in ``generator/assets/``."""
     return resources.files("generator").joinpath("assets", name).read_bytes()
