@@ -46,35 +46,106 @@ def published(postmortems: list[Postmortem]) -> list[Postmortem]:
     return [pm for pm in postmortems if pm.status != "draft"]
 
 
-def analyse(postmortems: list[Postmortem], settings: Settings) -> Analysis:
+def analyse(postmortems: list[Postmortem], settings: Settings, cache=None, terms=None) -> Analysis:
     """Link and cluster ``postmortems`` with the options in ``settings``.
 
     Implemented in :mod:`generator.similarity` and :mod:`generator.clusters` (imported here,
     lazily, because scikit-learn takes about a second to import).
+
+    Args:
+        postmortems: the corpus.
+        settings: the options.
+        cache: a :class:`generator.cache.Cache` (the ``cache_dir`` folder) or ``None``. With
+            one, an unchanged corpus is answered from the entries of an earlier run (no
+            scikit-learn import, no tokenising), and a changed one tokenises only the
+            post-mortems that changed (:mod:`generator.analysis_cache`).
+        terms: a :class:`generator.analysis_cache.TermStore` to use (one kept across
+            ``mkdocs serve`` rebuilds); default: one over ``cache``.
+
+    Returns:
+        The :class:`Analysis`; the same with or without a cache.
     """
+    from . import analysis_cache as stored
+
+    key = stored.corpus_key(postmortems, settings) if cache is not None else None
+    index = build_index(postmortems, settings, cache, terms, key=key)
+    links_key = stored.links_key(key, settings) if cache is not None else None
+    found = stored.load_links(cache, links_key, index.postmortems) if cache is not None else None
+    if found is not None:
+        clusters = found["clusters"]
+        return Analysis(postmortems=list(postmortems), related=found["related"], clusters=clusters,
+                        cluster_of={member: c.id for c in clusters for member in c.members},
+                        warnings=found["warnings"], notes=list(index.notes), semantic=index.semantic is not None,
+                        index=index)
     from .clusters import find_clusters
 
-    index = build_index(postmortems, settings)
     related = index.related_links()
     warnings = list(index.warnings)
     clusters = find_clusters(postmortems, index, settings, warnings=warnings)
     cluster_of = {member: c.id for c in clusters for member in c.members}
-    return Analysis(postmortems=list(postmortems), related=related, clusters=clusters,
-                    cluster_of=cluster_of, warnings=warnings, notes=list(index.notes),
-                    semantic=index.semantic is not None, index=index)
+    analysis = Analysis(postmortems=list(postmortems), related=related, clusters=clusters,
+                        cluster_of=cluster_of, warnings=warnings, notes=list(index.notes),
+                        semantic=index.semantic is not None, index=index)
+    if cache is not None:
+        stored.save_links(cache, links_key, analysis)
+    return analysis
 
 
-def build_index(postmortems: list[Postmortem], settings: Settings):
+def build_index(postmortems: list[Postmortem], settings: Settings, cache=None, terms=None, key: str | None = None):
     """A :class:`~generator.similarity.SimilarityIndex` with the sentence model of the
     ``[semantic]`` extra attached when ``settings.semantic`` allows it and it is installed.
 
     ``semantic: auto`` (default) uses the extra when installed and otherwise adds, once per
     process, a note to ``index.notes`` that it would improve links; ``on`` without the extra
     is a warning; ``off`` never loads it. Embeddings are cached in ``settings.cache_path()``.
+
+    With ``cache`` (a :class:`generator.cache.Cache`), the index of an unchanged corpus is
+    restored from it (NumPy and SciPy only) and a new one is stored there; ``terms`` and
+    ``key`` as for :func:`analyse` (``key``: :func:`generator.analysis_cache.corpus_key`,
+    computed when not given).
     """
+    from . import analysis_cache as stored
+
+    if cache is not None:
+        key = key or stored.corpus_key(postmortems, settings)
+        index = stored.load_index(cache, key, postmortems, settings)
+        if index is not None:
+            if index._vectors is not None:  # (a query file is embedded through the cache too)
+                from .cache import Cache
+
+                index.semantic_cache = Cache(settings.cache_path())
+            if _would_note(index, settings):  # the once-per-process note is not stored
+                from . import semantic
+
+                index.notes = index.notes + semantic.note_once()
+            return index
+        terms = terms if terms is not None else stored.TermStore(cache)
+    index = _build_index(postmortems, settings, terms)
+    if terms is not None:
+        terms.save()
+    if cache is not None:
+        from .semantic import EXTRA_HINT
+
+        said = index.notes
+        index.notes = [n for n in said if n != EXTRA_HINT]
+        stored.save_index(cache, key, index)
+        index.notes = said
+    return index
+
+
+def _would_note(index, settings: Settings) -> bool:
+    """Would :func:`_build_index` say that the ``[semantic]`` extra would improve links?"""
+    if settings.semantic != "auto" or len(index.ids) < 2 or not index.vocabulary:
+        return False
+    from . import semantic
+
+    return not semantic.available()
+
+
+def _build_index(postmortems: list[Postmortem], settings: Settings, terms=None):
     from .similarity import SimilarityIndex
 
-    index = SimilarityIndex.build(postmortems, settings)
+    index = SimilarityIndex.build(postmortems, settings, terms=terms)
     if settings.semantic == "off" or len(index.ids) < 2 or not index.vocabulary:
         return index
     from . import semantic

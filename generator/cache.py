@@ -1,4 +1,4 @@
-"""An on-disk cache folder for derived data (embeddings today), outside the docs folder.
+"""An on-disk cache folder for derived data (embeddings, charts, the analysis), outside the docs folder.
 
 One folder, option ``cache_dir`` (default ``.pmkb-cache/`` beside ``mkdocs.yml``), never inside
 ``postmortems/``: the build never writes into the knowledge base. The folder ignores itself
@@ -8,12 +8,26 @@ tools skip it. Entries are files named by the SHA-256 of their key, written atom
 (a temporary file, then :func:`os.replace`), so two builds at once never read half a file.
 
 Whatever the cache holds can be deleted at any time: a miss recomputes it.
+
+**Only entries this user's runs wrote are read.** A pull request can commit files into the
+cache folder (``git add -f`` ignores the ``.gitignore``), and CI builds what it checks out; an
+entry planted there could put text that is no post-mortem's own into the site (a chart that
+runs script, a related link nobody computed). So every entry carries an HMAC-SHA256 (RFC 2104)
+of its namespace, key and bytes, made with a random key kept *outside* the cache folder, in the
+user's cache home (:func:`secret_path`: ``$XDG_CACHE_HOME/postmortem-kb/cache.key``, else
+``~/.cache/postmortem-kb/cache.key``, created on first use, mode 0600). An entry whose HMAC does
+not verify (planted, copied from another machine, truncated, corrupted) is a miss. A CI job
+that keeps its cache folder between runs keeps that file too (or the first run of each job
+recomputes everything, which is always correct). Without a usable key file nothing is cached.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import hmac
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -21,6 +35,48 @@ DEFAULT_DIR = ".pmkb-cache"
 """Default ``cache_dir``, relative to the folder of ``mkdocs.yml``."""
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# postmortem-kb cache; see https://bford.info/cachedir/\n"
+
+
+_MAGIC = b"PMKB-HMAC1\n"
+_MAC_BYTES = 32
+SECRET_BYTES = 32
+
+
+def secret_path() -> Path:
+    """Where the key of the entries' HMAC is kept: ``postmortem-kb/cache.key`` under
+    ``$XDG_CACHE_HOME`` (XDG Base Directory Specification), else under ``~/.cache``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "postmortem-kb" / "cache.key"
+
+
+@functools.lru_cache(maxsize=4)
+def _secret(path: Path) -> bytes | None:
+    """The HMAC key stored at ``path`` (created atomically with 32 random bytes when absent),
+    or ``None`` when it cannot be read or made (nothing is cached then)."""
+    from .inventory import read_regular
+
+    for _ in range(2):
+        try:
+            data = read_regular(path, SECRET_BYTES + 1)
+            return data if len(data) == SECRET_BYTES else None
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+        try:  # write a temporary file, then link it into place: never a half-written key
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(secrets.token_bytes(SECRET_BYTES))
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process made it first: read theirs
+            finally:
+                os.unlink(tmp)
+        except OSError:
+            return None
+    return None
 
 
 def digest(*parts: str | bytes) -> str:
@@ -61,23 +117,45 @@ class Cache:
         folder) is a miss, never followed."""
         from .inventory import read_regular
 
+        secret = self._secret()
         try:
-            data = read_regular(self._path(namespace, key))
+            data = read_regular(self._path(namespace, key)) if secret is not None else None
         except OSError:
+            data = None
+        if data is not None:
+            head, mac, body = data[:len(_MAGIC)], data[len(_MAGIC):len(_MAGIC) + _MAC_BYTES], \
+                data[len(_MAGIC) + _MAC_BYTES:]
+            if head != _MAGIC or not hmac.compare_digest(mac, self._mac(secret, namespace, key, body)):
+                data = None  # not written by this user's runs: planted, foreign or damaged
+            else:
+                data = body
+        if data is None:
             self.misses += 1
             return None
         self.hits += 1
         return data
 
+    def _secret(self) -> bytes | None:
+        return _secret(secret_path())
+
+    @staticmethod
+    def _mac(secret: bytes, namespace: str, key: str, data: bytes) -> bytes:
+        return hmac.new(secret, digest(namespace, key).encode("ascii") + data, hashlib.sha256).digest()
+
     def put(self, namespace: str, key: str, data: bytes) -> None:
         """Store ``data`` under ``key`` (atomically; silently skipped when the folder cannot
         be written)."""
         path = self._path(namespace, key)
+        secret = self._secret()
+        if secret is None:
+            return
         try:
             self._prepare()
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as handle:
+                handle.write(_MAGIC)
+                handle.write(self._mac(secret, namespace, key, data))
                 handle.write(data)
             os.replace(tmp, path)
         except OSError:

@@ -28,7 +28,8 @@ from .cli import EXIT_OK, INCLUDE_DRAFTS, PATHS, Context, _parse_date, emit, pas
               help="Only incidents on or after this date (recurring problems with an incident since then are "
                    "shown with their whole history).")
 @click.option("--today", callback=_parse_date, metavar="YYYY-MM-DD",
-              help="Reference date for ages, recency and overdue items (default: today, UTC).")
+              help="Reference date for ages, recency and overdue items (default: the 'today' option of "
+                   "mkdocs.yml; unset: today, UTC).")
 @INCLUDE_DRAFTS
 @pass_context
 def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: dt.date | None,
@@ -50,14 +51,21 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
     if fmt != "csv" and table != "clusters":
         raise click.UsageError("--table applies only to --format csv")
     settings = obj.settings
-    today = today or dt.datetime.now(dt.timezone.utc).date()
-    if since is not None and since > today:
+    if today is None and settings.today is None:
+        today = dt.datetime.now(dt.timezone.utc).date()
+    if today is not None and since is not None and since > today:
         raise click.BadParameter(f"{since.isoformat()} is after --today {today.isoformat()}", param_hint="--since")
     result = run_validation(resolve_paths(settings, paths), settings)
     obj.redactor = result.redactor
     from .analysis import published
+    from .render import report_day
 
     postmortems = [pm for pm in result.postmortems if pm.id in result.valid_ids]
+    if today is None:  # the 'today' option: a day, or the latest incident's (as the site's reports)
+        today = report_day(settings.today, published(postmortems))
+        if since is not None and since > today:
+            raise click.BadParameter(f"{since.isoformat()} is after 'today' {today.isoformat()} (the 'today' "
+                                     "option of mkdocs.yml)", param_hint="--since")
     left_out = result.files - len(postmortems)  # files that could not be read count too
     drafts = 0
     if not include_drafts:
@@ -77,8 +85,9 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
     clusters, warnings = [], []
     if postmortems:
         from .analysis import analyse
+        from .cache import Cache
 
-        analysis = analyse(postmortems, settings)
+        analysis = analyse(postmortems, settings, cache=Cache(settings.cache_path()))
         clusters, warnings = analysis.clusters, analysis.warnings
     rep = build_report(postmortems, clusters, today, since=since, warnings=warnings, drafts_left_out=drafts)
     for warning in warnings:

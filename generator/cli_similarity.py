@@ -147,6 +147,7 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     queried post-mortem's id in "query_id" (null for --text).
     """
     from .analysis import build_index
+    from .cache import Cache
     from .validate import next_free_id
 
     if (query is None) == (text is None):
@@ -159,7 +160,8 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     settings, postmortems = load_corpus(obj, corpus)
     if semantic is not None:
         settings = dataclasses.replace(settings, semantic=semantic)
-    index = build_index(postmortems, settings)  # with the [semantic] model when installed
+    # With the [semantic] model when installed; from the cache folder when the corpus is unchanged.
+    index = build_index(postmortems, settings, Cache(settings.cache_path()))
     by_id = {pm.id: pm for pm in index.postmortems}
     exclude: tuple[str, ...] = ()
     # JSON names the query as given (the text, the FILE's path or the id), says which of the
@@ -215,9 +217,10 @@ def related(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: boo
     post-mortem that is among the 3 nearest neighbours of one of them (one-offs get none).
     """
     from .analysis import build_index
+    from .cache import Cache
 
     settings, postmortems = load_corpus(obj, paths, include_drafts)
-    index = build_index(postmortems, settings)
+    index = build_index(postmortems, settings, Cache(settings.cache_path()))
     links = index.related_links()
     _warn(index.warnings, index.notes)
     if fmt == "json":
@@ -272,9 +275,10 @@ def clusters(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bo
     (format v2); without done_at (format v1) it is unknown.
     """
     from .analysis import analyse
+    from .cache import Cache
 
     settings, postmortems = load_corpus(obj, paths, include_drafts)
-    result = analyse(postmortems, settings)
+    result = analyse(postmortems, settings, cache=Cache(settings.cache_path()))
     _warn(result.warnings, result.notes)
     if fmt == "json":
         emit(json.dumps({"clusters": [cluster_json(c) for c in result.clusters]}, ensure_ascii=False,

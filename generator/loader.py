@@ -450,15 +450,243 @@ def _enclosing_key(fm_lines: list[str], index: int) -> str | None:
 
 
 def _yaml_error(src: SourceFile, exc: yaml.YAMLError, fm_lines: list[str]) -> None:
+    """Report a YAML syntax error at the line and key where the problem *starts*
+    (:func:`yaml_diagnosis`), not where PyYAML gave up."""
+    index, column, key, message, fix = yaml_diagnosis(exc, fm_lines)
+    src.problem(index + src.front_matter_line, column, key, "error", "yaml-syntax", message, fix)
+
+
+_KEY_LINE = re.compile(r"^(?P<indent>[ ]*)(?P<dash>-[ ]+)?(?P<key>[^\s#:'\"\[\]{},&*!|>%@`-][^:#]*?)[ ]*:(?:[ ]+(?P<value>.*))?$")
+_QUOTED_CONTEXT = ("while scanning a quoted scalar", "while parsing a quoted scalar")
+_FLOW_CONTEXT = {"while parsing a flow sequence": ("[", "]", "list"), "while parsing a flow mapping": ("{", "}", "mapping")}
+_LIST_FIELDS = frozenset({"services", "tags", "authors", "related", "not_related", "contributing_factors"})
+_GENERIC_FIX = "check indentation and quoting on this line; quote values that contain ': ' or start with a symbol"
+
+
+def yaml_diagnosis(exc: yaml.YAMLError, fm_lines: list[str]) -> tuple[int, int | None, str | None, str, str]:
+    """Where a YAML syntax error starts, and what to do about it.
+
+    PyYAML reports where it gave up, which is often lines later than the mistake: an unclosed
+    quote or bracket swallows the following fields and is reported at the end of the front
+    matter or at the next key. This picks the *start* of the construct the error is about
+    (PyYAML's ``context_mark``: the opening quote or bracket, the key being scanned) and names
+    the family of the mistake, with the line rewritten as a fix where one is clear:
+
+    * an unclosed ``"`` or ``'`` (reported at the quote), an unknown escape in double quotes;
+    * an unclosed ``[`` or ``{`` (at the bracket);
+    * ``: `` inside a plain value (``title: Payments: down``): quote the value;
+    * a line indented more than the field above it (read as more text of that value);
+    * a line whose indentation matches no field around it (list items, block text);
+    * text after a closing quote or bracket (``title: "Payments" down``);
+    * a value that starts with a character YAML reserves (``@``, `````, ``%``, ``- ``);
+    * a line that is neither ``key: value`` nor more text of the value above.
+
+    Args:
+        exc: the error from PyYAML (any ``MarkedYAMLError``; others give the first line).
+        fm_lines: the front-matter lines (between the ``---`` lines).
+
+    Returns:
+        ``(line index in fm_lines (0-based), column (1-based) or None, field path such as
+        "title" or "action_items[1].owner" or None, message, fix)``.
+    """
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
     mark = getattr(exc, "problem_mark", None)
-    line = mark.line + src.front_matter_line if mark else src.front_matter_line
-    column = mark.column + 1 if mark else None
-    what = getattr(exc, "problem", None) or str(exc)
-    ctx = getattr(exc, "context", None)
-    message = f"front matter is not valid YAML: {what}" + (f" ({ctx})" if ctx else "")
-    fix = "check indentation and quoting on this line; quote values that contain ': ' or start with a symbol"
-    src.problem(line, column, _enclosing_key(fm_lines, mark.line if mark else 0), "error", "yaml-syntax",
-                message, fix)
+    start = getattr(exc, "context_mark", None)
+    if mark is None:
+        return 0, None, _enclosing_key(fm_lines, 0), f"front matter is not valid YAML: {problem}", _GENERIC_FIX
+    line = lambda i: fm_lines[i] if 0 <= i < len(fm_lines) else ""  # noqa: E731
+    where, column = mark.line, mark.column
+    message = f"front matter is not valid YAML: {problem}" + (f" ({context})" if context else "")
+    fix = _GENERIC_FIX
+    swallowing = _swallowing_quote(fm_lines, mark.line)
+    if swallowing is not None and context not in _QUOTED_CONTEXT:
+        # A quote left open that a later quote closed: the error shows up lines later.
+        (start_line, start_column), end_line, quote, keys = swallowing
+        kind = "double" if quote == '"' else "single"
+        shown = ", ".join(f"'{k}'" for k in keys[:3]) + (" ..." if len(keys) > 3 else "")
+        message = (f"the {kind} quote ({quote}) opened here is not closed on this line: YAML read the next "
+                   f"{end_line - start_line} line(s) ({shown}) as part of this value, up to a {quote} there")
+        own = _KEY_LINE.match(line(start_line))
+        fix = (f"close the quote at the end of the value: {_closed(line(start_line).strip(), quote)}"
+               if own and own.group("value") and own.group("value").startswith(quote)
+               else f"close the quote ({quote}) where the quoted text ends, on the same line")
+        return start_line, start_column + 1, _yaml_path(fm_lines, start_line), message, fix
+
+    if context in _QUOTED_CONTEXT and start is not None:
+        quote = line(start.line)[start.column:start.column + 1] or '"'
+        if "escape" in problem:
+            text = line(mark.line)
+            at = text.rfind("\\", 0, mark.column + 1)
+            escape = text[at:at + 2] if at >= 0 else "\\"
+            column = at if at >= 0 else column
+            message = (f"'{escape}' is not an escape sequence YAML knows inside double quotes "
+                       "(a backslash starts one: \\n, \\t, \\\\ ...)")
+            fix = "write the value in single quotes ('...'), where a backslash is just a backslash, or double it (\\\\)"
+        else:
+            where, column = start.line, start.column
+            swallowed = mark.line - start.line
+            kind = "double" if quote == '"' else "single"
+            message = (f"the {kind} quote ({quote}) opened here is never closed"
+                       + (f": YAML read the {swallowed} line(s) after it as part of this value" if swallowed > 0 else ""))
+            own = _KEY_LINE.match(line(start.line))
+            if own and own.group("value") and own.group("value").startswith(quote):
+                fix = f"close the quote at the end of the value: {_closed(line(start.line).strip(), quote)}"
+            else:
+                fix = f"close the quote ({quote}) where the quoted text ends, on the same line"
+    elif context in _FLOW_CONTEXT and start is not None:
+        opening, closing, kind = _FLOW_CONTEXT[context]
+        if mark.line > start.line:
+            where, column = start.line, start.column
+            own = _KEY_LINE.match(line(start.line))
+            message = f"the {kind} opened with '{opening}' here is not closed with '{closing}' on this line"
+            if own and own.group("key").strip() in _LIST_FIELDS and opening == "[":
+                fix = f"end the list with ']' on the same line: {line(start.line).strip().rstrip(',')}]"
+            else:
+                message += f" (a value that starts with '{opening}' is a YAML {kind})"
+                fix = (f"quote the value if it is text: {_quoted_line(own)}" if own and own.group("value")
+                       else f"quote the value if it is text, or close the {kind} with '{closing}'")
+        else:
+            message = (f"after an item of the '{opening}...{closing}' {kind} YAML expects ',' or '{closing}' "
+                       f"(column {mark.column + 1})")
+            fix = f"separate the items with ', ' and quote an item that holds ',', '{closing}' or ': '"
+    elif context == "while scanning a simple key" and start is not None:
+        where, column = start.line, start.column
+        text = line(start.line)
+        glued = re.match(r"^(\s*)([A-Za-z_][\w-]*):(\S.*)$", text)
+        if glued:
+            message = f"'{glued.group(2)}:' needs a space after the colon"
+            fix = f"write it as: {glued.group(2)}: {glued.group(3)}"
+            parent = (_yaml_path(fm_lines, where) or "").rpartition(".")[0] if glued.group(1) else ""
+            return where, column + 1, (parent + "." if parent else "") + glued.group(2), message, fix
+        else:
+            message = ("this line is neither 'key: value' nor more text of the value above "
+                       "(no ':' after its first words, and it is not indented under a value)")
+            fix = "write it as 'key: value', or indent it to continue the value above, or start it with '#' as a comment"
+    elif problem.startswith("mapping values are not allowed"):
+        text = line(mark.line)
+        own = _KEY_LINE.match(text)
+        above = _previous_content(fm_lines, mark.line)
+        above_key = _KEY_LINE.match(line(above)) if above is not None else None
+        if own and own.group("value") is not None and mark.column > len(own.group("indent") or "") + len(own.group("key")):
+            message = (f"': ' inside the value of '{own.group('key')}': YAML reads 'key: value', so the second "
+                       "': ' makes no sense there")
+            fix = f"quote the value: {_quoted_line(own)}"
+        elif own and above_key and len(own.group("indent")) > len(above_key.group("indent")) and \
+                not (above_key.group("value") is None or above_key.group("value").strip() in ("|", ">", "|-", ">-")):
+            message = (f"'{own.group('key').strip()}' is indented more than '{above_key.group('key').strip()}' above "
+                       "it, so YAML reads it as more text of that value and then finds ': '")
+            column = len(own.group("indent")) + 1
+            fix = (f"start '{own.group('key').strip()}:' at the same indentation as '{above_key.group('key').strip()}:'"
+                   + (" (at the beginning of the line)" if not above_key.group("indent") else ""))
+            parent = (_yaml_path(fm_lines, above) or "").rpartition(".")[0]
+            return where, column, (parent + "." if parent else "") + own.group("key").strip(), message, fix
+    elif problem.startswith("did not find expected key") or problem.startswith("did not find expected '-'"):
+        text = line(mark.line)
+        before = text[:mark.column].rstrip()
+        if before.endswith(("\"", "'", "]", "}")) and before.lstrip(" -") and ":" in before:
+            message = "text after the closing quote or bracket of this value"
+            own = _KEY_LINE.match(text)
+            value = own.group("value") if own and own.group("value") else text[mark.column:]
+            fix = (f"quote the whole value: {own.group('key')}: '{value.replace(chr(39), chr(39) * 2)}'"
+                   if own else "quote the whole value")
+        else:
+            above = _previous_content(fm_lines, mark.line)
+            message = ("this line's indentation matches none of the fields or list items around it "
+                       f"(it starts at column {len(text) - len(text.lstrip(' ')) + 1})")
+            fix = (f"indent it like the line it belongs with" + (f" (line above: {line(above).rstrip()!r})"
+                                                                  if above is not None else ""))
+            column = len(text) - len(text.lstrip(" ")) + 1
+            return where, column, _yaml_path(fm_lines, where), message, fix
+    elif problem.startswith("found character that cannot start any token"):
+        char = line(mark.line)[mark.column:mark.column + 1]
+        own = _KEY_LINE.match(line(mark.line))
+        message = f"a plain value cannot start with '{char}' (YAML reserves it)"
+        fix = f"quote the value: {_quoted_line(own)}" if own and own.group("value") else "quote the value"
+    elif problem.startswith("block sequence entries are not allowed"):
+        own = _KEY_LINE.match(line(mark.line))
+        message = "a value that starts with '- ' is read as a list item, which cannot stand after 'key:' on its line"
+        fix = f"quote the value: {_quoted_line(own)}" if own and own.group("value") else "quote the value"
+    return where, column + 1, _yaml_path(fm_lines, where), message, fix
+
+
+def _swallowing_quote(fm_lines: list[str], error_line: int):
+    """A quoted value that starts on one line and ends on a later one, at or before
+    ``error_line``, and holds lines that look like fields (``date: ...``): a quote left open
+    that the next quote of the text closed. Returns ``((line, column), end line, quote, keys
+    swallowed)`` of the first one, or ``None``."""
+    text = "\n".join(fm_lines)
+    if '"' not in text and "'" not in text:
+        return None
+    try:
+        tokens = list(yaml.scan(text, Loader=_YamlLoader))
+    except yaml.YAMLError:
+        return None
+    for token in tokens:
+        style = getattr(token, "style", None)
+        if not isinstance(token, yaml.ScalarToken) or style not in ('"', "'"):
+            continue
+        start, end = token.start_mark, token.end_mark
+        if start.line > error_line:
+            break
+        if end.line <= start.line:
+            continue
+        keys = [m.group(1) for i in range(start.line + 1, end.line + 1)
+                if (m := _TOP_LEVEL_KEY.match(fm_lines[i]))]
+        if keys:
+            return (start.line, start.column), end.line, style, keys
+    return None
+
+
+def _closed(text: str, quote: str) -> str:
+    return text.rstrip() + quote
+
+
+def _quoted_line(own: re.Match) -> str:
+    """``key: "value"`` for a ``_KEY_LINE`` match (the value's backslashes and quotes escaped)."""
+    value = own.group("value").strip()
+    return f"{own.group('key')}: \"{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}\""
+
+
+def _previous_content(fm_lines: list[str], index: int) -> int | None:
+    """Index of the nearest line above ``index`` that is neither blank nor a comment."""
+    for i in range(min(index, len(fm_lines)) - 1, -1, -1):
+        stripped = fm_lines[i].strip()
+        if stripped and not stripped.startswith("#"):
+            return i
+    return None
+
+
+def _yaml_path(fm_lines: list[str], index: int) -> str | None:
+    """The field a front-matter line belongs to, named as validation names fields (``title``,
+    ``action_items[1].owner``), from the indentation of the lines down to it: a best guess on
+    text that is not valid YAML, never an error."""
+    stack: list[list] = []  # [indent, label, items so far]
+    for i in range(min(index, len(fm_lines) - 1) + 1):
+        text = fm_lines[i]
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        indent = len(text) - len(text.lstrip(" "))
+        rest = text[indent:]
+        if rest.startswith("- ") or rest == "-":
+            while stack and (stack[-1][0] > indent or (stack[-1][0] == indent and stack[-1][1].startswith("["))):
+                stack.pop()
+            count = stack[-1][2] if stack else 0
+            if stack:
+                stack[-1][2] += 1
+            stack.append([indent, f"[{count}]", 0])
+            after = rest[1:]
+            indent += 1 + len(after) - len(after.lstrip(" "))
+            rest = after.lstrip(" ")
+        m = _KEY_LINE.match(" " * indent + rest) if rest else None
+        while stack and stack[-1][0] >= indent and not stack[-1][1].startswith("["):
+            stack.pop()  # (a line at or left of a key's indentation is not inside its value)
+        if m and m.group("key"):
+            stack.append([indent, m.group("key").strip().strip("'\""), 0])
+    path = ""
+    for _, label, _ in stack:
+        path += label if label.startswith("[") else ("." if path else "") + label
+    return path or None
 
 
 _RESOLVER = yaml.resolver.Resolver()

@@ -24,6 +24,7 @@ events and nothing else (no MkDocs or Material module is patched):
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import signal
@@ -44,8 +45,8 @@ from .cache import Cache
 from .material import SEARCH_INDEX, SYNONYM_FIELD, add_search_field, bundled_polyfills
 from .model import Postmortem
 from .paths import REPORTS
-from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteOptions, SiteSource, build_day,
-                     publish_refusal, render_site)
+from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteOptions, SiteSource, publish_refusal,
+                     render_site, report_day)
 from .settings import DEFAULTS, ConfigError, settings_from_options
 
 log = get_plugin_logger(__name__)
@@ -75,6 +76,7 @@ class PostmortemsConfig(base.Config):
     synonyms = c.Type(list, default=[])
     builtin_synonyms = c.Type(bool, default=DEFAULTS.builtin_synonyms)
     vocabulary = c.Type(dict, default={})
+    today = c.Type((str, datetime.date, type(None)), default=DEFAULTS.today)
 
 
 class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
@@ -82,7 +84,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
 
     def __init__(self):
         self.command = "build"
-        self.analysis_cache: dict[bytes, Analysis] = {}  # kept across mkdocs serve rebuilds
+        self.analysis_cache: dict[str, Analysis] = {}  # kept across mkdocs serve rebuilds
+        self.term_memory: dict = {}  # each post-mortem's tokenising, idem
+        self._preparing = False
         self.chart_cache: dict = {}
         self.pending = None
         self._reset()
@@ -93,6 +97,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.source: SiteSource | None = None
         self.authored: set[str] = set()
         self.synonym_urls: dict[str, list[str]] = {}
+        self.broken: dict[str, list] = {}
+        self.hide = lambda text: text
 
     def on_startup(self, *, command, dirty):
         """Remember whether this is ``mkdocs serve`` (drafts get a page there)."""
@@ -156,13 +162,19 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             pending.cancel()
 
     def _validation_result(self):
-        """Wait for the validation; errors stop the build with the messages of ``pmkb validate``."""
+        """Wait for the validation; errors stop the build with the messages of ``pmkb validate``.
+
+        Under ``mkdocs serve`` errors in post-mortem files do not stop it: those files are left
+        out of the site and each gets a page of its problems at its own address, so the browser
+        the author writes with shows them (:mod:`generator.error_page`); ``self.broken`` maps
+        their docs paths to their problems."""
         from .output import summary_line
 
         pending, self.pending = self.pending, None
         result = pending.result()
         log.debug(f"validated {result.files} files in {time.perf_counter() - self.validation_started:.2f} s")
         hide = result.redactor.hide  # (messages are masked already; this is the edge, for the log)
+        self.hide = hide
         for problem in result.problems:
             if problem.level == "warning":
                 log.warning(hide(_one_line(problem)))
@@ -170,14 +182,37 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             for problem in result.problems:
                 if problem.level == "error":
                     log.error(hide(_one_line(problem)))
-            raise PluginError(f"post-mortems: {summary_line(result)}; run 'pmkb validate' for details")
+            broken = self._broken_files(result) if self.command == "serve" else None
+            if broken is None:
+                raise PluginError(f"post-mortems: {summary_line(result)}; run 'pmkb validate' for details")
+            self.broken = broken
+            log.error(f"post-mortems: {summary_line(result)}; the preview shows the problems on the page of "
+                      f"each of the {len(broken)} file(s) and leaves them out of the site")
         return result
+
+    def _broken_files(self, result) -> dict[str, list] | None:
+        """``{docs path: problems}`` of the files with errors, or ``None`` when an error is not
+        about a post-mortem file of the docs folder (then the build stops as ``mkdocs build``)."""
+        docs = self.settings.docs_dir.resolve()
+        errored = {p.path for p in result.problems if p.level == "error"}
+        out: dict[str, list] = {}
+        for shown in errored:
+            try:
+                relative = Path(os.path.abspath(shown)).relative_to(docs).as_posix()
+            except ValueError:
+                return None
+            if not relative.endswith(".md"):
+                return None
+            out[relative] = [p for p in result.problems if p.path == shown]
+        return out
 
     def on_files(self, files, config):
         """Validate, analyse, render the site source and add it to MkDocs' files."""
+        self.broken = {}
         result = self._validation_result()
         audience, default_visibility = self.settings.audience, self.settings.default_visibility
-        shown, withheld = for_audience(result.postmortems, audience, default_visibility)
+        readable = [pm for pm in result.postmortems if pm.path not in self.broken]
+        shown, withheld = for_audience(readable, audience, default_visibility)
         published = [pm for pm in shown if pm.status != "draft"]
         drafts = [pm for pm in shown if pm.status == "draft"] if self.command == "serve" else []
         if audience == "public":
@@ -193,7 +228,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             everything = self._analyse(published + drafts)
             draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
         log.debug(f"analysed {len(published)} post-mortems in {time.perf_counter() - started:.2f} s")
-        options = SiteOptions(config.site_name, build_day(), config.use_directory_urls, config.site_url or None,
+        options = SiteOptions(config.site_name, report_day(self.settings.today, published), config.use_directory_urls,
+                              config.site_url or None,
                               self.settings.min_score, internal=internal_ids(shown, default_visibility),
                               synonyms=self.settings.search_synonyms())
         try:
@@ -210,6 +246,12 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             if file is not None:
                 files.remove(file)
         self._drop_unpublishable(files, config)
+        for path in self.broken:
+            file = files.get_file_from_path(path)
+            if file is not None:
+                file.inclusion = InclusionLevel.NOT_IN_NAV
+        if self.broken:
+            self._error_banner(config)
         self.authored = {f.src_uri for f in files if f.src_uri.endswith(".md")}
         self.synonym_urls = {file.url: entry.synonyms for entry in self.source.postmortems.values()
                              if entry.synonyms and (file := files.get_file_from_path(entry.path)) is not None}
@@ -275,7 +317,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
     def on_post_build(self, config):
         """Add the post-mortems' synonyms to Material's search index as a field of their own
         (:func:`generator.material.add_search_field`); restore the SIGTERM handler of before
-        the build (``mkdocs serve`` builds again)."""
+        the build (``mkdocs serve`` builds again). Under ``mkdocs serve``, get what a rebuild
+        after an edit needs ready while the author reads (:func:`_prepare_for_edits`)."""
         index = Path(config.site_dir) / SEARCH_INDEX["mkdocs"][0]
         if getattr(self, "synonym_urls", None) and index.is_file():
             try:
@@ -287,10 +330,36 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         if previous is not None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, previous)
             self._previous_sigterm = None
+        if self.command == "serve" and not self._preparing:
+            self._preparing = True
+            threading.Thread(target=_prepare_for_edits, args=(self.settings,), daemon=True,
+                             name="pmkb-prepare").start()
+
+    def _error_banner(self, config) -> None:
+        """Under serve, the home page names the post-mortems that have errors."""
+        from .error_page import error_banner, with_banner
+        from .markup import Links
+        from .paths import HOME
+        from .validate import display_path
+
+        home = self.source.pages.get(HOME)
+        if home is None:
+            return
+        here = Links(config.use_directory_urls).at(HOME)
+        names = {path: display_path(self.settings.docs_dir / path) for path in self.broken}
+        counts = {path: sum(p.level == "error" for p in problems) for path, problems in self.broken.items()}
+        self.source.pages[HOME] = with_banner(home, error_banner(names, counts, here.a))
 
     def on_page_read_source(self, page, config):
-        """A post-mortem page's Markdown is the model's (the file is not read again)."""
-        entry = self.source.postmortems.get(page.file.src_uri) if self.source else None
+        """A post-mortem page's Markdown is the model's (the file is not read again); under
+        serve, a file with errors reads as the page of its problems."""
+        path = page.file.src_uri
+        if path in getattr(self, "broken", {}):
+            from .error_page import error_page
+            from .validate import display_path
+
+            return error_page(path, display_path(self.settings.docs_dir / path), self.broken[path], self.hide)
+        entry = self.source.postmortems.get(path) if self.source else None
         return entry.markdown if entry is not None else None
 
     def on_page_markdown(self, markdown, page, config, files):
@@ -325,23 +394,20 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
     def _analyse(self, postmortems: list[Postmortem]) -> Analysis:
         """Related links and clusters; empty (with a warning) while the similarity code is absent.
 
-        Under ``mkdocs serve`` the result is kept across rebuilds: a rebuild whose
-        post-mortems and options did not change (an edit to an authored page or a template)
-        reuses it.
+        The analysis is read from the cache folder when an earlier build analysed the same
+        post-mortems with the same options, and only the changed post-mortems are tokenised
+        again otherwise (:mod:`generator.analysis_cache`). Under ``mkdocs serve`` the result
+        and the tokenising are also kept in memory across rebuilds.
         """
-        import hashlib
-        import pickle
-
+        from . import analysis_cache
         from .analysis import analyse
 
-        key = None
-        if self.command == "serve":  # (the key costs about 0.1 s at 3,000 post-mortems: serve only)
-            key = hashlib.sha256(pickle.dumps((postmortems, repr(self.settings)),
-                                              protocol=pickle.HIGHEST_PROTOCOL)).digest()
-            if key in self.analysis_cache:
-                return self.analysis_cache[key]
+        key = analysis_cache.corpus_key(postmortems, self.settings)
+        if key in self.analysis_cache:
+            return self.analysis_cache[key]
         try:
-            analysis = analyse(postmortems, self.settings)
+            analysis = analyse(postmortems, self.settings, cache=Cache(self.settings.cache_path()),
+                               terms=analysis_cache.TermStore(Cache(self.settings.cache_path()), self.term_memory))
         except ImportError as exc:
             if exc.name not in ("generator.similarity", "generator.clusters"):
                 raise
@@ -349,11 +415,28 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             return Analysis(postmortems=list(postmortems))
         for message in analysis.warnings + analysis.notes:
             log.info(message)
-        if key is not None:
+        if self.command == "serve":
             if len(self.analysis_cache) >= 2:  # the published set and the one with drafts
                 self.analysis_cache.pop(next(iter(self.analysis_cache)))
             self.analysis_cache[key] = analysis
         return analysis
+
+
+def _prepare_for_edits(settings) -> None:
+    """In a background thread of ``mkdocs serve``: import scikit-learn (a build answered from
+    the cache folder never did; the first edit needs it to fit the IDF) and load the sentence
+    model when the ``[semantic]`` extra is used (an edited post-mortem is embedded again), so
+    the first save shows as fast as the next ones."""
+    _import_analysis()
+    if settings.semantic == "off":
+        return
+    try:
+        from . import semantic
+
+        if semantic.available():
+            semantic.shared_model().load()
+    except Exception as exc:  # noqa: BLE001 - the rebuild itself reports a broken model
+        log.debug(f"sentence model not preloaded: {exc}")
 
 
 def _import_analysis() -> None:

