@@ -150,7 +150,12 @@ def _display(path: Path) -> str:
 
 
 def _problem(path: Path, kind: str) -> Problem:
-    where = _display(path)
+    return not_regular_problem(_display(path), kind)
+
+
+def not_regular_problem(where: str, kind: str) -> Problem:
+    """The error for a file at ``where`` (as messages name it) that may not be read:
+    ``file-symlink`` when ``kind`` is :data:`SYMLINK`, else ``file-not-regular``."""
     if kind == SYMLINK:
         return Problem(where, 1, None, None, "error", "file-symlink", SYMLINK_MESSAGE, SYMLINK_FIX)
     return Problem(where, 1, None, None, "error", "file-not-regular", NOT_REGULAR_MESSAGE, NOT_REGULAR_FIX)

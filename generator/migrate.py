@@ -28,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .inventory import SYMLINK, NotRegularFile, not_regular_problem, read_regular
 from .loader import source_from_text
 from .model import Problem
 from .settings import Settings
@@ -91,14 +92,12 @@ def plan(path: Path, display: str, relpath: str, settings: Settings, today: dt.d
     from .validate import check_file
 
     blocked = Migration(path, display, BLOCKED)
-    if path.is_symlink() or not path.is_file():  # only regular files of the folder are read or written
-        blocked.reasons.append(_problem(display, None, None, "not-a-regular-file",
-                                        "the post-mortem is a symbolic link or not a regular file; it is left alone",
-                                        "migrate the file itself, inside the post-mortems folder"))
-        return blocked
-    try:
-        raw = path.read_bytes()
+    try:  # only a regular file is read: checked on the open file, no window between check and read
+        raw = read_regular(path)
         text = raw.decode("utf-8")
+    except NotRegularFile as exc:
+        blocked.reasons.append(not_regular_problem(display, exc.kind))
+        return blocked
     except OSError as exc:
         blocked.reasons.append(_problem(display, None, None, "file-unreadable", f"cannot read the file: {exc.strerror}",
                                         "check the file's permissions"))
@@ -188,15 +187,21 @@ def write(migration: Migration) -> None:
     to a temporary file beside it, which then takes its name, keeping its permission bits.
 
     Raises:
-        ValueError: the migration is not ``migrate``, or the file is a symbolic link (it is
-            not rewritten through the link).
+        ValueError: the migration is not ``migrate``, the file is now a symbolic link or not a
+            regular file (it is not rewritten through a link), or its text is no longer
+            ``migration.old`` (someone edited it since :func:`plan` read it).
         OSError: the file cannot be written.
     """
     if migration.status != MIGRATE:
         raise ValueError(f"{migration.display} is not to be migrated ({migration.status})")
-    if migration.path.is_symlink():
-        raise ValueError(f"{migration.display} is a symbolic link; migrate the file it points to")
-    mode = migration.path.stat().st_mode & 0o7777
+    try:  # the file as planned, still a regular file: an edit made since the plan is never lost
+        current = read_regular(migration.path)
+    except NotRegularFile as exc:
+        raise ValueError(f"{migration.display} is now {'a symbolic link' if exc.kind == SYMLINK else 'not a regular file'}"
+                         "; it is not rewritten") from None
+    if current.decode("utf-8", "replace") != migration.old:
+        raise ValueError(f"{migration.display} changed since it was read; run pmkb migrate again")
+    mode = os.lstat(migration.path).st_mode & 0o7777
     fd, temp = tempfile.mkstemp(prefix=".pmkb-migrate-", dir=migration.path.parent)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -1674,22 +1674,23 @@ def _heading_ids_of(path: Path) -> frozenset[str]:
 
 def skipped_files(paths: list[Path], settings: Settings) -> tuple[list[str], list[str]]:
     """The Markdown files below the folders in ``paths`` that a run does not check as
-    post-mortems: ``(ordinary pages and hidden files, templates)``, as paths relative to their
-    folder, sorted."""
+    post-mortems: ``(ordinary pages, templates)``, as paths relative to their folder, sorted.
+
+    The folders are walked as :func:`collect` walks them (:func:`generator.inventory.walk`):
+    a link is not listed or followed (the run reports it), hidden files are not read at all.
+    """
+    from .inventory import PAGE, walk
+
     pages: list[str] = []
     templates: list[str] = []
     for path in paths:
-        path = path.resolve()
-        if not path.is_dir():
+        if not os.path.isdir(path):
             continue
-        for file in sorted(path.rglob("*.md")):
-            rel = file.relative_to(path).as_posix()
-            if foreign.is_template_path(rel, settings.templates) and not any(
-                    part.startswith(".") for part in rel.split("/")):
-                templates.append(rel)
-            elif is_ignored(rel, settings):
-                pages.append(rel)
-    return pages, templates
+        for entry in walk(path, settings).entries:
+            if entry.kind == PAGE and entry.relpath.endswith(".md"):
+                (templates if foreign.is_template_path(entry.relpath, settings.templates) else pages).append(
+                    entry.relpath)
+    return sorted(pages), sorted(templates)
 
 
 def corpus_ids(folder: Path, settings: Settings) -> set[str]:

@@ -124,6 +124,19 @@ def test_templates_are_skipped_by_pattern_and_said_once(runner, tmp_path, monkey
                              "by the 'templates' option\n")
 
 
+def test_a_linked_template_is_reported_not_listed(runner, tmp_path, monkeypatch):
+    """The skipped-files note walks the folder as validation does: a link is a problem, not a template."""
+    docs = write_corpus(tmp_path, {NAME: VALID})
+    (tmp_path / "elsewhere.md").write_text("# template kept elsewhere\n", encoding="utf-8")
+    (docs / "TEMPLATE.md").symlink_to(tmp_path / "elsewhere.md")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate"])
+    assert result.exit_code == 1 and result.stderr == ""
+    assert result.stdout.splitlines()[0] == (
+        "postmortems/TEMPLATE.md:1: error file-symlink: this is a symbolic link, which is never followed, read or "
+        "published (replace the link with the real file, or remove it: git add the file itself, not a link to it)")
+
+
 def test_the_templates_option_replaces_the_default_patterns(runner, tmp_path, monkeypatch):
     write_corpus(tmp_path, {NAME: VALID, "blank.md": "---\nid: x\n---\n"})
     (tmp_path / "mkdocs.yml").write_text("docs_dir: postmortems\nplugins:\n  - postmortems:\n"

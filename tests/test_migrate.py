@@ -10,6 +10,7 @@ a done item that has no date (done-without-a-date).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import cli
-from generator.migrate import BLOCKED, CURRENT, MIGRATE, plan_all
+from generator.migrate import BLOCKED, CURRENT, MIGRATE, plan, plan_all, write
 from generator.settings import Settings
 from generator.validate import validate
 
@@ -180,3 +181,59 @@ def test_a_symlink_is_not_written_through(runner, kb, tmp_path):
     assert "postmortems/2024-03-24-link.md:1: not migrated: this is a symbolic link, which is never followed, " \
            "read or published" in result.stdout  # the collector's own problem, as pmkb validate has it
     assert result.stdout.splitlines()[-1] == "3 migrated to format v2, 1 already v2, 2 not migrated, in 6 files"
+
+
+def test_a_linked_file_is_reported_not_followed_in_the_diff_and_json(runner, kb, tmp_path):
+    outside = tmp_path / "secret-notes.md"  # a v1 post-mortem outside the folder: it would migrate
+    outside.write_bytes((FIXTURES / CHECKOUT).read_bytes().replace(b"PM-2024-017", b"PM-2024-099"))
+    (kb.parent / "postmortems" / "2024-03-24-link.md").symlink_to(outside)
+    text = run(runner, kb)
+    assert "PM-2024-099" not in text.output and "secret-notes" not in text.output  # nothing of the target
+    assert "postmortems/2024-03-24-link.md:1: not migrated: this is a symbolic link, which is never followed, " \
+           "read or published" in text.stderr
+    data = json.loads(run(runner, kb, "--format", "json").stdout)
+    link = next(f for f in data["files"] if f["path"].endswith("link.md"))
+    assert (link["status"], [r["code"] for r in link["reasons"]], link["diff"]) == ("blocked", ["file-symlink"], "")
+    assert data["counts"] == {"files": 6, "migrate": 3, "current": 1, "blocked": 2, "written": 0}
+
+
+def test_a_fifo_is_reported_and_does_not_block_the_run(runner, kb):
+    fifo = kb.parent / "postmortems" / "2024-03-25-pipe.md"
+    os.mkfifo(fifo)
+    result = run(runner, kb, "--format", "json")  # reading it would wait for a writer for ever
+    link = next(f for f in json.loads(result.stdout)["files"] if f["path"].endswith("pipe.md"))
+    assert (link["status"], [r["code"] for r in link["reasons"]]) == ("blocked", ["file-not-regular"])
+
+
+def test_plan_reads_only_a_regular_file(kb, tmp_path):
+    """plan() is given a path the walk found; if a link has taken its place since, it is not read."""
+    docs = kb.parent / "postmortems"
+    outside = tmp_path / "outside.md"
+    shutil.copy(FIXTURES / CHECKOUT, outside)
+    swapped = docs / CHECKOUT
+    swapped.unlink()
+    swapped.symlink_to(outside)
+    migration = plan(swapped, CHECKOUT, CHECKOUT, Settings(docs_dir=docs), TODAY)
+    assert (migration.status, migration.old, [(p.code, p.message) for p in migration.reasons]) == (
+        BLOCKED, "", [("file-symlink", "this is a symbolic link, which is never followed, read or published")])
+
+
+def test_write_refuses_a_file_changed_or_linked_since_the_plan(kb, tmp_path):
+    docs = kb.parent / "postmortems"
+    settings = Settings(docs_dir=docs)
+    edited, linked = docs / CHECKOUT, docs / CRLF
+    plans = {m.path.name: m for m in plan_all([docs], settings, TODAY)}
+    edited.write_text(edited.read_text() + "\nA line written after pmkb migrate read the file.\n")
+    kept = edited.read_bytes()
+    with pytest.raises(ValueError, match="changed since it was read; run pmkb migrate again"):
+        write(plans[CHECKOUT])
+    assert edited.read_bytes() == kept  # the edit is not lost
+    outside = tmp_path / "outside.md"
+    outside.write_bytes(linked.read_bytes())
+    linked.unlink()
+    linked.symlink_to(outside)
+    with pytest.raises(ValueError, match="is now a symbolic link; it is not rewritten"):
+        write(plans[CRLF])
+    assert outside.read_bytes() == (FIXTURES / CRLF).read_bytes() and linked.is_symlink()
+    write(plans[BOM])  # an unchanged file is written
+    assert (docs / BOM).read_bytes() == plans[BOM].new.encode()
