@@ -516,6 +516,8 @@ def find_personal_data(lines: list[str], first_line: int, phone_region: str | No
 
             for m in phonenumbers.PhoneNumberMatcher(line, phone_region, leniency=phonenumbers.Leniency.VALID):
                 raw = m.raw_string
+                if raw.startswith("(") and ")" not in raw:  # "(+44 20 7946 0958)": the number, not its bracket
+                    raw = raw[1:]
                 if raw.startswith("+") or re.search(r"\d[ ().\-]+\d", raw):
                     found.append(Finding(first_line + i, "phone number", raw))
     return found

@@ -730,21 +730,44 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
         _check_cross_fields(src, data, times)
         _check_reserved_names(src, data)
     _check_hidden_characters(src)
-    for finding in scan.find_personal_data(prose, src.body_line, settings.phone_region):
-        src.problem(finding.line, None, None, "warning", "personal-data",
-                    f"{finding.kind} in the text: {scan.mask(finding.value)}",
-                    "replace it with a role or team name (e.g. 'a customer', 'the on-call engineer')")
+    _check_personal_data(src, prose, settings)
     if len(placeholders) >= 2:
         _report_template(src, placeholders, before)
         return None, set()
     if pm is not None and src.redactor:
         # The model is the single source of post-mortem text downstream (site, search index,
-        # exports, related/clusters/similar, review): it carries the text with secrets hidden.
+        # exports, feed, related/clusters/similar, review): it carries the text with secrets
+        # and personal data hidden.
         pm = src.redactor.hide_data(pm)
     return pm, bad
 
 
 SECRET_FIX = "remove it from the file (and from git history), and rotate the credential"
+PERSONAL_DATA_FIX = "replace it with a role or team name (e.g. 'a customer', 'the on-call engineer')"
+
+
+def _check_personal_data(src: SourceFile, prose: list[str], settings: Settings) -> None:
+    """E-mail addresses and phone numbers in the prose of the body and in the front matter's
+    text values (summary, root cause, action item titles and owners ...): a ``personal-data``
+    warning each, and the values withheld like secrets (:meth:`SourceFile.set_secrets`), so
+    that the model, and so every page, search index, export, feed and command output built
+    from it, shows :data:`generator.scan.HIDDEN` in their place whether or not the run is
+    ``--strict``. A person's contact details are not the post-mortem's own text: the guide's
+    rule for what the tool prints and publishes. Code blocks are not scanned for personal
+    data (logs and configuration are full of ``user@host`` and long numbers that are no
+    person's); a value found elsewhere in the file is hidden in them too.
+    """
+    found = scan.find_personal_data(prose, src.body_line, settings.phone_region)
+    if isinstance(src.data, dict) and src.body_line > 2:  # the front matter's lines, as written
+        head = src.text.split("\n", src.body_line - 1)[:src.body_line - 1]
+        found = scan.find_personal_data(head, 1, settings.phone_region) + found
+    if not found:
+        return
+    key_index = _key_line_index(src)
+    for finding in found:
+        src.problem(finding.line, None, _field_on_line(src, finding.line, key_index), "warning", "personal-data",
+                    f"{finding.kind} in the text: {scan.mask(finding.value)}", PERSONAL_DATA_FIX)
+    src.set_secrets(f.value for f in found)
 
 
 def _text_values(src: SourceFile) -> list[tuple[int, str]]:
