@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -68,7 +67,6 @@ class SourceFile:
     key_lines: dict[str, int] = field(default_factory=dict)
     plain_types: dict[str, str] = field(default_factory=dict)
     front_matter_line: int = 2
-    page_meta: tuple[bytes, dict] | None = None
     body: str = ""
     body_line: int = 1
     problems: list[Problem] = field(default_factory=list)
@@ -382,31 +380,6 @@ def _split_front_matter(src: SourceFile) -> None:
                     "write one 'field: value' per line, e.g. 'id: PM-2024-001'")
         return
     src.data = _Constructor(src, may_have_tags="!" in yaml_text).mapping(node, "")
-    if not src.problems:
-        src.page_meta = _page_meta(node, yaml_text)
-
-
-def front_matter_digest(yaml_text: str) -> bytes:
-    """Digest of a front-matter block's text (without its final line break)."""
-    return hashlib.blake2b(yaml_text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-def _page_meta(node: yaml.MappingNode, yaml_text: str) -> tuple[bytes, dict] | None:
-    """The front matter as MkDocs reads it (``yaml.load`` with the safe loader), from ``node``.
-
-    MkDocs parses the block with its final line break, which only a block scalar (``|``,
-    ``>``) can see: then the text is loaded again, as MkDocs would.
-    """
-    try:
-        if "|" in yaml_text or ">" in yaml_text:
-            meta = yaml.load(yaml_text + "\n", Loader=_YamlLoader)
-        else:
-            meta = yaml.constructor.SafeConstructor().construct_document(node)
-    except Exception:  # e.g. an impossible date: MkDocs' own parse decides what happens
-        return None
-    if not isinstance(meta, dict):
-        return None
-    return front_matter_digest(yaml_text), meta
 
 
 def _refuse_tabs(src: SourceFile, fm_lines: list[str]) -> bool:

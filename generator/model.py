@@ -157,9 +157,6 @@ class Postmortem:
     body_line: int = 1
     sections: dict[str, str] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
-    # (digest of the front-matter text, that text as PyYAML's safe loader reads it): lets the
-    # site plugin give the page this meta instead of MkDocs parsing the YAML a second time.
-    page_meta: tuple[bytes, dict] | None = field(default=None, compare=False, repr=False)
 
     @property
     def slug(self) -> str:

@@ -666,7 +666,6 @@ def _build_postmortem(src: SourceFile, data: dict, bad: set[str], times: dict, r
         related=strings("related"), not_related=strings("not_related"), action_items=items,
         body=src.body, body_line=src.body_line,
         extra={k: v for k, v in data.items() if k not in known},
-        page_meta=src.page_meta,
         **v2_fields,
     )
 
