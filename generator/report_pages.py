@@ -18,7 +18,7 @@ from typing import Sequence
 from .escape import html_text, md_text
 from .markup import Links, table as _markup_table
 from .material import PHONE_MEDIA
-from .metrics import (HALF_LIFE_DAYS, OPEN_STATUSES, Coverage, PeriodSummary, Report, build_report,
+from .metrics import (HALF_LIFE_DAYS, OPEN_STATUSES, Coverage, PeriodSummary, Report,
                       current_quarter_summary, is_overdue, quarter_of, year_summaries)
 from .model import SEVERITIES, Postmortem, format_duration
 from .paths import INCIDENTS, REPORTS, cluster_page
@@ -373,7 +373,7 @@ PERIOD_LISTED = 50
 """A period page lists its incidents one per line up to this many (the newest ones beyond)."""
 
 LEDGER_EXPORTS = ("api/action-items.csv", "api/action-items.json")
-"""Docs-relative paths of the full ledger exports (written by :func:`site_pages`)."""
+"""Docs-relative paths of the full ledger exports (written by :func:`generator.render.render_site`)."""
 
 
 def render_action_items(report: Report, links: Links, limit: int | None = None,
@@ -636,16 +636,4 @@ def report_pages(report: Report, use_directory_urls: bool, today: dt.date,
     }
     for y in years:
         pages[f"reports/{y.title}.md"] = render_period(y, links, today)
-    return pages
-
-
-def site_pages(analysis, settings, today: dt.date) -> dict[str, str | bytes]:
-    """The report pages and their charts for ``analysis`` as of ``today`` (UTC), as
-    :func:`generator.render.render_site` adds them: ``{path: Markdown}`` then
-    ``{reports/charts/<name>.svg: SVG bytes}``. ``settings`` is not used yet."""
-    report = build_report(analysis.postmortems, analysis.clusters, today, warnings=analysis.warnings)
-    specs = chart_specs(report, today)
-    pages: dict[str, str | bytes] = dict(report_pages(report, True, today, list(specs)))
-    for name, spec in specs.items():
-        pages[f"reports/charts/{name}"] = draw_chart(spec)
     return pages

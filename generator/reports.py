@@ -19,13 +19,5 @@ from .metrics import _pct, is_overdue  # noqa: F401
 from .report_pages import (LEDGER_EXPORTS, LEDGER_SHOWN, MAX_LISTED, PERIOD_LISTED, PERCENTILE_NOTE,  # noqa: F401
                            RANKING_NOTE, chart_specs, coverage_note, draw_chart, render_action_items,
                            render_cli_markdown, render_data_quality, render_index, render_period,
-                           render_recurrence, render_trends, report_pages, site_pages)
+                           render_recurrence, render_trends, report_pages)
 
-
-def site_exports(analysis, settings, today):
-    """The full action-item ledger for tools: ``{LEDGER_EXPORTS[0]: CSV, LEDGER_EXPORTS[1]: JSON}``
-    (same rows and columns as ``pmkb report --format csv --table action-items``)."""
-    from .metrics import build_report
-
-    report = build_report(analysis.postmortems, analysis.clusters, today, warnings=analysis.warnings)
-    return {LEDGER_EXPORTS[0]: report_csv(report, "action-items"), LEDGER_EXPORTS[1]: ledger_json(report)}

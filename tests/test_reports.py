@@ -27,6 +27,7 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 from collections import Counter
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -48,7 +49,6 @@ from generator.reports import (
     owner_summary,
     period_summary,
     rank_clusters,
-    site_pages,
 )
 from generator.settings import Settings
 from generator.validate import validate
@@ -57,6 +57,28 @@ FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 TODAY = dt.date(2024, 7, 1)
 A, B, C, D, E, F, G = ("PM-2023-001", "PM-2023-002", "PM-2023-003", "PM-2023-004", "PM-2024-001", "PM-2024-002",
                        "PM-2024-003")
+
+
+def site_pages(analysis: Analysis, today: dt.date) -> dict[str, str | bytes]:
+    """The report pages and charts that :func:`generator.render.render_site` gives the site:
+    ``{reports/<page>.md: Markdown}`` (without the search front matter it adds), then
+    ``{reports/charts/<name>.svg: SVG bytes}``."""
+    from generator.render import SiteOptions, render_site
+
+    source = render_site(analysis.postmortems, analysis, SiteOptions("KB", today))
+    pages: dict[str, str | bytes] = {path: re.sub(r"\A---\n.*?\n---\n\n", "", markdown, flags=re.S)
+                                     for path, markdown in source.pages.items() if path.startswith("reports/")}
+    pages.update((path, data) for path, data in source.files.items() if path.startswith("reports/charts/"))
+    return pages
+
+
+def site_exports(analysis: Analysis, today: dt.date) -> dict[str, str]:
+    """The full action-item ledger exports of the site, as text."""
+    from generator.render import SiteOptions, render_site
+
+    files = render_site(analysis.postmortems, analysis, SiteOptions("KB", today)).files
+    return {path: files[path].decode("utf-8") for path in reports.LEDGER_EXPORTS}
+
 
 
 @pytest.fixture(scope="module")
@@ -371,7 +393,7 @@ def test_corpus_without_any_timestamps():
     assert cov["action item due"].counts["all"] == (0, 3)
     assert [o.as_dict() for o in report.owners] == [
         {"owner": "(no owner)", "open": 3, "overdue": 0, "done": 0, "wont_do": 0, "total": 3}]
-    pages = site_pages(Analysis(postmortems=pms), Settings(), TODAY)
+    pages = site_pages(Analysis(postmortems=pms), TODAY)
     assert "reports/charts/ttd-per-quarter.svg" not in pages            # nothing to draw
     assert "reports/charts/incidents-per-quarter.svg" in pages
     assert "No recurring problems" in pages["reports/recurrence.md"]
@@ -382,7 +404,7 @@ def test_corpus_without_any_timestamps():
 def test_empty_corpus():
     report = build_report([], [], TODAY)
     assert report.per_quarter == [] and report.ttd["all"].n == 0
-    pages = site_pages(Analysis(postmortems=[]), Settings(), TODAY)
+    pages = site_pages(Analysis(postmortems=[]), TODAY)
     assert set(pages) == {"reports/index.md", "reports/recurrence.md", "reports/trends.md",
                           "reports/action-items.md", "reports/data-quality.md", "reports/2024-q3.md",
                           "reports/2024.md"}
@@ -406,7 +428,7 @@ def test_as_dict_is_json_ready(corpus, clusters):
 
 @pytest.fixture(scope="module")
 def pages(corpus, clusters):
-    return site_pages(Analysis(postmortems=corpus, clusters=clusters), Settings(), TODAY)
+    return site_pages(Analysis(postmortems=corpus, clusters=clusters), TODAY)
 
 
 def test_site_pages_paths_and_types(pages):
@@ -424,7 +446,7 @@ def test_site_pages_paths_and_types(pages):
 
 
 def test_charts_are_static_deterministic_svg(pages, corpus, clusters):
-    again = site_pages(Analysis(postmortems=corpus, clusters=clusters), Settings(), TODAY)
+    again = site_pages(Analysis(postmortems=corpus, clusters=clusters), TODAY)
     for path, content in pages.items():
         if path.endswith(".svg"):
             text = content.decode("utf-8")
@@ -640,7 +662,7 @@ def nasty_corpus():
 
 def test_author_text_is_plain_text_in_table_rows_and_prose(nasty_corpus):
     pms, cluster = nasty_corpus
-    pages = site_pages(Analysis(postmortems=pms, clusters=[cluster]), Settings(), dt.date(2024, 3, 1))
+    pages = site_pages(Analysis(postmortems=pms, clusters=[cluster]), dt.date(2024, 3, 1))
     path = "[PM-2024-001](../2024-01-10-payments.md)"
     # prose: a list item of the year page and of the recurrence page
     line = f"- 2024-01-10 · **SEV1** · — · {path} {NASTY_MD}"
@@ -669,7 +691,7 @@ def test_author_text_renders_as_exactly_that_text(nasty_corpus):
     """Every report page through the site's Markdown: the specials show as text, nothing becomes
     a link, code, bold or an extra table cell."""
     pms, cluster = nasty_corpus
-    pages = site_pages(Analysis(postmortems=pms, clusters=[cluster]), Settings(), dt.date(2024, 3, 1))
+    pages = site_pages(Analysis(postmortems=pms, clusters=[cluster]), dt.date(2024, 3, 1))
     md = _site_markdown()
     seen = Counter()
     for name, page in pages.items():
@@ -839,7 +861,7 @@ def test_action_items_page_is_capped_with_the_full_ledger_exported():
     assert "[action-items.csv](../api/action-items.csv) or [action-items.json](../api/action-items.json)" in page
     by_owner = page.split("## By owner\n")[1].split("## Ledger")[0]
     assert sum(line.startswith("| team-") for line in by_owner.splitlines()) == 70   # under the cap of 200
-    exports = reports.site_exports(Analysis(postmortems=pms), None, today)
+    exports = site_exports(Analysis(postmortems=pms), today)
     assert list(exports) == list(reports.LEDGER_EXPORTS)
     assert exports["api/action-items.csv"].count("\r\n") == 1 + 600
     assert len(__import__("json").loads(exports["api/action-items.json"])["action_items"]) == 600
