@@ -334,15 +334,34 @@ def test_never_writes_through_a_link(runner, kb, tmp_path):
     assert victim.read_text() == "do not touch" and target.is_symlink()
 
 
-def test_a_docs_folder_reached_through_a_link_is_refused(tmp_path):
-    from generator.importers.sync import ImportError_, check_docs_folder
+def test_a_docs_folder_reached_through_a_link_is_the_knowledge_base(runner, kb, tmp_path):
+    """The folder mkdocs.yml names may itself be a link (inventory's rule: the corpus root is
+    resolved once): pmkb import writes into the folder it resolves to, as validate reads it."""
+    real = tmp_path / "elsewhere" / "kb"
+    real.mkdir(parents=True)
+    (kb / "postmortems").rmdir()
+    (kb / "postmortems").symlink_to(real, target_is_directory=True)
+    result = run(runner, FIXTURES / "archive", "--from", "md-frontmatter", "--write", "--exclude", "1c9d*")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in real.glob("*.md")) == [
+        ARCHIVE_DNS, "2020-11-27-checkout-errors-for-40-minutes-after-a-database-connection.md"]
+    assert (kb / "postmortems").is_symlink() and (real / ".pmkb-import.json").is_file()
+    assert runner.invoke(cli, ["validate"]).output.splitlines()[-1] == "2 files checked: no problems"
 
-    real = tmp_path / "real"
-    real.mkdir()
-    (tmp_path / "postmortems").symlink_to(real, target_is_directory=True)
-    with pytest.raises(ImportError_, match="is reached through a symbolic link"):
-        check_docs_folder(tmp_path / "postmortems")
-    assert check_docs_folder(real) == real
+
+def test_a_docs_folder_swapped_for_a_link_after_the_plan_is_refused(kb, tmp_path):
+    from generator.importers.sync import ImportError_, ImportOptions, check_docs_folder, plan_import, write_plan
+    from generator.settings import load_settings
+
+    plan = plan_import([FIXTURES / "archive"], load_settings(kb / "mkdocs.yml"),
+                       ImportOptions(kind="md-frontmatter", exclude=["1c9d*"]))
+    assert check_docs_folder(kb / "postmortems") == plan.docs == (kb / "postmortems").resolve()
+    moved = tmp_path / "moved"
+    (kb / "postmortems").rename(moved)
+    (kb / "postmortems").symlink_to(moved, target_is_directory=True)
+    with pytest.raises(ImportError_, match="became a symbolic link .* after it was read; nothing was written"):
+        write_plan(plan)
+    assert list(moved.glob("*.md")) == []
 
 
 def test_an_imported_second_write_up_is_flagged_as_a_possible_same_incident(runner, kb):

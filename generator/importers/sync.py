@@ -134,20 +134,30 @@ def _digest_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def check_docs_folder(docs: Path) -> Path:
-    """The docs folder, absolute, after checking that no part of its path is a symbolic link
-    (writing through one would write outside it).
+def check_docs_folder(docs: Path, planned: bool = False) -> Path:
+    """The docs folder, absolute and resolved once.
+
+    The folder the configuration (or the user) names is the knowledge base even when it is
+    reached through a symbolic link, as :func:`generator.inventory.walk` reads it: a link at or
+    above it is the user's own setup (a docs folder kept in another checkout, macOS's ``/tmp``);
+    nothing below it is followed, and every file is written inside the resolved folder.
+
+    Args:
+        docs: the docs folder.
+        planned: ``docs`` is the folder a plan resolved (:attr:`Plan.docs`): it must still
+            resolve to itself, so a part of its path replaced by a link since the plan is refused.
 
     Raises:
-        ImportError_: it is missing, not a folder, or reached through a link.
+        ImportError_: it is missing or not a folder, or (``planned``) no longer the folder planned.
     """
     absolute = Path(os.path.abspath(docs))
     if not absolute.is_dir():
         raise ImportError_(f"the docs folder {docs} does not exist; create it (or run pmkb in the project folder)")
-    if Path(os.path.realpath(absolute)) != absolute:
-        raise ImportError_(f"the docs folder {docs} is reached through a symbolic link; pmkb import writes only into "
-                           f"a real folder (use {os.path.realpath(absolute)} in mkdocs.yml)")
-    return absolute
+    real = Path(os.path.realpath(absolute))
+    if planned and real != absolute:
+        raise ImportError_(f"the docs folder {docs} became a symbolic link (to {real}) after it was read; "
+                           "nothing was written: run pmkb import again")
+    return real
 
 
 def read_ledger(docs: Path) -> dict:
@@ -458,7 +468,7 @@ def write_plan(plan: Plan) -> list[Action]:
         ImportError_: a file could not be written (the files written before it stay, and the
         ledger records them).
     """
-    docs = check_docs_folder(plan.docs)
+    docs = check_docs_folder(plan.docs, planned=True)
     written: list[Action] = []
     ledger = plan.ledger
     error = None
