@@ -39,15 +39,16 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.sitebuild import fetch, free_port  # noqa: E402 (the test helpers' local HTTP client)
 OUT = ROOT / "benchmarks" / "out" / "everyday"
 EDITED = "2012-02-29-transfer-certificate-invalid-date.md"
 """The post-mortem whose summary the ``edit`` build and ``serve`` change."""
@@ -160,20 +161,6 @@ def measure_build(rounds: int) -> dict:
             f"{k} {CPU[k][-1]:.2f} s" for k in times) + "; CPU ratios " + ", ".join(
             f"{k} {CPU[k][-1] / CPU['bare'][-1]:.2f}" for k in times if k != "bare"), flush=True)
     return {"times": times, "cpu": {k: CPU[k] for k in times}, "loads": loads}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def fetch(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode("utf-8", "replace")
-    except OSError:
-        return None
 
 
 def measure_serve(rounds: int, timeout: float = 120.0) -> dict:

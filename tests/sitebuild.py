@@ -8,14 +8,19 @@ the shipped configuration. The shipped site is built at most once per test sessi
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
+import http.server
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -100,6 +105,45 @@ def search_docs(site: Path) -> list[dict]:
         if (site / name).is_file():
             return json.loads((site / name).read_text(encoding="utf-8"))[key]
     raise AssertionError(f"no search index in {site}")
+
+
+# --- serving on localhost --------------------------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+@contextlib.contextmanager
+def serve_folder(root: Path):
+    """``root`` over ``http.server`` on 127.0.0.1 (a free port), in a thread; yields the base
+    URL (``http://127.0.0.1:PORT/``). The folder is read per request: it may be built after
+    the server starts (a site whose ``site_url`` is that base)."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server started later)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str) -> str | None:
+    """The body of ``url`` as text, or ``None`` when it cannot be fetched (yet)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode("utf-8", "replace")
+    except OSError:
+        return None
 
 
 # --- HTML checks ----------------------------------------------------------------------------

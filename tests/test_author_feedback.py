@@ -8,18 +8,16 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from generator.render import report_day
 from generator.settings import ConfigError, Settings, settings_from_options
-from tests.sitebuild import ROOT, make_project
+from tests.sitebuild import ROOT, fetch, free_port, make_project
 
 BROKEN = "2024-06-11-search-disk-full-logs.md"
 
@@ -71,20 +69,6 @@ def test_mkdocs_build_still_stops_on_the_error(tmp_path):
                           capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert done.returncode == 1
     assert f"postmortems/{BROKEN}:" in done.stderr and "yaml-syntax title" in done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def fetch(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode("utf-8", "replace")
-    except OSError:
-        return None
 
 
 def wait_for(url: str, needle: str, timeout: float = 240) -> str:

@@ -11,19 +11,16 @@ screenshots of the home page, a post-mortem page and the search results into DIR
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
-import threading
 import time
 from urllib.parse import urljoin, urlsplit
 from pathlib import Path
 
 import pytest
 
-from tests.sitebuild import ENGINES, engine_available, shipped_site
+from tests.sitebuild import ENGINES, engine_available, serve_folder, shipped_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -53,25 +50,31 @@ def served(request):
     if not engine_available(request.param):
         pytest.skip("the [zensical] extra is not installed")
     root = shipped_site(offline=False, engine=request.param)
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/", root
-    server.shutdown()
-    server.server_close()
+    with serve_folder(root) as base:
+        yield base, root
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass
-
-
-def _shot(page, name: str) -> None:
+def _shot(page, name: str, full_page: bool = True) -> None:
+    """A screenshot ``NAME.png`` in the folder ``PMKB_SCREENSHOTS`` names (none without it)."""
     folder = os.environ.get("PMKB_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=name != "search")
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
+
+
+def open_offline(browser, engine: str):
+    """The shipped offline build (``OFFLINE=true``) of ``engine`` opened from ``file://`` at
+    1280 px: ``(page, root, outside, errors)``, with the requests that left the site and the
+    page's script errors collected. Skips when the engine is not installed."""
+    if not engine_available(engine):
+        pytest.skip("the [zensical] extra is not installed")
+    root = shipped_site(offline=True, engine=engine)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    outside = _watch_external(page, "file://")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((root / "index.html").as_uri())
+    return page, root, outside, errors
 
 
 def _watch_external(page, base: str) -> list[str]:
@@ -110,7 +113,7 @@ def test_search_open_result_follow_related(browser, served):
     _shot(page, "home")
 
     results = _search(page, QUERY)
-    _shot(page, "search")
+    _shot(page, "search", full_page=False)
     first = page.locator(results).first
     assert EXPECTED_HIT in first.inner_text()
     first.click()
@@ -150,14 +153,7 @@ def test_home_search_prompt_opens_the_search(browser, served):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_offline_build_searches_from_disk(browser, engine):
-    if not engine_available(engine):
-        pytest.skip("the [zensical] extra is not installed")
-    root = shipped_site(offline=True, engine=engine)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    outside = _watch_external(page, "file://")
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto((root / "index.html").as_uri())
+    page, _, outside, errors = open_offline(browser, engine)
     first = page.locator(_search(page, QUERY)).first
     assert EXPECTED_HIT in first.inner_text()
     first.click()

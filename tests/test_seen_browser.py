@@ -15,19 +15,16 @@ saves screenshots (1280 and 390 px).
 from __future__ import annotations
 
 import functools
-import http.server
 import json
-import os
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from tests.sitebuild import ENGINES, ROOT, engine_available, make_project, run_build, shipped_site
-from tests.test_e2e_browser import _QuietHandler, _watch_external, browser  # noqa: F401 (a fixture)
+from tests.sitebuild import ENGINES, ROOT, engine_available, make_project, run_build, serve_folder
+from tests.test_e2e_browser import _shot, _watch_external, browser, open_offline  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -95,15 +92,9 @@ def served(request):
     """The fixture project's site (each engine) over http.server on localhost."""
     if not engine_available(request.param):
         pytest.skip("the [zensical] extra is not installed")
-    root = _project().parent / f"site-{request.param}"
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    base = f"http://127.0.0.1:{server.server_port}/"
-    _build(request.param, base)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield base, request.param
-    server.shutdown()
-    server.server_close()
+    with serve_folder(_project().parent / f"site-{request.param}") as base:
+        _build(request.param, base)  # its site_url is the served base
+        yield base, request.param
 
 
 @functools.lru_cache(maxsize=None)
@@ -129,13 +120,6 @@ def _index():
 
     settings = load_settings(_project() / "mkdocs.yml")
     return SimilarityIndex.build(published(validate([settings.docs_dir], settings).postmortems), settings)
-
-
-def _shot(page, name: str) -> None:
-    folder = os.environ.get("PMKB_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def _open(browser, url: str, width: int = 1280):
@@ -305,14 +289,7 @@ def test_the_model_loads_once_across_instant_navigation(browser, served):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_offline_build_answers_from_disk(browser, engine):
-    if not engine_available(engine):
-        pytest.skip("the [zensical] extra is not installed")
-    root = shipped_site(offline=True, engine=engine)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    outside = _watch_external(page, "file://")
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto((root / "index.html").as_uri())
+    page, root, outside, errors = open_offline(browser, engine)
     page.locator(".pmkb-hero__seen a").click()
     page.wait_for_selector("#pmkb-seen[data-state=ready]", timeout=30000)
     assert page.url.endswith("have-we-seen-this.html")

@@ -329,18 +329,20 @@
     if (window.MutationObserver) new MutationObserver(decorateAll).observe(root, { childList: true, subtree: true });
   }
 
+  /* The search input an event comes from (null for any other element), with the incidents
+     loading and the input watched. */
   function searchEvent(e) {
     var input = e.composedPath ? e.composedPath()[0] : e.target;
-    return searchInput(input) ? input : null;
+    if (!searchInput(input)) return null;
+    loadIncidents();
+    watch(input);
+    return input;
   }
 
   // Capture phase on window: before the theme's own Enter (which opens the best text match).
   window.addEventListener("keydown", function (e) {
     var input = searchEvent(e);
-    if (!input) return;
-    loadIncidents();
-    watch(input);
-    if (e.key !== "Enter" || e.isComposing) return;
+    if (!input || e.key !== "Enter" || e.isComposing) return;
     var id = exactId(input.value);
     if (!id) return;
     e.preventDefault();
@@ -350,10 +352,7 @@
   ["keyup", "input", "focusin"].forEach(function (type) {
     window.addEventListener(type, function (e) {
       var input = searchEvent(e);
-      if (!input) return;
-      loadIncidents();
-      watch(input);
-      if (incidents) jumpHint(input);
+      if (input && incidents) jumpHint(input);
     }, true);
   });
 
