@@ -237,6 +237,20 @@ def _start(pm: Postmortem):
     return dt.datetime.combine(pm.date, dt.time())
 
 
+BOUNDARY_DAYS = 2
+"""Calendar days either side of a member's start day within which two moments are compared
+exactly (:func:`generator.formats.compare_moments`). A timestamp's instant lies strictly within
+(its day - 1, its day + 2) in UTC days for any UTC offset (Python's offsets are under 24 h), so
+two moments three or more calendar days apart are in the same order as instants and as days."""
+
+
+def _day_number(moment) -> int:
+    """The proleptic Gregorian ordinal of a moment's calendar day (a timestamp's in its own offset)."""
+    import datetime as dt
+
+    return (moment.date() if isinstance(moment, dt.datetime) else moment).toordinal()
+
+
 def recurred_after_fix(members: list[Postmortem]) -> tuple[list[Recurrence], list[str]]:
     """Which members of a cluster came back after a fix, and for which it cannot be told.
 
@@ -249,6 +263,15 @@ def recurred_after_fix(members: list[Postmortem]) -> tuple[list[Recurrence], lis
     after its own incident started, not when: a member that started on a later day may have
     come back after it, or before it was made.
 
+    Time: O(n log n + w) for n members and their items, w the items whose start or ``done_at``
+    lies within :data:`BOUNDARY_DAYS` of a member's start day (or within six days of the
+    latest fix done before it), which are compared exactly: a sweep over the members by start
+    day, the dated ``done`` items sorted by the later of their member's start day and their
+    ``done_at`` day. Every item at least three days before a member's start on both counts is
+    a fix before it without comparing; the fewest days are among the fixes done in the six
+    days up to the latest one (a timestamp pair's whole days differ from their calendar days by
+    -3..+2). Same results as comparing every pair of members.
+
     Args:
         members: post-mortems of one cluster, in any order.
 
@@ -259,35 +282,84 @@ def recurred_after_fix(members: list[Postmortem]) -> tuple[list[Recurrence], lis
         item); and the ids of the other members that may have come back after a fix, the
         order of the two being unknown (never counted as came back).
     """
+    from bisect import bisect_left, bisect_right
+
     ordered = sorted(members, key=lambda pm: (pm.date, _start(pm), pm.id))
     starts = {pm.id: incident_start(pm.started_at, pm.date) for pm in ordered}
-    recurrences: list[Recurrence] = []
-    unknown: list[str] = []
-    for member in ordered:
+    # Dated done items by the later of the two days that decide "before the member started";
+    # undated ones (v1) by their member's start day.
+    dated: list[tuple[int, int, int, int, Postmortem, ActionItem]] = []
+    undated: list[tuple[int, int, Postmortem]] = []
+    for rank, earlier in enumerate(ordered):
+        start_day = _day_number(starts[earlier.id])
+        for index, item in enumerate(earlier.action_items):
+            if item.status != "done":
+                continue
+            if item.done_at is None:
+                undated.append((start_day, rank, earlier))
+            else:
+                done_day = _day_number(item.done_at)
+                dated.append((max(start_day, done_day), done_day, rank, index, earlier, item))
+    dated.sort(key=lambda f: f[:4])
+    undated.sort(key=lambda f: f[:2])
+    dated_keys = [f[0] for f in dated]
+    undated_keys = [f[0] for f in undated]
+
+    by_done_day: dict[int, list[int]] = {}  # the fixes surely before the current member, by done day
+    latest_done_day = None
+    swept = 0
+    results: dict[int, Recurrence] = {}
+    unknown_at: set[int] = set()
+    for position, member in sorted(enumerate(ordered), key=lambda p: _day_number(starts[p[1].id])):
         started = starts[member.id]
-        fixes: list[tuple[int, int, int, Postmortem, ActionItem]] = []
+        day = _day_number(started)
+        while swept < len(dated) and dated_keys[swept] <= day - BOUNDARY_DAYS - 1:
+            done_day = dated[swept][1]
+            by_done_day.setdefault(done_day, []).append(swept)
+            latest_done_day = done_day if latest_done_day is None else max(latest_done_day, done_day)
+            swept += 1
+        fixes = swept  # both days >= 3 before: earlier, and done before it started
+        best = None
+        if swept:
+            for done_day in range(latest_done_day - 5, latest_done_day + 1):
+                for k in by_done_day.get(done_day, ()):
+                    _, _, rank, index, earlier, item = dated[k]
+                    key = (days_between(item.done_at, started), -rank, index)
+                    if best is None or key < best[0]:
+                        best = (key, earlier, item)
         maybe = False
-        for rank, earlier in enumerate(ordered):
+        for k in range(swept, bisect_right(dated_keys, day + BOUNDARY_DAYS)):
+            _, _, rank, index, earlier, item = dated[k]
             order = compare_moments(starts[earlier.id], started)
             if earlier is member or order == 1 or order == 0:
                 continue  # not earlier: the same post-mortem, later, or the same instant
-            for index, item in enumerate(earlier.action_items):
-                if item.status != "done":
-                    continue
-                if item.done_at is None:
-                    maybe = maybe or order == -1
-                    continue
-                done = compare_moments(item.done_at, started)
-                if done == -1:
-                    fixes.append((days_between(item.done_at, started), -rank, index, earlier, item))
-                elif done is None:
+            done = compare_moments(item.done_at, started)
+            if done == -1:
+                fixes += 1
+                key = (days_between(item.done_at, started), -rank, index)
+                if best is None or key < best[0]:
+                    best = (key, earlier, item)
+            elif done is None:
+                maybe = True
+        if best is not None:
+            (days, _, _), earlier, item = best
+            results[position] = Recurrence(member=member.id, started=started, fixed_in=earlier.id, item=item.title,
+                                           done_at=item.done_at, days=days, fixes_before=fixes)
+            continue
+        if not maybe:
+            # A v1 fix of a member that surely started earlier: from 3 days before, on day order alone.
+            maybe = bisect_right(undated_keys, day - BOUNDARY_DAYS - 1) > 0
+        if not maybe:
+            for k in range(bisect_left(undated_keys, day - BOUNDARY_DAYS),
+                           bisect_right(undated_keys, day + BOUNDARY_DAYS)):
+                earlier = undated[k][2]
+                if earlier is not member and compare_moments(starts[earlier.id], started) == -1:
                     maybe = True
-        if fixes:
-            days, _, _, earlier, item = min(fixes, key=lambda f: f[:3])
-            recurrences.append(Recurrence(member=member.id, started=started, fixed_in=earlier.id, item=item.title,
-                                          done_at=item.done_at, days=days, fixes_before=len(fixes)))
-        elif maybe:
-            unknown.append(member.id)
+                    break
+        if maybe:
+            unknown_at.add(position)
+    recurrences = [results[p] for p in range(len(ordered)) if p in results]
+    unknown = [ordered[p].id for p in range(len(ordered)) if p in unknown_at]
     return recurrences, unknown
 
 
