@@ -1,0 +1,56 @@
+"""Commands import only what they use (#16 item 1): ``pmkb`` loads the module of the command
+asked for, so ``pmkb validate`` imports no command module, ``pmkb similar`` not the importers,
+and a warm cache answers without scikit-learn."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from generator.cli import COMMAND_MODULES, cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_map_names_every_command_of_every_module():
+    for module_name, names in COMMAND_MODULES.items():
+        assert tuple(c.name for c in importlib.import_module(module_name).COMMANDS) == names
+
+
+def test_help_lists_every_command_and_a_misspelt_one_gets_a_suggestion():
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["--help"]).output
+    for names in COMMAND_MODULES.values():
+        for name in names:
+            assert f"  {name} " in listed
+    wrong = runner.invoke(cli, ["simlar"])
+    assert wrong.exit_code == 2 and "Did you mean 'similar'?" in wrong.output
+
+
+def _modules_after(args: list[str], cwd: Path) -> set[str]:
+    """The modules imported by ``pmkb ARGS`` run in a fresh interpreter in ``cwd``."""
+    code = ("import sys, json\nfrom generator.cli import cli\ntry:\n    cli(%r, prog_name=\"pmkb\")\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted(sys.modules)), file=sys.stderr)" % (args,))
+    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_validate_and_a_warm_similar_import_only_what_they_use(tmp_path):
+    shutil.copytree(ROOT / "postmortems", tmp_path / "postmortems")
+    (tmp_path / "mkdocs.yml").write_text((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    validate = _modules_after(["validate"], tmp_path)
+    assert not {m for m in validate if m.startswith(("generator.cli_", "generator.importers", "sklearn"))}
+    query = ["similar", "--semantic", "off", "--text", "certificate expired at midnight"]
+    cold = _modules_after(query, tmp_path)  # fills the cache folder
+    assert "sklearn" in cold and "generator.cli_similarity" in cold
+    warm = _modules_after(query, tmp_path)
+    imported = {m.split(".")[0] for m in warm} | {m for m in warm if m.startswith("generator.")}
+    assert "generator.cli_similarity" in imported
+    assert not imported & {"sklearn", "generator.cli_import", "generator.importers", "generator.cli_build",
+                           "generator.cli_report", "generator.cli_review"}
