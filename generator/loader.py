@@ -72,6 +72,7 @@ class SourceFile:
     problems: list[Problem] = field(default_factory=list)
     secrets: tuple[str, ...] = ()
     redactor: object = None  # a generator.scan.Redactor of ``secrets`` once they are known
+    clean_scan: str | None = None  # SecretScanner.input_key of a scan that found nothing (cached)
     # per code: how many problems were recorded; (index, count, level) of its "more" summary
     _counts: dict[str, int] = field(default_factory=dict, repr=False)
     _overflow: dict[str, tuple[int, int, str]] = field(default_factory=dict, repr=False)

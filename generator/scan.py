@@ -210,28 +210,73 @@ class Finding:
     hidden: tuple[str, ...] = ()
 
 
+def scanner_digest() -> str:
+    """Digest of the secret scan's code: this package's Python source and the installed
+    detect-secrets version (a finding depends on nothing else than these and the text)."""
+    return _scanner_digest()
+
+
+@lru_cache(maxsize=1)
+def _scanner_digest() -> str:
+    from importlib import metadata
+
+    from .analysis_cache import code_digest
+    from .cache import digest
+
+    try:
+        version = metadata.version("detect-secrets")
+    except metadata.PackageNotFoundError:
+        version = "absent"
+    return digest(code_digest(), f"detect-secrets=={version}")
+
+
 class SecretScanner:
     """Runs detect-secrets' plugins and filters over the lines a pre-filter flags.
 
     Use as a context manager around a whole validation run (detect-secrets keeps its settings
-    in a global; entering them once costs ~50 ms).
+    in a global; entering them once costs ~50 ms). detect-secrets (and the ``requests`` it
+    imports: about 0.4 s) is imported and entered on the first line that needs it, so a run
+    whose files are all known clean (``known_clean``, :meth:`input_key`) never imports it.
+
+    Args:
+        wide: keyword assignments in prose and front-matter text (off: detect-secrets' own reading).
+        known_clean: :meth:`input_key` digests of inputs this scanner's code found no secret in
+            (read from the cache folder by :func:`generator.validate.validate`).
     """
 
-    def __init__(self, wide: bool = True):
-        self.wide = wide  # keyword assignments in prose and front-matter text (off: detect-secrets' own reading)
+    def __init__(self, wide: bool = True, known_clean: frozenset[str] = frozenset()):
+        self.wide = wide
+        self.known_clean = known_clean
+        self._settings = None
 
     def __enter__(self) -> "SecretScanner":
-        from detect_secrets.core import scan as ds_scan
-        from detect_secrets.settings import transient_settings
-
-        self._settings = transient_settings({"plugins_used": SECRET_PLUGINS})
-        self._settings.__enter__()
-        # detect-secrets has no public "scan these lines" call; this is what scan_file uses.
-        self._process = ds_scan._process_line_based_plugins
         return self
 
+    def _process(self, lines: list[tuple[int, str]], name: str):
+        """detect-secrets' line-based plugins over ``(line number, text)`` pairs, as its
+        ``scan_file`` runs them (it has no public "scan these lines" call)."""
+        if self._settings is None:
+            from detect_secrets.core import scan as ds_scan
+            from detect_secrets.settings import transient_settings
+
+            settings = transient_settings({"plugins_used": SECRET_PLUGINS})
+            settings.__enter__()
+            self._settings, self._process_lines = settings, ds_scan._process_line_based_plugins
+        return self._process_lines(lines, name)
+
     def __exit__(self, *exc) -> None:
-        self._settings.__exit__(*exc)
+        if self._settings is not None:
+            self._settings.__exit__(*exc)
+            self._settings = None
+
+    def input_key(self, text: str) -> str:
+        """SHA-256 hex digest of a whole file's ``text`` for this scanner's code
+        (:func:`scanner_digest`) and reading (``wide``): what :func:`generator.validate` hands
+        :meth:`scan` (its lines, code blocks, front matter and its values) is computed from
+        these alone, so equal keys, equal findings."""
+        from .cache import digest
+
+        return digest(scanner_digest(), f"wide={self.wide}", text)
 
     def scan(self, lines: list[str], first_line: int, code_lines: frozenset[int] = frozenset(),
              yaml_lines: int = 0, values: list[tuple[int, str]] = ()) -> list[Finding]:

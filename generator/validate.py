@@ -792,11 +792,16 @@ def _text_values(src: SourceFile) -> list[tuple[int, str]]:
 def _scan_secrets(src: SourceFile, secrets: scan.SecretScanner, code: frozenset[int]) -> None:
     """The secret scan of the whole file (above the front matter, the front matter, the body):
     a ``secret`` error per finding, and the values recorded on ``src`` (:meth:`SourceFile.set_secrets`)."""
+    key = secrets.input_key(src.text)  # everything below is computed from the text
+    if key in secrets.known_clean:  # scanned clean before, by this code: nothing to find
+        src.clean_scan = key
+        return
     all_lines = src.text.split("\n")
     fm_count = src.body_line - 1
     code_in_file = frozenset(fm_count + i for i in code)
     findings = secrets.scan(all_lines, 1, code_in_file, yaml_lines=fm_count, values=_text_values(src))
     if not findings:
+        src.clean_scan = key
         return
     src.set_secrets(value for finding in findings for value in (finding.value, *finding.hidden))
     key_index = _key_line_index(src)
@@ -1129,7 +1134,8 @@ class PendingValidation:
         self._targets, self._context, self._settings = targets, context, settings
         self._today, self._scan_secrets = today, scan_secrets
         self._inventory = inventory
-        self._pool, self._results = _start_pool(targets, settings, today, scan_secrets)
+        self._known_clean = load_clean_scans(settings) if scan_secrets and targets else frozenset()
+        self._pool, self._results = _start_pool(targets, settings, today, scan_secrets, self._known_clean)
         self.in_background = self._pool is not None
 
     @property
@@ -1154,7 +1160,9 @@ class PendingValidation:
                 self._pool.shutdown()
                 self._pool = None
         else:
-            sources = _check_here(self._targets, self._settings, self._today, self._scan_secrets)
+            sources = _check_here(self._targets, self._settings, self._today, self._scan_secrets, self._known_clean)
+        if self._scan_secrets:
+            save_clean_scans(self._settings, self._known_clean, {src.clean_scan for src, _, _ in sources if src.clean_scan})
         return _finish(sources, self._context, self._settings, self._inventory, self._scan_secrets)
 
     def cancel(self) -> None:
@@ -1350,10 +1358,52 @@ PARALLEL_MIN_FILES = 400
 _worker_state: dict = {}
 
 
-def _worker_start(settings: Settings, today: dt.date | None, scan_secrets: bool) -> None:
+def _worker_start(settings: Settings, today: dt.date | None, scan_secrets: bool,
+                  known_clean: frozenset[str] = frozenset()) -> None:
     _die_with_parent()
     _worker_state.update(settings=settings, today=today,
-                         scanner=scan.SecretScanner().__enter__() if scan_secrets else None)
+                         scanner=scan.SecretScanner(known_clean=known_clean).__enter__() if scan_secrets else None)
+
+
+CLEAN_SCANS = "secret-scan"
+"""Cache namespace of the scans that found no secret: one entry, keyed by
+:func:`generator.scan.scanner_digest`, holding the :meth:`~generator.scan.SecretScanner.input_key`
+of every file scanned clean (JSON list). A file whose text, front matter and the scanner's code
+are unchanged is not scanned again, and a run whose files are all known clean never imports
+detect-secrets. Only clean verdicts are kept: the cache folder never holds a secret or where one
+is. Entries are authenticated (:mod:`generator.cache`): one planted in the folder is a miss."""
+
+MAX_CLEAN_SCANS = 200_000
+"""Keys kept in that entry: the current run's, then older ones up to this many (64 bytes each)."""
+
+
+def load_clean_scans(settings: Settings) -> frozenset[str]:
+    """The clean-scan keys of :data:`CLEAN_SCANS` in ``settings.cache_path()`` (empty on a miss)."""
+    import json
+
+    from .cache import Cache
+
+    data = Cache(settings.cache_path()).get(CLEAN_SCANS, scan.scanner_digest())
+    try:
+        keys = json.loads(data) if data is not None else []
+    except ValueError:
+        return frozenset()
+    if not isinstance(keys, list):
+        return frozenset()
+    return frozenset(k for k in keys if isinstance(k, str) and len(k) == 64)
+
+
+def save_clean_scans(settings: Settings, known: frozenset[str], found: set[str]) -> None:
+    """Store ``found`` (this run's clean keys) and as many of ``known`` as fit under
+    :data:`MAX_CLEAN_SCANS`; nothing is written when nothing changed."""
+    import json
+
+    from .cache import Cache
+
+    if found <= known:
+        return
+    keep = sorted(found) + sorted(known - found)[:max(0, MAX_CLEAN_SCANS - len(found))]
+    Cache(settings.cache_path()).put(CLEAN_SCANS, scan.scanner_digest(), json.dumps(keep).encode("ascii"))
 
 
 def _worker_check(target: tuple[Path, Path]) -> tuple[SourceFile, Postmortem | None, Path]:
@@ -1391,7 +1441,7 @@ def _worker_check_compact(target: tuple[Path, Path]) -> tuple[SourceFile, Postmo
 
 
 def _start_pool(targets: list[tuple[Path, Path]], settings: Settings, today: dt.date | None,
-                scan_secrets: bool):
+                scan_secrets: bool, known_clean: frozenset[str] = frozenset()):
     """Start checking ``targets`` in a pool of worker processes, for large corpora.
 
     The per-file rules are independent, so files are spread over ``os.cpu_count()`` worker
@@ -1411,7 +1461,7 @@ def _start_pool(targets: list[tuple[Path, Path]], settings: Settings, today: dt.
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start,
-                               initargs=(settings, today, scan_secrets))
+                               initargs=(settings, today, scan_secrets, known_clean))
     try:
         results = pool.map(_worker_check_compact, targets, chunksize=max(16, len(targets) // (jobs * 8)))
     except BaseException:
@@ -1421,9 +1471,10 @@ def _start_pool(targets: list[tuple[Path, Path]], settings: Settings, today: dt.
 
 
 def _check_here(targets: list[tuple[Path, Path]], settings: Settings, today: dt.date | None,
-                scan_secrets: bool) -> list[tuple[SourceFile, Postmortem | None, Path]]:
+                scan_secrets: bool, known_clean: frozenset[str] = frozenset()
+                ) -> list[tuple[SourceFile, Postmortem | None, Path]]:
     """Run :func:`check_file` over ``targets`` in this process, in order."""
-    _worker_start(settings, today, scan_secrets)
+    _worker_start(settings, today, scan_secrets, known_clean)
     try:
         return [_worker_check(target) for target in targets]
     finally:
