@@ -25,6 +25,12 @@ Usage::
     .venv/bin/python benchmarks/everyday.py serve --rounds 5
     .venv/bin/python benchmarks/everyday.py similar --rounds 5
 
+``--baseline DIR`` (a source tree of the package, e.g. ``git archive main | tar -x -C DIR``)
+runs the same commands with that code (through ``PYTHONPATH``) on a copy of its own, in the
+same rounds: build and similar one after the other, serve as a second server whose edits
+alternate with the first's. ``--cold-rounds N`` starts only the first N build rounds without a
+cache folder.
+
 Every round is printed with the load average (``os.getloadavg``) and, for commands, the CPU
 time (user + system of the command and its children) beside the wall time, because the
 machine is shared: under a load of 10 on 2 cores the wall time measures the other jobs.
@@ -132,6 +138,10 @@ def mkdocs_build(folder: Path, config: str, label: str) -> float:
     return run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "-d", str(site)], folder, label)
 
 
+COLD_ROUNDS = 1 << 30
+"""``--cold-rounds N``: the rounds that start from an empty cache folder (the first N; the
+others keep the folder: with the sentence model a cold build embeds every post-mortem)."""
+
 BASELINE: Path | None = None
 """``--baseline DIR``: a source tree of the package (``git archive main | tar -x -C DIR``) whose
 full builds run in the same rounds, through ``PYTHONPATH`` (it comes before the editable install)."""
@@ -152,81 +162,134 @@ def measure_build(rounds: int) -> dict:
             if code is not None:
                 ENV["PYTHONPATH"] = str(code)
             cache = where / ".pmkb-cache"
-            if cache.exists():
-                shutil.rmtree(cache)
-            times[prefix + "cold"].append(mkdocs_build(where, "mkdocs.yml", prefix + "cold"))
+            if r < COLD_ROUNDS:
+                if cache.exists():
+                    shutil.rmtree(cache)
+                times[prefix + "cold"].append(mkdocs_build(where, "mkdocs.yml", prefix + "cold"))
             times[prefix + "warm"].append(mkdocs_build(where, "mkdocs.yml", prefix + "warm"))
             edit_summary(where / "postmortems" / EDITED, f"Edited in round {r}.")
             times[prefix + "edit"].append(mkdocs_build(where, "mkdocs.yml", prefix + "edit"))
         ENV.pop("PYTHONPATH", None)
         loads.append(os.getloadavg()[0])
+        now = [k for k in times if len(times[k]) == r + 1 or (k.endswith("cold") and r < COLD_ROUNDS)]
         print(f"round {r + 1} (load {loads[-1]:.1f}): wall " + ", ".join(
-            f"{k} {v[-1]:.2f} s" for k, v in times.items()) + "; ratios " + ", ".join(
-            f"{k} {times[k][-1] / times['bare'][-1]:.2f}" for k in times if k != "bare") + "; CPU " + ", ".join(
-            f"{k} {CPU[k][-1]:.2f} s" for k in times) + "; CPU ratios " + ", ".join(
-            f"{k} {CPU[k][-1] / CPU['bare'][-1]:.2f}" for k in times if k != "bare"), flush=True)
-    return {"times": times, "cpu": {k: CPU[k] for k in times}, "loads": loads}
+            f"{k} {times[k][-1]:.2f} s" for k in now) + "; ratios " + ", ".join(
+            f"{k} {times[k][-1] / times['bare'][-1]:.2f}" for k in now if k != "bare") + "; CPU " + ", ".join(
+            f"{k} {CPU[k][-1]:.2f} s" for k in now) + "; CPU ratios " + ", ".join(
+            f"{k} {CPU[k][-1] / CPU['bare'][-1]:.2f}" for k in now if k != "bare"), flush=True)
+    return {"times": times, "cpu": {k: CPU.get(k, []) for k in times}, "loads": loads}
+
+
+def start_serve(folder: Path, code: Path | None, timeout: float) -> tuple[subprocess.Popen, str, float]:
+    """Start ``mkdocs serve`` in ``folder`` and wait until it serves the edited page; returns
+    the process, the page's URL and the start time (s)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/{EDITED[:-3]}/"
+    log = open(folder / "serve.log", "w", encoding="utf-8")
+    _code(code)
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--livereload", "-a", f"127.0.0.1:{port}"],
+                               cwd=folder, env=dict(ENV), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    _code(None)
+    process.log = log
+    while fetch(url) is None:
+        if process.poll() is not None or time.perf_counter() - started > timeout:
+            stop_serve(process)
+            raise RuntimeError(f"mkdocs serve did not start: {(folder / 'serve.log').read_text()[-3000:]}")
+        time.sleep(0.05)
+    return process, url, time.perf_counter() - started
+
+
+def stop_serve(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    process.log.close()
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far, from ``/proc`` (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure_serve(rounds: int, timeout: float = 120.0) -> dict:
-    folder = project("serve")
-    port = free_port()
-    page = EDITED[:-3] + "/"
-    url = f"http://127.0.0.1:{port}/{page}"
-    log = open(folder / "serve.log", "w", encoding="utf-8")
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--livereload", "-a", f"127.0.0.1:{port}"],
-                               cwd=folder, env=ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    result: dict = {"save_to_visible": [], "loads": []}
+    """Save-to-visible under ``mkdocs serve``; with ``--baseline`` a second server runs the
+    baseline's code on its own copy, and the rounds alternate between the two (one edit, then
+    the other server's edit, never both rebuilding at once)."""
+    setups = [("", project("serve"), None)]
+    if BASELINE is not None:
+        setups.append(("base-", project("serve-baseline"), BASELINE))
+    result: dict = {"loads": []}
+    servers = []
     try:
-        while fetch(url) is None:
-            if process.poll() is not None or time.perf_counter() - started > timeout:
-                raise RuntimeError(f"mkdocs serve did not start: {(folder / 'serve.log').read_text()[-3000:]}")
-            time.sleep(0.05)
-        result["start"] = time.perf_counter() - started
-        print(f"serve start: {result['start']:.2f} s (load {os.getloadavg()[0]:.1f})", flush=True)
+        for prefix, folder, code in setups:
+            process, url, start = start_serve(folder, code, timeout)
+            servers.append((prefix, folder, process, url))
+            result[prefix + "start"] = start
+            result[prefix + "save_to_visible"] = []
+            result[prefix + "save_cpu"] = []
+            print(f"{prefix}serve start: {start:.2f} s (load {os.getloadavg()[0]:.1f})", flush=True)
         for r in range(rounds):
-            time.sleep(1.0)  # let the watcher settle after the previous rebuild
-            marker = f"Serve round {r} {time.time_ns()}."
-            saved = time.perf_counter()
-            edit_summary(folder / "postmortems" / EDITED, marker)
-            while True:
-                body = fetch(url)
-                if body is not None and marker in body:
-                    break
-                if time.perf_counter() - saved > timeout:
-                    raise RuntimeError("the edit never showed")
-                time.sleep(0.02)
-            result["save_to_visible"].append(time.perf_counter() - saved)
+            for prefix, folder, process, url in servers:
+                time.sleep(1.0)  # let the watcher settle after the previous rebuild
+                marker = f"Serve round {r} {time.time_ns()}."
+                cpu_before = process_cpu(process.pid)
+                saved = time.perf_counter()
+                edit_summary(folder / "postmortems" / EDITED, marker)
+                while True:
+                    body = fetch(url)
+                    if body is not None and marker in body:
+                        break
+                    if time.perf_counter() - saved > timeout:
+                        raise RuntimeError("the edit never showed")
+                    time.sleep(0.02)
+                result[prefix + "save_to_visible"].append(time.perf_counter() - saved)
+                result[prefix + "save_cpu"].append(process_cpu(process.pid) - cpu_before)
             result["loads"].append(os.getloadavg()[0])
-            print(f"round {r + 1} (load {result['loads'][-1]:.1f}): save-to-visible "
-                  f"{result['save_to_visible'][-1]:.2f} s", flush=True)
+            print(f"round {r + 1} (load {result['loads'][-1]:.1f}): save-to-visible " + ", ".join(
+                f"{prefix or 'this '}{result[prefix + 'save_to_visible'][-1]:.2f} s "
+                f"(server CPU {result[prefix + 'save_cpu'][-1]:.2f} s)" for prefix, *_ in servers), flush=True)
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+        for *_, process, _ in servers:
+            stop_serve(process)
     return result
 
 
 def measure_similar(rounds: int) -> dict:
-    folder = project("similar")
+    setups = [("", project("similar"), None)]
+    if BASELINE is not None:
+        setups.append(("base-", project("similar-baseline"), BASELINE))
     pmkb = str(BIN / "pmkb")
     query = [pmkb, "similar", "--text", "certificate expired at midnight"]
-    run(query, folder)  # warm the cache
-    times: dict[str, list[float]] = {"help": [], "validate": [], "similar": []}
+    times: dict[str, list[float]] = {}
+    for prefix, folder, code in setups:
+        _code(code)
+        run(query, folder)  # warm the cache
+        times.update({prefix + "help": [], prefix + "validate": [], prefix + "similar": []})
     loads = []
     for r in range(rounds):
-        times["help"].append(run([pmkb, "--help"], folder, "help"))
-        times["validate"].append(run([pmkb, "validate"], folder, "validate", check=False))
-        times["similar"].append(run(query, folder, "similar"))
+        for prefix, folder, code in setups:
+            _code(code)
+            times[prefix + "help"].append(run([pmkb, "--help"], folder, prefix + "help"))
+            times[prefix + "validate"].append(run([pmkb, "validate"], folder, prefix + "validate", check=False))
+            times[prefix + "similar"].append(run(query, folder, prefix + "similar"))
+        _code(None)
         loads.append(os.getloadavg()[0])
         print(f"round {r + 1} (load {loads[-1]:.1f}): wall " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
               + "; CPU " + ", ".join(f"{k} {CPU[k][-1]:.2f} s" for k in times), flush=True)
     return {"times": times, "cpu": {k: CPU[k] for k in times}, "loads": loads}
+
+
+def _code(code: Path | None) -> None:
+    """Run the next commands with the package at ``code`` (a source tree, ``--baseline``) or,
+    with ``None``, the installed one."""
+    ENV.pop("PYTHONPATH", None)
+    if code is not None:
+        ENV["PYTHONPATH"] = str(code)
 
 
 def main() -> None:
@@ -234,9 +297,11 @@ def main() -> None:
     parser.add_argument("what", choices=("build", "serve", "similar"), nargs="+")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--semantic", choices=("shipped", "auto", "on", "off"), default="shipped")
-    parser.add_argument("--baseline", type=Path, help="source tree of the code to compare with (build only)")
+    parser.add_argument("--cold-rounds", type=int, default=1 << 30, help="rounds that start without a cache (build)")
+    parser.add_argument("--baseline", type=Path, help="source tree of the code to compare with, in the same rounds")
     args = parser.parse_args()
-    global SEMANTIC, BASELINE
+    global SEMANTIC, BASELINE, COLD_ROUNDS
+    COLD_ROUNDS = args.cold_rounds
     SEMANTIC = args.semantic
     BASELINE = args.baseline.resolve() if args.baseline else None
     OUT.mkdir(parents=True, exist_ok=True)
@@ -245,13 +310,16 @@ def main() -> None:
         results[what] = {"build": measure_build, "serve": measure_serve, "similar": measure_similar}[what](args.rounds)
     for what, r in results.items():
         if "times" in r:
-            medians = {k: statistics.median(v) for k, v in r["times"].items()}
+            medians = {k: statistics.median(v) for k, v in r["times"].items() if v}
             print(f"{what} medians, wall: " + ", ".join(f"{k} {v:.2f} s" for k, v in medians.items()))
-            medians = {k: statistics.median(v) for k, v in r["cpu"].items()}
+            medians = {k: statistics.median(v) for k, v in r["cpu"].items() if v}
             print(f"{what} medians, CPU: " + ", ".join(f"{k} {v:.2f} s" for k, v in medians.items()))
         else:
-            print(f"serve: start {r['start']:.2f} s, save-to-visible median "
-                  f"{statistics.median(r['save_to_visible']):.2f} s")
+            for prefix in ("", "base-"):
+                if prefix + "start" in r:
+                    print(f"{prefix}serve: start {r[prefix + 'start']:.2f} s, save-to-visible median "
+                          f"{statistics.median(r[prefix + 'save_to_visible']):.2f} s, server CPU per save median "
+                          f"{statistics.median(r[prefix + 'save_cpu']):.2f} s")
     (OUT / "everyday.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
 
 

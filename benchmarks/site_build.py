@@ -19,7 +19,11 @@ sanitising, site moved to ``site_dir``), **bare** is ``zensical build`` of the s
 the bare configuration; both start without Zensical's cache (``--clean``, build folder
 removed), so every round does the whole work. Target: full <= 1.5 x bare.
 
-Usage: ``.venv/bin/python benchmarks/site_build.py [--sizes 300 3000] [--rounds 2] [--engines mkdocs zensical]``
+With ``--baseline DIR`` (a source tree of the package), every MkDocs round also builds the
+full site with that code (``PYTHONPATH``), so a change is compared with what it replaces in
+the same rounds.
+
+Usage: ``.venv/bin/python benchmarks/site_build.py [--sizes 300 3000] [--rounds 2] [--engines mkdocs zensical] [--baseline DIR]``
 """
 
 from __future__ import annotations
@@ -43,11 +47,14 @@ PLUGIN_ENTRY = "  - postmortems:\n      broken_links: error\n"
 search and offline settings, and nav (whose generated pages are then missing), no plugin."""
 
 
-def build(project: Path, config: str, site: Path) -> float:
-    """Run ``mkdocs build`` and return its wall time in seconds (raises on failure)."""
+def build(project: Path, config: str, site: Path, code: Path | None = None) -> float:
+    """Run ``mkdocs build`` and return its wall time in seconds (raises on failure); ``code``:
+    a source tree of the package to build with instead of the installed one (``--baseline``)."""
     if site.exists():
         shutil.rmtree(site)
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "OFFLINE": "false"}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "-d", str(site)],
                           cwd=project, env=env, capture_output=True, text=True)
@@ -92,7 +99,7 @@ def site_stats(site: Path) -> dict:
 
 
 def run_size(n: int, out: Path, rounds: int, engine: str = "mkdocs", semantic: str = "off",
-             cold: bool = False) -> dict:
+             cold: bool = False, baseline: Path | None = None) -> dict:
     """Synthesise ``n`` post-mortems under ``out/N`` and time both builds ``rounds`` times,
     alternating bare and full, with ``engine``. ``cold``: the cache folder (charts, embeddings)
     is removed before every full build, so no round reuses an earlier one's work."""
@@ -106,21 +113,28 @@ def run_size(n: int, out: Path, rounds: int, engine: str = "mkdocs", semantic: s
     (project / "bare.yml").write_text(shipped.replace(PLUGIN_ENTRY, ""), encoding="utf-8")
     (project / "full.yml").write_text(shipped.replace(PLUGIN_ENTRY, PLUGIN_ENTRY + f"      semantic: \"{semantic}\"\n"),
                                       encoding="utf-8")
-    times = {"bare": [], "full": []}
+    kinds = ("bare", "full", "baseline") if baseline is not None and engine == "mkdocs" else ("bare", "full")
+    times = {kind: [] for kind in kinds}
     for _ in range(rounds):
         if cold and (project / ".pmkb-cache").exists():
             shutil.rmtree(project / ".pmkb-cache")
-        for kind in ("bare", "full"):
+        for kind in kinds:
             if engine == "zensical":
                 times[kind].append(build_zensical(project, f"{kind}.yml", project / f"site-{kind}", kind == "full"))
+            elif kind == "baseline":  # the same full build with the baseline's code (its own cache keys)
+                times[kind].append(build(project, "full.yml", project / "site-baseline", baseline))
             else:
                 times[kind].append(build(project, f"{kind}.yml", project / f"site-{kind}"))
+        print(f"  {engine} {n} round {len(times['bare'])} (load {os.getloadavg()[0]:.1f}): " + ", ".join(
+            f"{kind} {times[kind][-1]:.1f} s" for kind in kinds), flush=True)
     full, bare = site_stats(project / "site-full"), site_stats(project / "site-bare")
     result = {
         "n": n, "engine": engine, "load_after": os.getloadavg()[0], "bare_s": round(min(times["bare"]), 2), "full_s": round(min(times["full"]), 2),
         "all_bare_s": [round(t, 2) for t in times["bare"]], "all_full_s": [round(t, 2) for t in times["full"]],
         "full": full, "bare": bare,
     }
+    if "baseline" in times:
+        result["all_baseline_s"] = [round(t, 2) for t in times["baseline"]]
     result["time_ratio"] = round(result["full_s"] / result["bare_s"], 2)
     result["size_ratio"] = round(full["bytes"] / bare["bytes"], 2)
     return result
@@ -138,6 +152,8 @@ def main() -> None:
                              "the similarity benchmarks)")
     parser.add_argument("--cold", action="store_true", help="remove the cache folder before every full build")
     parser.add_argument("--engines", nargs="+", choices=("mkdocs", "zensical"), default=["mkdocs"])
+    parser.add_argument("--baseline", type=Path, help="source tree of the package (git archive main | tar -x -C DIR) "
+                        "whose full MkDocs build runs in the same rounds")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -145,7 +161,8 @@ def main() -> None:
           "| bare site | full site | size ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n, engine in ((n, e) for n in args.sizes for e in args.engines):
-        r = run_size(n, args.out, args.rounds, engine, args.semantic, args.cold)
+        r = run_size(n, args.out, args.rounds, engine, args.semantic, args.cold,
+                     args.baseline.resolve() if args.baseline else None)
         results.append(r)
         print(f"| {engine} | {n} | {r['bare_s']:.1f} s | {r['full_s']:.1f} s | {r['time_ratio']:.2f} "
               f"| {r['full']['largest_page_bytes'] / 1000:.0f} KB ({r['full']['largest_page']}) "
@@ -158,7 +175,8 @@ def main() -> None:
     print()
     for r in results:  # every round: the spread says how far the best-of ratio can be trusted
         ratios = [f"{f / b:.2f}" for b, f in zip(r["all_bare_s"], r["all_full_s"])]
-        print(f"{r['engine']} {r['n']} (load {r['load_after']:.2f}): bare {r['all_bare_s']} s, full {r['all_full_s']} s, ratio per round {ratios}")
+        print(f"{r['engine']} {r['n']} (load {r['load_after']:.2f}): bare {r['all_bare_s']} s, full {r['all_full_s']} s, "
+              f"ratio per round {ratios}" + (f", baseline full {r['all_baseline_s']} s" if "all_baseline_s" in r else ""))
 
 
 if __name__ == "__main__":
