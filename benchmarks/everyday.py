@@ -7,7 +7,9 @@ under ``benchmarks/out/everyday/`` (git-ignored), never on the shipped files:
 
 ``build``
     Per round, in this order: the **bare** build (the shipped ``mkdocs.yml`` minus the
-    ``postmortems`` plugin), the **cold** full build (no cache folder), the **warm** full build
+    ``postmortems`` plugin), the **pages** build (the bare configuration over the site source
+    the plugin renders, written once by the Zensical adapter: the same pages as the full build,
+    built by MkDocs and Material without the plugin), the **cold** full build (no cache folder), the **warm** full build
     (the cache folder the cold build left, nothing changed) and the **edit** full build (one
     post-mortem's summary changed since the warm build). Target: full <= 2 x bare.
 ``serve``
@@ -147,9 +149,25 @@ BASELINE: Path | None = None
 full builds run in the same rounds, through ``PYTHONPATH`` (it comes before the editable install)."""
 
 
+def pages_config(folder: Path) -> str:
+    """Write the site source the plugin renders (every generated page, and the post-mortem pages
+    as the model gives them) under ``folder/pages/docs`` (the Zensical adapter's build folder),
+    and ``pages.yml``: the bare configuration over that folder. Building it is MkDocs' and
+    Material's own cost for the full site's pages, without the plugin."""
+    code = ("from pathlib import Path\nfrom generator.zensical import Project\n"
+            "Project(Path('mkdocs.yml').resolve(), Path('pages').resolve()).render()\n")
+    run([sys.executable, "-c", code], folder)
+    bare = (folder / "bare.yml").read_text(encoding="utf-8")
+    assert "\ndocs_dir: postmortems" in bare
+    (folder / "pages.yml").write_text(bare.replace("\ndocs_dir: postmortems", "\ndocs_dir: pages/docs", 1),
+                                      encoding="utf-8")
+    return "pages.yml"
+
+
 def measure_build(rounds: int) -> dict:
     folder = project("build")
-    times: dict[str, list[float]] = {"bare": [], "cold": [], "warm": [], "edit": []}
+    pages = pages_config(folder)
+    times: dict[str, list[float]] = {"bare": [], "pages": [], "cold": [], "warm": [], "edit": []}
     setups = [("", folder, None)]
     if BASELINE is not None:
         times.update({"base-cold": [], "base-warm": [], "base-edit": []})
@@ -157,6 +175,7 @@ def measure_build(rounds: int) -> dict:
     loads = []
     for r in range(rounds):
         times["bare"].append(mkdocs_build(folder, "bare.yml", "bare"))
+        times["pages"].append(mkdocs_build(folder, pages, "pages"))
         for prefix, where, code in setups:
             ENV.pop("PYTHONPATH", None)
             if code is not None:
