@@ -26,7 +26,10 @@ when an upgrade changes any of these:
 - the search box is the ``<input id="__search">`` toggle a ``<label for="__search">`` opens;
 - the theme's ids (and form names) start with ``__`` and its classes with ``md-``
   (:data:`RESERVED_IDS`, :func:`reserved_id`, :func:`reserved_class`); an element of class
-  ``mermaid`` makes it load a script from unpkg.com; Zensical's article starts with its
+  ``mermaid`` (and in Zensical ``pyodide`` or ``glightbox``) makes it load a script from
+  another host (:data:`RESERVED_CLASSES`); its scripts read some globals unchecked
+  (:data:`THEME_GLOBALS`), and look up ids of Mermaid's and Pyodide's own markup
+  (:data:`SCOPED_ID_LOOKUPS`); Zensical's article starts with its
   ``<a id="__skip">`` (:data:`SKIP_ANCHOR`), which :func:`sanitize_article` leaves alone;
 - Material opens its search with the value of ``?q=`` when it starts on a page
   (:data:`SEARCH_DEEP_LINK`, its search deep link; Zensical's classic variant has none), which
@@ -91,13 +94,42 @@ cover the page, or be taken by a script for the theme's own."""
 AUTHOR_CLASSES = frozenset({"md-button", "md-button--primary"})
 """Classes of the theme's prefix that its documentation tells authors to use (buttons)."""
 
-RESERVED_CLASSES = frozenset({"mermaid"})
-"""Classes outside the prefix that make the theme act: an element of class ``mermaid`` makes
-Material load Mermaid from unpkg.com (a script from another host, and no offline site)."""
+RESERVED_CLASSES = frozenset({"mermaid", "pyodide", "glightbox"})
+"""Classes outside the prefix that make the theme act on an element of the content, loading a
+script from another host (no offline site, and code that is not the site's): ``mermaid``
+(Material and Zensical load Mermaid from unpkg.com), ``pyodide`` (Zensical loads the Ace
+editor from unpkg.com and Pyodide from cdn.jsdelivr.net, and runs the element's text as
+Python), ``glightbox`` (Zensical loads GLightbox from unpkg.com)."""
+
+THEME_GLOBALS = frozenset({"GLightboxOptions"})
+"""Names the theme's scripts read as globals (``typeof X != "undefined" ? X : ...``) without
+checking that the value is not an element: an element with that id would be what they read
+(a browser makes every element id a property of ``window``: DOM clobbering). Globals they
+check (``mermaid instanceof Element``: ``mermaid``, ``ace``, ``loadPyodide``, ``GLightbox``)
+are not reserved, so a ``## Mermaid`` heading keeps its id. An authored id (``for``, ``name``)
+equal to one is dropped and reported as :func:`reserved_id` values are."""
+
+SCOPED_ID_LOOKUPS = {
+    "mermaid": frozenset({
+        "arrowhead", "flowchart-circleEnd", "flowchart-circleStart", "flowchart-crossEnd", "flowchart-crossStart",
+        "flowchart-pointEnd", "flowchart-pointStart", "sequencenumber", "statediagram-barbEnd", "entity",
+        "state-fork", "state-join", "-arrowhead", "-barbEnd", "-barbEnd-margin", "-crosshead", "-filled-head",
+        "-sequencenumber", "-solidBottomArrowHead", "-solidTopArrowHead", "-stickBottomArrowHead",
+        "-stickTopArrowHead", "-entity-",
+    }),
+    "pyodide": frozenset({"--clear", "--editor", "--output", "--run"}),
+}
+"""Ids (or the parts ``[id^=...]``, ``[id$=...]``, ``[id*=...]`` match) that the theme's scripts
+look up only inside an element of one of :data:`RESERVED_CLASSES`: the theme's Mermaid
+stylesheet, which styles the ids of the SVG Mermaid draws inside the diagram's shadow root,
+and Zensical's Pyodide runner, which finds its editor and buttons inside its ``.pyodide``
+element. No authored element reaches them: the sanitiser drops those classes.
+``tests/test_sanitize.py`` reads every id selector out of the installed bundles and fails on
+one that is neither reserved nor listed here."""
 
 CONTENT_CLASSES = frozenset({
     "annotate", "highlight", "hll", "select", "copy", "no-copy", "no-select", "tabbed-labels", "tabbed-set",
-    "footnote-ref", "c", "c1", "cm", "language",
+    "footnote-ref", "c", "c1", "cm", "language", "tabbed-block", "tabbed-content",
 })
 """Classes the theme's scripts look up inside the content that Markdown extensions write
 (highlighted code, footnotes, tabs, annotations): authored ones are left alone, they only ask
@@ -105,8 +137,16 @@ for the behaviour the extension would give."""
 
 
 def reserved_id(value: str) -> bool:
-    """Whether an authored ``id`` (``for``, ``name``) is the theme's: it starts with ``__``."""
-    return value.startswith(RESERVED_ID_PREFIX)
+    """Whether an authored ``id`` (``for``, ``name``) is the theme's: it starts with ``__``, or
+    it is a global the theme's scripts read unchecked (:data:`THEME_GLOBALS`)."""
+    return value.startswith(RESERVED_ID_PREFIX) or value in THEME_GLOBALS
+
+
+def reserved_id_reason(value: str) -> str:
+    """Why :func:`reserved_id` holds for ``value``, in words, for a problem message."""
+    if value.startswith(RESERVED_ID_PREFIX):
+        return f"is in the theme's namespace (ids starting with '{RESERVED_ID_PREFIX}')"
+    return f"is a global the theme's scripts read (window.{value})"
 
 
 def reserved_class(name: str) -> bool:

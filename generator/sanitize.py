@@ -84,8 +84,7 @@ def attribute_verdict(tag: str, name: str, value: str | None) -> tuple[str, str]
         return "unsafe-html", f"the site removes the '{name}' attribute of <{tag}>"
     text = _html.unescape(value or "")
     if name in _IDENTIFIERS and material.reserved_id(text):
-        return "reserved-id", (f"{name}={text!r} on <{tag}> is in the theme's namespace (ids starting with "
-                               f"'{material.RESERVED_ID_PREFIX}'), so the site removes it")
+        return "reserved-id", f"{name}={text!r} on <{tag}> {material.reserved_id_reason(text)}, so the site removes it"
     if name == "class":
         theirs = [c for c in text.split() if material.reserved_class(c)]
         if theirs:
@@ -148,7 +147,8 @@ def _needs_filter(html: str) -> bool:
 
 
 _FILTER_HINT = re.compile("|".join((re.escape(material.RESERVED_ID_PREFIX), re.escape(material.RESERVED_CLASS_PREFIX),
-                                    *material.RESERVED_CLASSES, "&#", "[dD][aA][tT][aA]:")))
+                                    *sorted(material.RESERVED_CLASSES), *sorted(material.THEME_GLOBALS),
+                                    "&#", "[dD][aA][tT][aA]:")))
 
 
 def sanitize_html(html: str) -> str:
@@ -159,8 +159,9 @@ def sanitize_html(html: str) -> str:
     relative or ``http``/``https``/``mailto`` (so ``javascript:`` links lose their ``href``),
     and inline styles keep only ``text-align`` (Markdown table alignment). Classes, ids and
     titles stay, so admonitions, highlighted code, tables, heading anchors and footnotes
-    render as before, except ids, ``for`` and ``name`` values starting with ``__`` and
-    classes of the theme (``md-...``, ``mermaid``), which are dropped (DOM clobbering).
+    render as before, except ids, ``for`` and ``name`` values starting with ``__`` (or naming a
+    global the theme reads, :data:`generator.material.THEME_GLOBALS`) and classes of the theme
+    (``md-...``, ``mermaid``, ``pyodide``, ``glightbox``), which are dropped (DOM clobbering).
     """
     filtered = _needs_filter(html)
     cleaner = _CLEANERS.get(filtered)

@@ -847,8 +847,10 @@ _ELEMENT_NAME = re.compile(r"[a-z][a-z0-9-]*")
 _REMOVED_FIX = ("remove it, or show it as text (in `backticks` or a fenced code block); the README's "
                 "'Safe HTML' lists what the site keeps")
 _RESERVED_FIXES = {
-    "reserved-id": "use another id: ids, 'for' and 'name' values starting with '__' belong to the theme",
-    "reserved-class": "use another class: 'md-' classes (but md-button) and 'mermaid' belong to the theme",
+    "reserved-id": "use another id: ids, 'for' and 'name' values starting with '__' (and "
+                   f"{', '.join(sorted(material.THEME_GLOBALS))}) belong to the theme",
+    "reserved-class": "use another class: 'md-' classes (but md-button), "
+                      f"{', '.join(repr(c) for c in sorted(material.RESERVED_CLASSES))} belong to the theme",
 }
 
 
@@ -886,9 +888,10 @@ def _check_sanitiser_policy(src: SourceFile, body_lines: list[str], prose: list[
                        f"'{name}' event-handler attribute set with attr_list on <{tag.name}> would run in a "
                        "reader's browser (the site removes it)", "remove it")
                 continue
-            if name in ("href", "src") and value and scan.unsafe_scheme(html.unescape(value)):
+            embedded = name in scan._EMBED_ATTRS  # an image's data:image/png is kept, as in raw HTML
+            if name in ("href", "src") and value and scan.unsafe_scheme(html.unescape(value), embedded):
                 report(tag.line, tag.column, "unsafe-html",
-                       f"{scan.unsafe_scheme(html.unescape(value))}: URL set with attr_list in {name}= of "
+                       f"{scan.unsafe_scheme(html.unescape(value), embedded)}: URL set with attr_list in {name}= of "
                        f"<{tag.name}> would run in a reader's browser (the site removes it)", "remove it")
                 continue
             verdict = sanitize.attribute_verdict(tag.name, name, value)
