@@ -124,6 +124,17 @@ SHAPES = {
     "list: action_items 10,000 without a title": lambda n: _with_front(_block_list(
         "action_items", _items(n), lambda i: f"{{titel: Fix {i}, owner: ops}}"), drop=("action_items",)),
     "list: 10,000 unknown fields": lambda n: _with_front("".join(f"custom_{i}: value\n" for i in range(_items(n)))),
+    # format v2: its list fields (contributing_factors; action items with done_at and addresses)
+    "list: v2 contributing_factors 10,000": lambda n: _with_front(
+        "format: 2\n" + _block_list("contributing_factors", _items(n), lambda i: f"factor-{i}")),
+    "list: v2 action_items 10,000 done, addressing 10,000 factors": lambda n: _with_front(
+        "format: 2\n" + _block_list("contributing_factors", _items(n), lambda i: f"factor-{i}") + _block_list(
+            "action_items", _items(n), lambda i: f"{{title: Fix {i}, owner: ops, status: done, "
+                                                 f"done_at: '2011-08-{i % 20 + 10}', addresses: factor-{i}}}"),
+        drop=("action_items",)),
+    "list: v2 action_items 10,000 addressing unknown causes": lambda n: _with_front("format: 2\n" + _block_list(
+        "action_items", _items(n), lambda i: f"{{title: Fix {i}, owner: ops, status: open, addresses: cause-{i}}}"),
+        drop=("action_items",)),
 
     # 10,000 links.
     "links: 10,000 to missing anchors of another file": lambda n: _with_front(body_extra="\n" + "\n".join(

@@ -176,6 +176,11 @@ def incident_start(started_at: dt.datetime | None, date: dt.date) -> dt.date | d
     return started_at if started_at is not None else date
 
 
+LISTED_FACTORS = 10
+"""Contributing factors an ``addresses-unknown`` message lists (the rest are counted): one
+message per item, so listing them all would grow with items x factors."""
+
+
 def check_v2(src: SourceFile, data: dict, bad: set[str], times: dict, today: dt.date,
              horizon: dt.datetime) -> None:
     """The v2 rules beyond the schema, recorded in ``src.problems``.
@@ -201,6 +206,10 @@ def check_v2(src: SourceFile, data: dict, bad: set[str], times: dict, today: dt.
     start_name = "started_at" if times.get("started_at") else "date"
     factors = data.get("contributing_factors")
     factors = [f for f in factors if isinstance(f, str)] if isinstance(factors, list) else []
+    known_factors = set(factors)  # membership in constant time: 10,000 items x 10,000 factors
+    listed = (f": {', '.join(factors[:LISTED_FACTORS])}" + (f" and {len(factors) - LISTED_FACTORS:,} more"
+                                                           if len(factors) > LISTED_FACTORS else "")
+              if factors else ", which has none")
     items = data.get("action_items")
     for i, item in enumerate(items if isinstance(items, list) else []):
         if not isinstance(item, dict):
@@ -232,8 +241,7 @@ def check_v2(src: SourceFile, data: dict, bad: set[str], times: dict, today: dt.
         addresses = item.get("addresses")
         apath = f"action_items[{i}].addresses"
         if isinstance(addresses, str) and apath not in bad and addresses != ROOT_CAUSE_TERM \
-                and addresses not in factors:
-            listed = f": {', '.join(factors)}" if factors else ", which has none"
+                and addresses not in known_factors:
             src.problem(*src.positions.get(apath, (src.line_of(apath), None)), apath, "warning",
                         "addresses-unknown",
                         f"addresses {addresses!r} is neither {ROOT_CAUSE_TERM!r} nor one of the "

@@ -327,3 +327,26 @@ def test_a_field_name_with_dots_has_a_path_of_its_own(tmp_path):
     found = [(p.line, p.field, p.code) for p in check(tmp_path, text).problems]
     assert found == [(line, '["...format"]', "field-unknown"), (line, '["...format"]', "yaml-implicit-type"),
                      (line + 1, '["x.y"]', "field-unknown"), (line + 1, '["x.y"][0]', "yaml-implicit-type")]
+
+
+def test_an_addresses_message_lists_ten_factors_and_counts_the_rest(tmp_path):
+    """10,000 action items addressing a cause that is none of 10,000 contributing factors: each
+    message names ten factors and a count (listing all made items x factors of text)."""
+    from generator.formats import LISTED_FACTORS
+
+    from .test_format_v2 import V2
+
+    factors = [f"factor-{i}" for i in range(10_000)]
+    items = "".join(f"  - title: Fix {i}\n    owner: ops\n    status: open\n    addresses: cause-{i}\n"
+                    for i in range(10_000))
+    text = V2.replace("contributing_factors: [manual-step, missing-alert]",
+                      "contributing_factors: [" + ", ".join(factors) + "]")
+    start = text.index("action_items:\n") + len("action_items:\n")
+    text = text[:start] + items + text[text.index("---\n", start):]
+    result = check(tmp_path, text)
+    unknown = [p for p in result.problems if p.code == "addresses-unknown"]
+    assert LISTED_FACTORS == 10 and len(unknown) == MAX_PROBLEMS_PER_CODE + 1
+    assert unknown[0].message == ("addresses 'cause-0' is neither 'root-cause' nor one of the contributing_factors: "
+                                  + ", ".join(factors[:10]) + " and 9,990 more")
+    assert unknown[0].line == text[:text.index("addresses: cause-0")].count("\n") + 1
+    assert unknown[-1].message == "9950 more 'addresses-unknown' problems in this file (not listed: the first 50 are)"
