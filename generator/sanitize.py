@@ -151,6 +151,102 @@ _FILTER_HINT = re.compile("|".join((re.escape(material.RESERVED_ID_PREFIX), re.e
                                     "&#", "[dD][aA][tT][aA]:")))
 
 
+# --- keeping nh3 linear ---------------------------------------------------------------------
+#
+# nh3 (ammonia, html5ever) takes time that grows with the square of the number of characters it
+# escapes again when it writes one text node: '&' (as &amp;) and U+00A0 (as &nbsp;). 400,000
+# no-break spaces in one paragraph took 2.6 s, 1,000,000 about 17 s (a pasted log line of tabs
+# and no-break spaces); '<' and '>' cost nothing. Split into text nodes of a bounded length,
+# the same text costs time in proportion to its length, and the page is the same: the split is
+# an empty comment, which the cleaner removes (strip_comments), and two adjacent text nodes are
+# written as one. Only text outside tags, comments and raw-text elements is split, and never
+# inside a character reference (a split goes just before an '&' or a U+00A0).
+
+ESCAPED_RUN = 2048
+"""Characters nh3 escapes again (``&``, U+00A0) in one text node above which that text node is
+split (:func:`_split_long_text`): below it the quadratic cost is a few milliseconds."""
+
+_ESCAPED = re.compile("[&\u00a0]")
+_RAW_TEXT = re.compile(r"(?:script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)(?![\w-])",
+                       re.I)
+_TAG = re.compile(r"</?[A-Za-z][^\t\n\f />]*(?:[^>\"']|\"[^\"]*\"|'[^']*')*>?")
+
+
+def _split_long_text(html: str) -> str:
+    """``html`` with an empty comment inserted every :data:`ESCAPED_RUN` escaped characters of
+    any text node that holds more of them; the page nh3 writes from it is unchanged.
+
+    A linear walk: text up to the next ``<``; a comment, ``<!...>``, ``<?...>`` or CDATA
+    section skipped whole; a tag read with its quoted values (a quote anywhere in a tag is read
+    as opening one, so a tag is never taken to end before the browser ends it); after the start
+    tag of a raw-text element (``script``, ``textarea``, ``title`` ...), everything up to its end
+    tag is left as it is."""
+    out, pos, n = [], 0, len(html)
+    while pos < n:
+        lt = html.find("<", pos)
+        end = n if lt < 0 else lt
+        if end > pos:
+            out.append(_split_text(html, pos, end))
+        if lt < 0:
+            break
+        if html.startswith("<!--", lt):
+            close = html.find("-->", lt + 4)
+            pos = n if close < 0 else close + 3
+        elif html.startswith("<![CDATA[", lt):
+            close = html.find("]]>", lt)
+            pos = n if close < 0 else close + 3
+        elif html.startswith(("<!", "<?"), lt):
+            close = html.find(">", lt)
+            pos = n if close < 0 else close + 1
+        else:
+            m = _TAG.match(html, lt)
+            if m is None:  # '<' not starting a tag: text
+                out.append("<")
+                pos = lt + 1
+                continue
+            pos = m.end()
+            if html[lt + 1] != "/" and _RAW_TEXT.match(html, lt + 1):
+                name = _RAW_TEXT.match(html, lt + 1).group(0).lower()
+                if name == "plaintext":
+                    pos = n
+                else:
+                    close = _find_ci(html, "</" + name, pos)
+                    pos = n if close < 0 else close
+        out.append(html[lt:pos])
+    return "".join(out)
+
+
+def _find_ci(text: str, needle: str, start: int) -> int:
+    """Where ``needle`` (lower case) is in ``text`` from ``start`` on, in any case, or -1."""
+    m = re.compile(re.escape(needle), re.I).search(text, start)
+    return m.start() if m else -1
+
+
+def _split_text(html: str, start: int, end: int) -> str:
+    """The text ``html[start:end]``, with ``<!---->`` before every :data:`ESCAPED_RUN`-th
+    escaped character."""
+    text = html[start:end]
+    if len(text) <= ESCAPED_RUN:
+        return text
+    pieces, at, count = [], 0, 0
+    for m in _ESCAPED.finditer(text):
+        count += 1
+        if count > ESCAPED_RUN:
+            pieces.append(text[at:m.start()])
+            pieces.append("<!---->")
+            at, count = m.start(), 1
+    if not pieces:
+        return text
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
+def _may_be_slow(html: str) -> bool:
+    """Whether ``html`` holds more than :data:`ESCAPED_RUN` characters nh3 escapes again (most
+    pages hold a few dozen; then nothing is split)."""
+    return html.count("&") + html.count("\u00a0") > ESCAPED_RUN
+
+
 def sanitize_html(html: str) -> str:
     """Remove everything executable from HTML rendered from a post-mortem, keep Material's markup.
 
@@ -179,7 +275,7 @@ def sanitize_html(html: str) -> str:
             strip_comments=True,
             attribute_filter=_keep_attribute if filtered else None,
         )
-    return cleaner.clean(html)
+    return cleaner.clean(_split_long_text(html) if _may_be_slow(html) else html)
 
 
 _CLEANERS: dict = {}

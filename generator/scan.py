@@ -704,6 +704,43 @@ class Nesting:
     line: int
 
 
+MAX_BLOCK_SPLITS = 100
+"""Headings and horizontal rules one block (lines without a blank line between them) may hold.
+
+Python-Markdown, which renders the site, splits a block at each ATX heading (a line starting
+with ``#``), setext underline (``===``, ``---`` under a line of text) or rule (``***``, ``- - -``)
+and parses the rest of the block again, so N of them in one block cost N times the block:
+4,000 heading lines without blank lines took 2.5 s to render, 10,000 more than a minute
+(``benchmarks/adversarial.py --render``). Blank lines between them make the same page linear."""
+
+_SPLITTER_HINT = re.compile(r"^[#=*_-]", re.M)
+_ATX = re.compile(r"#")
+_SETEXT = re.compile(r"[=-]+[ ]*$")
+_RULE = re.compile(r"[ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,})[ ]*$")
+
+
+def crowded_block(body: str, prose: list[str], first_line: int) -> tuple[int, int] | None:
+    """The first block of ``prose`` (the body's lines, code blanked) holding more than
+    :data:`MAX_BLOCK_SPLITS` headings and rules, as ``(file line of the first one over the
+    limit, how many the block holds)``, or ``None``. One pass over the lines."""
+    if len(_SPLITTER_HINT.findall(body)) <= MAX_BLOCK_SPLITS:  # most bodies: a dozen headings and list items
+        return None
+    count, over, previous_text = 0, None, False
+    for i, line in enumerate(prose + [""]):
+        if not line.strip():
+            if over is not None:
+                return over, count
+            count, previous_text = 0, False
+            continue
+        splits = line[0] == "#" or (previous_text and _SETEXT.match(line)) or _RULE.match(line)
+        if splits:
+            count += 1
+            if count == MAX_BLOCK_SPLITS + 1:
+                over = first_line + i
+        previous_text = not splits
+    return None
+
+
 def too_deep(body: str, first_line: int, prose: list[str] | None = None) -> Nesting | None:
     """The first place where ``body`` nests deeper than :data:`MAX_NESTING`, else ``None``.
 

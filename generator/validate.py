@@ -833,7 +833,9 @@ def _report_template(src: SourceFile, placeholders: list[str], before: int) -> N
 
 
 def _check_nesting(src: SourceFile, prose: list[str]) -> None:
-    """A body nested deeper than :data:`generator.scan.MAX_NESTING` (see :func:`scan.too_deep`)."""
+    """A body nested deeper than :data:`generator.scan.MAX_NESTING` (see :func:`scan.too_deep`),
+    and a block crowded with more than :data:`generator.scan.MAX_BLOCK_SPLITS` headings and rules
+    (:func:`scan.crowded_block`): both cost the site's Markdown renderer more than linear time."""
     nesting = scan.too_deep(src.body, src.body_line, prose)
     if nesting is not None:
         src.problem(nesting.line, None, None, "error", "nesting-too-deep",
@@ -841,6 +843,13 @@ def _check_nesting(src: SourceFile, prose: list[str]) -> None:
                     "Markdown renderer fails or takes minutes on such nesting",
                     f"flatten it to at most {scan.MAX_NESTING} levels (a long log or dump belongs in a fenced "
                     "code block, where nothing nests)")
+    crowded = scan.crowded_block(src.body, prose, src.body_line)
+    if crowded is not None:
+        src.problem(crowded[0], None, None, "error", "blank-lines-missing",
+                    f"{crowded[1]:,} headings and horizontal rules follow one another without a blank line "
+                    f"between them (more than {scan.MAX_BLOCK_SPLITS}); the site's Markdown renderer reads the "
+                    "rest of the block again after each one, which takes minutes for thousands",
+                    "put a blank line before each heading and rule (a long log belongs in a fenced code block)")
 
 
 _ELEMENT_NAME = re.compile(r"[a-z][a-z0-9-]*")

@@ -10,7 +10,9 @@ The default run tries a modest number of files; a long run on demand:
 
     PMKB_FUZZ_EXAMPLES=3000 .venv/bin/python -m pytest tests/test_fuzz.py -q
 
-(``PMKB_FUZZ_SEED`` repeats a run; hypothesis prints the smallest failing file it found.)
+(``PMKB_FUZZ_SEED`` repeats a run; hypothesis prints the smallest failing file it found;
+``PMKB_FUZZ_REPORT=FILE`` appends one JSON line per mutated file: its bytes, seconds, exit code
+and problem codes, for the figures of a long run.)
 """
 
 from __future__ import annotations
@@ -118,7 +120,12 @@ def test_mutated_postmortems_never_break_the_validator(folder, case):
     started = time.monotonic()
     result = CliRunner().invoke(cli, ["validate", "--format", "json", str(folder)])
     elapsed = time.monotonic() - started
-    check_report(result.output, result.exit_code, result.exception)
+    report = check_report(result.output, result.exit_code, result.exception)
+    if os.environ.get("PMKB_FUZZ_REPORT"):
+        codes = sorted({p["code"] for p in report["problems"] if p["path"].endswith(name)})
+        with open(os.environ["PMKB_FUZZ_REPORT"], "a", encoding="utf-8") as out:
+            out.write(json.dumps({"file": name, "bytes": len(data), "seconds": round(elapsed, 4),
+                                  "exit": result.exit_code, "codes": codes}) + "\n")
     assert elapsed < SECONDS_PER_FILE, f"{elapsed:.1f} s"
 
 

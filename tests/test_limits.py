@@ -350,3 +350,31 @@ def test_an_addresses_message_lists_ten_factors_and_counts_the_rest(tmp_path):
                                   + ", ".join(factors[:10]) + " and 9,990 more")
     assert unknown[0].line == text[:text.index("addresses: cause-0")].count("\n") + 1
     assert unknown[-1].message == "9950 more 'addresses-unknown' problems in this file (not listed: the first 50 are)"
+
+
+@pytest.mark.parametrize("line, first", [
+    (lambda i: f"### Step {i}", 0),                     # ATX headings
+    (lambda i: f"#\tstep {i}", 0),                      # Python-Markdown needs no space after '#'
+    (lambda i: f"Step {i}\n===", 1),                    # setext headings: the underline splits
+    (lambda i: "* * *" if i % 2 else f"text {i}", 1),   # rules between lines of text
+])
+def test_a_block_crowded_with_headings_is_an_error_at_the_first_over_the_limit(tmp_path, line, first):
+    lines = "\n".join(line(i) for i in range(2 * scan.MAX_BLOCK_SPLITS + 40)).split("\n")
+    splitters = [i for i, text in enumerate(lines) if text.startswith(("#", "===", "* * *"))]
+    result = check(tmp_path, VALID + "\n" + "\n".join(lines) + "\n\nAfter the block.\n")
+    found = [(p.line, p.level, p.code, p.message, p.fix) for p in result.problems if p.code == "blank-lines-missing"]
+    count = len(splitters)
+    assert scan.MAX_BLOCK_SPLITS == 100 and count > 100
+    assert found == [(line_after_valid(1 + splitters[100]), "error", "blank-lines-missing",
+                      f"{count} headings and horizontal rules follow one another without a blank line between them "
+                      "(more than 100); the site's Markdown renderer reads the rest of the block again after each "
+                      "one, which takes minutes for thousands",
+                      "put a blank line before each heading and rule (a long log belongs in a fenced code block)")]
+
+
+def test_headings_with_blank_lines_lists_and_code_are_not_crowded(tmp_path):
+    body = ("\n\n".join(f"### Step {i}\n\nDone." for i in range(300)) + "\n\n"
+            + "\n".join(f"- item {i}" for i in range(300)) + "\n\n```\n" + "\n".join("# comment" for _ in range(300))
+            + "\n```\n")
+    result = check(tmp_path, VALID + "\n" + body)
+    assert [p for p in result.problems if p.code == "blank-lines-missing"] == []

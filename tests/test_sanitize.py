@@ -14,8 +14,10 @@ import re
 from pathlib import Path
 
 import markdown
+import nh3
 import pytest
 import yaml
+from hypothesis import given, settings, strategies as st
 
 from generator import material, scan, sanitize
 
@@ -408,3 +410,42 @@ def test_validate_flags_exactly_what_the_sanitiser_changes(tmp_path):
     assert silent == [], "the sanitiser changes these and validate says nothing"
     strict = [items[i] for i, c in enumerate(changed) if not c and i in flagged]
     assert sorted(strict) == sorted(PARSER_DROPS), "validate reports these and the site keeps them"
+
+
+# --- the sanitiser stays linear --------------------------------------------------------------
+
+HTML_PIECES = ["<", ">", "</", "&", "&amp;", "&nbsp;", "&#38;", "&#160", "\u00a0", "\u00a0\u00a0", '"', "'", "=",
+               "<!--", "-->", "<!", "<?", "<![CDATA[", "]]>", "p", "a", "b", " ", "\n", "x", "<p>", "</p>",
+               '<a href="', '<img alt="', "<script>", "</script>", "<textarea>", "</textarea>", "<TITLE>",
+               "</title >", "<plaintext>", "<pre>", "<svg>", "<table>", "<td>", "<a title='&", "<b ", "<!---->"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(HTML_PIECES), max_size=60))
+def test_splitting_long_text_leaves_the_page_as_it_was(pieces):
+    """With a split every 2 escaped characters (instead of 2,048), whatever the HTML, the
+    sanitiser writes the same page as without the split."""
+    html = "".join(pieces)
+    cleaner = nh3.Cleaner(tags=sanitize.ALLOWED_TAGS | {"textarea", "title", "svg"},
+                          attributes=sanitize.ALLOWED_ATTRIBUTES, strip_comments=True, link_rel=None)
+    original = sanitize.ESCAPED_RUN
+    try:
+        sanitize.ESCAPED_RUN = 2
+        split = sanitize._split_long_text(html)
+    finally:
+        sanitize.ESCAPED_RUN = original
+    assert cleaner.clean(split) == cleaner.clean(html)
+    assert sanitize.sanitize_html(html) == cleaner.clean(html) or not sanitize._may_be_slow(html)
+
+
+def test_a_million_no_break_spaces_are_split_into_bounded_text_nodes():
+    html = "<p>api_key = " + "\t\u00a0" * 500_000 + "x</p><pre>" + "&amp;&amp; " * 100_000 + "</pre>"
+    split = sanitize._split_long_text(html)
+    assert split.count("<!---->") == 500_000 // 2048 + 200_000 // 2048
+    assert max(len(_ESCAPED_IN.findall(text)) for text in re.split(r"<[^<>]*>", split)) == 2048  # per text node
+    assert sanitize.sanitize_html(html) == nh3.Cleaner(
+        tags=sanitize.ALLOWED_TAGS, attributes=sanitize.ALLOWED_ATTRIBUTES, link_rel=None, strip_comments=True,
+        url_schemes=set(sanitize.ALLOWED_URL_SCHEMES), filter_style_properties={"text-align"}).clean(split)
+
+
+_ESCAPED_IN = re.compile("[&\u00a0]")

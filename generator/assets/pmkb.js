@@ -300,9 +300,17 @@
     });
   }
 
+  /* The hint this script made in each search root: found by reference, never by its class, so
+     an element of a post-mortem's page written with class="pmkb-search-jump" is never taken
+     for it (the page's content is the author's; the search box is ours). */
+  var hints = [];
+
   function jumpHint(input) {
     var root = input.getRootNode ? input.getRootNode() : document;
-    var hint = root.querySelector ? root.querySelector(".pmkb-search-jump") : null;
+    var hint = null;
+    for (var i = 0; i < hints.length; i++) {
+      if (hints[i][0] === root) { hint = hints[i][1].isConnected ? hints[i][1] : null; break; }
+    }
     var id = exactId(input.value);
     if (!id) {
       if (hint) hint.remove();
@@ -317,6 +325,8 @@
       var place = material ? material.querySelector(".md-search-result") : root.querySelector("[role=status]");
       if (place) place.parentNode.insertBefore(hint, place);
       else (input.closest("form, dialog") || input.parentNode).appendChild(hint);
+      hints = hints.filter(function (pair) { return pair[0] !== root; });
+      hints.push([root, hint]);
     }
     hint.href = base + incidents[id][0];
     hint.textContent = "Enter ↵ opens " + id + " (" + incidents[id][1] + ")";
