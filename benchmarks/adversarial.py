@@ -161,6 +161,12 @@ SHAPES = {
     "nesting: front matter 900 levels (block)": lambda n: _with_front(
         "deep:\n" + "".join("  " * i + "- \n" for i in range(1, _items(n, 900)))),
 
+    # Blocks the renderer splits line by line (Python-Markdown parses the rest again each time).
+    "block: 10,000 heading lines without blank lines": lambda n: "\n".join(f"### Step {i}" for i in range(_items(n))) + "\n",
+    "block: 10,000 setext headings without blank lines": lambda n: "\n".join(
+        f"Step {i}\n---" for i in range(_items(n))) + "\n",
+    "block: 10,000 headings with blank lines": lambda n: "\n\n".join(f"### Step {i}" for i in range(_items(n))) + "\n",
+
     # Headings and sections.
     "heading: 1 MB of ' #'": lambda n: "# a" + " #" * (n // 2) + "x\n\n[x](#a)\n",
     "heading: 1 MB of ' {'": lambda n: "# a" + " {" * (n // 2) + "}\n\n[x](#a)\n",
@@ -172,7 +178,8 @@ SHAPES = {
 }
 # 1 MB lines of what regexes and hand-written scanners backtrack on.
 for _unit in ("[", "](", "[a](", "![", "![a](", "[a](<", "<", "<a ", "<a b=", '<a x="', "<!--", "`", "` ``",
-              "*", "_", "{", "&#", "\\", "#", "a", "a@", "a.", "1 ", "|", "~", "-", "http://", ":", "\u202e"):
+              "*", "_", "{", "&#", "\\", "#", "a", "a@", "a.", "1 ", "|", "~", "-", "http://", ":", "\u202e",
+              "&", "\u00a0", "&amp;", "```"):
     SHAPES[f"line: 1 MB of {_unit!r}"] = lambda n, unit=_unit: _repeat(unit, n) + "\n"
 
 

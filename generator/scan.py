@@ -741,6 +741,47 @@ def crowded_block(body: str, prose: list[str], first_line: int) -> tuple[int, in
     return None
 
 
+MAX_UNCLOSED = 100
+"""Backtick runs that open no code span, and link destinations (``](``) never closed by ``)``,
+one block may hold.
+
+Python-Markdown searches the rest of the block for the end of each: N of them cost N times
+the block (a line of 1,400 backtick runs of different lengths, or of 250,000 ``[a](``, took
+more than a minute to render, ``benchmarks/adversarial.py --render``)."""
+
+_OPENERS = re.compile(r"`+|\]\(|\)|\[")
+
+
+def unclosed_markup(body: str, prose: list[str], first_line: int) -> tuple[int, int, str] | None:
+    """The first block of ``prose`` (code spans and blocks blanked, so a backtick left is one
+    that pairs with no other) holding more than :data:`MAX_UNCLOSED` unpaired backtick runs or
+    unclosed link destinations: ``(file line of the first one over the limit, how many, what)``,
+    or ``None``. One pass over the lines."""
+    if body.count("`") + body.count("](") <= MAX_UNCLOSED:  # most bodies
+        return None
+    ticks, opened, bracket = [], [], False
+    for i, line in enumerate(prose + [""]):
+        if not line.strip():
+            if len(ticks) > MAX_UNCLOSED:
+                return first_line + ticks[MAX_UNCLOSED], len(ticks), "backtick runs that open no code span"
+            if len(opened) > MAX_UNCLOSED:
+                return first_line + opened[MAX_UNCLOSED], len(opened), "link targets ('](') never closed by ')'"
+            ticks, opened, bracket = [], [], False
+            continue
+        for m in _OPENERS.finditer(line):
+            token = m.group(0)
+            if token[0] == "`":
+                ticks.append(i)
+            elif token == "[":
+                bracket = True
+            elif token == "](":
+                if bracket:  # a link opens at a '[' (a ']( ' alone opens nothing)
+                    opened.append(i)
+            elif opened:
+                opened.pop()
+    return None
+
+
 def too_deep(body: str, first_line: int, prose: list[str] | None = None) -> Nesting | None:
     """The first place where ``body`` nests deeper than :data:`MAX_NESTING`, else ``None``.
 

@@ -850,6 +850,13 @@ def _check_nesting(src: SourceFile, prose: list[str]) -> None:
                     f"between them (more than {scan.MAX_BLOCK_SPLITS}); the site's Markdown renderer reads the "
                     "rest of the block again after each one, which takes minutes for thousands",
                     "put a blank line before each heading and rule (a long log belongs in a fenced code block)")
+    unclosed = scan.unclosed_markup(src.body, prose, src.body_line)
+    if unclosed is not None:
+        src.problem(unclosed[0], None, None, "error", "unclosed-markup",
+                    f"{unclosed[1]:,} {unclosed[2]} in one paragraph (more than {scan.MAX_UNCLOSED}); the site's "
+                    "Markdown renderer searches the rest of the paragraph for the end of each, which takes minutes "
+                    "for thousands",
+                    "close them, escape them (\\` or \\]), or put the text in a fenced code block")
 
 
 _ELEMENT_NAME = re.compile(r"[a-z][a-z0-9-]*")

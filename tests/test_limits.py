@@ -378,3 +378,25 @@ def test_headings_with_blank_lines_lists_and_code_are_not_crowded(tmp_path):
             + "\n```\n")
     result = check(tmp_path, VALID + "\n" + body)
     assert [p for p in result.problems if p.code == "blank-lines-missing"] == []
+
+
+@pytest.mark.parametrize("paragraph, what, count", [
+    (" ".join("`" * k for k in range(1, 131)), "backtick runs that open no code span", 130),
+    ("[a](" * 150, "link targets ('](') never closed by ')'", 150),
+    ("see ![a](" * 60 + "\n" + "and [b](<" * 60, "link targets ('](') never closed by ')'", 120),
+])
+def test_a_paragraph_of_unclosed_markup_is_an_error(tmp_path, paragraph, what, count):
+    result = check(tmp_path, VALID + "\nIntro.\n\n" + paragraph + "\n\nAfter.\n")
+    found = [(p.line, p.level, p.code, p.message) for p in result.problems if p.code == "unclosed-markup"]
+    first = line_after_valid(3)
+    line = first + (1 if "and [b]" in paragraph else 0)  # the 101st of them is on the second line
+    assert found == [(line, "error", "unclosed-markup",
+                      f"{count} {what} in one paragraph (more than 100); the site's Markdown renderer searches the "
+                      "rest of the paragraph for the end of each, which takes minutes for thousands")]
+
+
+def test_closed_markup_and_lone_closers_are_no_error(tmp_path):
+    body = (" ".join(f"`code {i}` and [link {i}](other-{i}.md)" for i in range(200)) + "\n\n"
+            + "](" * 300 + "\n\n" + "\n\n".join(" ".join("`" * k for k in range(1, 100)) for _ in range(5)) + "\n")
+    result = check(tmp_path, VALID + "\n" + body)
+    assert [p.message for p in result.problems if p.code == "unclosed-markup"] == []
