@@ -54,6 +54,54 @@ log = get_plugin_logger(__name__)
 NEEDED_EXTENSIONS = ("attr_list", "tables", "admonition", "toc", "md_in_html")
 
 
+RENDER_SECONDS = 30.0
+"""Seconds Python-Markdown and the sanitiser may spend on one page of the docs folder before the
+build stops with an error naming it (:class:`RenderBudget`). A page of the shipped knowledge
+base takes about 0.02 s; a 1 MB page of prose about 2 s."""
+
+
+class RenderBudget:
+    """A time limit on rendering one page, so that no page holds a build for minutes.
+
+    ``validate`` refuses the shapes known to cost Python-Markdown more than linear time
+    (``nesting-too-deep``, ``blank-lines-missing``, ``unclosed-markup``); this is the backstop
+    for the ones it does not know (its raw-HTML reader, the standard library's
+    ``html.parser``, took 107 s on a 100 KB line of ``<a `` repeated). It uses a timer signal
+    (``SIGALRM``) of the main thread, where MkDocs renders pages; elsewhere it does nothing.
+    """
+
+    def __init__(self, seconds: float = RENDER_SECONDS) -> None:
+        self.seconds = seconds
+        self.page: str | None = None
+        self._previous = None
+
+    def start(self, page: str) -> None:
+        """Start timing the rendering of ``page`` (its path in the docs folder)."""
+        if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+            return
+        self.stop()
+        self.page = page
+        self._previous = signal.signal(signal.SIGALRM, self._expired)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def stop(self) -> None:
+        """The page is rendered (or the build failed): cancel the timer."""
+        if self.page is None:
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self._previous if self._previous is not None else signal.SIG_DFL)
+        self.page, self._previous = None, None
+
+    def _expired(self, signum, frame):
+        page = self.page
+        self.stop()
+        raise PluginError(
+            f"postmortems/{page}: rendering this page took more than {self.seconds:g} s, so the build stopped. "
+            "Its Markdown has a shape the site's renderer takes minutes on (thousands of unclosed tags, "
+            "backticks or brackets on one line, or deep nesting): put logs and dumps in a fenced code block, "
+            "or split the long lines")
+
+
 class PostmortemsConfig(base.Config):
     """Options under ``plugins: - postmortems:``; defaults and meaning in :mod:`generator.settings`."""
 
@@ -89,6 +137,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self._preparing = False
         self.chart_cache: dict = {}
         self.pending = None
+        self.render_budget = RenderBudget()
         self._reset()
 
     def _reset(self) -> None:
@@ -310,7 +359,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         return added
 
     def on_build_error(self, error):
-        """Stop the validation workers of a failed build."""
+        """Stop the validation workers of a failed build, and the page's render timer."""
+        self.render_budget.stop()
         self._cancel_validation()
 
     @event_priority(-50)  # after the search plugin wrote its index (0), before offline copies it (-100)
@@ -367,6 +417,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         entry = self.source.postmortems.get(page.file.src_uri) if self.source else None
         if entry is not None:
             page.meta = dict(entry.meta)
+        if not page.file.generated_by:  # Python-Markdown renders it next: a time limit (RenderBudget)
+            self.render_budget.start(page.file.src_uri)
         return markdown
 
     @event_priority(100)  # before any other plugin (search) sees the page
@@ -377,7 +429,10 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             return html
         from .sanitize import sanitize_html
 
-        return sanitize_html(html)
+        try:
+            return sanitize_html(html)
+        finally:
+            self.render_budget.stop()
 
     def on_env(self, env, config, files):
         """Compact the installed theme's templates as they are loaded (the site's own

@@ -400,3 +400,45 @@ def test_closed_markup_and_lone_closers_are_no_error(tmp_path):
             + "](" * 300 + "\n\n" + "\n\n".join(" ".join("`" * k for k in range(1, 100)) for _ in range(5)) + "\n")
     result = check(tmp_path, VALID + "\n" + body)
     assert [p.message for p in result.problems if p.code == "unclosed-markup"] == []
+
+
+# --- no page holds the site build: a time limit per page (the backstop) -----------------------
+
+def test_a_page_that_renders_too_long_stops_the_build_with_its_name():
+    """Python-Markdown's raw-HTML reader (the standard library's html.parser) is more than
+    quadratic on a line of '<a ' repeated, which validate does not refuse: the plugin's time
+    limit stops the build and names the file."""
+    import signal
+
+    import markdown
+    from mkdocs.exceptions import PluginError
+
+    from generator.plugin import RENDER_SECONDS, RenderBudget
+
+    assert RENDER_SECONDS == 30.0
+    budget = RenderBudget(0.3)
+    previous = signal.getsignal(signal.SIGALRM)
+    budget.start("2024-03-14-pasted-html.md")
+    with pytest.raises(PluginError) as error:
+        try:
+            markdown.Markdown(extensions=["md_in_html"]).convert("para " + "<a " * 40_000 + "\n")
+        finally:
+            budget.stop()
+    assert str(error.value).startswith("postmortems/2024-03-14-pasted-html.md: rendering this page took more than "
+                                       "0.3 s, so the build stopped.")
+    assert signal.getsignal(signal.SIGALRM) is previous and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_page_rendered_in_time_leaves_no_timer():
+    import signal
+
+    import markdown
+
+    from generator.plugin import RenderBudget
+
+    budget = RenderBudget(5)
+    budget.start("2024-03-14-ok.md")
+    assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 5
+    html = markdown.Markdown().convert("## Root cause\n\nA line.\n")
+    budget.stop()
+    assert html == "<h2>Root cause</h2>\n<p>A line.</p>" and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
