@@ -150,3 +150,19 @@ def test_the_shipped_reports_are_anchored_to_the_latest_incident(tmp_path):
                           capture_output=True, text=True)
     assert "*As of 2025-11-18 (UTC).*" in done.stdout
     assert "In the last 12 months: **1 incident** (SEV1 1)." in done.stdout
+
+
+def test_an_error_page_escapes_and_masks_what_it_quotes(tmp_path):
+    """The page that stands in for a broken file quotes its lines in messages and fixes: markup
+    arrives as text, and a credential of the file is masked, as in pmkb validate's output."""
+    project = make_project(tmp_path / "p")
+    path = project / "postmortems" / BROKEN
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    text = re.sub(r"^title: (.*)$", lambda m: f'title: "<img src=x onerror=alert(1)> {m.group(1)}', path.read_text(),
+                  count=1, flags=re.M)
+    path.write_text(text.replace("\n---\n", f"\n---\n\naws_secret_access_key = {secret}\n", 1), encoding="utf-8")
+    serve_build(project, tmp_path / "site")
+    page = (tmp_path / "site" / BROKEN[:-3] / "index.html").read_text(encoding="utf-8")
+    assert "<td>yaml-syntax</td>" in page and "<td>secret</td>" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img src=x" not in page
+    assert secret not in page and "wJal…EKEY" in page
