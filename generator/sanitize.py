@@ -167,6 +167,7 @@ ESCAPED_RUN = 2048
 split (:func:`_split_long_text`): below it the quadratic cost is a few milliseconds."""
 
 _ESCAPED = re.compile("[&\u00a0]")
+_ASCII_LETTER = re.compile("[A-Za-z]")
 _RAW_TEXT = re.compile(r"(?:script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)(?![\w-])",
                        re.I)
 _TAG = re.compile(r"</?[A-Za-z][^\t\n\f />]*(?:[^>\"']|\"[^\"]*\"|'[^']*')*>?")
@@ -195,8 +196,8 @@ def _split_long_text(html: str) -> str:
         elif html.startswith("<![CDATA[", lt):
             close = html.find("]]>", lt)
             pos = n if close < 0 else close + 3
-        elif html.startswith(("<!", "<?"), lt):
-            close = html.find(">", lt)
+        elif html.startswith(("<!", "<?"), lt) or (html.startswith("</", lt) and not _ASCII_LETTER.match(html, lt + 2)):
+            close = html.find(">", lt)  # a bogus comment ('</' and no letter too): up to the next '>'
             pos = n if close < 0 else close + 1
         else:
             m = _TAG.match(html, lt)

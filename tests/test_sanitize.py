@@ -10,6 +10,7 @@ through attr_list, elements and attributes it does not keep) is a validation err
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 from pathlib import Path
 
@@ -420,7 +421,7 @@ HTML_PIECES = ["<", ">", "</", "&", "&amp;", "&nbsp;", "&#38;", "&#160", "\u00a0
                "</title >", "<plaintext>", "<pre>", "<svg>", "<table>", "<td>", "<a title='&", "<b ", "<!---->"]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=int(os.environ.get("PMKB_SPLIT_EXAMPLES", "400")), deadline=None)
 @given(st.lists(st.sampled_from(HTML_PIECES), max_size=60))
 def test_splitting_long_text_leaves_the_page_as_it_was(pieces):
     """With a split every 2 escaped characters (instead of 2,048), whatever the HTML, the
