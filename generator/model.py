@@ -34,6 +34,14 @@ STANDARD_SECTIONS = (
     "Lessons learned",
 )
 
+NOTES_SECTIONS = ("Notes", "Sources", "References")
+"""Level-2 sections about the write-up itself rather than the incident: provenance, where the
+facts come from, how a date was set, editorial remarks. They are published like any other
+section, but similarity (TF-IDF, the sentence model, cluster labels) does not read them: the
+same remark about how dates were set, written in twenty post-mortems of different problems,
+would otherwise link those post-mortems to each other (benchmarks/README.md, "Notes about the
+write-up"). Headings match case-insensitively, as ``scan.section_key`` normalises them."""
+
 
 @dataclass(frozen=True)
 class Problem:

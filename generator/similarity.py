@@ -6,7 +6,9 @@ or file names; post-mortems are ordered by id and the vocabulary alphabetically)
 1. **Fields.** The front-matter fields and the body sections that say what the problem was are
    tokenised separately (title, summary, root_cause, trigger, tags, services, action item
    titles, and the *Root cause*, *Trigger* and *Impact* sections); the rest of the body
-   (Timeline, Detection, Resolution ...) is the ``body`` field. Each field has a weight
+   (Timeline, Detection, Resolution ...) is the ``body`` field, but for the *Notes*, *Sources*
+   and *References* sections, which are about the write-up rather than the incident
+   (:data:`generator.model.NOTES_SECTIONS`) and are not read. Each field has a weight
    (``field_weights`` option, :data:`generator.settings.DEFAULTS`); all fields go into one
    bag of words (:data:`FIELD_BLOCKS` can keep fields apart).
 2. **Tokens.** Text is NFKC-normalised and lower-cased; HTML comments (the template's hints),
@@ -48,7 +50,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .model import Postmortem, RelatedLink
+from .model import NOTES_SECTIONS, Postmortem, RelatedLink
 from .settings import Settings
 
 MAX_DF = 0.5
@@ -286,6 +288,7 @@ class Tokenizer:
 
 
 _SECTION_FIELDS = {"root cause": "section_root_cause", "trigger": "section_trigger", "impact": "section_impact"}
+_NOTES_KEYS = frozenset(name.lower() for name in NOTES_SECTIONS)
 
 
 def _kebab(value: str) -> str:
@@ -311,7 +314,9 @@ def document_fields(pm: Postmortem) -> dict[str, str]:
 
     Returns:
         ``{field name: text}``; kebab-case values (tags, services, trigger) are split into
-        words; body sections not named by a ``section_*`` field are joined into ``body``.
+        words; body sections not named by a ``section_*`` field are joined into ``body``,
+        except the sections about the write-up itself (:data:`generator.model.NOTES_SECTIONS`:
+        *Notes*, *Sources*, *References*), which no field holds.
     """
     from .scan import section_key
 
@@ -330,7 +335,10 @@ def document_fields(pm: Postmortem) -> dict[str, str]:
     }
     body = []
     for title, text in _sections(pm).items():
-        name = _SECTION_FIELDS.get(section_key(title))
+        key = section_key(title)
+        if key in _NOTES_KEYS:
+            continue
+        name = _SECTION_FIELDS.get(key)
         if name:
             fields[name] = (fields[name] + "\n" + text).strip()
         else:

@@ -1,7 +1,9 @@
 """The standard post-mortem template that ``pmkb new`` writes.
 
-Sections follow the Google SRE post-mortem template; every hint is an HTML comment, which the
-validator treats as "empty", so a ``final`` post-mortem cannot ship with the hints alone.
+Sections follow the Google SRE post-mortem template, with a closing *Notes* section for
+remarks about the write-up itself (:data:`generator.model.NOTES_SECTIONS`); every hint is an
+HTML comment, which the validator treats as "empty", so a ``final`` post-mortem cannot ship
+with the hints alone.
 """
 
 from __future__ import annotations
@@ -68,6 +70,11 @@ action_items: []
 ## Lessons learned
 
 <!-- What went well, what went wrong, where we got lucky. -->
+
+## Notes
+
+<!-- About this write-up, not the incident: sources, how a date was set or that it is approximate,
+     corrections. Related links do not read this section (nor "Sources" or "References"). -->
 """
 
 

@@ -145,7 +145,7 @@ def test_new_writes_a_draft_with_the_next_free_id(runner, tmp_path, monkeypatch)
     assert 'services: ["search-api", "indexer"]\n' in head and 'authors: ["bob"]\n' in head
     assert re.findall(r"^## (.+)$", text, re.M) == [
         "Summary", "Impact", "Timeline", "Root cause", "Trigger", "Detection", "Resolution",
-        "Action items", "Lessons learned"]
+        "Action items", "Lessons learned", "Notes"]
     check = runner.invoke(cli, ["validate"])
     assert (check.exit_code, check.output) == (0, "2 files checked: no problems\n")
 

@@ -236,6 +236,48 @@ def test_action_items_count_as_text():
     assert "acme" in links["PM-2024-001"][0].terms
 
 
+PROVENANCE = ("Completion dates are approximate: the public record gives no day for the items marked done, "
+              "so each carries the day of our published post-incident report, which describes them.")
+
+
+@pytest.mark.parametrize("heading", ["Notes", "Sources", "references", "NOTES:"])
+def test_notes_about_the_write_up_are_not_indexed(heading):
+    from generator.semantic import document_text
+    from generator.similarity import document_fields
+
+    def pm(pid, title, summary, body):
+        return make_pm(pid, title, summary, body=body)
+
+    body = f"## Timeline\n- 10:00 alert fired\n\n## {heading}\n\n{PROVENANCE}\n"
+    pms = [pm("PM-2024-001", "Gateway certificate expired", "TLS handshakes failed at the edge.", body),
+           pm("PM-2024-002", "Queue consumers lagged", "Consumers fell behind producers after a deploy.", body),
+           pm("PM-2024-003", "Disk filled on the database host", "Writes stopped when the volume filled.", "")]
+    fields = document_fields(pms[0])
+    assert fields["body"] == "- 10:00 alert fired"
+    assert "approximate" not in " ".join(fields.values()) and "approximate" not in document_text(pms[0])
+    index = SimilarityIndex.build(pms, Settings())
+    plain = [dataclasses.replace(p, body="## Timeline\n- 10:00 alert fired\n" if p.body else "") for p in pms]
+    without = SimilarityIndex.build(plain, Settings())
+    assert index.score("PM-2024-001", "PM-2024-002") == without.score("PM-2024-001", "PM-2024-002") < 0.05
+    assert related_ids(index) == related_ids(without) == {"PM-2024-001": [], "PM-2024-002": [], "PM-2024-003": []}
+    # the same paragraph under Action items lifts the two unrelated post-mortems over min_score
+    body = f"## Timeline\n- 10:00 alert fired\n\n## Action items\n\n{PROVENANCE}\n"
+    pms[:2] = [dataclasses.replace(p, body=body, sections={}) for p in pms[:2]]
+    assert SimilarityIndex.build(pms, Settings()).score("PM-2024-001", "PM-2024-002") > Settings().min_score
+
+
+def test_shipped_post_mortems_keep_notes_about_dates_out_of_indexed_sections():
+    from generator.scan import section_key
+
+    shipped = load(Path(__file__).parent.parent / "postmortems")
+    with_notes = [pm for pm in shipped if any(section_key(t) == "notes" for t in pm.sections)]
+    assert len(with_notes) == 20
+    for pm in shipped:
+        for title, text in pm.sections.items():
+            if section_key(title) != "notes":
+                assert "approximate" not in text, (pm.id, title)
+
+
 # Same-problem groups of the fixture corpus (by reading the files).
 FIXTURE_GROUPS = {"PM-2024-001": "cert", "PM-2024-004": "cert", "PM-2024-007": "cert",
                   "PM-2024-002": "disk", "PM-2024-005": "disk", "PM-2024-003": "payments"}

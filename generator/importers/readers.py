@@ -163,7 +163,7 @@ def _as_sections(record: Record, intro: str, sections: list[tuple[str, str]]) ->
     if intro:  # after a summary from the front matter, the body's opening text is the account itself
         record.add_section("What happened" if record.section("Summary") else "Summary", intro)
     for heading, text in sections:
-        name = standard_section(heading) or one_line(heading, 80).strip("# ") or "Notes"
+        name = standard_section(heading) or one_line(heading, 80).strip("# ") or "What happened"
         if name == "Lessons learned" and heading.strip().lower() not in ("lessons learned", "lessons"):
             text = f"### {one_line(heading, 80)}\n\n{text}" if text else ""
         record.add_section(name, text)
