@@ -74,7 +74,7 @@ class Settings:
     phone_region: str | None = "US"
     top_k: int = 5
     min_score: float = 0.08
-    cluster_threshold: float = 0.105
+    cluster_threshold: float = 0.11
     field_weights: dict[str, float] = field(default_factory=_default_weights)
     attachments: list[str] = field(default_factory=lambda: list(DEFAULT_ATTACHMENTS))
     semantic: str = "auto"

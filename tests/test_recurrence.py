@@ -290,7 +290,7 @@ def test_a_third_of_the_shipped_post_mortems_are_v2_and_say_how_their_dates_were
     assert len(v2) == 20 and len(corpus) == 60
     for pm in v2:
         assert all(item.done_at is not None for item in pm.action_items if item.status == "done"), pm.id
-        assert "approximate" in pm.sections["Action items"], pm.id  # the body says how the dates were set
+        assert "approximate" in pm.sections["Notes"], pm.id  # the Notes say how the dates were set
 
 
 def test_shipped_recurrences_worked_out_by_hand():
