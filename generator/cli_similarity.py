@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from .cli import EXIT_ERRORS, INCLUDE_DRAFTS, PATHS, Context, emit, pass_context, resolve_paths
+from .model import ranked_by
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
                       help="text for people, json for tools.")
@@ -121,7 +122,18 @@ def _warn(warnings: list[str], notes: list[str] = ()) -> None:
 
 
 def _link_json(link) -> dict:
-    return {"id": link.id, "score": _round(link.score), "terms": list(link.terms), "via": link.via}
+    return {"id": link.id, "score": _round(link.score), "fused": None if link.fused is None else _round(link.fused),
+            "terms": list(link.terms), "via": link.via}
+
+
+def _number(link, fused: bool) -> str:
+    """The numbers a text line shows: the cosine alone when the list is ranked by it, else the
+    fused score that ranked it and the cosine (``fused 0.833  cosine 0.218``)."""
+    if not fused:
+        return f"{link.score:.3f}"
+    if link.fused is None:  # a pinned link in a fused list
+        return f"cosine {link.score:.3f}"
+    return f"fused {link.fused:.3f}  cosine {link.score:.3f}"
 
 
 @click.command()
@@ -189,17 +201,21 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     _warn(index.warnings, index.notes)
     links = index.similar_to(target, k=k, min_score=min_score, exclude=exclude)
     if fmt == "json":
-        emit(json.dumps({"query": label, "query_kind": kind, "query_id": query_id, "similar": [
+        emit(json.dumps({"query": label, "query_kind": kind, "query_id": query_id,
+                         "ranked_by": "fused" if any(link.fused is not None for link in links) else "score",
+                         "similar": [
             {**_link_json(link), "date": by_id[link.id].date.isoformat(), "title": by_id[link.id].title}
             for link in links]}, ensure_ascii=False, indent=2))
         return
     if not links:
         emit("no similar post-mortems")
         return
+    fused = any(link.fused is not None for link in links)
+    emit(f"# {ranked_by(links)}")
     for link in links:
         pm = by_id[link.id]
         found_by = "  (sentence model)" if link.via == "semantic" else ""
-        emit(f"{pm.id}  {pm.date.isoformat()}  {link.score:.3f}  {pm.title}{found_by}")
+        emit(f"{pm.id}  {pm.date.isoformat()}  {_number(link, fused)}  {pm.title}{found_by}")
         if link.terms:
             emit(f"    shared terms: {', '.join(link.terms)}")
 
@@ -228,6 +244,9 @@ def related(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: boo
                               ensure_ascii=False, indent=2))
         return
     by_id = {pm.id: pm for pm in index.postmortems}
+    every = [link for items in links.values() for link in items]
+    fused = any(link.fused is not None for link in every)
+    emit(f"# pinned links first, then {ranked_by(every)}")
     for pid, items in links.items():
         emit(f"{pid}  {by_id[pid].title}")
         if not items:
@@ -236,7 +255,7 @@ def related(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: boo
             pin = "  (pinned)" if link.pinned else ("  (via sentence model)" if link.via == "semantic"
                                                      else "")
             terms = f"  [{', '.join(link.terms)}]" if link.terms else ""
-            emit(f"    {link.id}  {link.score:.3f}  {by_id[link.id].title}{terms}{pin}")
+            emit(f"    {link.id}  {_number(link, fused)}  {by_id[link.id].title}{terms}{pin}")
 
 
 def cluster_json(cluster) -> dict:

@@ -35,8 +35,9 @@ def export_records(postmortems: Sequence[Postmortem], analysis: Analysis, urls: 
     by_id = {pm.id: pm for pm in postmortems}
     records = []
     for pm in sorted(postmortems, key=lambda p: p.id):
-        related = [{"id": r.id, "score": round(r.score, 4), "terms": list(r.terms), "pinned": r.pinned,
-                    "via": r.via}
+        related = [{"id": r.id, "score": round(r.score, 4),
+                    "fused": None if r.fused is None else round(r.fused, 4), "terms": list(r.terms),
+                    "pinned": r.pinned, "via": r.via}
                    for r in analysis.related.get(pm.id, []) if r.id in by_id and r.id != pm.id]
         records.append({
             "id": pm.id, "title": pm.title, "date": pm.date.isoformat(), "severity": pm.severity,

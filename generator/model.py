@@ -220,6 +220,12 @@ class RelatedLink:
     five); ``pinned`` is True when the author listed the id in ``related:`` (always shown).
     ``via`` says which ranking found it: ``"tfidf"``, ``"semantic"`` (only the sentence model
     of the ``[semantic]`` extra) or ``"both"``; ``"pinned"`` for pinned links.
+
+    ``fused`` is set when the list was ordered by fusing the TF-IDF ranking with the sentence
+    model's (``[semantic]`` extra, :mod:`generator.semantic`): the reciprocal-rank-fusion
+    score scaled to 0..1, 1.0 for a post-mortem ranked first by both (see
+    :func:`generator.semantic.fused_score`). Such a list is ordered by ``fused``, not by
+    ``score``; ``None`` when the list is ordered by ``score`` (TF-IDF alone, or a pinned link).
     """
 
     id: str
@@ -227,6 +233,24 @@ class RelatedLink:
     terms: tuple[str, ...] = ()
     pinned: bool = False
     via: str = "tfidf"
+    fused: float | None = None
+
+    @property
+    def rank_score(self) -> float:
+        """The number this link was ranked by: ``fused`` when set, else ``score``."""
+        return self.score if self.fused is None else self.fused
+
+
+RANKED_BY_SCORE = "ranked by score: TF-IDF cosine similarity (0..1)"
+RANKED_BY_FUSED = ("ranked by fused score: the TF-IDF and sentence-model rankings combined "
+                   "(1.00 = first in both); cosine = TF-IDF similarity (0..1)")
+
+
+def ranked_by(links) -> str:
+    """What orders a list of :class:`RelatedLink`: :data:`RANKED_BY_FUSED` when any computed
+    link carries a ``fused`` score, else :data:`RANKED_BY_SCORE`. Pinned links come first in
+    either case (ordered by ``score``). Every output that prints a list says this."""
+    return RANKED_BY_FUSED if any(link.fused is not None for link in links) else RANKED_BY_SCORE
 
 
 def _iso(moment: dt.date | dt.datetime) -> str:

@@ -34,7 +34,7 @@ from . import scan
 from .escape import html_text, md_text
 from .markup import Links, table
 from .metrics import OPEN_STATUSES, ClusterSummary, newest_first
-from .model import SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
+from .model import RANKED_BY_FUSED, RANKED_BY_SCORE, SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
 from .paths import (CLUSTERS, HOME, INCIDENTS, SEEN, SERVICES, TAGS, cluster_page, part_page, section_anchors,
                     service_page, tag_page, year_page)
 from .synonyms import Synonyms
@@ -247,15 +247,24 @@ def related_section(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
 
     ``links`` are shown in the given order, skipping ids not in ``by_id`` (drafts and
     unknown ids: nothing links to a page that is not published). Each entry has title,
-    severity, id, date, score and the shared terms; the cluster link closes the section.
+    severity, id, date, score and the shared terms; a line above the list says what orders it
+    (:func:`generator.model.ranked_by`): with the ``[semantic]`` model the fused score that
+    ranks and the cosine beside it; the cluster link closes the section.
     """
     out = [_heading("Related incidents", anchor), '<div class="pmkb-related-section">\n']
     items = []
+    fused = any(getattr(rel, "fused", None) is not None for rel in links)
     for rel in links:
         other = by_id.get(rel.id)
         if other is None or other.id == pm.id:
             continue
-        meta = f"{_severity_badge(other.severity)} {html_text(other.id)} · {other.date.isoformat()} · score {rel.score:.2f}"
+        if not fused:
+            number = f"score {rel.score:.2f}"
+        elif rel.fused is None:  # a pinned link in a fused list
+            number = f"cosine {rel.score:.2f}"
+        else:
+            number = f"fused {rel.fused:.2f} · cosine {rel.score:.2f}"
+        meta = f"{_severity_badge(other.severity)} {html_text(other.id)} · {other.date.isoformat()} · {number}"
         if rel.pinned:
             meta += " · linked by the authors"
         elif getattr(rel, "via", "tfidf") == "semantic":
@@ -264,6 +273,10 @@ def related_section(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
             meta += f" · <em>{html_text(', '.join(rel.terms))}</em>"
         items.append(f"<li>{ln.a(other.path, other.title)} <small>{meta}</small></li>")
     if items:
+        order = RANKED_BY_FUSED if fused else RANKED_BY_SCORE
+        if any(rel.pinned for rel in links):
+            order = "linked by the authors first, then " + order
+        out.append(f'<p class="pmkb-related-order"><small>{html_text(order[0].upper() + order[1:])}.</small></p>\n')
         out.append('<ul class="pmkb-related">\n' + "\n".join(items) + "\n</ul>\n")
     else:
         out.append(f"<p>No other incident is similar enough (score of at least {min_score:g}).</p>\n")

@@ -36,7 +36,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .model import ActionItem, Cluster, Postmortem, Problem, RelatedLink
+from .model import RANKED_BY_FUSED, RANKED_BY_SCORE, ActionItem, Cluster, Postmortem, Problem, RelatedLink
 from .settings import Settings
 from .validate import ValidationResult, is_ignored
 
@@ -285,9 +285,12 @@ class LinkView:
     terms: tuple[str, ...] = ()
     pinned: bool = False
     in_change: bool = False
+    fused: float | None = None
+    """The fused score that ranked it (``[semantic]``; :attr:`RelatedLink.fused`), else None."""
 
     def as_dict(self) -> dict:
         return {"id": self.id, "title": self.title, "path": self.path, "score": round(self.score, 4),
+                "fused": None if self.fused is None else round(self.fused, 4),
                 "terms": list(self.terms), "pinned": self.pinned, "in_change": self.in_change}
 
 
@@ -621,7 +624,7 @@ def _analyse_changes(result: Review, base_pms: list[Postmortem], settings: Setti
         title = "" if link.id in private_ids else other.title
         terms = () if withhold or link.id in private_ids else link.terms
         return LinkView(link.id, title, _display(settings, other.path), link.score, terms, link.pinned,
-                        link.id in changed_ids)
+                        link.id in changed_ids, link.fused)
 
     same_by_id: dict[str, list] = {}
     if after.index is not None:
@@ -741,6 +744,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
 
 
+def _rank_number(link: LinkView) -> str:
+    """The number a link was ranked by, as the review prints it: ``fused 0.83`` for a fused
+    list (``[semantic]``), the cosine ``0.21`` otherwise."""
+    return f"{link.score:.2f}" if link.fused is None else f"fused {link.fused:.2f}"
+
+
 def _link_line(link: LinkView) -> str:
     title = f" {md_escape(link.title)}" if link.title else ""
     marks = []
@@ -844,7 +853,7 @@ def format_markdown(result: Review) -> str:
         out.append("| Post-mortem | Links added | Links removed |")
         out.append("|---|---|---|")
         for rc in result.related_changes[:MAX_RELATED_CHANGES]:
-            added = ", ".join(f"{link.id} ({link.score:.2f})" for link in rc.added) or "—"
+            added = ", ".join(f"{link.id} ({_rank_number(link)})" for link in rc.added) or "—"
             removed = ", ".join(rc.removed) or "—"
             out.append(f"| **{rc.id}** {md_escape(rc.title)} | {added} | {removed} |")
         more = len(result.related_changes) - MAX_RELATED_CHANGES
@@ -895,10 +904,20 @@ def _entry_lines(entry: Entry, threshold: float) -> list[str]:
                   "if they are two incidents (another team's or another company's), add its id to `related:` "
                   "and say what differs.", ""]
     if entry.nearest:
-        lines += ["**Nearest post-mortems**", "", "| Post-mortem | Score | Shared terms |", "|---|---|---|"]
-        for link in entry.nearest:
-            terms = ", ".join(md_escape(t) for t in link.terms) or "—"
-            lines.append(f"| {_link_line(link)} | {link.score:.2f} | {terms} |")
+        if any(link.fused is not None for link in entry.nearest):
+            # [semantic]: the list is in fused order; the fused score is the column that ranks.
+            lines += ["**Nearest post-mortems** (" + RANKED_BY_FUSED + ")", "",
+                      "| Post-mortem | Fused | Cosine | Shared terms |", "|---|---|---|---|"]
+            for link in entry.nearest:
+                terms = ", ".join(md_escape(t) for t in link.terms) or "—"
+                fused = "pinned" if link.fused is None else f"{link.fused:.2f}"
+                lines.append(f"| {_link_line(link)} | {fused} | {link.score:.2f} | {terms} |")
+        else:
+            lines += ["**Nearest post-mortems** (" + RANKED_BY_SCORE + ")", "",
+                      "| Post-mortem | Score | Shared terms |", "|---|---|---|"]
+            for link in entry.nearest:
+                terms = ", ".join(md_escape(t) for t in link.terms) or "—"
+                lines.append(f"| {_link_line(link)} | {link.score:.2f} | {terms} |")
         lines.append("")
     else:
         lines += ["**Nearest post-mortems:** none above the similarity threshold.", ""]

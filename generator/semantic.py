@@ -263,3 +263,25 @@ def dense_neighbours(E, k: int, block: int = 1000) -> list[list[tuple[int, float
             order = part[np.lexsort((part, -S[r, part]))]
             out.append([(int(j), float(S[r, j])) for j in order[:k]])
     return out
+
+
+def fused_score(tfidf_rank: int | None, model_rank: int | None) -> float:
+    """The reciprocal-rank-fusion score of a result, scaled to 0..1 (what fused lists print).
+
+    Args:
+        tfidf_rank: its rank (1 = best) in the TF-IDF ranking, ``None`` when not ranked there.
+        model_rank: its rank (1 = best) in the sentence model's ranking, or ``None``.
+
+    Returns:
+        ``(RRF_K + 1) * (TFIDF_SHARE / (RRF_K + tfidf_rank) + (1 - TFIDF_SHARE) / (RRF_K +
+        model_rank))`` (a missing rank adds 0): weighted reciprocal rank fusion (Cormack,
+        Clarke & Buettcher 2009) divided by its largest value, ``1 / (RRF_K + 1)``, so 1.0 is
+        a result ranked first by both; rounded to 9 decimals, the value fused lists are sorted
+        by (descending, ties by id).
+    """
+    value = 0.0
+    if tfidf_rank is not None:
+        value += TFIDF_SHARE / (RRF_K + tfidf_rank)
+    if model_rank is not None:
+        value += (1 - TFIDF_SHARE) / (RRF_K + model_rank)
+    return round(value * (RRF_K + 1), 9)

@@ -43,6 +43,7 @@ scikit-learn and SciPy are imported inside functions: ``pmkb validate`` must sta
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import unicodedata
@@ -856,7 +857,8 @@ class SimilarityIndex:
             ``{id: [RelatedLink, ...]}`` for every id (an empty list when there is none).
             Pinned links (the post-mortem's own ``related:`` ids that exist in the corpus) come
             first, then up to ``top_k`` computed links with score >= ``min_score``, each list
-            ordered by descending score then id. The computed links are kept only when the
+            ordered by descending score then id (with the ``[semantic]`` model, the computed
+            links by descending ``fused`` score then id). The computed links are kept only when the
             post-mortem passes the mutual nearest-neighbour test (:data:`MUTUAL_RANK`,
             :data:`STRONG_SCORE`); a one-off incident gets none. An id in either post-mortem's
             ``not_related:`` is never linked, in either direction, even when pinned.
@@ -915,8 +917,9 @@ class SimilarityIndex:
     def _fused(self, i: int, candidates: list[tuple[int, float]], skip: set[str]) -> list[RelatedLink]:
         """The ``top_k`` links of row ``i`` by weighted reciprocal rank fusion of the TF-IDF
         ranking (its ``candidates``: score >= ``min_score``) and the sentence model's ``top_k``
-        nearest neighbours (:mod:`generator.semantic`); ties by id."""
-        from .semantic import RRF_K, SEMANTIC_MIN, TFIDF_SHARE
+        nearest neighbours (:mod:`generator.semantic`): by descending ``fused``
+        (:func:`generator.semantic.fused_score`, set on each link), ties by id."""
+        from .semantic import SEMANTIC_MIN, fused_score
 
         k = self.settings.top_k
         tf_rank = {j: r for r, (j, _) in enumerate(self.neighbours()[i], 1)}
@@ -925,18 +928,14 @@ class SimilarityIndex:
         from_model = [j for j, cos in self.semantic[i] if self.ids[j] not in skip and cos >= SEMANTIC_MIN][:k]
         fused = []
         for j in from_tfidf | set(from_model):
-            value = 0.0
-            if j in tf_rank:
-                value += TFIDF_SHARE / (RRF_K + tf_rank[j])
-            if j in sem_rank:
-                value += (1 - TFIDF_SHARE) / (RRF_K + sem_rank[j])
-            fused.append((-round(value, SCORE_DECIMALS), self.ids[j], j))
+            fused.append((-fused_score(tf_rank.get(j), sem_rank.get(j)), self.ids[j], j))
         fused.sort()
         out = []
-        for _, other, j in fused[:k]:
+        for value, other, j in fused[:k]:
             via = "both" if j in from_tfidf and j in from_model else ("tfidf" if j in from_tfidf else "semantic")
             link = self._link(self.ids[i], other, None, False)
-            out.append(RelatedLink(id=link.id, score=link.score, terms=link.terms, pinned=False, via=via))
+            out.append(RelatedLink(id=link.id, score=link.score, terms=link.terms, pinned=False, via=via,
+                                   fused=-value))
         return out
 
     def ranking(self) -> list[list[int]]:
@@ -1085,7 +1084,9 @@ class SimilarityIndex:
         Returns:
             Up to ``k`` :class:`RelatedLink` (``pinned`` False), by descending score then id;
             with the ``[semantic]`` model attached (:meth:`attach_semantic`) the query is embedded
-            too and the order is the fused one (``via`` says which ranking found each).
+            too and the order is the fused one: by descending ``fused``
+            (:func:`generator.semantic.fused_score`) then id (``via`` says which ranking found
+            each; ``score`` stays the TF-IDF cosine).
         """
         import numpy as np
 
@@ -1125,7 +1126,7 @@ class SimilarityIndex:
             return [link(j, "tfidf") for j in from_tfidf]
         # [semantic]: the query is embedded too, and the two rankings fused as the related
         # links are (weighted reciprocal rank fusion, generator.semantic).
-        from .semantic import RRF_K, SEMANTIC_MIN, TFIDF_SHARE
+        from .semantic import SEMANTIC_MIN, fused_score
 
         cosines = np.round(self._vectors.astype(np.float64) @ dense, 6)
         sem_order = [int(j) for j in np.lexsort((np.arange(len(cosines)), -cosines)) if self.ids[j] not in skip]
@@ -1135,12 +1136,11 @@ class SimilarityIndex:
         from_model = [j for j in sem_order[:k] if cosines[j] >= SEMANTIC_MIN]
         fused = []
         for j in set(from_tfidf) | set(from_model):
-            value = (TFIDF_SHARE / (RRF_K + tf_rank[j]) if j in tf_rank else 0.0) + \
-                (1 - TFIDF_SHARE) / (RRF_K + sem_rank[j])
-            fused.append((-round(value, SCORE_DECIMALS), self.ids[j], j))
+            fused.append((-fused_score(tf_rank.get(j), sem_rank.get(j)), self.ids[j], j))
         fused.sort()
-        return [link(j, "both" if j in from_tfidf and j in from_model else
-                     ("tfidf" if j in from_tfidf else "semantic")) for _, _, j in fused[:k]]
+        return [dataclasses.replace(link(j, "both" if j in from_tfidf and j in from_model else
+                                         ("tfidf" if j in from_tfidf else "semantic")), fused=-value)
+                for value, _, j in fused[:k]]
 
     def _query_vector(self, query: Postmortem | str, in_corpus: bool):
         """The sentence model's unit vector of a query (``[semantic]``): a corpus post-mortem's

@@ -41,18 +41,20 @@ def test_related_json_shape(config):
     assert [link["id"] for link in data["PM-2024-001"]] == ["PM-2024-004", "PM-2024-007"]
     for links in data.values():
         for link in links:
-            assert set(link) == {"id", "score", "terms", "via"}
+            assert set(link) == {"id", "score", "fused", "terms", "via"}
             assert link["score"] == round(link["score"], 3) and 0 <= link["score"] <= 1
             assert isinstance(link["terms"], list) and all(isinstance(t, str) for t in link["terms"])
-    assert data["PM-2024-003"] == [{"id": "PM-2024-002", "score": 0.0, "terms": ["failed"], "via": "pinned"}]
+    assert data["PM-2024-003"] == [{"id": "PM-2024-002", "score": 0.0, "fused": None, "terms": ["failed"],
+                                    "via": "pinned"}]
 
 
 def test_related_defaults_to_docs_dir_and_text_output(config):
     result = run(config, "related")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "PM-2024-001  Checkout API down after TLS certificate expired"
-    assert lines[1].startswith("    PM-2024-004  0.6") and "[certificate, " in lines[1]
+    assert lines[0].startswith("# pinned links first, then ranked by ")
+    assert lines[1] == "PM-2024-001  Checkout API down after TLS certificate expired"
+    assert lines[2].startswith("    PM-2024-004  ") and " 0.688  Edge proxy" in lines[2] and "[certificate, " in lines[2]
     assert any(line.endswith("(pinned)") for line in lines)
 
 
@@ -95,16 +97,17 @@ def test_similar_draft_outside_the_corpus(config):
     assert (data["query"], data["query_kind"], data["query_id"]) == (str(DRAFT), "file", "PM-2024-200")
     assert [(hit["id"], hit["date"]) for hit in data["similar"]] == [("PM-2024-004", "2024-05-02"),
                                                                       ("PM-2024-001", "2024-01-10")]
-    assert set(data["similar"][0]) == {"id", "score", "terms", "via", "date", "title"}
+    assert set(data["similar"][0]) == {"id", "score", "fused", "terms", "via", "date", "title"}
 
 
 def test_similar_by_id_and_by_text(config):
     result = run(config, "similar", "PM-2024-002")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("PM-2024-005  2024-06-20  0.733") and lines[0].endswith(
-        "Database volume filled with unrotated logs")
-    assert lines[1].startswith("    shared terms: logs, disk")
+    assert lines[0].startswith("# ranked by ")
+    assert lines[1].startswith("PM-2024-005  2024-06-20  ") and "0.733  Database volume" in lines[1] and \
+        lines[1].endswith("Database volume filled with unrotated logs")
+    assert lines[2].startswith("    shared terms: logs, disk")
     text = run(config, "similar", "--text", "disk full of logs", "--format", "json")
     assert [hit["id"] for hit in json.loads(text.stdout)["similar"]] == ["PM-2024-005", "PM-2024-002"]
 
@@ -241,3 +244,80 @@ def test_similar_json_tells_a_file_from_an_id_and_from_text(config):
     assert (by_id["query"], by_id["query_kind"], by_id["query_id"]) == ("PM-2024-004", "id", "PM-2024-004")
     by_text = json.loads(run(config, "similar", "--text", "PM-2024-004", "-k", "1", "--format", "json").stdout)
     assert (by_text["query"], by_text["query_kind"], by_text["query_id"]) == ("PM-2024-004", "text", None)
+
+
+# --- #3: every list says what orders it and prints the number that does ------------------
+
+from generator import semantic as _semantic  # noqa: E402
+
+needs_model = pytest.mark.skipif(
+    not _semantic.available() and not os.environ.get("PMKB_REQUIRE_SEMANTIC"),
+    reason="the [semantic] extra is not installed (CI installs it and sets PMKB_REQUIRE_SEMANTIC)")
+
+LEAP_QUERY = "java processes at 100% cpu right after midnight leap second"
+
+
+def _shipped(*args: str):
+    result = CliRunner().invoke(cli, ["-f", str(ROOT / "mkdocs.yml"), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_similar_text_tfidf_alone_is_ranked_by_the_score_it_prints():
+    lines = _shipped("similar", "--text", LEAP_QUERY, "--semantic", "off").stdout.splitlines()
+    assert lines[0] == "# ranked by score: TF-IDF cosine similarity (0..1)"
+    hits = [line.split("  ")[:3] for line in lines[1:] if not line.startswith(" ")]
+    assert hits == [["PM-2012-004", "2012-07-01", "0.218"], ["PM-2012-003", "2012-07-01", "0.206"],
+                    ["PM-2020-002", "2020-04-21", "0.143"], ["PM-2019-006", "2019-07-02", "0.127"],
+                    ["PM-2008-002", "2008-12-31", "0.106"]]
+
+
+@needs_model
+def test_similar_text_fused_is_ranked_by_the_fused_score_it_prints():
+    """The tester's query: with the sentence model the order is the fused one (PM-2008-002,
+    cosine 0.106, above PM-2019-006, cosine 0.127); the line prints the fused score that ranks
+    it, non-increasing, and the cosine beside it, and the header says so."""
+    result = _shipped("similar", "--text", LEAP_QUERY, "--semantic", "on")
+    lines = result.stdout.splitlines()
+    assert lines[0] == ("# ranked by fused score: the TF-IDF and sentence-model rankings combined "
+                        "(1.00 = first in both); cosine = TF-IDF similarity (0..1)")
+    hits = [line.split("  ")[:4] for line in lines[1:] if not line.startswith(" ")]
+    assert hits == [["PM-2012-004", "2012-07-01", "fused 0.971", "cosine 0.218"],
+                    ["PM-2012-003", "2012-07-01", "fused 0.946", "cosine 0.206"],
+                    ["PM-2020-002", "2020-04-21", "fused 0.807", "cosine 0.143"],
+                    ["PM-2008-002", "2008-12-31", "fused 0.652", "cosine 0.106"],
+                    ["PM-2019-006", "2019-07-02", "fused 0.631", "cosine 0.127"]]
+    data = json.loads(_shipped("similar", "--text", LEAP_QUERY, "--semantic", "on", "--format", "json").stdout)
+    assert data["ranked_by"] == "fused"
+    assert [(h["id"], h["fused"], h["score"]) for h in data["similar"]] == [
+        ("PM-2012-004", 0.971, 0.218), ("PM-2012-003", 0.946, 0.206), ("PM-2020-002", 0.807, 0.143),
+        ("PM-2008-002", 0.652, 0.106), ("PM-2019-006", 0.631, 0.127)]
+    off = json.loads(_shipped("similar", "--text", LEAP_QUERY, "--semantic", "off", "--format", "json").stdout)
+    assert off["ranked_by"] == "score" and {h["fused"] for h in off["similar"]} == {None}
+
+
+@needs_model
+def test_related_lists_are_ranked_by_the_fused_score_they_print():
+    data = json.loads(_shipped("related", "--format", "json").stdout)
+    for pid, links in data.items():
+        computed = [link["fused"] for link in links if link["via"] != "pinned"]
+        assert None not in computed and computed == sorted(computed, reverse=True), pid
+    # The tester's list: cosines 0.125, 0.106, 0.136 ... are in fused order 0.917, 0.825, 0.825 (tie: by id).
+    assert [(link["id"], link["fused"], link["score"]) for link in data["PM-2008-002"]] == [
+        ("PM-2012-003", 0.917, 0.125), ("PM-2012-004", 0.825, 0.106), ("PM-2016-001", 0.825, 0.136),
+        ("PM-2012-001", 0.797, 0.059), ("PM-2022-001", 0.693, 0.047)]
+    text = _shipped("related").stdout.splitlines()
+    assert text[0].startswith("# pinned links first, then ranked by fused score")
+    at = text.index("PM-2008-002  Portable media players freeze at boot on the 366th day of the year")
+    assert [line.strip().split("  ")[1:3] for line in text[at + 1:at + 6]] == [
+        ["fused 0.917", "cosine 0.125"], ["fused 0.825", "cosine 0.106"], ["fused 0.825", "cosine 0.136"],
+        ["fused 0.797", "cosine 0.059"], ["fused 0.693", "cosine 0.047"]]
+
+
+def test_fused_score_is_scaled_rank_fusion():
+    from generator.semantic import RRF_K, TFIDF_SHARE, fused_score
+
+    assert fused_score(1, 1) == 1.0
+    assert fused_score(None, None) == 0.0
+    assert fused_score(2, None) == round(TFIDF_SHARE * (RRF_K + 1) / (RRF_K + 2), 9)
+    assert fused_score(1, 3) > fused_score(3, 1)  # the TF-IDF ranking weighs more (TFIDF_SHARE > 0.5)

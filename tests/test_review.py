@@ -441,3 +441,20 @@ def test_removing_or_renaming_a_linked_file_reports_the_broken_links_of_the_chan
     assert result.notes == ["also checked 1 unchanged post-mortem linking to a removed or renamed file "
                             "(2012-07-01-hadoop-cluster-load-spike-clock.md)"]
     assert result.exit_code == 1
+
+
+def test_nearest_table_says_what_orders_it_and_prints_that_number():
+    """#3: with the [semantic] model the Nearest post-mortems are in fused order; the table's
+    first number is the fused score (non-increasing), the cosine beside it, and the heading says so."""
+    from generator.review import Change, Entry, LinkView, _entry_lines
+
+    entry = Entry(Change("added", "postmortems/x.md", "x.md"), id="PM-2025-009", title="Redis failover",
+                  nearest=[LinkView("PM-2012-003", "Java spin", "postmortems/a.md", 0.125, ("clock",), fused=0.917),
+                           LinkView("PM-2012-004", "Kernel timer", "postmortems/b.md", 0.136, (), fused=0.825)])
+    lines = _entry_lines(entry, 0.65)
+    at = lines.index("**Nearest post-mortems** (ranked by fused score: the TF-IDF and sentence-model rankings "
+                     "combined (1.00 = first in both); cosine = TF-IDF similarity (0..1))")
+    assert lines[at + 2:at + 6] == ["| Post-mortem | Fused | Cosine | Shared terms |", "|---|---|---|---|",
+                                    "| **PM-2012-003** Java spin | 0.92 | 0.12 | clock |",
+                                    "| **PM-2012-004** Kernel timer | 0.82 | 0.14 | — |"]
+    assert entry.as_dict()["nearest"][0]["fused"] == 0.917

@@ -183,3 +183,25 @@ def test_charts_are_read_from_the_cache_folder_when_nothing_changed(tmp_path, mo
     assert {p: again.files[p] for p in charts} == charts
     render.render_site(items + [pm(40)], Analysis(postmortems=items + [pm(40)]), options, disk_cache=cache)
     assert len(drawn) == 6       # new data: every chart drawn again
+
+
+def test_related_incidents_say_what_orders_them_and_print_that_number():
+    """#3: a fused list ([semantic]) prints the fused score that orders it, the cosine beside it
+    and a line that says so; a TF-IDF list prints the cosine it is ordered by."""
+    from generator.model import RelatedLink
+
+    me, a, b, c = pm(1), pm(2), pm(3), pm(4)
+    by_id = {p.id: p for p in (me, a, b, c)}
+    ln = Links(True, me.path)
+    fused = [RelatedLink(a.id, 0.3, ("x",), True, "pinned"), RelatedLink(b.id, 0.125, (), False, "both", 0.917),
+             RelatedLink(c.id, 0.136, (), False, "tfidf", 0.825)]
+    html = pages.related_section(ln, me, fused, by_id, None, 0.05, "related-incidents")
+    assert ('<p class="pmkb-related-order"><small>Linked by the authors first, then ranked by fused score: '
+            'the TF-IDF and sentence-model rankings combined (1.00 = first in both); cosine = TF-IDF '
+            'similarity (0..1).</small></p>') in html
+    metas = re.findall(r"\d{4}-\d\d-\d\d · ([^<]*?)(?: · linked by the authors)?(?: · <em>|</small>)", html)
+    assert metas == ["cosine 0.30", "fused 0.92 · cosine 0.12", "fused 0.82 · cosine 0.14"]
+    plain = [RelatedLink(b.id, 0.136, (), False, "tfidf"), RelatedLink(c.id, 0.125, (), False, "tfidf")]
+    html = pages.related_section(ln, me, plain, by_id, None, 0.05, "related-incidents")
+    assert '<small>Ranked by score: TF-IDF cosine similarity (0..1).</small>' in html
+    assert re.findall(r"· (score [0-9.]+)", html) == ["score 0.14", "score 0.12"]
