@@ -36,7 +36,7 @@ import math
 from .formats import compare_moments, days_between, incident_start
 from .model import SEVERITIES, ActionItem, Cluster, Postmortem, Recurrence
 from .settings import Settings
-from .labels import LabelVocabulary, cluster_label, distinct_forms
+from .labels import LabelVocabulary, cluster_label, distinct_forms, is_generic
 from .similarity import _NO_SPACE_RUN, readable_terms, stop_words
 
 LABEL_TERMS = 3
@@ -431,7 +431,8 @@ def find_clusters(postmortems: list[Postmortem], index, settings: Settings, name
             # label is the top terms, bigrams joined into the runs the members wrote.
             generated = ", ".join(terms[:LABEL_TERMS])
         else:
-            generated = cluster_label(members, vocabulary, stop, index.names) or ", ".join(terms[:LABEL_TERMS])
+            generated = cluster_label(members, vocabulary, stop, index.names) or \
+                ", ".join([t for t in terms if not is_generic(t)][:LABEL_TERMS])
         severities = {}
         for level in SEVERITIES:
             count = sum(pm.severity == level for pm in members)

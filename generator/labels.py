@@ -56,6 +56,50 @@ MAX_MEMBERS = 60
 """A cluster with more members is labelled from this many of them, spread evenly over its
 members in date order (the label stays linear in the corpus, deterministic)."""
 
+GENERIC_WORDS = frozenset("""
+    service services system systems platform feature features functionality data bit bits byte bytes
+    defect defects bug bugs software hardware code issue issues problem problems error errors
+    failure failures failed fail fault faults faulty change changes changed update updates updated
+    production server servers host hosts machine machines node nodes instance instances
+    request requests application applications app apps component components process processes
+    thing things part parts set value values state way load traffic
+    late early slow high low full partial wrong bad unexpected
+    second seconds minute minutes hour hours day days week weeks month months year years
+    """.split())
+"""Words that name no particular problem: every kind of incident has a service, a feature,
+data, a defect, a software bug, an error, a change. A label phrase made of these words only
+("service", "software bug", "data, late") is never chosen; they may stand in a phrase beside a
+word that does name the problem ("DNS change", "leap second"). Time units are here rather than
+in the stop words so that "leap second" can name a problem while "second" cannot."""
+
+def is_generic(word: str) -> bool:
+    """Is ``word`` (any case, any form) one of :data:`GENERIC_WORDS`? By Snowball stem, so
+    "Services" and "defective" count too."""
+    return stem(word) in _generic_stems()
+
+
+@lru_cache(maxsize=1)
+def _generic_stems() -> frozenset:
+    return frozenset(stem(w) for w in GENERIC_WORDS)
+
+
+TIME_UNITS = frozenset("second seconds minute minutes hour hours day days week weeks month months year years".split())
+"""Removed from the stop words for labels (they are stop words for TF-IDF): see :data:`GENERIC_WORDS`."""
+
+CAUSE_FIELDS = ("root_cause", "section_root_cause", "section_trigger")
+"""The fields that say what went wrong: the trigger (kebab-case) and the root cause (front
+matter and sections). A phrase the members share *there* names the problem better than one
+they share in their titles and summaries (which also tell the impact): it gets
+:data:`CAUSE_BONUS`."""
+
+CAUSE_BONUS = 1.5
+"""Score factor of a phrase that at least the needed share of the members (:data:`MIN_SHARE`)
+wrote in their cause fields (:data:`CAUSE_FIELDS`)."""
+
+SECOND_PHRASE_SHARE = 0.5
+"""A label's second phrase must score at least this share of the first: a weak second phrase
+(a word the members happen to share) makes the name longer, not clearer."""
+
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9']*|[0-9]+[A-Za-z][A-Za-z0-9]*")
 _BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”‘’/|<>=+*#`~]|\s[-–—]\s|\n")
 _TEXT_FIELDS = ("title", "summary", "root_cause", "section_root_cause", "section_trigger")
@@ -136,32 +180,40 @@ def _phrases(runs: list[list[str]]):
                 yield run[i:i + n]
 
 
-def member_phrases(pm, stop: frozenset, names: frozenset, memo: dict | None = None
+def member_phrases(pm, stop: frozenset, names: frozenset, memo: dict | None = None, causes: set | None = None
                    ) -> tuple[set[tuple[str, ...]], Counter]:
     """The candidate phrases of one post-mortem: ``(keys, forms)``; a key is the tuple of the
-    words' stems, ``forms`` counts ``(stem, written form)`` over running text."""
+    words' stems, ``forms`` counts ``(stem, written form)`` over running text. ``causes``, when
+    given, gets the keys found in the cause fields (:data:`CAUSE_FIELDS`)."""
     from .similarity import document_fields
 
     fields = document_fields(pm)
     keys: set[tuple[str, ...]] = set()
     forms: Counter = Counter()
-    kebab = [t.split("-") for t in list(pm.tags) + ([pm.trigger] if pm.trigger else [])]
-    for words in kebab:
+    kebab = [(t.split("-"), False) for t in pm.tags] + ([(pm.trigger.split("-"), True)] if pm.trigger else [])
+    for words, cause in kebab:
         runs = _runs(" ".join(words), stop, names, memo)
         for phrase in _phrases(runs):
-            keys.add(tuple(stem(w) for w in phrase))
+            key = tuple(stem(w) for w in phrase)
+            keys.add(key)
+            if cause and causes is not None:
+                causes.add(key)
         for run in runs:
             for w in run:
                 forms[(stem(w), w.lower())] += 0  # known, but no vote: tags are lower case
     for name in _TEXT_FIELDS:
         text = fields.get(name) or ""
+        cause = name in CAUSE_FIELDS and causes is not None
         for run in _runs(text, stop, names, memo):
             for i, w in enumerate(run):
                 # A capital at the start of a run may be the start of a sentence.
                 first = i == 0 and w[:1].isupper() and not w.isupper()
                 forms[(stem(w), w.lower() if first else w)] += 1
             for phrase in _phrases([run]):
-                keys.add(tuple(stem(w) for w in phrase))
+                key = tuple(stem(w) for w in phrase)
+                keys.add(key)
+                if cause and len(key) > 1:
+                    causes.add(key)
     return keys, forms
 
 
@@ -256,9 +308,14 @@ def cluster_label(members, vocabulary: LabelVocabulary, stop: frozenset, names: 
         step = len(members) / MAX_MEMBERS
         members = [members[int(i * step)] for i in range(MAX_MEMBERS)]
     memo: dict = {}
+    stop = stop - TIME_UNITS
+    generic = {canon(stem(w)) for w in GENERIC_WORDS}
+    cause_support: Counter = Counter()
     for pm in members:
-        keys, f = member_phrases(pm, stop, names, memo)
+        causes: set = set()
+        keys, f = member_phrases(pm, stop, names, memo, causes)
         per_member.append({tuple(canon(s) for s in key) for key in keys})
+        cause_support.update({tuple(canon(s) for s in key) for key in causes})
         for (s, form), c in f.items():
             forms[(canon(s), form)] += c
     support: Counter = Counter()
@@ -269,14 +326,16 @@ def cluster_label(members, vocabulary: LabelVocabulary, stop: frozenset, names: 
     need = max(2, math.ceil(MIN_SHARE * n))
     scored = []
     for key, count in support.items():
-        if count < need or len(set(key)) < len(key):
+        if count < need or len(set(key)) < len(key) or all(s in generic for s in key):
             continue
         inside_each = [support.get((s,), count) for s in key]
-        outside = min(max(0, vocabulary.df(s) - c) for s, c in zip(key, inside_each))
+        outside = min(max(0, vocabulary.df(s) - c) for s, c in zip(key, inside_each) if s not in generic)
         share = count / n
         value = share * math.log(share / ((outside + 1) / (rest + 1))) * (1 + LENGTH_BONUS * (len(key) - 1))
         if value <= 0:
             continue
+        if cause_support[key] >= need:
+            value *= CAUSE_BONUS
         scored.append((-round(value, 9), -count, key))
     scored.sort()
     from .similarity import s_stem
@@ -297,8 +356,10 @@ def cluster_label(members, vocabulary: LabelVocabulary, stop: frozenset, names: 
                     break
     chosen: list[tuple[str, ...]] = []
     words = 0
-    for _, _, key in scored:
+    for value, _, key in scored:
         if len(chosen) >= LABEL_PHRASES or words >= LABEL_WORDS:
+            break
+        if chosen and value > SECOND_PHRASE_SHARE * scored[0][0]:  # (values are negated)
             break
         if words + len(key) > LABEL_WORDS:
             continue

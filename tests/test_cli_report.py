@@ -144,7 +144,10 @@ def test_default_path_is_docs_dir(runner, tmp_path, monkeypatch):
     assert json.loads(result.stdout)["incidents"] == 7
 
 
-def test_drafts_are_left_out_by_default_as_on_the_site(runner):
+def test_drafts_are_left_out_by_default_as_on_the_site(runner, tmp_path, monkeypatch):
+    # Outside the project: its problems.yml (whose recorded members include a shipped PM-2023-004)
+    # names the shipped corpus' clusters, not this fixture's.
+    monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli, ["report", "--format", "json", str(FIXTURES), "--today", "2024-07-01"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

@@ -141,3 +141,61 @@ def test_groups_larger_than_the_neighbour_graph_are_joined(monkeypatch):
     assert [(c.id, c.size) for c in clusters] == [("C-PM-2024-001", 12), ("C-PM-2024-101", 12)]
     # "disk" is in every action item of both groups, so it does not label either.
     assert [c.label for c in clusters] == ["log volume, rotation stopped", "TLS certificate expired, edge"]
+
+
+# --- #6: names a manager can read -------------------------------------------------------
+
+_ROOT = Path(__file__).parent.parent
+
+
+def _shipped_clusters(problems_file: str):
+    from generator.analysis import published
+    from generator.settings import load_settings
+
+    settings = dataclasses.replace(load_settings(_ROOT / "mkdocs.yml"), semantic="off", problems_file=problems_file)
+    pms = published(validate([_ROOT / "postmortems"], settings).postmortems)
+    warnings: list[str] = []
+    return find_clusters(pms, SimilarityIndex.build(pms, settings), settings, warnings=warnings), warnings
+
+
+def test_generated_labels_of_the_shipped_corpus_name_no_problem_by_generic_words():
+    from generator.labels import is_generic
+
+    clusters, _ = _shipped_clusters("")
+    labels = {c.id: c.generated_label for c in clusters}
+    for cid, label in labels.items():
+        for phrase in label.split(", "):
+            assert not all(is_generic(word) for word in phrase.split()), (cid, label)
+    # The members' shared trigger names the problem when they agree ("leap second", not the
+    # kernel timer two of the three wrote; "id limit reached", not "bit" of "32-bit").
+    assert labels["C-PM-2012-003"] == "leap second, JVM threads"
+    assert labels["C-PM-2009-001"] == "id limit reached, overflowed"
+    assert labels["C-PM-2019-002"] == "DNS change, rollback"
+    assert labels["C-PM-2018-001"] == "traffic surge"
+
+
+def test_label_skips_generic_phrases_and_prefers_the_shared_trigger():
+    from generator.clusters import LabelVocabulary, cluster_label
+    from generator.similarity import stop_words
+
+    def member(i: int, trigger: str, root: str) -> Postmortem:
+        return Postmortem(id=f"PM-2024-{i:03d}", title=f"The service failed because of a software bug {i}",
+                          date=dt.date(2024, 1, i), severity="SEV2", status="final", services=["api"],
+                          authors=["a"], path=f"{i}.md", trigger=trigger, root_cause=root,
+                          summary="A software bug in the service: data errors.")
+    members = [member(1, "leap-second", "Threads spun after the clock was stepped back."),
+               member(2, "leap-second", "Timers fired at once after the clock was stepped back."),
+               member(3, "leap-second", "A duration went negative when the clock was stepped back.")]
+    others = [{f"w{i}", "servic", "softwar", "bug", "data"} for i in range(20)]
+    vocabulary = LabelVocabulary(others + [{"servic", "softwar", "bug", "leap", "second", "clock", "step"}] * 3)
+    assert cluster_label(members, vocabulary, stop_words()) == "leap second, clock"
+
+
+def test_shipped_problems_file_names_every_shipped_problem():
+    clusters, warnings = _shipped_clusters("problems.yml")
+    assert warnings == []
+    assert all(c.name for c in clusters), [c.id for c in clusters if not c.name]
+    by_id = {c.id: c.label for c in clusters}
+    assert by_id["C-PM-2009-001"] == "Integer ids overflow a 32-bit type"
+    assert by_id["C-PM-2012-003"] == "Clock stepped back (leap second) breaks timers"
+    assert len(clusters) == 18
