@@ -104,8 +104,16 @@ def test_related_incidents_link_similar_ones_with_score_and_terms(built):
     section = html[html.index('id="related-incidents"'):]
     first = re.search(r'<li><a href="([^"]+)">([^<]+)</a> <small>(.*?)</small></li>', section, re.S)
     assert first and first.group(1) in (f"../{EDGE}/", f"../{GATEWAY}/")
-    score = float(re.search(r"score (\d\.\d\d)", first.group(3)).group(1))
-    assert 0.12 <= score <= 1.0
+    # TF-IDF alone: "score 0.xx"; with the [semantic] model the fused score that orders the list
+    # and the cosine beside it, under a line that says so (#3).
+    numbers = re.search(r"(?:fused (\d\.\d\d) · cosine|score) (\d\.\d\d)", first.group(3))
+    assert numbers, first.group(3)
+    assert 0.12 <= float(numbers.group(2)) <= 1.0
+    order = re.search(r'<p class="pmkb-related-order"><small>([^<]+)</small></p>', section).group(1)
+    if numbers.group(1) is not None:
+        assert order.startswith("Ranked by fused score") and 0.5 <= float(numbers.group(1)) <= 1.0
+    else:
+        assert order == "Ranked by score: TF-IDF cosine similarity (0..1)."
     assert re.search(r"\d{4}-\d{2}-\d{2}", first.group(3))
     assert re.search(r"<em>[^<]*certificate[^<]*</em>", first.group(3))
     assert "pmkb-sev--sev" in first.group(3)
@@ -216,7 +224,8 @@ def test_search_splits_identifiers(built):
     docs = [d for d in index["docs"] if d["location"].startswith(TLS)]
     assert any("ERR_TOO_MANY_REDIRECTS" in d["text"] for d in docs)
     assert not any("Time to detect" in d["text"] for d in docs), "the card facts clutter search results"
-    assert not any("score 0." in d["text"] or "Related incidents" in d["title"] for d in docs)
+    assert not any("score 0." in d["text"] or "cosine 0." in d["text"] or "Ranked by" in d["text"] or
+                   "Related incidents" in d["title"] for d in docs)
     assert any("PM-2024-017" in d["text"] for d in docs), "the id on the card is searchable"
     services = next(d["text"] for d in index["docs"] if d["location"] == "services/")
     assert "edge-proxy 2 " in services, "table cells run together in the search index"
