@@ -93,6 +93,8 @@ def shipped_site(offline: bool = False, engine: str = "mkdocs") -> Path:
     atexit.register(shutil.rmtree, folder, ignore_errors=True)  # shared by the session's tests, then removed
     out = folder / "site"
     project = ROOT if engine == "mkdocs" else make_project(folder / "project", ROOT / "postmortems")
+    if project != ROOT and (ROOT / "problems.yml").is_file():
+        shutil.copy(ROOT / "problems.yml", project / "problems.yml")  # the shipped problem names, beside mkdocs.yml
     done = run_build(project, out, offline=offline, engine=engine)
     assert done.returncode == 0, f"{engine} build --strict of the shipped site failed:\n{done.stderr}"
     return out
