@@ -198,4 +198,4 @@ def test_shipped_problems_file_names_every_shipped_problem():
     by_id = {c.id: c.label for c in clusters}
     assert by_id["C-PM-2009-001"] == "Integer ids overflow a 32-bit type"
     assert by_id["C-PM-2012-003"] == "Clock stepped back (leap second) breaks timers"
-    assert len(clusters) == 18
+    assert len(clusters) == 17
