@@ -268,7 +268,7 @@ def test_similar_text_tfidf_alone_is_ranked_by_the_score_it_prints():
     assert lines[0] == "# ranked by score: TF-IDF cosine similarity (0..1)"
     hits = [line.split("  ")[:3] for line in lines[1:] if not line.startswith(" ")]
     assert hits == [["PM-2012-004", "2012-07-01", "0.218"], ["PM-2012-003", "2012-07-01", "0.206"],
-                    ["PM-2020-002", "2020-04-21", "0.143"], ["PM-2019-006", "2019-07-02", "0.125"],
+                    ["PM-2020-002", "2020-04-21", "0.142"], ["PM-2019-006", "2019-07-02", "0.125"],
                     ["PM-2008-002", "2008-12-31", "0.107"]]
 
 
@@ -282,16 +282,16 @@ def test_similar_text_fused_is_ranked_by_the_fused_score_it_prints():
     assert lines[0] == ("# ranked by fused score: the TF-IDF and sentence-model rankings combined "
                         "(1.00 = first in both); cosine = TF-IDF similarity (0..1)")
     hits = [line.split("  ")[:4] for line in lines[1:] if not line.startswith(" ")]
-    assert hits == [["PM-2012-004", "2012-07-01", "fused 0.971", "cosine 0.218"],
-                    ["PM-2012-003", "2012-07-01", "fused 0.946", "cosine 0.206"],
-                    ["PM-2020-002", "2020-04-21", "fused 0.807", "cosine 0.143"],
-                    ["PM-2008-002", "2008-12-31", "fused 0.652", "cosine 0.107"],
-                    ["PM-2019-006", "2019-07-02", "fused 0.631", "cosine 0.125"]]
+    assert hits == [["PM-2012-004", "2012-07-01", "fused 0.935", "cosine 0.218"],
+                    ["PM-2012-003", "2012-07-01", "fused 0.865", "cosine 0.206"],
+                    ["PM-2020-002", "2020-04-21", "fused 0.613", "cosine 0.142"],
+                    ["PM-2008-002", "2008-12-31", "fused 0.456", "cosine 0.107"],
+                    ["PM-2019-006", "2019-07-02", "fused 0.445", "cosine 0.125"]]
     data = json.loads(_shipped("similar", "--text", LEAP_QUERY, "--semantic", "on", "--format", "json").stdout)
     assert data["ranked_by"] == "fused"
     assert [(h["id"], h["fused"], h["score"]) for h in data["similar"]] == [
-        ("PM-2012-004", 0.971, 0.218), ("PM-2012-003", 0.946, 0.206), ("PM-2020-002", 0.807, 0.143),
-        ("PM-2008-002", 0.652, 0.107), ("PM-2019-006", 0.631, 0.125)]
+        ("PM-2012-004", 0.935, 0.218), ("PM-2012-003", 0.865, 0.206), ("PM-2020-002", 0.613, 0.142),
+        ("PM-2008-002", 0.456, 0.107), ("PM-2019-006", 0.445, 0.125)]
     off = json.loads(_shipped("similar", "--text", LEAP_QUERY, "--semantic", "off", "--format", "json").stdout)
     assert off["ranked_by"] == "score" and {h["fused"] for h in off["similar"]} == {None}
 
@@ -302,16 +302,16 @@ def test_related_lists_are_ranked_by_the_fused_score_they_print():
     for pid, links in data.items():
         computed = [link["fused"] for link in links if link["via"] != "pinned"]
         assert None not in computed and computed == sorted(computed, reverse=True), pid
-    # The tester's list: cosines 0.126, 0.106, 0.136 ... are in fused order 0.917, 0.825, 0.825 (tie: by id).
+    # The tester's list: cosines 0.126, 0.135, 0.068, 0.107 ... are in fused order 0.8, 0.775, 0.662, 0.636.
     assert [(link["id"], link["fused"], link["score"]) for link in data["PM-2008-002"]] == [
-        ("PM-2012-003", 0.917, 0.126), ("PM-2012-004", 0.825, 0.106), ("PM-2016-001", 0.825, 0.136),
-        ("PM-2012-001", 0.797, 0.059), ("PM-2022-001", 0.693, 0.046)]
+        ("PM-2012-003", 0.8, 0.126), ("PM-2016-001", 0.775, 0.135), ("PM-2012-001", 0.662, 0.068),
+        ("PM-2012-004", 0.636, 0.107), ("PM-2017-001", 0.494, 0.083)]
     text = _shipped("related").stdout.splitlines()
     assert text[0].startswith("# pinned links first, then ranked by fused score")
     at = text.index("PM-2008-002  Portable media players freeze at boot on the 366th day of the year")
     assert [line.strip().split("  ")[1:3] for line in text[at + 1:at + 6]] == [
-        ["fused 0.917", "cosine 0.126"], ["fused 0.825", "cosine 0.106"], ["fused 0.825", "cosine 0.136"],
-        ["fused 0.797", "cosine 0.059"], ["fused 0.693", "cosine 0.046"]]
+        ["fused 0.800", "cosine 0.126"], ["fused 0.775", "cosine 0.135"], ["fused 0.662", "cosine 0.068"],
+        ["fused 0.636", "cosine 0.107"], ["fused 0.494", "cosine 0.083"]]
 
 
 def test_fused_score_is_scaled_rank_fusion():
