@@ -411,3 +411,83 @@ def test_imported_knowledge_base_builds_strict_with_related_links(tmp_path):
     assert all((site / t / "index.html").is_file() for t in targets)
     assert "incident.io" not in (site / "2024-02-06-payments-api-timing-out-for-card-payments" / "index.html").read_text(
         ).split('<article', 1)[1].split('id="related-incidents"', 1)[0].split("</table>", 1)[-1]
+
+
+JIRA_HEADER = ("Summary,Issue key,Issue id,Issue Type,Status,Priority,Resolution,Assignee,Reporter,Created,Resolved,"
+               "Component/s,Labels,Description\n")
+
+
+def test_records_a_source_marks_as_not_incidents_are_excluded_for_every_preset(runner, kb, tmp_path):
+    """Finding #4: a canceled / Won't Do / test-labelled record is ``excluded`` with its reason,
+    by status, resolution, label or title, whichever preset (or none) read it; Won't Fix and
+    Cannot Reproduce are real incidents."""
+    jira = tmp_path / "jira.csv"
+    jira.write_text(JIRA_HEADER + (
+        "Test incident please ignore,INC-103,10103,Incident,Canceled,Low,Won't Do,,Bob Ray,20/Jun/25 10:00 AM,,,test,x\n"
+        "Queue stalled,INC-104,10104,Incident,Done,High,Won't Do,,Bob Ray,21/Jun/25 10:00 AM,,queue,,x\n"
+        "Queue stalled again,INC-105,10105,Incident,Closed,High,Duplicate,,Bob Ray,21/Jun/25 11:00 AM,,queue,,x\n"
+        "Login slow,INC-106,10106,Incident,Resolved,High,Done,,Bob Ray,22/Jun/25 10:00 AM,,auth,test,x\n"
+        "[TEST] paging drill,INC-107,10107,Incident,Resolved,Low,Done,,Bob Ray,23/Jun/25 10:00 AM,,pager,,x\n"
+        "Cache evictions after resize,INC-108,10108,Incident,Resolved,High,Won't Fix,,Bob Ray,"
+        "24/Jun/25 10:00 AM,,cache,load-testing,x\n"))
+    result = run(runner, jira, "--from", "csv")
+    lines = result.output.splitlines()
+    assert [line for line in lines if line.startswith(("excluded", "create"))] == [
+        f"excluded {jira}:2: canceled in Jira (not an incident)",
+        f"excluded {jira}:3: resolved as Won't Do in Jira (not an incident)",
+        f"excluded {jira}:4: resolved as Duplicate in Jira (not an incident)",
+        f"excluded {jira}:5: labelled 'test' in Jira (not an incident)",
+        f"excluded {jira}:6: titled as a test in Jira (not an incident)",
+        f"create   PM-2025-001  postmortems/2025-06-24-cache-evictions-after-resize.md  <- {jira}:7",
+    ]
+    tools = tmp_path / "tools.jsonl"
+    tools.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "o1", "tinyId": "1", "message": "Disk alert on db-3", "status": "closed", "priority": "P3",
+         "tags": ["false-alarm"], "createdAt": "2021-01-14T02:10:00Z"},
+        {"id": "f1", "name": "Checkout errors", "current_milestone": "resolved", "incident_url": "https://x.test/f1",
+         "tag_list": ["Test"], "started_at": "2023-09-12T06:30:00Z"},
+        {"key": "OPS-9", "id": "9", "fields": {"summary": "API down", "created": "2023-01-02T10:00:00.000+0000",
+                                               "status": {"name": "Closed"}, "resolution": {"name": "Declined"}}},
+        {"title": "Search outage", "start_time": "2022-02-02T10:00:00Z", "status": "Cancelled", "services": "search"},
+    ]) + "\n")
+    result = run(runner, tools, "--from", "jsonl")
+    assert [line for line in result.output.splitlines() if line.startswith("excluded")] == [
+        f"excluded {tools}:1: labelled 'false-alarm' in Opsgenie (not an incident)",
+        f"excluded {tools}:2: labelled 'test' in FireHydrant (not an incident)",
+        f"excluded {tools}:3: resolved as Declined in Jira (not an incident)",
+        f"excluded {tools}:4: cancelled in the source (not an incident)",
+    ]
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("Incident,Start Time,Service,Resolution\nCron did not run,2021-04-02 01:00,backups,Won't Do\n"
+                     "Cron ran twice,2021-04-03 01:00,backups,Fixed\n")
+    result = run(runner, sheet, "--from", "csv")
+    lines = result.output.splitlines()
+    assert f"excluded {sheet}:2: resolved as Won't Do in the source (not an incident)" in lines
+    assert f"create   PM-2021-001  postmortems/2021-04-03-cron-ran-twice.md  <- {sheet}:3" in lines
+
+
+def test_an_impossible_date_names_its_field_and_value_and_a_record_its_first_line(runner, kb, tmp_path):
+    """Finding #5: ``31/Feb/25`` is not reported as a missing date; a record whose quoted cell
+    spans lines is named by the line it starts on."""
+    jira = tmp_path / "jira.csv"
+    jira.write_text(JIRA_HEADER + (
+        'Checkout down,INC-101,10101,Incident,Resolved,Highest,Done,,Bob Ray,02/May/25 11:23 AM,,checkout,,"A bad push.\n'
+        'Root cause: a missing default."\n'
+        "Search slow,INC-102,10102,Incident,Resolved,Medium,Done,,Cara Xu,31/Feb/25 10:00 AM,,search,,x\n"
+        "Login slow,INC-103,10103,Incident,Resolved,Medium,Done,,Cara Xu,2025-13-02T10:00:00Z,,auth,,x\n"
+        "Cache cold,INC-104,10104,Incident,Resolved,Medium,Done,,Cara Xu,01/Mar/25 10:00 AM,01/Mar/25 25:00,cache,,x\n"
+        "Queue slow,INC-105,10105,Incident,Resolved,Medium,Done,,Cara Xu,soon,,queue,,x\n"))
+    result = run(runner, jira, "--from", "csv")
+    lines = [line for line in result.output.splitlines() if line.startswith(("invalid", "create"))]
+    assert lines == [
+        f"create   PM-2025-001  postmortems/2025-05-02-checkout-down.md  <- {jira}:2",
+        f"invalid  {jira}:4: Created '31/Feb/25 10:00 AM' is not a real date (February 2025 has 28 days): "
+        "correct it in the source",
+        f"invalid  {jira}:5: Created '2025-13-02T10:00:00Z' is not a real date (there is no month 13): "
+        "correct it in the source",
+        f"invalid  {jira}:6: Resolved '01/Mar/25 25:00' is not a real date (there is no hour 25): "
+        "correct it in the source",
+        f"invalid  {jira}:7: no start date: Created 'soon' is not a date or timestamp in a form this tool reads "
+        "(ISO 8601, RFC 2822, Unix epoch seconds, Jira's 02/May/19 11:23 AM); give started_at or date in the source, "
+        "a date in the file name (YYYY-MM-DD-...), or a 'Date: YYYY-MM-DD' line",
+    ]

@@ -45,7 +45,7 @@ from .record import Record, is_http_url, kebab, kebab_list, one_line, parse_time
 
 TARGETS = ("title", "summary", "date", "severity", "status", "services", "tags", "authors", "started_at",
            "detected_at", "mitigated_at", "resolved_at", "trigger", "root_cause", "contributing_factors",
-           "visibility", "action_items", "source_id", "url", "company", "section", "ignore")
+           "visibility", "action_items", "source_id", "url", "company", "resolution", "section", "ignore")
 TRANSFORMS = ("date-of", "kebab", "split", "lower", "first", "text")
 _TIME_TARGETS = ("started_at", "detected_at", "mitigated_at", "resolved_at")
 
@@ -169,6 +169,9 @@ def generic_rules(keys) -> dict[str, Rule]:
         if normal in _ORGANISATION:
             rules[key] = Rule("company")
             continue
+        if normal in ("resolution", "resolution_name") and not any(r.to == "resolution" for r in rules.values()):
+            rules[key] = Rule("resolution")  # a tracker's resolution (Won't Do, Duplicate): not a time
+            continue
         section = standard_section(leaf)
         target = suggest_field(normal, list(_GENERIC_TARGETS))
         if section is not None and (target is None or target in ("summary", "root_cause")) and normal not in (
@@ -243,7 +246,7 @@ def apply_rules(record: Record, data: dict, rules: dict[str, Rule], ctx: Context
                 used.add(key.split(".", 1)[0])
             continue
         used.add(key.split(".", 1)[0])
-        set_field(record, rule, value, ctx)
+        set_field(record, rule, value, ctx, key)
     return used
 
 
@@ -263,14 +266,18 @@ def _transform(rule: Rule, value):
     return value
 
 
-def set_field(record: Record, rule: Rule, value, ctx: Context) -> None:
-    """Put one mapped value into ``record`` (see :data:`TARGETS`)."""
+def set_field(record: Record, rule: Rule, value, ctx: Context, key: str | None = None) -> None:
+    """Put one mapped value into ``record`` (see :data:`TARGETS`). ``key`` names the source
+    field in messages (a date that is not a real one: :attr:`Record.time_problems`); the target
+    field's name when it is not given."""
     value = _transform(rule, value)
     to = rule.to
     if to in _TIME_TARGETS or to == "date":
         moment, day, naive = parse_time(value, ctx.timezone)
         if naive:
             ctx.naive_times += 1
+        if moment is None and day is None and value not in (None, "", []):
+            record.note_time_problem(key or to, value)
         if to == "date" or rule.transform == "date-of":
             record.day = record.day or day
         elif moment is not None and getattr(record, to) is None:
@@ -303,7 +310,7 @@ def set_field(record: Record, rule: Rule, value, ctx: Context) -> None:
             record.url = as_text(value).strip()
     elif to == "source_id":
         record.source_id = record.source_id or one_line(as_text(value), 200) or None
-    elif to in ("severity", "status"):
+    elif to in ("severity", "status", "resolution"):
         text = value.get("name") if isinstance(value, dict) else value
         if getattr(record, f"{to}_raw") is None and text not in (None, ""):
             setattr(record, f"{to}_raw", one_line(as_text(text), 80))

@@ -91,8 +91,10 @@ def names_of(value, depth: int = 0) -> list[str]:
     return []
 
 
-def _time(record: Record, field: str, value, ctx: Context) -> None:
-    set_field(record, Rule(field), value, ctx)
+def _time(record: Record, field: str, value, ctx: Context, key: str | None = None) -> None:
+    """Set the timestamp ``field`` from ``value``, read from the source's ``key`` (named when the
+    value is not a real date)."""
+    set_field(record, Rule(field), value, ctx, key)
 
 
 # --- Markdown front matter ------------------------------------------------------------------
@@ -110,8 +112,8 @@ def _archive_read(data: dict, rec: Record, ctx: Context) -> set[str]:
     url = as_text(data.get("url")).strip()
     rec.url = url if is_http_url(url) else None
     rec.title = one_line(as_text(data.get("title")))
-    _time(rec, "started_at", data.get("start_time"), ctx)
-    _time(rec, "resolved_at", data.get("end_time"), ctx)
+    _time(rec, "started_at", data.get("start_time"), ctx, "start_time")
+    _time(rec, "resolved_at", data.get("end_time"), ctx, "end_time")
     categories = [c for c in kebab_list(data.get("categories")) if c != "postmortem"]
     rec.tags = categories + [k for k in kebab_list(data.get("keywords")) if k not in categories]
     company = one_line(as_text(data.get("company")), 80)
@@ -255,9 +257,9 @@ def _incident_io_read(obj: dict, rec: Record, ctx: Context) -> set[str]:
         value = value.get("value") if isinstance(value, dict) else value
         for field_name, pattern in _TIMESTAMP_NAMES:
             if pattern.search(name):
-                _time(rec, field_name, value, ctx)
+                _time(rec, field_name, value, ctx, f"timestamp {name!r}")
                 break
-    _time(rec, "detected_at", obj.get("created_at"), ctx)
+    _time(rec, "detected_at", obj.get("created_at"), ctx, "created_at")
     if rec.started_at is None and rec.detected_at is not None:
         rec.started_at = rec.detected_at
         rec.notes.append("started_at from the time it was reported (no impact start recorded)")
@@ -312,8 +314,9 @@ def _firehydrant_read(obj: dict, rec: Record, ctx: Context) -> set[str]:
     for m in milestones:
         kind = as_text(m.get("type") or m.get("slug")).lower()
         if kind in _FH_MILESTONES and m.get("occurred_at"):
-            _time(rec, _FH_MILESTONES[kind], m.get("occurred_at"), ctx)
-    _time(rec, "started_at", obj.get("started_at") or obj.get("created_at"), ctx)
+            _time(rec, _FH_MILESTONES[kind], m.get("occurred_at"), ctx, f"milestone {kind}")
+    _time(rec, "started_at", obj.get("started_at") or obj.get("created_at"), ctx,
+          "started_at" if obj.get("started_at") else "created_at")
     rec.services = kebab_list(names_of(obj.get("services")) + names_of(obj.get("functionalities")))
     rec.tags = kebab_list((obj.get("tag_list") or []) + names_of(obj.get("incident_type")))
     for assignment in obj.get("role_assignments") or []:
@@ -363,7 +366,7 @@ def _rootly_read(obj: dict, rec: Record, ctx: Context) -> set[str]:
     for field_name, key in (("started_at", "started_at"), ("detected_at", "detected_at"),
                             ("detected_at", "acknowledged_at"), ("mitigated_at", "mitigated_at"),
                             ("resolved_at", "resolved_at"), ("started_at", "created_at")):
-        _time(rec, field_name, a.get(key), ctx)
+        _time(rec, field_name, a.get(key), ctx, key)
     rec.services = kebab_list(names_of(a.get("services")) + names_of(a.get("functionalities")))
     labels = a.get("labels")
     label_names = [f"{k}-{v}" for k, v in labels.items()] if isinstance(labels, dict) else names_of(labels)
@@ -390,9 +393,10 @@ def _opsgenie_read(obj: dict, rec: Record, ctx: Context) -> set[str]:
     rec.status_raw = status or None
     if status == "open":
         rec.status = "draft"
-    _time(rec, "started_at", obj.get("impactStartDate") or obj.get("createdAt"), ctx)
-    _time(rec, "detected_at", obj.get("createdAt"), ctx)
-    _time(rec, "mitigated_at", obj.get("impactEndDate"), ctx)
+    _time(rec, "started_at", obj.get("impactStartDate") or obj.get("createdAt"), ctx,
+          "impactStartDate" if obj.get("impactStartDate") else "createdAt")
+    _time(rec, "detected_at", obj.get("createdAt"), ctx, "createdAt")
+    _time(rec, "mitigated_at", obj.get("impactEndDate"), ctx, "impactEndDate")
     rec.tags = kebab_list(obj.get("tags") or [])
     rec.services = kebab_list(names_of(obj.get("impactedServices")))
     team = names_of(obj.get("ownerTeam"))
@@ -438,10 +442,11 @@ def _jira_read(obj: dict, rec: Record, ctx: Context) -> set[str]:
     rec.severity_raw = (names_of(f.get("priority")) or [None])[0]
     category = as_text(_get(f, "status.statusCategory.key")).lower()
     rec.status_raw = one_line(as_text(_get(f, "status.name"))) or None
+    rec.resolution_raw = (names_of(f.get("resolution")) or [None])[0]
     if category in ("new", "indeterminate"):
         rec.status = "draft"
-    _time(rec, "started_at", f.get("created"), ctx)
-    _time(rec, "resolved_at", f.get("resolutiondate"), ctx)
+    _time(rec, "started_at", f.get("created"), ctx, "created")
+    _time(rec, "resolved_at", f.get("resolutiondate"), ctx, "resolutiondate")
     rec.tags = kebab_list(f.get("labels") or [])
     rec.services = kebab_list(names_of(f.get("components")))
     for person in (f.get("assignee"), f.get("reporter")):
@@ -459,10 +464,11 @@ def _jira_csv_read(row: dict, rec: Record, ctx: Context) -> set[str]:
     rec.add_section("Summary", as_text(row.get("Description")))
     rec.severity_raw = one_line(as_text(row.get("Priority"))) or None
     rec.status_raw = one_line(as_text(row.get("Status"))) or None
+    rec.resolution_raw = one_line(as_text(row.get("Resolution"))) or None
     if (rec.status_raw or "").lower() in ("open", "to do", "in progress", "new", "work in progress"):
         rec.status = "draft"
-    _time(rec, "started_at", row.get("Created"), ctx)
-    _time(rec, "resolved_at", row.get("Resolved"), ctx)
+    _time(rec, "started_at", row.get("Created"), ctx, "Created")
+    _time(rec, "resolved_at", row.get("Resolved"), ctx, "Resolved")
     rec.tags = kebab_list(row.get("Labels") or [])
     rec.services = kebab_list(row.get("Component/s") or [])
     for column in ("Assignee", "Reporter"):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .mapping import Context, MapFile, apply_rules, as_text, flatten, generic_rules
 from .presets import GENERIC, Preset, detect_preset, preset_named
-from .record import Record, kebab_list, one_line, parse_time, standard_section
+from .record import Record, kebab_list, not_an_incident, one_line, parse_time, standard_section
 from .sources import SourceText
 
 RECORD_LIST_KEYS = ("incidents", "data", "issues", "results", "items", "records", "postmortems")
@@ -77,7 +77,8 @@ def read_file(source: SourceText, kind: str, options: ReadOptions) -> tuple[list
 def map_object(obj: dict, origin: str, kind: str, options: ReadOptions, body_sections=None) -> Record:
     """One mapping (a front matter, a row, a JSON object) as a record: by the ``--map`` file
     when given (with the generic name mapping for keys it does not name), else by
-    ``--preset`` or the preset recognised by its keys. Keys nobody used go to ``unmapped``."""
+    ``--preset`` or the preset recognised by its keys. Keys nobody used go to ``unmapped``; a
+    record the source marks as not an incident gets its ``skip_reason`` (:func:`not_an_incident`)."""
     ctx = options.ctx or Context()
     record = Record(origin=origin)
     if options.map_file is not None:
@@ -98,6 +99,8 @@ def map_object(obj: dict, origin: str, kind: str, options: ReadOptions, body_sec
         record.notes.append(f"preset:{preset.name}")
     record.system = options.system or record.system or preset_system
     record.unmapped.extend(sorted(k for k in obj if k not in used))
+    if record.skip_reason is None:  # every preset and mapping: the status, resolution, labels, title
+        record.skip_reason = not_an_incident(record, record.system)
     return record
 
 
@@ -317,6 +320,8 @@ def _markdown(source: SourceText, kind: str, options: ReadOptions) -> tuple[list
         _dates_from_text(record, source.name, title or "", body, ctx)
     if not record.source_id and not record.url:
         record.source_id = source.rel  # a file without an id of its own is known by its path
+    if record.skip_reason is None:  # with the title and the metadata lines read from the body
+        record.skip_reason = not_an_incident(record, record.system)
     return [record], []
 
 
@@ -355,7 +360,7 @@ def stated_zone(text: str):
 
 
 def _fill_missing(record: Record, more: Record) -> None:
-    for name in ("title", "summary", "severity_raw", "status_raw", "started_at", "detected_at", "mitigated_at",
+    for name in ("title", "summary", "severity_raw", "status_raw", "resolution_raw", "started_at", "detected_at", "mitigated_at",
                  "resolved_at", "day", "trigger", "root_cause", "company"):
         if not getattr(record, name) and getattr(more, name):
             setattr(record, name, getattr(more, name))
@@ -421,7 +426,9 @@ def _csv_rows(source: SourceText) -> tuple[list[tuple[str, dict]], list[ReadProb
         return [], [ReadProblem(source.name, "the first row (the header) is empty")]
     rows, problems = [], []
     try:
+        start = reader.line_num + 1  # a record is named by the line it starts on (a quoted cell may span lines)
         for row in reader:
+            line, start = start, reader.line_num + 1
             if not any(cell.strip() for cell in row):
                 continue
             obj: dict = {}
@@ -434,7 +441,7 @@ def _csv_rows(source: SourceText) -> tuple[list[tuple[str, dict]], list[ReadProb
                     obj[name] = prev + ([cell] if cell else [])
                 else:
                     obj[name] = cell
-            rows.append((f"{source.name}:{reader.line_num}", _unflatten(obj)))
+            rows.append((f"{source.name}:{line}", _unflatten(obj)))
             if len(rows) > MAX_RECORDS:
                 break
     except csv.Error as exc:

@@ -76,7 +76,9 @@ class Record:
     ``sections`` are ``(standard heading, Markdown)`` in body order; ``unmapped`` the source
     fields left out, ``notes`` what the reader had to decide (for the run's summary).
     ``skip_reason`` is set when the source marks the record as not an incident (declined,
-    test, merged into another).
+    test, merged into another): by its preset, else by :func:`not_an_incident` from
+    ``status_raw``, ``resolution_raw`` (a tracker's resolution, Jira's ``Won't Do``), ``tags``
+    and ``title``.
     """
 
     origin: str
@@ -89,6 +91,7 @@ class Record:
     severity_raw: str | None = None
     status: str | None = None
     status_raw: str | None = None
+    resolution_raw: str | None = None
     services: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
@@ -108,6 +111,20 @@ class Record:
     unmapped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skip_reason: str | None = None
+    time_problems: list[tuple[str, bool]] = field(default_factory=list)
+
+    def note_time_problem(self, key: str, value) -> None:
+        """Remember that the source's ``key`` holds ``value``, which is no timestamp we can read:
+        ``("Created '31/Feb/25 10:00 AM' is not a real date (February 2025 has 28 days)", True)``
+        when it names no real day or time (:func:`time_problem`), else ``("... is not a date or
+        timestamp in a form this tool reads ...", False)``."""
+        text = one_line(str(value), 60)
+        why = time_problem(value)
+        if why is not None:
+            self.time_problems.append((f"{key} {text!r} is not a real date ({why})", True))
+        else:
+            self.time_problems.append((f"{key} {text!r} is not a date or timestamp in a form this tool reads "
+                                       "(ISO 8601, RFC 2822, Unix epoch seconds, Jira's 02/May/19 11:23 AM)", False))
 
     @property
     def start_day(self) -> dt.date | None:
@@ -141,7 +158,8 @@ class Record:
     def digest(self) -> str:
         """SHA-256 of everything the record says (not where it was read from): equal digests on
         two runs mean the source did not change."""
-        content = {k: v for k, v in self.__dict__.items() if k not in ("origin", "notes", "unmapped")}
+        content = {k: v for k, v in self.__dict__.items()
+                   if k not in ("origin", "notes", "unmapped", "resolution_raw", "time_problems")}
         text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -282,6 +300,38 @@ def _other_forms(text: str, timezone: dt.tzinfo | None) -> tuple[dt.datetime | N
     return None, None, False
 
 
+def time_problem(value) -> str | None:
+    """Why ``value``, a timestamp in one of the forms :func:`parse_time` reads (ISO 8601, Jira's
+    ``31/Feb/25 10:00 AM``), names no real day or time (``"February 2025 has 28 days"``,
+    ``"there is no month 13"``, ``"'Fbr' is not a month"``), by the rules of
+    :func:`generator.validate.calendar_problem`; ``None`` when it does, or when it has none of
+    those forms."""
+    from ..validate import calendar_problem
+
+    text = str(value).strip() if isinstance(value, str) else ""
+    m = _ISO.match(text)
+    if m:
+        y, mo, d, hh, mm, ss, _, _, sign, oh, om = m.groups()
+        iso = f"{y}-{mo}-{d}" + (f"T{hh}:{mm}" + (f":{ss}" if ss else "") if hh else "")
+        iso += f"{sign}{oh}:{om or '00'}" if hh and sign else ""
+        problem = calendar_problem(iso)
+        return problem[0] if problem else None
+    m = _JIRA.match(text)
+    if not m:
+        return None
+    d, mon, y, hh, mm, ss, ampm = m.groups()
+    month = _MONTHS.get(mon.lower())
+    if month is None:
+        return f"{mon!r} is not a month"
+    if ampm and hh and not 1 <= int(hh) <= 12:
+        return f"there is no hour {hh} {ampm.upper()}"
+    hour = (int(hh) % 12 + (12 if ampm.lower() == "pm" else 0) if ampm else int(hh)) if hh else None
+    year = int(y) + (2000 if len(y) == 2 else 0)
+    iso = f"{year:04d}-{month:02d}-{int(d):02d}" + (f"T{hour:02d}:{mm}" + (f":{ss}" if ss else "") if hh else "")
+    problem = calendar_problem(iso)
+    return problem[0] if problem else None
+
+
 def format_time(moment: dt.datetime) -> str:
     """``2024-03-14T09:12:00Z`` / ``2024-03-14T09:12:00-07:00``: seconds, no fraction, ``Z`` for UTC."""
     moment = moment.replace(microsecond=0)
@@ -378,3 +428,65 @@ def canonical_url(url: str) -> str:
 def is_http_url(value) -> bool:
     """An http(s) URL with a host and no whitespace (what ``source.url`` accepts)."""
     return isinstance(value, str) and bool(re.fullmatch(r"[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+[^\s]*", value.strip()))
+
+
+# --- records that are not incidents -------------------------------------------------------------
+
+NOT_INCIDENT_STATES = frozenset({
+    "canceled", "cancelled", "declined", "rejected", "duplicate", "merged", "won't do", "wont do",
+    "not an incident", "false positive", "false alarm", "withdrawn", "invalid", "test",
+})
+"""Statuses and resolutions (lowercase, ``-``/``_`` read as spaces) that say a record is not an
+incident: it was called off (incident.io's ``declined``/``canceled``/``merged`` status
+categories, Rootly's ``cancelled``, Jira's ``Canceled``/``Declined`` statuses and its ``Won't
+Do``/``Duplicate`` resolutions, FireHydrant and Opsgenie custom workflows), a duplicate of another
+record (that one is imported), or a false alarm. Jira's ``Won't Fix`` and ``Cannot Reproduce``
+are not here: the outage happened, only its fix or its reproduction did not."""
+
+NOT_INCIDENT_LABELS = frozenset({
+    "test", "test-incident", "testing-only", "not-an-incident", "false-alarm", "false-positive", "duplicate",
+    "please-ignore", "ignore",
+})
+"""Labels (tags, kebab-case) that mark a record as not an incident: a test record, a false alarm,
+a duplicate. A label only about testing as a subject (``load-testing``, ``tests``) is not one."""
+
+_NOT_INCIDENT_TITLE = re.compile(r"^\s*(?:\[test\]|\(test\)|test(?:ing)?\s*$|test incident\b)|\bplease ignore\b|"
+                                 r"\bignore this\b|\bdo not import\b", re.IGNORECASE)
+
+TOOL_NAMES = {"incident-io": "incident.io", "firehydrant": "FireHydrant", "rootly": "Rootly", "opsgenie": "Opsgenie",
+              "jira": "Jira"}
+"""``source.system`` -> the tool's own spelling, for messages."""
+
+
+def _state_key(text: str | None) -> str:
+    key = re.sub(r"[\s_\-]+", " ", (text or "").strip().lower().replace("\u2019", "'"))
+    return key
+
+
+def not_an_incident(record: Record, system: str | None) -> str | None:
+    """Why the source says ``record`` is not an incident, or ``None``.
+
+    Checked in this order, the first that applies giving the reason: the status
+    (:data:`NOT_INCIDENT_STATES`: ``canceled in Jira (not an incident)``), the resolution
+    (``resolved as Won't Do in Jira (not an incident)``), a label (:data:`NOT_INCIDENT_LABELS`:
+    ``labelled 'test' in Jira (not an incident)``), the title (``[test] ...``, ``Test incident
+    ...``, ``... please ignore``: ``titled as a test in Jira (not an incident)``).
+
+    Args:
+        record: a record as a preset or mapping read it.
+        system: its ``source.system`` (``jira``), named in the reason by :data:`TOOL_NAMES`
+            (``the source`` when it is none of them).
+    """
+    where = f"in {TOOL_NAMES.get(system or '', 'the source')}"
+    status = _state_key(record.status_raw)
+    if status in NOT_INCIDENT_STATES:
+        return f"{status} {where} (not an incident)"
+    resolution = _state_key(record.resolution_raw)
+    if resolution in NOT_INCIDENT_STATES:
+        return f"resolved as {one_line(record.resolution_raw or '', 40)} {where} (not an incident)"
+    for tag in record.tags:
+        if tag in NOT_INCIDENT_LABELS:
+            return f"labelled {tag!r} {where} (not an incident)"
+    if _NOT_INCIDENT_TITLE.search(record.title or ""):
+        return f"titled as a test {where} (not an incident)"
+    return None

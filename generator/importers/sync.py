@@ -328,9 +328,14 @@ def _plan_one(record: Record, plan: Plan, settings: Settings, options: ImportOpt
     seen_keys.add(key)
     done = finish(record, options.render)
     upstream = record.digest()
-    if done.day is None:
+    impossible = [message for message, real in record.time_problems if real]
+    if impossible:  # never a missing date, never a date silently dropped
         return Action("invalid", record.origin, key=key, record=record, finished=done,
-                      reason="no start date: give started_at or date in the source, a date in the file name "
+                      reason="; ".join(impossible) + ": correct it in the source")
+    if done.day is None:
+        unread = "".join(f"{message}; " for message, _ in record.time_problems)
+        return Action("invalid", record.origin, key=key, record=record, finished=done,
+                      reason=f"no start date: {unread}give started_at or date in the source, a date in the file name "
                              "(YYYY-MM-DD-...), or a 'Date: YYYY-MM-DD' line")
     if not done.title:
         return Action("invalid", record.origin, key=key, record=record, finished=done,
