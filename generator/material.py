@@ -37,6 +37,8 @@ when an upgrade changes any of these:
 - with ``navigation.instant``, Material re-runs the ``<script>`` elements of a page's content
   after each instant navigation, but keeps the window (and what scripts stored in it); it only
   follows links of its sitemap, which is empty without ``site_url``;
+- an offline build (opened from ``file://``) must not have ``navigation.instant`` nor the other
+  features that fetch (:data:`OFFLINE_FETCH_FEATURES`, :func:`offline_features`);
 - the layout turns to one column below :data:`PHONE_MEDIA` (our cards and phone charts use it);
   tables of the content sit in ``.md-typeset__scrollwrap > .md-typeset__table``, search results
   are ``a.md-search-result__link`` (Zensical: ``a[role=option]`` in its search dialog), which
@@ -165,6 +167,46 @@ def bundled_polyfills(polyfills: list, shim: str) -> list:
     ``shim`` (a site path of the bundled copy): the offline site must load nothing from
     another host."""
     return [shim if "iframe-worker" in str(url) else url for url in polyfills]
+
+
+OFFLINE_FETCH_FEATURES = ("navigation.instant",)
+"""Theme features that load pages or data with ``fetch``, which fails on a site opened from
+``file://``: Material's "Building for offline usage" (Limitations) says to disable instant
+loading (``navigation.instant`` and its ``.prefetch``, ``.progress``, ``.preview`` parts) when
+building for offline use. Kept on, Material 9.x's instant navigation gives up under ``file:``
+and its document observable never emits: neither its components (table wrappers, search) nor
+the scripts of ``extra_javascript`` that wait for it run (a ledger of 167 rows stayed a raw table
+at 390 px). Zensical (0.0.73) has not this limit: its theme skips instant navigation under
+``file:`` and still mounts the page, so its offline build keeps the feature
+(``tests/test_e2e_browser.py`` checks both from disk)."""
+
+OFFLINE_FETCH_EXTRAS = ("analytics", "version")
+"""Keys of ``extra`` whose theme features fetch (the same Limitations list): site analytics
+(``extra.analytics``) and versioning (``extra.version``, which fetches ``versions.json``).
+The other two the documentation lists need no setting here: the repository facts of
+``repo_url`` fail quietly (the link stays), and comment systems are template overrides."""
+
+
+def offline_features(features: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``features`` (the theme's ``features`` list) split into ``(kept, dropped)`` for a site
+    opened from the file system: dropped are :data:`OFFLINE_FETCH_FEATURES` and their
+    sub-features (``navigation.instant.prefetch``), in their order; the rest is kept as given."""
+    kept, dropped = [], []
+    for feature in features or []:
+        name = str(feature)
+        if any(name == f or name.startswith(f + ".") for f in OFFLINE_FETCH_FEATURES):
+            dropped.append(name)
+        else:
+            kept.append(feature)
+    return kept, dropped
+
+
+def offline_extra(extra: Mapping) -> tuple[dict, list[str]]:
+    """``extra`` without the :data:`OFFLINE_FETCH_EXTRAS` it sets, and the names of those it
+    dropped (``["extra.analytics"]``); ``extra`` itself is not changed."""
+    kept = dict(extra or {})
+    dropped = [f"extra.{key}" for key in OFFLINE_FETCH_EXTRAS if kept.pop(key, None) is not None]
+    return kept, dropped
 
 
 SKIP_ANCHOR = '<a id="__skip" tabindex="-1"></a>'

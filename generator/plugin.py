@@ -6,7 +6,9 @@ events and nothing else (no MkDocs or Material module is patched):
 
 1. ``on_config``: reads the options into :class:`~generator.settings.Settings`, adds the
    Markdown extensions the pages need, the stylesheet, the default nav, and the bundled
-   ``iframe-worker`` shim for the offline plugin (:func:`generator.material.bundled_polyfills`);
+   ``iframe-worker`` shim for the offline plugin (:func:`generator.material.bundled_polyfills`),
+   and with the offline plugin on switches off the theme features that fetch
+   (``navigation.instant``: :func:`generator.material.offline_features`), logged in one line;
 2. ``on_pre_build``: starts validating the corpus (worker processes for large corpora);
 3. ``on_files``: collects the validation (errors stop the build with ``pmkb validate``'s
    messages, warnings go through the plugin logger so ``--strict`` counts them), analyses,
@@ -42,7 +44,7 @@ from mkdocs.structure.files import File, InclusionLevel
 from .analysis import Analysis
 from .audience import for_audience, internal_ids, withheld_attachments
 from .cache import Cache
-from .material import SEARCH_INDEX, SYNONYM_FIELD, add_search_field, bundled_polyfills
+from .material import SEARCH_INDEX, SYNONYM_FIELD, add_search_field, bundled_polyfills, offline_extra, offline_features
 from .model import Postmortem
 from .paths import REPORTS
 from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteOptions, SiteSource, publish_refusal,
@@ -176,6 +178,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             config.extra_javascript.append(SCRIPT)
         if config.extra.get("polyfills"):
             config.extra["polyfills"] = bundled_polyfills(config.extra["polyfills"], WORKER_SHIM)
+        if _offline_enabled(config):
+            _drop_fetch_features(config)
         return config
 
     def on_pre_build(self, config):
@@ -574,3 +578,29 @@ def _one_line(p) -> str:
     """A problem as ``pmkb validate`` prints it (the log level stands for its ``error``/``warning``)."""
     where = p.path + (f":{p.line}" if p.line else "") + (f":{p.column}" if p.line and p.column else "")
     return f"{where}: {p.code}{' ' + p.field if p.field else ''}: {p.message} ({p.fix})"
+
+
+def _offline_enabled(config) -> bool:
+    """Whether Material's ``offline`` plugin is in ``config.plugins`` and enabled."""
+    for name, plugin in config.plugins.items():
+        if name in ("offline", "material/offline"):
+            return bool(getattr(plugin, "config", {}).get("enabled", True))
+    return False
+
+
+def _drop_fetch_features(config) -> None:
+    """An offline build opens from ``file://``, where ``fetch`` fails: the theme features and
+    ``extra`` settings that fetch (:func:`generator.material.offline_features`,
+    :func:`generator.material.offline_extra`) are switched off, in one log line."""
+    features, dropped = offline_features(config.theme.get("features") or [])
+    if dropped:
+        config.theme["features"] = features
+    extra, dropped_extra = offline_extra(config.extra)
+    if dropped_extra:
+        for key in list(config.extra):
+            if key not in extra:
+                del config.extra[key]
+    dropped += dropped_extra
+    if dropped:
+        log.info(f"offline build: {', '.join(dropped)} switched off (fetch fails on a site opened from the "
+                 "file system: Material's 'Building for offline usage')")

@@ -165,6 +165,40 @@ def test_offline_build_searches_from_disk(browser, engine):
     page.close()
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_offline_build_from_disk_on_a_phone_gets_cards_filter_and_search(browser, engine):
+    """Finding #1: the OFFLINE build opened from ``file://`` at 390 px: Material wraps the
+    ledger's table and mounts its search, pmkb.js turns the rows into cards with a filter and
+    "Show all", the search finds an incident, and the console has no error. Material's build
+    has ``navigation.instant`` switched off (it fetches); Zensical keeps it and still mounts."""
+    if not engine_available(engine):
+        pytest.skip("the [zensical] extra is not installed")
+    root = shipped_site(offline=True, engine=engine)
+    ledger = json.loads((root / "api" / "action-items.json").read_text(encoding="utf-8"))["action_items"]
+    page = browser.new_page(viewport=PHONE)
+    outside = _watch_external(page, "file://")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto((root / "reports" / "action-items.html").as_uri())
+    page.wait_for_selector("table[data-pmkb-cards] td[data-label]")
+    features = json.loads(page.locator("#__config").text_content())["features"]
+    assert ("navigation.instant" in features) == (engine == "zensical")
+    assert page.locator(".md-typeset__table table[data-pmkb-cards]").count() >= 1   # Material's own wrapper
+    tools = page.locator(".pmkb-tools").last
+    assert tools.locator(".pmkb-tools__count").inner_text() == f"{len(ledger)} rows, 20 shown"
+    assert page.locator(".pmkb-tools__filter").count() == 3
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    _shot(page, f"offline-ledger-390-{engine}")
+    page.goto((root / "index.html").as_uri())
+    _open_search(page)                                   # the header's search icon at this width
+    page.keyboard.type(QUERY, delay=40)
+    page.wait_for_selector(RESULTS[engine], timeout=15000)
+    assert EXPECTED_HIT in page.locator(RESULTS[engine]).first.inner_text()
+    assert outside == [] and errors == []
+    page.close()
+
+
 # --- phone-first pages and the search that knows the field (issue #16 items 2 and 3) ---------
 
 PHONE = {"width": 390, "height": 844}

@@ -48,6 +48,21 @@ def test_material_offline_plugin_puts_the_worker_shim_into_polyfills():
         "assets/s.js", "x.js"]
 
 
+def test_offline_build_switches_off_the_features_that_fetch():
+    """Finding #1: Material's "Building for offline usage" (Limitations): instant loading,
+    analytics and versioning fetch, which fails from ``file://``."""
+    kept, dropped = material.offline_features(["navigation.instant", "navigation.instant.prefetch", "search.suggest",
+                                               "navigation.instant.progress", "navigation.instantly", "toc.follow"])
+    assert kept == ["search.suggest", "navigation.instantly", "toc.follow"]
+    assert dropped == ["navigation.instant", "navigation.instant.prefetch", "navigation.instant.progress"]
+    assert material.offline_features([]) == ([], [])
+    extra = {"analytics": {"provider": "google"}, "version": {"provider": "mike"}, "polyfills": ["a.js"]}
+    assert material.offline_extra(extra) == ({"polyfills": ["a.js"]}, ["extra.analytics", "extra.version"])
+    assert extra["analytics"] == {"provider": "google"}   # the caller's mapping is left as it was
+    bundle = next((_package("material") / "templates" / "assets" / "javascripts").glob("bundle.*.min.js"))
+    assert 'location.protocol==="file:"' in bundle.read_text(encoding="utf-8")   # instant gives up under file:
+
+
 def test_zensical_offline_plugin_adds_no_shim_when_one_is_configured():
     config = (_package("zensical") / "config.py").read_text(encoding="utf-8")
     assert '"iframe-worker"\n        in (url.get("path", "") if isinstance(url, dict) else url)' in config

@@ -425,6 +425,8 @@ def test_shipped_site_builds_strict_and_every_link_resolves(offline, engine):
         assert "unpkg" not in home
         if engine == "mkdocs":
             assert 'src="assets/pmkb/iframe-worker-shim.js"' in home
+            # finding #1: instant loading fetches, which fails from file:// (the shipped mkdocs.yml has it)
+            assert '"features": ["search.suggest", "search.highlight"]' in home
 
 
 def _related_hrefs(html: str) -> list[str]:
