@@ -22,12 +22,20 @@ Definitions used throughout (standard SRE vocabulary):
   from the incident's date to ``today``.
 * **Quarters** are calendar quarters of the incident date: ``2024-Q1`` = January to March.
 * The **recurrence ranking** ("how much it hurts") is :func:`hurt_score`, documented there.
+* **Days between recurrences** of a problem are counted between the distinct days its incidents
+  started: incidents of one problem that started on the same day are one occurrence (one
+  external event, such as the 2012 leap second that hit several companies at once, is not a
+  recurrence 0 days later). Their **median** ("every N days") is the statistical median
+  (:func:`statistics.median`: the middle value, or the mean of the two middle values for an
+  even count; [808, 258] -> 533), not the nearest-rank one: it describes a rhythm, and need
+  not be a gap some pair of incidents really had.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
@@ -138,7 +146,7 @@ class ClusterSummary:
     """One recurring problem as the recurrence report shows it.
 
     ``members`` are the post-mortems in date order; ``intervals_days`` the days between
-    consecutive occurrences; ``impact_seconds`` the sum of the known impact times and
+    consecutive occurrence days (:func:`recurrence_intervals`: same-day incidents are one); ``impact_seconds`` the sum of the known impact times and
     ``impact_known`` how many members have one; ``action_counts`` maps each action-item status
     to its count; ``open_items`` counts open + in-progress. ``recurred_after_fix`` lists the
     members that happened after an earlier member's action item was marked done (from
@@ -177,8 +185,10 @@ class ClusterSummary:
 
     @property
     def median_interval_days(self) -> float | None:
-        """Median days between recurrences (nearest rank), ``None`` for a single occurrence."""
-        return nearest_rank(self.intervals_days, 50)
+        """Median days between recurrences: the statistical median of :attr:`intervals_days`
+        (:func:`statistics.median`, the mean of the two middle values for an even count:
+        [0, 1645] would give 822.5, [808, 258] gives 533), ``None`` for a single occurrence day."""
+        return statistics.median(self.intervals_days) if self.intervals_days else None
 
     def as_dict(self) -> dict:
         """JSON-ready: dates ISO 8601, durations in seconds."""
@@ -206,6 +216,14 @@ class ClusterSummary:
             "recurred_after_fix": self.recurred_after_fix,
             "no_open_action_item": self.no_open_action_item,
         }
+
+
+def recurrence_intervals(members: Sequence[Postmortem]) -> list[int]:
+    """Days between the consecutive distinct days on which ``members`` (any order) started:
+    incidents that started on the same day count as one occurrence of the problem (one event,
+    not a recurrence after 0 days). ``[2012-06-30, 2012-06-30, 2016-12-31]`` -> ``[1645]``."""
+    days = sorted({pm.date for pm in members})
+    return [(b - a).days for a, b in zip(days, days[1:])]
 
 
 def rank_clusters(clusters: Sequence[Cluster], postmortems: Sequence[Postmortem], today: dt.date) -> list[ClusterSummary]:
@@ -237,7 +255,7 @@ def rank_clusters(clusters: Sequence[Cluster], postmortems: Sequence[Postmortem]
             members=members,
             score=hurt_score(members, today),
             severities=severities,
-            intervals_days=[(b.date - a.date).days for a, b in zip(members, members[1:])],
+            intervals_days=recurrence_intervals(members),
             days_since_last=max(0, (today - members[-1].date).days),
             impact_seconds=float(sum(durations)),
             impact_known=len(durations),

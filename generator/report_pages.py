@@ -139,6 +139,16 @@ PERCENTILE_NOTE = ("Median and p90 use the nearest-rank method: sort the n known
                    "median is the lower middle value). Incidents missing a timestamp are left out, never "
                    "counted as zero.")
 
+ORDER_NOTE_SHORT = "problems whose fix did not hold come first"
+
+ORDER_NOTE = ("*Order: problems whose fix did not hold first, then the others; within each, the one that hurts "
+              "most first (see How the ranking works). Every (median): the median of the days between the days "
+              "its incidents started (the mean of the two middle values for an even count); incidents on the "
+              "same day count once, as one event.*")
+"""The sentence above the recurrence table: the order of its rows (:func:`fix_first`, then
+:func:`generator.metrics.hurt_score`) and what its "Every (median)" column is
+(:attr:`generator.metrics.ClusterSummary.median_interval_days`)."""
+
 RANKING_NOTE = (
     "Problems are ranked by how much they hurt: the sum over their incidents of "
     "*severity weight × recency × impact*, where severity weight is SEV1 = 8, SEV2 = 4, SEV3 = 2, SEV4 = 1; "
@@ -181,8 +191,10 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
                f"completion date; **{len(no_open)}** {'has' if len(no_open) == 1 else 'have'} no open action "
                "item.\n")
     top = max(ranked, key=lambda c: (round(c.score, 9), c.count))
+    row = ranked.index(top) + 1
     out.append(f"Hurting most: **{_cluster(links, top)}** — {_plural(top.count, 'incident')} "
-               f"({_sev_mix(top.severities)}), last on {top.members[-1].date.isoformat()}.\n")
+               f"({_sev_mix(top.severities)}), last on {top.members[-1].date.isoformat()}"
+               + (f" (row {row} below: {ORDER_NOTE_SHORT})" if row > 1 else "") + ".\n")
     if chart:
         out.append(_chart(links, chart, "Recurring problems on a timeline, one dot per incident, coloured by severity"))
     impact = next((c for c in report.coverage if c.field == "impact time"), None)
@@ -203,6 +215,7 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
         rows.append((problem, f"{c.count} ({_sev_mix(c.severities)})", c.members[-1].date.isoformat(),
                      "—" if median is None else f"{median:g} d", _dur(c.impact_seconds) if c.impact_known else "—",
                      c.open_items))
+    out.append(ORDER_NOTE + "\n")
     out.append(_table(["Problem", "Incidents", "Last", "Every (median)", "Impact time", "Open items"],
                       rows, "lllrrr"))
     for rank, c in enumerate(ranked[:limit] if limit else ranked, 1):

@@ -294,7 +294,7 @@ def test_rank_clusters(corpus, clusters):
     assert [pm.id for pm in x.members] == [A, C, G]
     assert x.severities == {"SEV1": 3}
     assert x.intervals_days == [115, 371]
-    assert x.median_interval_days == 115
+    assert x.median_interval_days == 243  # statistics.median: (115 + 371) / 2 (finding #7)
     assert x.days_since_last == 52
     assert (x.impact_seconds, x.impact_known) == (25200, 3)
     assert x.action_counts == {"open": 2, "in-progress": 1, "done": 1}
@@ -319,6 +319,68 @@ def test_cluster_with_missing_impact_times():
     assert (summary.impact_seconds, summary.impact_known) == (0, 0)
     assert summary.score == pytest.approx(_term(2, 10, 0) + _term(2, 0, 0))
     assert summary.no_open_action_item is True                      # no action item at all
+
+
+def test_days_between_recurrences_count_one_event_once_and_take_the_statistical_median():
+    """Finding #7: the 2012 leap second hit two companies the same day, then came back 1645 days
+    later: one interval of 1645 (not [0, 1645] with a "median" of 0); [808, 258] has median 533."""
+    def incident(i: int, day: dt.date) -> Postmortem:
+        return Postmortem(id=f"PM-{day.year}-{i:03d}", title="t", date=day, severity="SEV2", status="final",
+                          services=["s"], authors=["a"], path=f"{i}.md")
+
+    leap = [incident(1, dt.date(2012, 6, 30)), incident(2, dt.date(2012, 6, 30)), incident(3, dt.date(2016, 12, 31))]
+    surge = [incident(4, dt.date(2019, 1, 1)), incident(5, dt.date(2021, 3, 19)), incident(6, dt.date(2021, 12, 2))]
+    assert reports.recurrence_intervals(leap) == [1645]
+    assert reports.recurrence_intervals(list(reversed(surge))) == [808, 258]
+    clusters = [Cluster(id="C-" + pms[0].id, label=label, members=[p.id for p in pms], first=pms[0].date,
+                        last=pms[-1].date) for label, pms in (("leap second", leap), ("traffic surge", surge))]
+    by_id = {s.label: s for s in rank_clusters(clusters, leap + surge, dt.date(2022, 1, 1))}
+    assert (by_id["leap second"].intervals_days, by_id["leap second"].median_interval_days) == ([1645], 1645)
+    assert (by_id["traffic surge"].intervals_days, by_id["traffic surge"].median_interval_days) == ([808, 258], 533)
+    same_day = [incident(7, dt.date(2020, 5, 5)), incident(8, dt.date(2020, 5, 5))]
+    (one,) = rank_clusters([Cluster(id="C-PM-2020-007", label="x", members=[p.id for p in same_day],
+                                    first=same_day[0].date, last=same_day[1].date)], same_day, dt.date(2021, 1, 1))
+    assert (one.count, one.intervals_days, one.median_interval_days) == (2, [], None)
+    four = [incident(9 + i, dt.date(2020, 1, 1) + dt.timedelta(days=d)) for i, d in enumerate((0, 10, 30, 60))]
+    (even,) = rank_clusters([Cluster(id="C-PM-2020-009", label="y", members=[p.id for p in four],
+                                     first=four[0].date, last=four[-1].date)], four, dt.date(2021, 1, 1))
+    assert (even.intervals_days, even.median_interval_days) == ([10, 20, 30], 20)
+    report = build_report(leap + surge, clusters, dt.date(2022, 1, 1))
+    page = reports.render_recurrence(report, reports.Links(False, "reports/recurrence.md"))
+    assert "- **Days between recurrences:** 1645 (median 1645)" in page
+    assert "- **Days between recurrences:** 808, 258 (median 533)" in page
+
+
+def test_recurrence_page_states_its_order_and_where_the_worst_problem_is(pages):
+    """Finding #7: the table puts problems whose fix did not hold first; the page says so, and the
+    "Hurting most" line points at its row when that is not the first."""
+    page = pages["reports/recurrence.md"]
+    assert ("*Order: problems whose fix did not hold first, then the others; within each, the one that hurts most "
+            "first (see How the ranking works). Every (median): the median of the days between the days its "
+            "incidents started (the mean of the two middle values for an even count); incidents on the same day "
+            "count once, as one event.*\n\n| Problem |") in page
+    # X (fix did not hold) is also the one that hurts most here: row 1, so no pointer.
+    assert "Hurting most: **[certificate expiry](../clusters/c-pm-2023-001.md)** — 3 incidents (SEV1 3), " \
+           "last on 2024-05-10.\n" in page
+
+
+def test_hurting_most_names_its_row_when_fixes_that_did_not_hold_come_first():
+    day = dt.date(2024, 1, 1)
+    pms = [Postmortem(id=f"PM-2024-00{i}", title="t", date=day + dt.timedelta(days=30 * i), severity=sev,
+                      status="final", services=["s"], authors=["a"], path=f"{i}.md")
+           for i, sev in ((1, "SEV4"), (2, "SEV4"), (3, "SEV1"), (4, "SEV1"))]
+    mild = Cluster(id="C-PM-2024-001", label="mild", members=[pms[0].id, pms[1].id], first=pms[0].date,
+                   last=pms[1].date, recurred_after_fix=[pms[1].id])
+    worst = Cluster(id="C-PM-2024-003", label="worst", members=[pms[2].id, pms[3].id], first=pms[2].date,
+                    last=pms[3].date)
+    report = build_report(pms, [mild, worst], dt.date(2024, 6, 1))
+    page = reports.render_recurrence(report, reports.Links(False, "reports/recurrence.md"))
+    assert "Hurting most: **[worst](../clusters/c-pm-2024-003.md)** — 2 incidents (SEV1 2), last on 2024-04-30 " \
+           "(row 2 below: problems whose fix did not hold come first).\n" in page
+    rows = [line for line in page.splitlines() if line.startswith(("| 1. ", "| 2. "))]
+    assert [r.split(" | ")[0] for r in rows] == [
+        "| 1. [mild](../clusters/c-pm-2024-001.md)<br>**fix did not hold**, *no open action item*",
+        "| 2. [worst](../clusters/c-pm-2024-003.md)<br>*no open action item*"]
 
 
 # --- periods -------------------------------------------------------------------------------
@@ -474,7 +536,7 @@ def test_recurrence_page(pages):
             'alt="Recurring problems on a timeline, one dot per incident, coloured by severity"></picture>') in page
     row = next(line for line in page.splitlines() if line.startswith("| 1. "))
     assert "[certificate expiry](../clusters/c-pm-2023-001.md)" in row
-    assert "(../clusters/c-pm-2023-001.md)<br>**fix did not hold** | 3 (SEV1 3) | 2024-05-10 | 115 d | 7 h | 3 |" \
+    assert "(../clusters/c-pm-2023-001.md)<br>**fix did not hold** | 3 (SEV1 3) | 2024-05-10 | 243 d | 7 h | 3 |" \
         in row
     assert ("- **The fix did not hold:** [PM-2023-003](../2023-05-05-internal-certificate-expired.md) started 93 days "
             "after 'Automate certificate renewal' was done in [PM-2023-001](../2023-01-10-edge-certificate-expired.md) "
@@ -484,7 +546,7 @@ def test_recurrence_page(pages):
     row = next(line for line in page.splitlines() if line.startswith("| 2. "))
     assert row.endswith("<br>*no open action item* | 2 (SEV2 2) | 2024-01-02 | 316 d | 3 h 20 min | 0 |")
     assert "(52 days ago); score 53.0" in page
-    assert "- **Days between recurrences:** 115, 371 (median 115)" in page
+    assert "- **Days between recurrences:** 115, 371 (median 243)" in page
     assert "[PM-2023-003](../2023-05-05-internal-certificate-expired.md)" in page
     assert "SEV1 = 8" in page and "0.5^(age in days / 1095)" in page
 
