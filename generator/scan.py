@@ -21,10 +21,13 @@ from bisect import bisect_right
 
 
 def mask(value: str) -> str:
-    """Mask a secret or personal value for display: ``AKIAIOSFODNN7EXAMPLE`` -> ``AKI…PLE``.
+    """Mask a secret or personal value for display: ``AKIAIOSFODNN7EXAMPLE`` -> ``…PLE``.
 
-    A value keeps at most a third of its characters, and never more than 8: one character up
-    to 11, then 2, 3 or 4 at each end (from 12, 18 and 24 characters). Phone numbers keep only
+    A value keeps only its last characters, at most a sixth of them and never more than 4
+    (nothing up to 11 characters, then 2, 3 or 4 from 12, 18 and 24), as GitHub's secret
+    scanning shows a token: enough to tell two findings apart, and the start of a credential
+    (``sk_l`` of ``sk_live_...``, four characters of an AWS secret key) is never printed into a
+    CI log. The finding's kind already names the credential's type. Phone numbers keep only
     their last two digits, e-mail addresses the first letter and the top-level domain.
     """
     value = value.strip()
@@ -35,9 +38,9 @@ def mask(value: str) -> str:
         user, _, domain = value.partition("@")
         return f"{user[:1]}…@…{domain[domain.rfind('.'):]}"
     if len(value) < 12:
-        return value[:1] + "…"
+        return "…"
     keep = min(4, len(value) // 6)
-    return f"{value[:keep]}…{value[-keep:]}"
+    return f"…{value[-keep:]}"
 
 
 def excerpt(text: str, limit: int = 40) -> str:
@@ -433,7 +436,7 @@ class Redactor:
         return (Redactor, (tuple(sorted(self.secrets)),))
 
     def mask(self, text: str) -> str:
-        """``text`` with every secret replaced by its :func:`mask` (``AKI…PLE``)."""
+        """``text`` with every secret replaced by its :func:`mask` (``…PLE``)."""
         if self._pattern is None or not text:
             return text
         return self._pattern.sub(self._masked, text)
