@@ -417,7 +417,8 @@ def incident_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, st
 
 
 def _named_lists(ln: Links, postmortems: Sequence[Postmortem], values, page_of, overview: str, kind: str,
-                 title_of, intro_of, header: Sequence[str], row_of, overview_head: str, empty: str) -> dict[str, str]:
+                 title_of, intro_of, header: Sequence[str], row_of, overview_head: str, empty: str,
+                 order=None) -> dict[str, str]:
     by_value: dict[str, list[Postmortem]] = defaultdict(list)
     for pm in newest_first(postmortems):
         for value in dict.fromkeys(values(pm)):
@@ -425,7 +426,7 @@ def _named_lists(ln: Links, postmortems: Sequence[Postmortem], values, page_of, 
     pages: dict[str, str] = {}
     rows = []
     index = ln.at(overview)
-    for value in sorted(by_value):
+    for value in sorted(by_value, key=(lambda v: order(v, by_value[v])) if order else None):
         if page_of(value) == overview:
             raise ValueError(f"{overview}: the page of {kind} {value!r} collides with the {kind} overview; "
                              f"rename the {kind}")
@@ -439,8 +440,15 @@ def _named_lists(ln: Links, postmortems: Sequence[Postmortem], values, page_of, 
     return pages
 
 
+def _most_incidents_first(value: str, items: Sequence[Postmortem]) -> tuple:
+    """Order of the services and tags overviews: the most incidents first, then the most SEV1,
+    then by name (what a manager looks for; the table's own sort control re-sorts it)."""
+    return (-len(items), -sum(p.severity == "SEV1" for p in items), value)
+
+
 def service_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
-    """One page per service (its incidents, newest first) and the services overview.
+    """One page per service (its incidents, newest first) and the services overview, the
+    services with the most incidents first (:func:`_most_incidents_first`).
 
     Raises:
         ValueError: a service's page would be the overview (a service named ``index``).
@@ -452,11 +460,13 @@ def service_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str
         ("Service", "Incidents", "SEV1", "Latest"),
         lambda index, s, items: (index.a(service_page(s), s), str(len(items)),
                                  str(sum(p.severity == "SEV1" for p in items)), items[0].date.isoformat()),
-        "Services\n\n{n} services, with the incidents that affected them.", "")
+        "Services\n\n{n} services, with the incidents that affected them: the most incidents first "
+        "(then the most SEV1, then by name).", "", _most_incidents_first)
 
 
 def tag_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
-    """The tag index (tag, count) and one page per tag: its incidents, newest first.
+    """The tag index (tag, count; the most used first) and one page per tag: its incidents,
+    newest first.
 
     Raises:
         ValueError: a tag's page would be the tag index (a tag named ``index``).
@@ -467,7 +477,7 @@ def tag_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
                             f"{here.a(TAGS, 'All tags')}</p>\n\n"),
         ("Tag", "Incidents"),
         lambda index, t, items: (index.a(tag_page(t), t), str(len(items))),
-        "Tags\n\n{n} tags.", "No tags yet.\n")
+        "Tags\n\n{n} tags, the most used first.", "No tags yet.\n", _most_incidents_first)
 
 
 def recurrence_html(ln: Links, c: Cluster, by_id: dict[str, Postmortem]) -> str:

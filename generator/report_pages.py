@@ -159,7 +159,9 @@ RANKING_NOTE = (
 
 
 def render_recurrence(report: Report, links: Links, chart: str | None = None, limit: int | None = None) -> str:
-    """The recurrence page: headline, ranked table, then one section per problem. Problems whose
+    """The recurrence page: headline, ranked table, then one section per problem (under a
+    heading "The first N of M problems in detail" when ``limit`` leaves some out, so the
+    table of contents says it is partial). Problems whose
     fix did not hold come first (:func:`fix_first`), each naming which item, when it was done
     and how many days later the problem came back; within each group, the one that hurts most
     first.
@@ -218,8 +220,11 @@ def render_recurrence(report: Report, links: Links, chart: str | None = None, li
     out.append(ORDER_NOTE + "\n")
     out.append(_table(["Problem", "Incidents", "Last", "Every (median)", "Impact time", "Open items"],
                       rows, "lllrrr"))
+    partial = bool(limit) and len(ranked) > limit
+    if partial:  # the page's table of contents then says it lists the first ones only
+        out.append(f"## The first {limit} of {len(ranked)} problems in detail\n")
     for rank, c in enumerate(ranked[:limit] if limit else ranked, 1):
-        out.append(f"## {rank}. {md_text(c.label)}\n")
+        out.append(f"{'###' if partial else '##'} {rank}. {md_text(c.label)}\n")
         if links.linked:
             out.append(f"Cluster page: {_cluster(links, c)}.\n")
         out.append(f"- **Incidents:** {c.count} ({_sev_mix(c.severities)}), first {c.members[0].date.isoformat()}, "

@@ -383,6 +383,27 @@ def test_hurting_most_names_its_row_when_fixes_that_did_not_hold_come_first():
         "| 2. [worst](../clusters/c-pm-2024-003.md)<br>*no open action item*"]
 
 
+def test_a_recurrence_page_that_details_the_first_problems_says_so_in_its_headings():
+    """Finding #10: with 18 problems and 5 detailed, the table of contents read "1. ... 5." as
+    if that were all; the details now sit under a heading that says how many."""
+    day = dt.date(2024, 1, 1)
+    pms, clusters = [], []
+    for k in range(7):
+        pair = [Postmortem(id=f"PM-2024-{2 * k + j + 1:03d}", title="t", date=day + dt.timedelta(days=40 * k + j),
+                           severity="SEV2", status="final", services=["s"], authors=["a"], path=f"{k}-{j}.md")
+                for j in (0, 1)]
+        pms += pair
+        clusters.append(Cluster(id=f"C-{pair[0].id}", label=f"problem {k}", members=[p.id for p in pair],
+                                first=pair[0].date, last=pair[1].date))
+    report = build_report(pms, clusters, dt.date(2024, 12, 1))
+    page = reports.render_recurrence(report, reports.Links(True, "reports/recurrence.md"), limit=5)
+    headings = [line for line in page.splitlines() if line.startswith("#")]
+    assert headings[:3] == ["# Recurring problems", "## The first 5 of 7 problems in detail", "### 1. problem 6"]
+    assert len([h for h in headings if h.startswith("### ")]) == 5 and "## How the ranking works" in headings
+    full = reports.render_recurrence(report, reports.Links(True, "reports/recurrence.md"))
+    assert "## 1. problem 6" in full.splitlines() and "in detail" not in full
+
+
 # --- periods -------------------------------------------------------------------------------
 
 

@@ -84,6 +84,27 @@ def test_cluster_page_stays_bounded_however_large_the_cluster():
     assert f"3000 of 3000 action items are open or in progress; shown: the {pages.ACTION_ITEMS_SHOWN}" in first
 
 
+def test_services_and_tags_overviews_list_the_most_incidents_first():
+    """Finding #10: a manager's by-service view leads with the services hurt most, not the alphabet."""
+    def incident(i: int, services, severity: str = "SEV2", tags=()) -> Postmortem:
+        base = pm(i, services=services)
+        base.severity, base.tags = severity, list(tags)
+        return base
+
+    incidents = [incident(1, ("accounts",), tags=("tls",)), incident(2, ("dns", "accounts"), tags=("dns", "tls")),
+                 incident(3, ("dns",), "SEV1", ("dns",)), incident(4, ("dns",), tags=("dns",)),
+                 incident(5, ("block-storage",), "SEV1", ("disk",)), incident(6, ("block-storage",), "SEV1")]
+    overview = pages.service_pages(Links(), incidents)["services/index.md"]
+    assert ("3 services, with the incidents that affected them: the most incidents first (then the most SEV1, "
+            "then by name).") in overview
+    assert re.findall(r'<td><a href="[^"]+">([^<]+)</a></td> <td>(\d+)</td> <td>(\d+)</td>', overview) == [
+        ("dns", "3", "1"), ("block-storage", "2", "2"), ("accounts", "2", "0")]
+    tags = pages.tag_pages(Links(), incidents)["tags/index.md"]
+    assert "3 tags, the most used first." in tags
+    assert re.findall(r'<td><a href="[^"]+">([^<]+)</a></td> <td>(\d+)</td>', tags) == [
+        ("dns", "3"), ("tls", "2"), ("disk", "1")]
+
+
 def test_generated_pages_refuse_a_service_named_like_the_overview():
     with pytest.raises(ValueError, match="services/index.md: the page of service 'index' collides"):
         render.render_site([pm(1, services=("index",))], Analysis(postmortems=[]),
