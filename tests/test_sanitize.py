@@ -35,16 +35,7 @@ def _package(name: str) -> Path:
 
 def _render(body: str) -> str:
     """``body`` as the site's Python-Markdown renders it (the extensions of mkdocs.yml)."""
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
-    extensions, configs = [], {}
-    for entry in config["markdown_extensions"]:
-        if isinstance(entry, dict):
-            (name, options), = entry.items()
-            extensions.append(name)
-            configs[name] = options or {}
-        else:
-            extensions.append(entry)
-    return markdown.Markdown(extensions=extensions, extension_configs=configs).convert(body)
+    return _markdown().convert(body)
 
 
 # --- the theme's ids, classes and globals, read from the installed Material (and Zensical) ----
@@ -344,6 +335,7 @@ def _constructs():
 
 
 def _markdown():
+    """A Python-Markdown instance with the extensions (and their options) of mkdocs.yml."""
     config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
     extensions, configs = [], {}
     for entry in config["markdown_extensions"]:
