@@ -116,9 +116,6 @@ class Inventory:
     entries: list[Entry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
-    def of_kind(self, kind: str) -> list[Entry]:
-        return [e for e in self.entries if e.kind == kind]
-
 
 def is_hidden(relpath: str) -> bool:
     """A path with a part starting with ``.`` (MkDocs neither reads nor publishes those)."""

@@ -235,11 +235,6 @@ class RelatedLink:
     via: str = "tfidf"
     fused: float | None = None
 
-    @property
-    def rank_score(self) -> float:
-        """The number this link was ranked by: ``fused`` when set, else ``score``."""
-        return self.score if self.fused is None else self.fused
-
 
 RANKED_BY_SCORE = "ranked by score: TF-IDF cosine similarity (0..1)"
 RANKED_BY_FUSED = ("ranked by fused score: the TF-IDF and sentence-model rankings combined "

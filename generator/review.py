@@ -36,7 +36,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .model import RANKED_BY_FUSED, RANKED_BY_SCORE, ActionItem, Cluster, Postmortem, Problem, RelatedLink
+from .model import (RANKED_BY_FUSED, RANKED_BY_SCORE, ActionItem, Cluster, Postmortem, Problem, RelatedLink,
+                    ranked_by)
 from .settings import Settings
 from .validate import ValidationResult, is_ignored
 
@@ -904,7 +905,7 @@ def _entry_lines(entry: Entry, threshold: float) -> list[str]:
                   "if they are two incidents (another team's or another company's), add its id to `related:` "
                   "and say what differs.", ""]
     if entry.nearest:
-        if any(link.fused is not None for link in entry.nearest):
+        if ranked_by(entry.nearest) == RANKED_BY_FUSED:
             # [semantic]: the list is in fused order; the fused score is the column that ranks.
             lines += ["**Nearest post-mortems** (" + RANKED_BY_FUSED + ")", "",
                       "| Post-mortem | Fused | Cosine | Shared terms |", "|---|---|---|---|"]
