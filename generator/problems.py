@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .inventory import SYMLINK, NotRegularFile, read_regular
 from .model import Problem
 
 DEFAULT_FILE = "problems.yml"
@@ -187,26 +188,39 @@ def load(path: Path | None, display: str | None = None, max_bytes: int = 1_000_0
          ) -> tuple[list[ProblemName], list[Problem]]:
     """Read and :func:`parse` the problems file at ``path``; a missing file gives ``([], [])``.
 
-    Only a regular file is read (not a link or FIFO), of at most ``max_bytes``.
+    Only a regular file is read (not a link or FIFO), of at most ``max_bytes``: it is opened
+    once (:func:`generator.inventory.read_regular`, no check-then-read race), and every fault is
+    returned as a ``problems-yaml`` error, never raised.
+
+    Returns:
+        (entries, problems): the named problems in file order, and the faults found.
     """
     if path is None:
         return [], []
     shown = display or path.name
     try:
-        if path.is_symlink() or not path.exists():
-            if path.is_symlink():
-                return [], [_problem(shown, None, None, "problems-yaml", "the problems file is a symbolic link",
-                                     "replace the link with a regular file")]
-            return [], []
-        if not path.is_file():
+        raw = read_regular(path, limit=max_bytes + 1)
+    except NotRegularFile as exc:
+        if exc.kind == SYMLINK:
+            return [], [_problem(shown, None, None, "problems-yaml", "the problems file is a symbolic link",
+                                 "replace the link with a regular file")]
+        return [], [_problem(shown, None, None, "problems-yaml", "the problems file is not a regular file",
+                             "make it a regular YAML file")]
+    except FileNotFoundError:
+        return [], []
+    except OSError as exc:
+        if path.is_dir():
             return [], [_problem(shown, None, None, "problems-yaml", "the problems file is not a regular file",
                                  "make it a regular YAML file")]
-        if path.stat().st_size > max_bytes:
-            return [], [_problem(shown, None, None, "problems-yaml",
-                                 f"the problems file is larger than {max_bytes} bytes",
-                                 "keep one short entry per recurring problem")]
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return [], [_problem(shown, None, None, "problems-yaml", f"cannot read the problems file: {exc.strerror}",
+                             "make it a readable UTF-8 text file")]
+    if len(raw) > max_bytes:
+        return [], [_problem(shown, None, None, "problems-yaml",
+                             f"the problems file is larger than {max_bytes} bytes",
+                             "keep one short entry per recurring problem")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         return [], [_problem(shown, None, None, "problems-yaml", f"cannot read the problems file: {exc}",
                              "save it as UTF-8 text")]
     return parse(text, shown)

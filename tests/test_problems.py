@@ -142,3 +142,37 @@ def test_without_a_config_file_no_names_are_read():
     assert [c.id for c in result.clusters] == ["C-PM-2024-001", "C-PM-2024-002"]
     assert all(c.name == "" and c.label == c.generated_label for c in result.clusters)
     assert dataclasses.fields(result.clusters[0])
+
+
+def test_the_problems_file_is_read_only_when_it_is_a_regular_utf8_file_within_its_size(tmp_path):
+    """One open of the file decides (no check-then-read): each refusal is one problems-yaml error,
+    never an exception and never a blocked read."""
+    import os
+
+    good = tmp_path / "good.yml"
+    good.write_text("C-PM-2024-001:\n  name: Certificate expiry\n  members: [PM-2024-001]\n", encoding="utf-8")
+    entries, faults = problems.load(good, "good.yml")
+    assert [(e.id, e.name) for e in entries] == [("C-PM-2024-001", "Certificate expiry")] and faults == []
+
+    assert problems.load(tmp_path / "missing.yml") == ([], [])
+
+    link = tmp_path / "link.yml"
+    link.symlink_to(good)
+    fifo = tmp_path / "fifo.yml"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.yml"
+    folder.mkdir()
+    big = tmp_path / "big.yml"
+    big.write_text("#" * 101, encoding="utf-8")
+    latin = tmp_path / "latin.yml"
+    latin.write_bytes(b"C-PM-2024-001:\n  name: Caf\xe9\n")
+    seen = {}
+    for path in (link, fifo, folder, big, latin):
+        entries, faults = problems.load(path, path.name, max_bytes=100)
+        assert entries == [] and [f.code for f in faults] == ["problems-yaml"], path.name
+        seen[path.name] = faults[0].message
+    assert seen["link.yml"] == "the problems file is a symbolic link"
+    assert seen["fifo.yml"] == "the problems file is not a regular file"
+    assert seen["folder.yml"] == "the problems file is not a regular file"
+    assert seen["big.yml"] == "the problems file is larger than 100 bytes"
+    assert seen["latin.yml"].startswith("cannot read the problems file: 'utf-8' codec can't decode byte 0xe9")

@@ -14,6 +14,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..inventory import SYMLINK, NotRegularFile, read_regular
+
 MAX_SOURCE_BYTES = 64 * 1024 * 1024
 """Largest source file read (64 MiB): an export of tens of thousands of incidents fits; a file
 made to exhaust memory does not."""
@@ -123,37 +125,17 @@ def read_text(path: Path, name: str, rel: str = "") -> SourceText:
     """Read one source file as UTF-8 text, refusing links, special files and files over
     :data:`MAX_SOURCE_BYTES`; never raises for bad content (the reason is in ``error``)."""
     out = SourceText(path, name, rel=rel or path.name)
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        out.error = ("a symbolic link (links are not followed)" if os.path.islink(path)
-                     else f"cannot be read: {exc.strerror}")
+        raw = read_regular(path, limit=MAX_SOURCE_BYTES + 1)
+    except NotRegularFile as exc:
+        out.error = "a symbolic link (links are not followed)" if exc.kind == SYMLINK else "not a regular file"
         return out
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            out.error = "not a regular file"
-            return out
-        if info.st_size > MAX_SOURCE_BYTES:
-            out.error = f"{info.st_size / 2**20:.0f} MiB, over the {MAX_SOURCE_BYTES // 2**20} MiB limit"
-            return out
-        chunks, total = [], 0
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > MAX_SOURCE_BYTES:
-                out.error = f"over the {MAX_SOURCE_BYTES // 2**20} MiB limit"
-                return out
-            chunks.append(chunk)
     except OSError as exc:
         out.error = f"cannot be read: {exc.strerror}"
         return out
-    finally:
-        os.close(fd)
-    raw = b"".join(chunks)
+    if len(raw) > MAX_SOURCE_BYTES:
+        out.error = f"over the {MAX_SOURCE_BYTES // 2**20} MiB limit"
+        return out
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
