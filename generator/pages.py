@@ -37,6 +37,7 @@ from .metrics import OPEN_STATUSES, ClusterSummary, newest_first
 from .model import RANKED_BY_FUSED, RANKED_BY_SCORE, SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
 from .paths import (CLUSTERS, HOME, INCIDENTS, SEEN, SERVICES, TAGS, cluster_page, part_page, section_anchors,
                     service_page, tag_page, year_page)
+from .sanitize import OWN_MARK
 from .synonyms import Synonyms
 
 PAGE_ROWS = 400
@@ -295,7 +296,8 @@ class PostmortemPage:
     ``meta`` is the page's front matter for the engine (title, search tags and boost, no
     ``status``: Material would read it as its own page status); ``markdown`` the page's
     Markdown without front matter: the card (raw HTML), the body as loaded
-    (:attr:`Postmortem.body`), then Tracked action items and Related incidents. ``anchors``
+    (:attr:`Postmortem.body`), then Tracked action items and Related incidents; our parts between
+    :data:`generator.sanitize.OWN_MARK` comments (:func:`generator.sanitize.sanitize_postmortem_page`). ``anchors``
     are the ids of those two sections (the tracked-action-items one ``None`` when there are no
     action items). ``draft`` pages are shown only by a live preview.
     """
@@ -336,9 +338,10 @@ def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
     actions_anchor, related_anchor = section_anchors(heading_ids(pm.body), bool(pm.action_items))
     body = pm.body if pm.body.endswith("\n") else pm.body + "\n"
     group_terms, missing = search_terms(pm, synonyms)
-    markdown = (card_html(ln, pm, cluster, internal, missing) + "\n" + body + "\n"
+    mark = "" if OWN_MARK in pm.body else OWN_MARK + "\n\n"  # (sanitize_postmortem_page)
+    markdown = (mark + card_html(ln, pm, cluster, internal, missing) + "\n" + mark + body + "\n" + mark
                 + (action_items_section(pm, today, actions_anchor) if actions_anchor else "")
-                + related_section(ln, pm, links, by_id, cluster, min_score, related_anchor))
+                + related_section(ln, pm, links, by_id, cluster, min_score, related_anchor) + "\n" + mark)
     tags = list(dict.fromkeys([*pm.tags, *pm.services, pm.id]))
     meta = {"title": title, "tags": tags, "search": {"boost": SEARCH_BOOST_POSTMORTEM}}
     toc = ([("Tracked action items", actions_anchor)] if actions_anchor else []) + [("Related incidents", related_anchor)]

@@ -431,10 +431,11 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         from escaped values)."""
         if page.file.generated_by:
             return html
-        from .sanitize import sanitize_html
+        from .sanitize import sanitize_html, sanitize_postmortem_page
 
         try:
-            return sanitize_html(html)
+            return (sanitize_postmortem_page if self.source is not None and page.file.src_uri in self.source.postmortems
+                    else sanitize_html)(html)
         finally:
             self.render_budget.stop()
 

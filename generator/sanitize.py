@@ -59,6 +59,22 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _URL_NOISE = re.compile(r"[\t\n\r]")
 _IDENTIFIERS = frozenset({"id", "for", "name"})
 
+OWN_CLASS_PREFIX = "pmkb-"
+"""Classes of the knowledge base's own markup (the card, the SEV badge, tracked action items,
+Related incidents, tables, the exact-id hint), styled by ``pmkb.css`` and read by ``pmkb.js``.
+An author's element never keeps one (a post-mortem could otherwise show a forged SEV1 badge, a
+fake "Related incidents" list or a control the script acts on): see :func:`sanitize_postmortem_page`."""
+
+OWN_MARK = "<!--pmkb-own-markup-->"
+"""The comment that :func:`generator.pages.postmortem_page` writes around the parts of a
+post-mortem page that are the knowledge base's own: ``OWN_MARK`` card ``OWN_MARK`` body
+``OWN_MARK`` sections ``OWN_MARK``. A body that holds this text itself gets no marks."""
+
+
+def own_class(name: str) -> bool:
+    """Whether ``name`` is a class of the knowledge base's own markup (``pmkb-...``)."""
+    return name.startswith(OWN_CLASS_PREFIX)
+
 
 def element_verdict(tag: str) -> str | None:
     """What the sanitiser does to an authored element ``tag`` (lower case) that it does not
@@ -90,6 +106,10 @@ def attribute_verdict(tag: str, name: str, value: str | None) -> tuple[str, str]
         if theirs:
             return "reserved-class", (f"class {' '.join(theirs)!r} on <{tag}> is the theme's own, so the site "
                                       "removes it")
+        ours = [c for c in text.split() if own_class(c)]
+        if ours:
+            return "reserved-class", (f"class {' '.join(ours)!r} on <{tag}> is the knowledge base's own (its "
+                                      "cards, badges and lists), so the site removes it")
     if name in _URL_ATTRIBUTES:
         why = url_verdict(text, image=tag == "img" and name == "src")
         if why:
@@ -134,9 +154,17 @@ def _keep_attribute(element: str, attribute: str, value: str) -> str | None:
     if attribute in _IDENTIFIERS:
         return None if material.reserved_id(value) else value
     if attribute == "class":
-        kept = [c for c in value.split() if not material.reserved_class(c)]
+        kept = [c for c in value.split() if not material.reserved_class(c) and not own_class(c)]
         return " ".join(kept) if kept else None
     return value
+
+
+def _keep_own_attribute(element: str, attribute: str, value: str) -> str | None:
+    """:func:`_keep_attribute` for the knowledge base's own additions: its classes stay."""
+    if attribute == "class":
+        kept = [c for c in value.split() if not material.reserved_class(c)]
+        return " ".join(kept) if kept else None
+    return _keep_attribute(element, attribute, value)
 
 
 def _needs_filter(html: str) -> bool:
@@ -147,6 +175,7 @@ def _needs_filter(html: str) -> bool:
 
 
 _FILTER_HINT = re.compile("|".join((re.escape(material.RESERVED_ID_PREFIX), re.escape(material.RESERVED_CLASS_PREFIX),
+                                    re.escape(OWN_CLASS_PREFIX),
                                     *sorted(material.RESERVED_CLASSES), *sorted(material.THEME_GLOBALS),
                                     "&#", "[dD][aA][tT][aA]:")))
 
@@ -260,12 +289,39 @@ def sanitize_html(html: str) -> str:
     global the theme reads, :data:`generator.material.THEME_GLOBALS`) and classes of the theme
     (``md-...``, ``mermaid``, ``pyodide``, ``glightbox``), which are dropped (DOM clobbering).
     """
+    return _clean(html, own=False)
+
+
+def sanitize_postmortem_page(html: str) -> str:
+    """:func:`sanitize_html` for the HTML of a post-mortem page: the parts between the
+    :data:`OWN_MARK` comments that the renderer wrote (the card, then the tracked action items
+    and Related incidents) keep the knowledge base's ``pmkb-`` classes; everything else (the
+    author's body, and what Markdown moves after the page, footnotes) loses them. Each part is
+    cleaned on its own, so an unclosed element or comment of the author's ends before the next
+    part. A page without exactly four marks (the body held the mark's text, or an unclosed
+    code block swallowed some) is cleaned as the author's throughout: our additions then lose
+    their styling, never the reverse.
+
+    Args:
+        html: the page's article HTML as the engine rendered it from
+            :attr:`generator.pages.PostmortemPage.markdown`.
+
+    Returns:
+        The sanitised HTML, the marks removed.
+    """
+    parts = html.split(OWN_MARK)
+    if len(parts) != 5:
+        return _clean(html, own=False)
+    return "".join(_clean(part, own=index in (1, 3)) if part else "" for index, part in enumerate(parts))
+
+
+def _clean(html: str, own: bool) -> str:
     filtered = _needs_filter(html)
-    cleaner = _CLEANERS.get(filtered)
+    cleaner = _CLEANERS.get((filtered, own))
     if cleaner is None:  # built once: converting the allow-lists is a fifth of each call
         import nh3
 
-        cleaner = _CLEANERS[filtered] = nh3.Cleaner(
+        cleaner = _CLEANERS[(filtered, own)] = nh3.Cleaner(
             tags=ALLOWED_TAGS,
             attributes=ALLOWED_ATTRIBUTES,
             tag_attribute_values={tag: {name: set(values) for name, values in attrs.items()}
@@ -274,7 +330,7 @@ def sanitize_html(html: str) -> str:
             filter_style_properties=set(ALLOWED_STYLE_PROPERTIES),
             link_rel=None,
             strip_comments=True,
-            attribute_filter=_keep_attribute if filtered else None,
+            attribute_filter=(_keep_own_attribute if own else _keep_attribute) if filtered else None,
         )
     return cleaner.clean(_split_long_text(html) if _may_be_slow(html) else html)
 

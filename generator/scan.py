@@ -1156,7 +1156,9 @@ def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]
 
 # --- links ---------------------------------------------------------------------------------
 
-_REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
+_REF_DEF = re.compile(r"^\s{0,3}\[(?!\^)[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
+"""A link reference definition (``[label]: target``); ``[^label]:`` opens a footnote (the
+``footnotes`` extension of the shipped ``mkdocs.yml``), whose text is no link target."""
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 # CommonMark lets implementations limit the nesting of parentheses in a link destination
 # (cmark and markdown-it stop at 32); past it a scan from every '(' would cost the square of

@@ -165,6 +165,7 @@ class Project:
         # The offline plugin switches directory URLs off (MkDocs' and Zensical's alike).
         self.use_directory_urls = bool(self.config.get("use_directory_urls", True)) and not _offline(self.config)
         self.authored_pages: list[str] = []
+        self.postmortem_pages: set[str] = set()
         self.chart_cache: dict = {}
 
     # --- the site source ----------------------------------------------------------------------
@@ -267,6 +268,7 @@ class Project:
                                and not any(next(iter(item.values())) in str(entry) for entry in nav)]
         self._write(files, nav)
         self.authored_pages = authored
+        self.postmortem_pages = set(source.postmortems)
         return authored
 
     def _display(self, path: str) -> str:
@@ -351,7 +353,7 @@ class Project:
                 engine.wait()
         if code != 0:
             raise BuildError(f"zensical build failed (exit status {code})")
-        sanitize_site(built, self.authored_pages, self.use_directory_urls)
+        sanitize_site(built, self.authored_pages, self.use_directory_urls, self.postmortem_pages)
         self.site.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".pmkb-site-", dir=self.site.parent))
         try:
@@ -402,10 +404,13 @@ class Project:
         return tuple(out)
 
 
-def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool) -> None:
+def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool,
+                  postmortems: set[str] | frozenset[str] = frozenset()) -> None:
     """Sanitise, in the built ``site``, the article of every page made from an authored file
-    (docs-relative ``authored`` paths) and the search-index text of those pages."""
-    from .sanitize import sanitize_html
+    (docs-relative ``authored`` paths) and the search-index text of those pages; the articles of
+    the ``postmortems`` pages (docs-relative paths) keep the knowledge base's own additions
+    (:func:`generator.sanitize.sanitize_postmortem_page`)."""
+    from .sanitize import sanitize_html, sanitize_postmortem_page
 
     ln = Links(use_directory_urls)
     locations = set()
@@ -415,7 +420,7 @@ def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool) -> 
         target = site / (url + "index.html" if url.endswith("/") or url == "" else url)
         if target.is_file():
             text = target.read_text(encoding="utf-8")
-            clean = sanitize_article(text, sanitize_html)
+            clean = sanitize_article(text, sanitize_postmortem_page if path in postmortems else sanitize_html)
             if clean != text:
                 target.write_text(clean, encoding="utf-8")
     index_path, key = SEARCH_INDEX["zensical"]

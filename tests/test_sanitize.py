@@ -221,6 +221,12 @@ FIRST = VALID.count("\n") + 2  # the line after "VALID + '\n'"
     ("![shot](shot.png){: .glightbox }", [
         (0, 18, "reserved-class", "class 'glightbox' on <img> is the theme's own, so the site removes it "
                                   "(set with attr_list)")], 'glightbox'),
+    ('<span class="pmkb-sev pmkb-sev1">SEV1</span>', [
+        (0, 1, "reserved-class", "class 'pmkb-sev pmkb-sev1' on <span> is the knowledge base's own (its cards, "
+                                 "badges and lists), so the site removes it")], 'pmkb-sev1'),
+    ("Related incidents\n{: .pmkb-related-section }", [
+        (1, 1, "reserved-class", "class 'pmkb-related-section' on <p> is the knowledge base's own (its cards, "
+                                 "badges and lists), so the site removes it (set with attr_list)")], 'pmkb-related-section'),
     ('<span id="GLightboxOptions">x</span>', [
         (0, 1, "reserved-id", "id='GLightboxOptions' on <span> is a global the theme's scripts read "
                               "(window.GLightboxOptions), so the site removes it")], 'GLightboxOptions'),
@@ -258,6 +264,8 @@ def test_what_the_sanitiser_strips_is_an_error_with_its_line(tmp_path, body, exp
     "mail <ops@example.com> or see <https://example.com>",
     "## Root cause {#cause}\n\n[x](#cause)",
     "text[^1]\n\n[^1]: note",
+    '<div class="note" markdown="1">\n*Inside* a block\n</div>',          # md_in_html's switch
+    '<details markdown>\n<summary>Timeline</summary>\n\n- 10:02 paged\n</details>',
     "a < b and c > d",
 ])
 def test_what_the_sanitiser_keeps_is_no_error(tmp_path, body):
@@ -442,3 +450,37 @@ def test_a_million_no_break_spaces_are_split_into_bounded_text_nodes():
 
 
 _ESCAPED_IN = re.compile("[&\u00a0]")
+
+
+def test_a_footnote_that_opens_with_html_is_no_link_reference(tmp_path):
+    """``[^1]: <b>...`` opens a footnote (the footnotes extension), not a link reference
+    definition whose target would be ``b>...``: validate reports nothing."""
+    result = check(tmp_path, VALID + "\nText[^1] and more[^note].\n\n[^1]: <b>Paged</b> at 10:02\n"
+                             "[^note]: <https://example.com/status> and [the runbook](https://example.com/rb)\n")
+    assert [(p.code, p.message) for p in result.problems] == []
+
+
+OWN = sanitize.OWN_MARK
+
+
+def test_the_knowledge_bases_classes_stay_only_on_its_own_parts_of_a_postmortem_page():
+    """The card and the sections between the marks keep their ``pmkb-`` classes; the author's
+    body and what follows the last mark (footnotes) lose theirs, unclosed markup of the author's
+    ends inside its own part, and the marks are gone from the page."""
+    page = (f'{OWN}\n<div class="pmkb-card"><span class="pmkb-sev pmkb-sev2">SEV2</span></div>\n{OWN}\n'
+            '<p><span class="pmkb-sev pmkb-sev1 note">SEV1</span></p>\n<div class="pmkb-related"><b>unclosed\n'
+            f'{OWN}\n<h2 id="related-incidents" class="pmkb-related-section">Related incidents</h2>\n{OWN}\n'
+            '<div class="footnote"><b class="pmkb-card">forged</b></div>')
+    assert sanitize.sanitize_postmortem_page(page) == (
+        '\n<div class="pmkb-card"><span class="pmkb-sev pmkb-sev2">SEV2</span></div>\n\n'
+        '<p><span class="note">SEV1</span></p>\n<div><b>unclosed\n</b></div>\n'
+        '<h2 id="related-incidents" class="pmkb-related-section">Related incidents</h2>\n\n'
+        '<div class="footnote"><b>forged</b></div>')
+
+
+@pytest.mark.parametrize("marks", [0, 1, 3, 5, 6])
+def test_a_postmortem_page_without_exactly_four_marks_is_the_authors_throughout(marks):
+    """A body that wrote the mark itself (it then gets none from the renderer) or a code block
+    that swallowed some: every ``pmkb-`` class goes, never one of the author's stays."""
+    page = "".join(f'<p class="pmkb-card">{i}</p>{OWN}' for i in range(marks)) + '<p class="pmkb-sev1">x</p>'
+    assert "pmkb-" not in sanitize.sanitize_postmortem_page(page)
