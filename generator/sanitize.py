@@ -309,10 +309,13 @@ def sanitize_postmortem_page(html: str) -> str:
     Returns:
         The sanitised HTML, the marks removed.
     """
-    parts = html.split(OWN_MARK)
+    parts = _OWN_MARK_LINES.split(html)
     if len(parts) != 5:
         return _clean(html, own=False)
-    return "".join(_clean(part, own=index in (1, 3)) if part else "" for index, part in enumerate(parts))
+    return "\n".join(_clean(part, own=index in (1, 3)) for index, part in enumerate(parts) if part)
+
+
+_OWN_MARK_LINES = re.compile("\n*" + re.escape(OWN_MARK) + "\n*")
 
 
 def _clean(html: str, own: bool) -> str:

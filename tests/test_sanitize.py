@@ -472,9 +472,9 @@ def test_the_knowledge_bases_classes_stay_only_on_its_own_parts_of_a_postmortem_
             f'{OWN}\n<h2 id="related-incidents" class="pmkb-related-section">Related incidents</h2>\n{OWN}\n'
             '<div class="footnote"><b class="pmkb-card">forged</b></div>')
     assert sanitize.sanitize_postmortem_page(page) == (
-        '\n<div class="pmkb-card"><span class="pmkb-sev pmkb-sev2">SEV2</span></div>\n\n'
-        '<p><span class="note">SEV1</span></p>\n<div><b>unclosed\n</b></div>\n'
-        '<h2 id="related-incidents" class="pmkb-related-section">Related incidents</h2>\n\n'
+        '<div class="pmkb-card"><span class="pmkb-sev pmkb-sev2">SEV2</span></div>\n'
+        '<p><span class="note">SEV1</span></p>\n<div><b>unclosed</b></div>\n'
+        '<h2 id="related-incidents" class="pmkb-related-section">Related incidents</h2>\n'
         '<div class="footnote"><b>forged</b></div>')
 
 
