@@ -130,7 +130,41 @@ def build_index(postmortems: list[Postmortem], settings: Settings, cache=None, t
         index.notes = [n for n in said if n != EXTRA_HINT]
         stored.save_index(cache, key, index)
         index.notes = said
+        _save_text_query(cache, key, index)
     return index
+
+
+def _save_text_query(cache, key: str, index) -> None:
+    from . import analysis_cache as stored
+    from .text_query import TextQuery
+
+    stored.save_text_query(cache, key, TextQuery.from_index(index))
+
+
+def text_query(postmortems: list[Postmortem], settings: Settings, cache):
+    """What a free-text query needs (:class:`generator.text_query.TextQuery`), from the cache
+    folder when the corpus is unchanged (no SciPy, no scikit-learn), else from
+    :func:`build_index` (then stored, with the index).
+
+    ``cache``: a :class:`generator.cache.Cache`. ``notes`` and ``warnings`` are the index's
+    (the once-per-process note of :func:`build_index` included).
+    """
+    from . import analysis_cache as stored
+
+    key = stored.corpus_key(postmortems, settings)
+    query = stored.load_text_query(cache, key, postmortems, settings)
+    if query is not None:
+        if _would_note(query, settings):
+            from . import semantic
+
+            query.notes = query.notes + semantic.note_once()
+        return query
+    from .text_query import TextQuery
+
+    index = build_index(postmortems, settings, cache, key=key)
+    query = TextQuery.from_index(index)
+    stored.save_text_query(cache, key, query)  # (the index may have come from the cache without it)
+    return query
 
 
 def _would_note(index, settings: Settings) -> bool:

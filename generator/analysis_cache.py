@@ -14,6 +14,10 @@ JSON or NumPy arrays read with ``allow_pickle=False`` (nothing is ever unpickled
     vocabulary, neighbour graph, sentence-model vectors when attached ...), keyed by
     :func:`corpus_key`. Restoring it needs NumPy and SciPy, not scikit-learn: ``pmkb similar
     --text`` on an unchanged corpus answers from it.
+``text-query`` (:func:`save_text_query`, :func:`load_text_query`)
+    What a free-text query needs of that index (:class:`~generator.text_query.TextQuery`),
+    same key, in Python's :mod:`array` form: ``pmkb similar --text`` on an unchanged corpus
+    answers from it without importing SciPy, scikit-learn or (without the sentence model) NumPy.
 ``analysis`` (:func:`save_links`, :func:`load_links`)
     The related links, clusters and messages computed from that index, same key.
 
@@ -364,6 +368,96 @@ def _restore_index(data: bytes, key: str, postmortems: list[Postmortem], setting
             raise CacheMiss("vectors")
         index.attach_semantic(index._vectors)
     return index
+
+
+# --- what a free-text query needs -----------------------------------------------------------
+
+TEXT_QUERY_ARRAYS = {"col_ptr": "q", "col_rows": "q", "col_vals": "d"}
+"""The :mod:`array` fields of a stored :class:`~generator.text_query.TextQuery` and their type codes."""
+
+
+def save_text_query(cache: Cache, key: str, query) -> bool:
+    """Store a :class:`~generator.text_query.TextQuery` under ``key``: a JSON header (its
+    lists, the stop words, the written forms of terms, the lengths of the arrays), then the
+    arrays' bytes and the sentence model's vectors (machine byte order: an entry is only ever
+    read by the user who wrote it). Returns whether it was stored."""
+    import sys
+    from .semantic import EXTRA_HINT
+
+    arrays = {name: getattr(query, name) for name in TEXT_QUERY_ARRAYS}
+    vectors = query.vectors or b""
+    header = {"format": FORMAT, "key": key, "byteorder": sys.byteorder,
+              "ids": query.ids, "vocabulary": query.vocabulary, "blocks": query.blocks, "idf": query.idf,
+              "block_weights": query.block_weights, "display": query.tokenizer._display or {},
+              "stop": sorted(query.tokenizer._stop), "warnings": query.warnings,
+              "notes": [n for n in query.notes if n != EXTRA_HINT],  # the once-per-process note is not stored
+              "lengths": {name: len(a) for name, a in arrays.items()},
+              "vectors": None if query.vectors is None else len(vectors), "dimensions": query.dimensions}
+    head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = [len(head).to_bytes(8, "big"), head] + [a.tobytes() for a in arrays.values()] + [vectors]
+    cache.put("text-query", key, b"".join(body))
+    return True
+
+
+def load_text_query(cache: Cache, key: str, postmortems: list[Postmortem], settings: Settings):
+    """The :class:`~generator.text_query.TextQuery` stored under ``key`` for ``postmortems``,
+    or ``None`` (absent, not this user's, another format or key, or shapes that do not fit)."""
+    data = cache.get("text-query", key)
+    if data is None or len(data) > MAX_ENTRY:
+        return None
+    try:
+        return _restore_text_query(data, key, postmortems, settings)
+    except (CacheMiss, ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError):
+        return None
+
+
+def _restore_text_query(data: bytes, key: str, postmortems: list[Postmortem], settings: Settings):
+    import sys
+    from array import array
+
+    from .similarity import Tokenizer
+    from .text_query import TextQuery
+
+    size = int.from_bytes(data[:8], "big")
+    header = json.loads(data[8:8 + size].decode("utf-8"))
+    if header.get("format") != FORMAT or header.get("key") != key or header.get("byteorder") != sys.byteorder:
+        raise CacheMiss("another format, key or byte order")
+    offset = 8 + size
+    arrays = {}
+    for name, code in TEXT_QUERY_ARRAYS.items():
+        values = array(code)
+        length = int(header["lengths"][name]) * values.itemsize
+        values.frombytes(data[offset:offset + length])
+        if len(values) * values.itemsize != length:
+            raise CacheMiss(f"{name} is short")
+        arrays[name] = values
+        offset += length
+    vectors = None
+    if header["vectors"] is not None:
+        vectors = data[offset:offset + int(header["vectors"])]
+        offset += len(vectors)
+    if offset != len(data):
+        raise CacheMiss("length")
+    unique: dict[str, Postmortem] = {}  # the first of each id by (id, path), as the index keeps them
+    for pm in sorted(postmortems, key=lambda p: (p.id, p.path)):
+        unique.setdefault(pm.id, pm)
+    ids, vocabulary, blocks = ([str(x) for x in header[name]] for name in ("ids", "vocabulary", "blocks"))
+    idf = None if header["idf"] is None else [float(x) for x in header["idf"]]
+    n, V, width = len(ids), len(vocabulary), len(arrays["col_ptr"]) - 1
+    ptr, rows = arrays["col_ptr"], arrays["col_rows"]
+    dimensions = int(header["dimensions"])
+    if ids != list(unique) or (idf is not None and len(idf) != V) or len(header["block_weights"]) != len(blocks) \
+            or width != max(1, V * len(blocks)) or ptr[0] != 0 or ptr[-1] != len(rows) \
+            or len(arrays["col_vals"]) != len(rows) or any(a > b for a, b in zip(ptr, ptr[1:])) \
+            or (rows and (min(rows) < 0 or max(rows) >= n)) \
+            or (vectors is not None and (dimensions <= 0 or len(vectors) != n * dimensions * 4)):
+        raise CacheMiss("shapes do not fit this corpus")
+    tokenizer = Tokenizer(stop=frozenset(str(w) for w in header["stop"]))
+    tokenizer._display = {str(t): str(w) for t, w in header["display"].items()}
+    return TextQuery(postmortems=list(unique.values()), settings=settings, ids=ids, vocabulary=vocabulary,
+                     blocks=blocks, idf=idf, block_weights=[float(x) for x in header["block_weights"]],
+                     tokenizer=tokenizer, warnings=[str(w) for w in header["warnings"]],
+                     notes=[str(w) for w in header["notes"]], vectors=vectors, dimensions=dimensions, **arrays)
 
 
 # --- links and clusters -------------------------------------------------------------------

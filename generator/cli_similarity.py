@@ -172,6 +172,16 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     settings, postmortems = load_corpus(obj, corpus)
     if semantic is not None:
         settings = dataclasses.replace(settings, semantic=semantic)
+    if text is not None:
+        # From the cache folder's text-query entry when the corpus is unchanged: no SciPy, no
+        # scikit-learn (generator.text_query); the same answer as the index's.
+        from .analysis import text_query
+
+        found = text_query(postmortems, settings, Cache(settings.cache_path()))
+        _warn(found.warnings, found.notes)
+        _print_similar(found.similar_to(text, k=k, min_score=min_score),
+                       {pm.id: pm for pm in found.postmortems}, fmt, text, "text", None)
+        return
     # With the [semantic] model when installed; from the cache folder when the corpus is unchanged.
     index = build_index(postmortems, settings, Cache(settings.cache_path()))
     by_id = {pm.id: pm for pm in index.postmortems}
@@ -179,9 +189,7 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     # JSON names the query as given (the text, the FILE's path or the id), says which of the
     # three it was, and gives the post-mortem's id apart: a FILE outside the corpus may carry
     # the id of a corpus post-mortem, and must not read as a query for that one.
-    if text is not None:
-        target, label, kind, query_id = text, text, "text", None
-    elif os.path.lexists(query) and not os.path.isdir(query):
+    if os.path.lexists(query) and not os.path.isdir(query):
         target = _file_query(Path(query), corpus, settings, index)
         label, kind, query_id = query, "file", target.id
         if target.id in by_id and by_id[target.id] is not target:
@@ -199,7 +207,12 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     else:
         raise click.UsageError(f"{query!r} is neither a file nor the id of a post-mortem in the corpus")
     _warn(index.warnings, index.notes)
-    links = index.similar_to(target, k=k, min_score=min_score, exclude=exclude)
+    _print_similar(index.similar_to(target, k=k, min_score=min_score, exclude=exclude), by_id, fmt, label, kind,
+                   query_id)
+
+
+def _print_similar(links, by_id: dict, fmt: str, label: str, kind: str, query_id: str | None) -> None:
+    """Print the answer of ``pmkb similar`` (text or JSON; see its help)."""
     if fmt == "json":
         emit(json.dumps({"query": label, "query_kind": kind, "query_id": query_id,
                          "ranked_by": "fused" if any(link.fused is not None for link in links) else "score",

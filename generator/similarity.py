@@ -211,8 +211,8 @@ class Tokenizer:
     the word people actually wrote (:meth:`display`).
     """
 
-    def __init__(self) -> None:
-        self._stop = stop_words()
+    def __init__(self, stop: frozenset[str] | None = None) -> None:
+        self._stop = stop_words() if stop is None else stop
         self._cache: dict[str, tuple[str, ...]] = {}
         self.words: Counter = Counter()
         self._display: dict[str, str] | None = None
@@ -1126,21 +1126,9 @@ class SimilarityIndex:
             return [link(j, "tfidf") for j in from_tfidf]
         # [semantic]: the query is embedded too, and the two rankings fused as the related
         # links are (weighted reciprocal rank fusion, generator.semantic).
-        from .semantic import SEMANTIC_MIN, fused_score
-
         cosines = np.round(self._vectors.astype(np.float64) @ dense, 6)
-        sem_order = [int(j) for j in np.lexsort((np.arange(len(cosines)), -cosines)) if self.ids[j] not in skip]
-        tf_order = [int(j) for j in order if self.ids[j] not in skip and scores[j] > 0]
-        tf_rank = {j: r for r, j in enumerate(tf_order, 1)}
-        sem_rank = {j: r for r, j in enumerate(sem_order, 1)}
-        from_model = [j for j in sem_order[:k] if cosines[j] >= SEMANTIC_MIN]
-        fused = []
-        for j in set(from_tfidf) | set(from_model):
-            fused.append((-fused_score(tf_rank.get(j), sem_rank.get(j)), self.ids[j], j))
-        fused.sort()
-        return [dataclasses.replace(link(j, "both" if j in from_tfidf and j in from_model else
-                                         ("tfidf" if j in from_tfidf else "semantic")), fused=-value)
-                for value, _, j in fused[:k]]
+        return [dataclasses.replace(link(j, via), fused=value)
+                for value, j, via in fuse_rankings(self.ids, skip, k, order, scores, from_tfidf, cosines)]
 
     def _query_vector(self, query: Postmortem | str, in_corpus: bool):
         """The sentence model's unit vector of a query (``[semantic]``): a corpus post-mortem's
@@ -1154,13 +1142,59 @@ class SimilarityIndex:
             return self._vectors[self.row(query.id)].astype(np.float64)
         try:
             if isinstance(query, str):
-                rows = semantic.SentenceModel().embed(semantic.chunks(query))
-                mean = rows.mean(axis=0)
-                return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float64)
+                return text_vector(query)
             vectors, _ = semantic.embed_postmortems([query], self.semantic_cache)
             return vectors[0].astype(np.float64)
         except semantic.ModelError:
             return None
+
+
+def text_vector(text: str):
+    """The sentence model's unit vector of free text (``[semantic]``): the mean of its chunks'
+    embeddings, L2-normalised, float64 (384 values).
+
+    Raises:
+        generator.semantic.ModelError: the model cannot be loaded.
+    """
+    import numpy as np
+
+    from . import semantic
+
+    rows = semantic.SentenceModel().embed(semantic.chunks(text))
+    mean = rows.mean(axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float64)
+
+
+def fuse_rankings(ids: list[str], skip: set[str], k: int, order, scores, from_tfidf: list[int], cosines
+                  ) -> list[tuple[float, int, str]]:
+    """A query's TF-IDF ranking fused with the sentence model's (weighted reciprocal rank
+    fusion, :func:`generator.semantic.fused_score`), as related links are.
+
+    Args:
+        ids: the rows' ids; ``skip``: ids never returned; ``k``: how many at most.
+        order: every row by descending TF-IDF ``scores`` (rounded), ties by row.
+        from_tfidf: the TF-IDF results (rows, best first: score >= min_score, up to ``k``).
+        cosines: the model's cosine of each row with the query (NumPy array, rounded to 6).
+
+    Returns:
+        Up to ``k`` ``(fused score, row, via)`` by descending fused score then id; ``via`` is
+        ``both``, ``tfidf`` or ``semantic`` (which ranking's first ``k`` found the row).
+    """
+    import numpy as np
+
+    from .semantic import SEMANTIC_MIN, fused_score
+
+    sem_order = [int(j) for j in np.lexsort((np.arange(len(cosines)), -cosines)) if ids[j] not in skip]
+    tf_order = [int(j) for j in order if ids[j] not in skip and scores[j] > 0]
+    tf_rank = {j: r for r, j in enumerate(tf_order, 1)}
+    sem_rank = {j: r for r, j in enumerate(sem_order, 1)}
+    from_model = [j for j in sem_order[:k] if cosines[j] >= SEMANTIC_MIN]
+    fused = []
+    for j in set(from_tfidf) | set(from_model):
+        fused.append((-fused_score(tf_rank.get(j), sem_rank.get(j)), ids[j], j))
+    fused.sort()
+    return [(-value, j, "both" if j in from_tfidf and j in from_model else
+             ("tfidf" if j in from_tfidf else "semantic")) for value, _, j in fused[:k]]
 
 
 NAME_SHARE = 0.9
