@@ -39,6 +39,13 @@ def round_like_numpy(value: float, scale: float = _SCALE) -> float:
     return round(value * scale) / scale
 
 
+def _array(code: str, values, dtype: str) -> array:
+    """A NumPy array as an :class:`array.array` of type ``code`` (its bytes as ``dtype``)."""
+    out = array(code)
+    out.frombytes(values.astype(dtype).tobytes())
+    return out
+
+
 @dataclass(eq=False)
 class TextQuery:
     """What a free-text query needs of a similarity index (see the module docstring).
@@ -93,8 +100,8 @@ class TextQuery:
                    idf=None if index.idf is None else [float(x) for x in index.idf.tolist()],
                    block_weights=[float(x) for x in (index.block_weights.tolist()
                                                      if index.block_weights is not None else [])],
-                   col_ptr=array("q", csc.indptr.tolist()), col_rows=array("q", csc.indices.tolist()),
-                   col_vals=array("d", csc.data.tolist()), tokenizer=copy,
+                   col_ptr=_array("q", csc.indptr, "int64"), col_rows=_array("q", csc.indices, "int64"),
+                   col_vals=_array("d", csc.data, "float64"), tokenizer=copy,
                    warnings=list(index.warnings), notes=list(index.notes), vectors=vectors,
                    dimensions=dimensions or 0)
 
