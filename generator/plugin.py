@@ -41,6 +41,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, InclusionLevel
 
+from . import site_cache
 from .analysis import Analysis
 from .audience import for_audience, internal_ids, withheld_attachments
 from .cache import Cache
@@ -260,7 +261,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         return out
 
     def on_files(self, files, config):
-        """Validate, analyse, render the site source and add it to MkDocs' files."""
+        """Validate, analyse, render the site source and add it to MkDocs' files. A site source
+        an earlier build rendered from the same input is read from the cache folder instead of
+        analysing and rendering again (:mod:`generator.site_cache`)."""
         self.broken = {}
         result = self._validation_result()
         audience, default_visibility = self.settings.audience, self.settings.default_visibility
@@ -274,22 +277,33 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
                 log.warning(f"public site: none of the {len(result.postmortems)} post-mortems is public (their "
                             f"visibility, or default_visibility: {default_visibility}); mark them "
                             "'visibility: public' or set the option default_visibility: public")
-        started = time.perf_counter()
-        analysis = self._analyse(published)
-        draft_related = {}
-        if drafts:
-            everything = self._analyse(published + drafts)
-            draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
-        log.debug(f"analysed {len(published)} post-mortems in {time.perf_counter() - started:.2f} s")
         options = SiteOptions(config.site_name, report_day(self.settings.today, published), config.use_directory_urls,
                               config.site_url or None,
                               self.settings.min_score, internal=internal_ids(shown, default_visibility),
                               synonyms=self.settings.search_synonyms())
-        try:
-            self.source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache,
-                                      Cache(self.settings.cache_path()))
-        except ValueError as exc:
-            raise PluginError(str(exc)) from exc
+        started = time.perf_counter()
+
+        def render() -> tuple[SiteSource, list[tuple[str, str]]]:
+            messages: list[tuple[str, str]] = []
+            analysis = self._analyse(published, messages)
+            draft_related = {}
+            if drafts:
+                everything = self._analyse(published + drafts, messages)
+                draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
+            log.debug(f"analysed {len(published)} post-mortems in {time.perf_counter() - started:.2f} s")
+            try:
+                return render_site(published, analysis, options, drafts, draft_related, self.chart_cache,
+                                   Cache(self.settings.cache_path())), messages
+            except ValueError as exc:
+                raise PluginError(str(exc)) from exc
+
+        cache = Cache(self.settings.cache_path())
+        self.source, messages, hit = site_cache.cached_site(
+            cache, site_cache.site_key(published, drafts, self.settings, options, "mkdocs"), render)
+        for level, message in messages:
+            (log.warning if level == "warning" else log.info)(message)
+        log.debug(f"site source {'read from the cache' if hit else 'rendered'} in "
+                  f"{time.perf_counter() - started:.2f} s")
         for pm in shown:
             file = files.get_file_from_path(pm.path)
             if file is not None:
@@ -451,7 +465,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         """``mkdocs serve`` stops: no validation worker outlives it."""
         self._cancel_validation()
 
-    def _analyse(self, postmortems: list[Postmortem]) -> Analysis:
+    def _analyse(self, postmortems: list[Postmortem], messages: list[tuple[str, str]]) -> Analysis:
         """Related links and clusters; empty (with a warning) while the similarity code is absent.
 
         The analysis is read from the cache folder when an earlier build analysed the same
@@ -471,10 +485,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         except ImportError as exc:
             if exc.name not in ("generator.similarity", "generator.clusters"):
                 raise
-            log.warning(f"related incidents and clusters are unavailable: {exc}")
+            messages.append(("warning", f"related incidents and clusters are unavailable: {exc}"))
             return Analysis(postmortems=list(postmortems))
-        for message in analysis.warnings + analysis.notes:
-            log.info(message)
+        messages.extend(("info", message) for message in analysis.warnings + analysis.notes)
         if self.command == "serve":
             if len(self.analysis_cache) >= 2:  # the published set and the one with drafts
                 self.analysis_cache.pop(next(iter(self.analysis_cache)))

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import yaml
 
+from . import site_cache
 from .analysis import Analysis, analyse
 from .audience import for_audience, internal_ids, withheld_attachments
 from .cache import Cache
@@ -195,21 +196,30 @@ class Project:
         left_out = withheld_attachments(withheld, postmortems)
         published = [pm for pm in postmortems if pm.status != "draft"]
         drafts = [pm for pm in postmortems if pm.status == "draft"] if serve else []
-        analysis = self._analyse(published)
-        draft_related = {}
-        if drafts:
-            everything = self._analyse(published + drafts)
-            draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
         options = SiteOptions(str(self.config.get("site_name") or "Post-mortems"),
                               report_day(self.settings.today, published),
                               self.use_directory_urls, self.config.get("site_url") or None, self.settings.min_score,
                               links_from_source=True, internal=internal_ids(postmortems, default_visibility),
                               synonyms=self.settings.search_synonyms())
-        try:
-            source = render_site(published, analysis, options, drafts, draft_related, self.chart_cache,
-                                 Cache(self.settings.cache_path()))
-        except ValueError as exc:
-            raise BuildError(str(exc)) from exc
+
+        def render():
+            messages: list[tuple[str, str]] = []
+            analysis = self._analyse(published, messages)
+            draft_related = {}
+            if drafts:
+                everything = self._analyse(published + drafts, messages)
+                draft_related = {pm.id: everything.related.get(pm.id, []) for pm in drafts}
+            try:
+                return render_site(published, analysis, options, drafts, draft_related, self.chart_cache,
+                                   Cache(self.settings.cache_path())), messages
+            except ValueError as exc:
+                raise BuildError(str(exc)) from exc
+
+        source, messages, _ = site_cache.cached_site(
+            Cache(self.settings.cache_path()),
+            site_cache.site_key(published, drafts, self.settings, options, "zensical"), render)
+        for level, message in messages:
+            _log(level.upper(), message)
 
         files: dict[str, bytes] = {}
         authored: list[str] = []
@@ -297,14 +307,16 @@ class Project:
             if other != path:
                 raise BuildError(f"{other} and {path} would both be written to {url or 'index.html'}; rename one of them")
 
-    def _analyse(self, postmortems) -> Analysis:
+    def _analyse(self, postmortems, messages: list[tuple[str, str]]) -> Analysis:
+        """Related links and clusters of ``postmortems`` (:func:`generator.analysis.analyse`,
+        through the cache folder); what the user is told is appended to ``messages`` as
+        ``(level, text)``."""
         try:
             analysis = analyse(list(postmortems), self.settings, cache=Cache(self.settings.cache_path()))
         except ImportError as exc:
-            _log("WARNING", f"related incidents and clusters are unavailable: {exc}")
+            messages.append(("warning", f"related incidents and clusters are unavailable: {exc}"))
             return Analysis(postmortems=list(postmortems))
-        for message in analysis.warnings:
-            _log("INFO", message)
+        messages.extend(("info", message) for message in analysis.warnings)
         return analysis
 
     def _write(self, files: dict[str, bytes], nav) -> None:
