@@ -161,6 +161,24 @@ class Cache:
         except OSError:
             return
 
+    def prune(self, namespace: str, keep: int) -> int:
+        """Delete all but the ``keep`` most recently written entries of ``namespace`` (for
+        entries that are large and many: one per state of the corpus). Returns how many were
+        deleted; an entry that cannot be deleted is left."""
+        try:
+            entries = [(path.stat().st_mtime_ns, path) for path in (self.folder / namespace).glob("??/*")
+                       if not path.name.startswith(".")]
+        except OSError:
+            return 0
+        deleted = 0
+        for _, path in sorted(entries, reverse=True)[keep:]:
+            try:
+                path.unlink()
+                deleted += 1
+            except OSError:
+                pass
+        return deleted
+
     def _prepare(self) -> None:
         if (self.folder / "CACHEDIR.TAG").exists():
             return

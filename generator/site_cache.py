@@ -43,6 +43,11 @@ FORMAT = 1
 MAX_ENTRY = 1 << 30
 """Entries larger than this (bytes) are not read."""
 
+KEEP = 8
+"""Entries kept in the cache folder (the most recently written; older ones are deleted when
+one is stored). One is about 1.8 MB for the shipped 60 post-mortems, and ``mkdocs serve``
+writes one per save: without a limit a day of writing would leave hundreds."""
+
 _HEAD = 8
 """Bytes of the big-endian length of the JSON part that starts an entry."""
 
@@ -186,6 +191,7 @@ def save(cache: Cache, key: str, source, messages: Sequence[tuple[str, str]]) ->
     except CacheMiss:
         return False
     cache.put(NAMESPACE, key, data)
+    cache.prune(NAMESPACE, KEEP)
     return True
 
 

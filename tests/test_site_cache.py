@@ -167,3 +167,16 @@ def test_a_warm_build_gives_the_cold_build_s_site_byte_for_byte(tmp_path, engine
     if engine == "mkdocs":
         assert "site source rendered" in planted.stderr
     assert _files(tmp_path / "planted") == cold_files
+
+
+def test_only_the_newest_entries_are_kept(tmp_path, monkeypatch):
+    items = [pm(i) for i in range(2)]
+    source = render_site(items, Analysis(postmortems=items), SiteOptions("KB", TODAY))
+    monkeypatch.setattr(site_cache, "KEEP", 3)
+    cache = Cache(tmp_path / "entries")
+    for n in range(5):
+        site_cache.save(cache, f"key {n}", source, [])
+        entry = cache._path(site_cache.NAMESPACE, f"key {n}")
+        os.utime(entry, ns=(n * 10**9, n * 10**9))  # (written a second apart)
+    assert [n for n in range(5) if site_cache.load(cache, f"key {n}") is not None] == [2, 3, 4]
+    assert len(list((tmp_path / "entries" / site_cache.NAMESPACE).glob("??/*"))) == 3
