@@ -26,6 +26,7 @@ Usage::
     .venv/bin/python benchmarks/everyday.py build --rounds 3
     .venv/bin/python benchmarks/everyday.py serve --rounds 5
     .venv/bin/python benchmarks/everyday.py similar --rounds 5
+    .venv/bin/python benchmarks/everyday.py serve --rounds 4 --dirty   # mkdocs serve --dirty
 
 ``--baseline DIR`` (a source tree of the package, e.g. ``git archive main | tar -x -C DIR``)
 runs the same commands with that code (through ``PYTHONPATH``) on a copy of its own, in the
@@ -144,6 +145,10 @@ COLD_ROUNDS = 1 << 30
 """``--cold-rounds N``: the rounds that start from an empty cache folder (the first N; the
 others keep the folder: with the sentence model a cold build embeds every post-mortem)."""
 
+DIRTY = False
+"""``--dirty``: ``mkdocs serve --dirty`` (MkDocs rebuilds only the pages whose file changed, and
+every generated page; see the README on what it leaves stale)."""
+
 BASELINE: Path | None = None
 """``--baseline DIR``: a source tree of the package (``git archive main | tar -x -C DIR``) whose
 full builds run in the same rounds, through ``PYTHONPATH`` (it comes before the editable install)."""
@@ -207,7 +212,8 @@ def start_serve(folder: Path, code: Path | None, timeout: float) -> tuple[subpro
     log = open(folder / "serve.log", "w", encoding="utf-8")
     _code(code)
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--livereload", "-a", f"127.0.0.1:{port}"],
+    process = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--livereload", "-a", f"127.0.0.1:{port}"]
+                               + (["--dirty"] if DIRTY else []),
                                cwd=folder, env=dict(ENV), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     _code(None)
     process.log = log
@@ -272,6 +278,12 @@ def measure_serve(rounds: int, timeout: float = 120.0) -> dict:
             print(f"round {r + 1} (load {result['loads'][-1]:.1f}): save-to-visible " + ", ".join(
                 f"{prefix or 'this '}{result[prefix + 'save_to_visible'][-1]:.2f} s "
                 f"(server CPU {result[prefix + 'save_cpu'][-1]:.2f} s)" for prefix, *_ in servers), flush=True)
+        for prefix, folder, process, url in servers:  # --dirty merges the search index of each rebuild
+            index = json.loads(fetch(url.rsplit("/", 2)[0] + "/search/search_index.json") or "{}")
+            entries = [doc["location"] for doc in index.get("docs", [])]
+            result[prefix + "search_entries"] = [len(entries), len(set(entries))]
+            print(f"{prefix}search index after the saves: {len(entries)} entries, {len(set(entries))} distinct "
+                  "locations", flush=True)
     finally:
         for *_, process, _ in servers:
             stop_serve(process)
@@ -318,8 +330,10 @@ def main() -> None:
     parser.add_argument("--semantic", choices=("shipped", "auto", "on", "off"), default="shipped")
     parser.add_argument("--cold-rounds", type=int, default=1 << 30, help="rounds that start without a cache (build)")
     parser.add_argument("--baseline", type=Path, help="source tree of the code to compare with, in the same rounds")
+    parser.add_argument("--dirty", action="store_true", help="serve: mkdocs serve --dirty")
     args = parser.parse_args()
-    global SEMANTIC, BASELINE, COLD_ROUNDS
+    global SEMANTIC, BASELINE, COLD_ROUNDS, DIRTY
+    DIRTY = args.dirty
     COLD_ROUNDS = args.cold_rounds
     SEMANTIC = args.semantic
     BASELINE = args.baseline.resolve() if args.baseline else None
