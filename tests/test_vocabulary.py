@@ -94,6 +94,11 @@ def test_one_file_checked_against_the_rest_of_the_corpus(tmp_path):
 
 @pytest.mark.parametrize("value, close", [
     ("checkout-apis", ["checkout-api"]),       # plural
+    ("dns-proxies", ["dns-proxy"]),            # -ies plural
+    ("config-patches", ["config-patch"]),      # -es plural
+    ("ip-addresses", ["ip-address"]),          # -es plural after ss
+    ("redis-caches", ["redis-cache"]),         # a plural -s after a singular -e
+    ("config-patche", ["config-patch"]),       # the fold is for comparing: this is one edit too
     ("api-checkout", ["checkout-api"]),        # word order
     ("chekout-api", ["checkout-api"]),         # one letter left out
     ("checkuot-api", ["checkout-api"]),        # two letters swapped
@@ -104,7 +109,8 @@ def test_one_file_checked_against_the_rest_of_the_corpus(tmp_path):
     ("checkout", []),                          # a word of the value is not the value
 ])
 def test_close_values(value, close):
-    index = Index({"checkout-api": 3, "db-1": 1, "apm": 1, "checking-api": 1, "certificate-expiry": 2}, build())
+    index = Index({"checkout-api": 3, "db-1": 1, "apm": 1, "checking-api": 1, "certificate-expiry": 2,
+                   "dns-proxy": 1, "config-patch": 1, "ip-address": 1, "redis-cache": 1}, build())
     assert index.close_values(value) == close
 
 
