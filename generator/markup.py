@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from .escape import html_text, md_text, url_quote
+from .paths import Listings
 
 _HTTP_URL = re.compile(r"https?://[^\s]+$", re.IGNORECASE)
 
@@ -36,18 +37,22 @@ class Links:
         use_directory_urls: the engine's setting (``True``: ``a/b/``; ``False``: ``a/b.html``,
             the offline build); ``None``: no links, labels only (CLI Markdown).
         here: the docs-relative source path of the page being written.
+        listings: which services and tags have a page of their own (:meth:`listed`); default:
+            all of them.
     """
 
     def __init__(self, use_directory_urls: bool | None = True, here: str = "index.md",
-                 _urls: dict[str, str] | None = None, from_source: bool = False):
+                 _urls: dict[str, str] | None = None, from_source: bool = False,
+                 listings: Listings | None = None):
         self.use_directory_urls = use_directory_urls
         self.here = here
         self.from_source = from_source
+        self.listings = listings or Listings()
         self._urls = {} if _urls is None else _urls
 
     def at(self, here: str) -> "Links":
-        """The same links written from another page (the URL cache is shared)."""
-        return Links(self.use_directory_urls, here, self._urls, self.from_source)
+        """The same links written from another page (the URL cache and listings are shared)."""
+        return Links(self.use_directory_urls, here, self._urls, self.from_source, self.listings)
 
     @property
     def linked(self) -> bool:
@@ -91,13 +96,19 @@ class Links:
         relative = "../" * (len(base) - common) + "/".join(parts[common:])
         return html_text((relative or "./") + (f"#{fragment}" if fragment else ""))
 
-    def a(self, to_page: str, label: object, css: str = "") -> str:
-        """An HTML ``<a>`` to ``to_page`` with ``label`` escaped (the escaped label alone when
-        not :attr:`linked`)."""
+    def a(self, to_page: str, label: object, css: str = "", fragment: str = "") -> str:
+        """An HTML ``<a>`` to ``to_page`` (and ``#fragment``, URL-quoted) with ``label`` escaped
+        (the escaped label alone when not :attr:`linked`)."""
         if not self.linked:
             return html_text(label)
         cls = f' class="{css}"' if css else ""
-        return f'<a href="{self.href(to_page)}"{cls}>{html_text(label)}</a>'
+        return f'<a href="{self.href(to_page, url_quote(fragment))}"{cls}>{html_text(label)}</a>'
+
+    def listed(self, kind: str, value: str) -> str:
+        """An HTML ``<a>`` to a service or tag (``kind``: ``service`` or ``tag``): its own page,
+        or its row in the overview (:meth:`generator.paths.Listings.link`)."""
+        page, fragment = self.listings.link(kind, value)
+        return self.a(page, value, fragment=fragment)
 
     def source_path(self, to_page: str) -> str:
         """``to_page`` relative to this page's folder, as a source path (``../x.md``)."""

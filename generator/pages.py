@@ -8,9 +8,10 @@ ranked recurring problems (:func:`generator.metrics.rank_clusters`); no engine h
   problems that hurt most;
 - ``incidents/index.md``: every incident, newest first, grouped by year (one page per year,
   split in parts of :data:`PAGE_ROWS` rows, once the corpus outgrows one page);
-- ``services/index.md`` and ``services/<service>.md``: incidents per affected service;
+- ``services/index.md`` and ``services/<service>.md``: incidents per affected service (a
+  service of one incident is a row of the overview, :data:`generator.paths.OWN_PAGE_FROM`);
 - ``clusters/index.md`` and ``clusters/<cluster-id>.md``: recurring problems;
-- ``tags/index.md`` and ``tags/<tag>.md``: the tag index and each tag's incidents;
+- ``tags/index.md`` and ``tags/<tag>.md``: the tag index and each tag's incidents (likewise);
 - on every post-mortem page: the summary card above the body, then **Tracked action items**
   and **Related incidents** (:func:`postmortem_page`).
 
@@ -35,8 +36,8 @@ from .escape import html_text, md_text
 from .markup import Links, table
 from .metrics import OPEN_STATUSES, ClusterSummary, newest_first
 from .model import RANKED_BY_FUSED, RANKED_BY_SCORE, SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
-from .paths import (CLUSTERS, HOME, INCIDENTS, SEEN, SERVICES, TAGS, cluster_page, part_page, section_anchors,
-                    service_page, tag_page, year_page)
+from .paths import (CLUSTERS, HOME, INCIDENTS, OWN_PAGE_FROM, SEEN, SERVICES, TAGS, cluster_page, listing_anchor,
+                    part_page, section_anchors, service_page, tag_page, year_page)
 from .sanitize import OWN_MARK
 from .synonyms import Synonyms
 
@@ -87,7 +88,7 @@ def _severity_badge(severity: str) -> str:
 
 def _services(ln: Links, services: Sequence[str], limit: int | None = None) -> str:
     shown = list(services) if limit is None else list(services)[:limit]
-    out = ", ".join(ln.a(service_page(s), s) for s in shown) or "—"
+    out = ", ".join(ln.listed("service", s) for s in shown) or "—"
     if len(services) > len(shown):
         out += f" +{len(services) - len(shown)}"
     return out
@@ -184,7 +185,7 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, interna
             + ('<span class="pmkb-visibility pmkb-visibility--internal" title="left out of the public site">'
                'internal</span> ' if internal else "")
             + f'<span class="pmkb-card__id">{html_text(pm.id)}</span></div>')
-    tags = " ".join(ln.a(tag_page(t), t) for t in pm.tags) or "—"  # chips by CSS (a[href*="tags/"])
+    tags = " ".join(ln.listed("tag", t) for t in pm.tags) or "—"  # chips by CSS (a[href*="tags/"])
     facts = [
         _fact("Date", pm.date.isoformat()),
         _fact("Services", _services(ln, pm.services), wide=True),
@@ -419,9 +420,20 @@ def incident_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, st
     return pages
 
 
-def _named_lists(ln: Links, postmortems: Sequence[Postmortem], values, page_of, overview: str, kind: str,
-                 title_of, intro_of, header: Sequence[str], row_of, overview_head: str, empty: str,
+def _named_lists(ln: Links, postmortems: Sequence[Postmortem], kind: str, values, page_of, overview: str,
+                 title_of, intro_of, columns: Sequence[str], cells_of, overview_head: str, empty: str,
                  order=None) -> dict[str, str]:
+    """The overview of the services or tags (``kind``) and the pages of those that have one.
+
+    Every value is a row of the overview (``values(pm)`` gives a post-mortem's values; the
+    row's cells: the value, its incidents, ``cells_of(items)`` under ``columns``, the newest
+    incident). A value with a page of its own (``ln.listings.has_page``) links to it, and the
+    page (``page_of(value)``, :func:`split_pages`) lists its incidents; any other value's name
+    carries the id :func:`generator.paths.listing_anchor`, which every link to it points at.
+
+    Raises:
+        ValueError: the page of a value would be the overview itself (a service named ``index``).
+    """
     by_value: dict[str, list[Postmortem]] = defaultdict(list)
     for pm in newest_first(postmortems):
         for value in dict.fromkeys(values(pm)):
@@ -429,17 +441,29 @@ def _named_lists(ln: Links, postmortems: Sequence[Postmortem], values, page_of, 
     pages: dict[str, str] = {}
     rows = []
     index = ln.at(overview)
+    rowed = False
     for value in sorted(by_value, key=(lambda v: order(v, by_value[v])) if order else None):
-        if page_of(value) == overview:
-            raise ValueError(f"{overview}: the page of {kind} {value!r} collides with the {kind} overview; "
-                             f"rename the {kind}")
         items = by_value[value]
-        rows.append(row_of(index, value, items))
-        pages.update(split_pages(ln, page_of(value), title_of(value),
-                                 lambda here, value=value, n=len(items): intro_of(here, value, n), items))
+        if ln.listings.has_page(kind, value):
+            if page_of(value) == overview:
+                raise ValueError(f"{overview}: the page of {kind} {value!r} collides with the {kind} overview; "
+                                 f"rename the {kind}")
+            name = index.a(page_of(value), value)
+            pages.update(split_pages(ln, page_of(value), title_of(value),
+                                     lambda here, value=value, n=len(items): intro_of(here, value, n), items))
+        else:
+            rowed = True
+            name = f'<span id="{html_text(listing_anchor(kind, value))}">{html_text(value)}</span>'
+        latest = items[0]
+        rows.append((name, str(len(items)), *cells_of(items),
+                     index.a(latest.path, f"{latest.date.isoformat()} · {latest.id}")))
     title = overview_head.split("\n", 1)[0]
+    few = "one incident" if OWN_PAGE_FROM == 2 else f"fewer than {OWN_PAGE_FROM} incidents"
+    note = (f"<p>A {kind} of {few} has no page of its own: <em>Latest</em> links to the incident.</p>\n\n"
+            if rowed else "")
+    header = (kind.capitalize(), "Incidents", *columns, "Latest")
     pages[overview] = (front_matter(title) + f"# {overview_head.format(n=len(by_value))}\n\n"
-                       + (table(header, rows, html=True) if by_value else empty))
+                       + (note + table(header, rows, html=True) if by_value else empty))
     return pages
 
 
@@ -450,36 +474,34 @@ def _most_incidents_first(value: str, items: Sequence[Postmortem]) -> tuple:
 
 
 def service_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
-    """One page per service (its incidents, newest first) and the services overview, the
-    services with the most incidents first (:func:`_most_incidents_first`).
+    """The services overview (every service: incidents, SEV1, latest incident; the most
+    incidents first, :func:`_most_incidents_first`) and a page for each service with one
+    (``ln.listings``, :data:`generator.paths.OWN_PAGE_FROM`): its incidents, newest first.
 
     Raises:
         ValueError: a service's page would be the overview (a service named ``index``).
     """
     return _named_lists(
-        ln, postmortems, lambda pm: pm.services, service_page, SERVICES, "service", lambda s: s,
+        ln, postmortems, "service", lambda pm: pm.services, service_page, SERVICES, lambda s: s,
         lambda here, s, n: (f"<p>{n} incidents affected <strong>{html_text(s)}</strong>, newest first. "
                             f"{here.a(SERVICES, 'All services')}</p>\n\n"),
-        ("Service", "Incidents", "SEV1", "Latest"),
-        lambda index, s, items: (index.a(service_page(s), s), str(len(items)),
-                                 str(sum(p.severity == "SEV1" for p in items)), items[0].date.isoformat()),
+        ("SEV1",), lambda items: (str(sum(p.severity == "SEV1" for p in items)),),
         "Services\n\n{n} services, with the incidents that affected them: the most incidents first "
         "(then the most SEV1, then by name).", "", _most_incidents_first)
 
 
 def tag_pages(ln: Links, postmortems: Sequence[Postmortem]) -> dict[str, str]:
-    """The tag index (tag, count; the most used first) and one page per tag: its incidents,
-    newest first.
+    """The tag index (every tag: incidents, latest incident; the most used first) and a page
+    for each tag with one (``ln.listings``): its incidents, newest first.
 
     Raises:
         ValueError: a tag's page would be the tag index (a tag named ``index``).
     """
     return _named_lists(
-        ln, postmortems, lambda pm: pm.tags, tag_page, TAGS, "tag", lambda t: f"Tag: {t}",
+        ln, postmortems, "tag", lambda pm: pm.tags, tag_page, TAGS, lambda t: f"Tag: {t}",
         lambda here, t, n: (f"<p>{n} incidents tagged <strong>{html_text(t)}</strong>, newest first. "
                             f"{here.a(TAGS, 'All tags')}</p>\n\n"),
-        ("Tag", "Incidents"),
-        lambda index, t, items: (index.a(tag_page(t), t), str(len(items))),
+        (), lambda items: (),
         "Tags\n\n{n} tags, the most used first.", "No tags yet.\n", _most_incidents_first)
 
 

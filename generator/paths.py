@@ -12,6 +12,7 @@ engine turns ``a/b.md`` into the URL ``a/b/`` (``use_directory_urls``) or ``a/b.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 HOME = "index.md"
@@ -48,6 +49,65 @@ def service_page(service: str) -> str:
 def tag_page(tag: str) -> str:
     """Docs-relative path of a tag's listing page: ``tags/<tag>.md``."""
     return f"tags/{tag}.md"
+
+
+OWN_PAGE_FROM = 2
+"""A service or tag gets a page of its own from this many published incidents on; one used
+by fewer is a row of its overview (:data:`SERVICES`, :data:`TAGS`) with an anchor
+(:func:`listing_anchor`). Most values name one incident (the shipped corpus: 255 of 290), and a
+page that lists one incident repeats that incident's card: rows keep the site small and quick
+to build without losing a link."""
+
+
+def listing_anchor(kind: str, value: str) -> str:
+    """Id of the row of ``value`` in its overview: ``listing_anchor("service", "edge-proxy")``
+    is ``service-edge-proxy`` (``kind`` is ``service`` or ``tag``)."""
+    return f"{kind}-{value}"
+
+
+class Listings:
+    """Which services and tags have a page of their own, and where a link to one goes.
+
+    Args:
+        counts: ``{(kind, value): published incidents}`` with ``kind`` ``service`` or ``tag``
+            (:meth:`of` counts them); ``None``: every value has its own page (a page written
+            without the corpus at hand, e.g. ``pmkb report``).
+    """
+
+    _OVERVIEW = {"service": SERVICES, "tag": TAGS}
+    _PAGE = {"service": service_page, "tag": tag_page}
+
+    def __init__(self, counts: "Counter[tuple[str, str]] | dict[tuple[str, str], int] | None" = None):
+        self.counts = counts
+
+    @classmethod
+    def of(cls, postmortems: Iterable) -> "Listings":
+        """The listings of the published ``postmortems`` (objects with ``services`` and ``tags``
+        lists; a value listed twice in one post-mortem counts once)."""
+        counts: Counter[tuple[str, str]] = Counter()
+        for pm in postmortems:
+            counts.update(("service", s) for s in dict.fromkeys(pm.services))
+            counts.update(("tag", t) for t in dict.fromkeys(pm.tags))
+        return cls(counts)
+
+    def has_page(self, kind: str, value: str) -> bool:
+        """Whether ``value`` gets its own page: used by :data:`OWN_PAGE_FROM` published
+        incidents or more (always, without counts)."""
+        return self.counts is None or self.counts.get((kind, value), 0) >= OWN_PAGE_FROM
+
+    def link(self, kind: str, value: str) -> tuple[str, str]:
+        """Where a link to ``value`` goes: ``(docs-relative page, fragment)``. Its own page and
+        ``""``; else its row in the overview and :func:`listing_anchor`; the overview and ``""``
+        when no published incident uses it (a draft's value).
+
+        Raises:
+            KeyError: ``kind`` is not ``service`` or ``tag``.
+        """
+        if self.has_page(kind, value):
+            return self._PAGE[kind](value), ""
+        if self.counts.get((kind, value), 0) == 0:
+            return self._OVERVIEW[kind], ""
+        return self._OVERVIEW[kind], listing_anchor(kind, value)
 
 
 def cluster_page(cluster_id: str) -> str:

@@ -44,7 +44,7 @@ from .material import page_title
 from .metrics import build_report
 from .model import Postmortem, RelatedLink
 from .pages import PostmortemPage
-from .paths import REPORTS, SEEN
+from .paths import REPORTS, SEEN, Listings
 from .synonyms import Synonyms
 
 ASSETS = "assets/pmkb"
@@ -153,7 +153,7 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
     by_id = {pm.id: pm for pm in published}
     report = build_report(published, analysis.clusters, options.today, warnings=analysis.warnings)
     ranked = report.clusters
-    ln = Links(options.use_directory_urls, from_source=options.links_from_source)
+    ln = Links(options.use_directory_urls, from_source=options.links_from_source, listings=Listings.of(published))
     source = SiteSource(nav=[dict(item) for item in pages.NAV] + [{"Reports": REPORTS}],
                         nav_appended=[{"Reports": REPORTS}])
     seen_model = None

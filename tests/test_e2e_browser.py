@@ -349,3 +349,39 @@ def test_an_exact_id_in_the_search_box_opens_its_page(browser, served):
     assert page.locator(".pmkb-card__id").inner_text() == EXPECTED_HIT
     assert page.url == urljoin(base, target["url"])
     page.close()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE], ids=["wide", "phone"])
+def test_a_card_link_to_a_service_of_one_incident_shows_its_row(browser, served, viewport):
+    """A service of one incident is a row of the services overview, not a page: the card's link
+    (services/#service-x) must show that row, although the table shows only its first rows."""
+    base, root = served
+    exported = json.loads((root / "api" / "postmortems.json").read_text(encoding="utf-8"))["postmortems"]
+    uses: dict[str, list[dict]] = {}
+    for record in exported:
+        for service in record["services"]:
+            uses.setdefault(service, []).append(record)
+    # The overview lists the most incidents first: the last service of one incident is the last row.
+    single = [s for s, records in uses.items() if len(records) == 1]
+    assert len(uses) > 60 and single, "the shipped corpus no longer has a long services overview"
+    service = max(single, key=lambda s: (uses[s][0]["severity"] != "SEV1", s))
+    record = uses[service][0]
+    page = browser.new_page(viewport=viewport)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(urljoin(base, record["url"]))
+    link = page.locator(f'.pmkb-card a[href$="#service-{service}"]')
+    assert link.count() == 1
+    link.click()
+    page.wait_for_selector(f"tr.pmkb-target #service-{service}", timeout=10000)
+    row = page.locator("tr.pmkb-target")
+    assert row.count() == 1 and row.is_visible()
+    _wait_for(lambda: row.evaluate("r => { const b = r.getBoundingClientRect(); "
+                                   "return b.top >= 0 && b.bottom <= innerHeight; }"))
+    assert row.evaluate("r => { const b = r.getBoundingClientRect(); return b.top >= 0 && b.bottom <= innerHeight; }")
+    latest = row.locator("td").last.locator("a")
+    assert latest.inner_text() == f"{record['date']} · {record['id']}"
+    assert urljoin(page.url, latest.get_attribute("href")) == urljoin(base, record["url"])
+    _shot(page, f"service-row-{viewport['width']}", full_page=False)
+    assert errors == []
+    page.close()

@@ -106,9 +106,47 @@ def test_services_and_tags_overviews_list_the_most_incidents_first():
 
 
 def test_generated_pages_refuse_a_service_named_like_the_overview():
+    # Two incidents: a service of one incident is a row of the overview, not a page.
     with pytest.raises(ValueError, match="services/index.md: the page of service 'index' collides"):
-        render.render_site([pm(1, services=("index",))], Analysis(postmortems=[]),
+        render.render_site([pm(1, services=("index",)), pm(2, services=("index",))], Analysis(postmortems=[]),
                            render.SiteOptions("KB", dt.date(2025, 1, 1)))
+    one = render.render_site([pm(1, services=("index",))], Analysis(postmortems=[]),
+                             render.SiteOptions("KB", dt.date(2025, 1, 1)))
+    assert '<span id="service-index">index</span>' in one.pages["services/index.md"]
+
+
+def test_a_service_or_tag_of_one_incident_is_a_row_of_its_overview_and_links_point_at_it():
+    def incident(i: int, services, tags=(), severity: str = "SEV2") -> Postmortem:
+        base = pm(i, services=services)
+        base.severity, base.tags = severity, list(tags)
+        return base
+
+    incidents = [incident(1, ("dns", "billing"), ("tls",)), incident(2, ("dns",), ("tls", "cert")),
+                 incident(3, ("dns",), (), "SEV1")]
+    site = render.render_site(incidents, Analysis(postmortems=[]), render.SiteOptions("KB", dt.date(2025, 1, 1)))
+    assert sorted(p for p in site.pages if p.startswith(("services/", "tags/"))) == [
+        "services/dns.md", "services/index.md", "tags/index.md", "tags/tls.md"]
+    services = site.pages["services/index.md"]
+    rows = re.findall(r"<tr>(.*?)</tr>", services.split("<tbody>")[1])
+    assert rows == [
+        '<td><a href="dns/">dns</a></td> <td>3</td> <td>1</td> '
+        '<td><a href="../2024-01-04-inc-3/">2024-01-04 · PM-2024-0003</a></td>',
+        '<td><span id="service-billing">billing</span></td> <td>1</td> <td>0</td> '
+        '<td><a href="../2024-01-02-inc-1/">2024-01-02 · PM-2024-0001</a></td>']
+    assert "<th>Service</th> <th>Incidents</th> <th>SEV1</th> <th>Latest</th>" in services
+    assert "A service of one incident has no page of its own: <em>Latest</em> links to the incident." in services
+    tags = site.pages["tags/index.md"]
+    assert re.findall(r"<tr>(.*?)</tr>", tags.split("<tbody>")[1]) == [
+        '<td><a href="tls/">tls</a></td> <td>2</td> <td><a href="../2024-01-03-inc-2/">2024-01-03 · PM-2024-0002</a></td>',
+        '<td><span id="tag-cert">cert</span></td> <td>1</td> '
+        '<td><a href="../2024-01-03-inc-2/">2024-01-03 · PM-2024-0002</a></td>']
+    # The card of a post-mortem links to the page of a value with one and to the row of any other.
+    card = site.postmortems["2024-01-02-inc-1.md"].source()
+    assert '<a href="../services/dns/">dns</a>, <a href="../services/#service-billing">billing</a>' in card
+    card = site.postmortems["2024-01-03-inc-2.md"].source()
+    assert '<a href="../tags/tls/">tls</a> <a href="../tags/#tag-cert">cert</a>' in card
+    # Every value with a page of its own: no note above the table.
+    assert "has no page of its own" not in pages.service_pages(Links(), incidents)["services/index.md"]
 
 
 def test_compact_template_drops_indentation_and_block_line_breaks_but_keeps_preformatted_text():

@@ -8,7 +8,8 @@
       data-label this script copies from the header onto every cell; no column is hidden).
       Tables (two columns or more) of more than FILTER_FROM rows get
       a filter box (every word must appear in the row) and a sort menu; their headers sort too.
-      Long tables show the first ROWS_PHONE / ROWS_WIDE matching rows and a button for the rest.
+      Long tables show the first ROWS_PHONE / ROWS_WIDE matching rows and a button for the rest;
+      a link to a row (#service-x) shows and highlights it, whatever the filter hid.
    2. Search (Material's and Zensical's): Enter on an exact incident id (PM-2017-001, any case)
       opens that incident's page instead of the best text match, and every result of an
       incident page shows the incident's date and severity. The incidents' ids, pages, dates
@@ -230,6 +231,30 @@
       if (query.addEventListener) query.addEventListener("change", apply);
     }
     apply();
+
+    // A link to a row (services/#service-x: a service of one incident has a row, not a page)
+    // must show that row even when the filter or "show all" hides it.
+    function reveal() {
+      if (!table.isConnected || !location.hash) return;
+      var id;
+      try { id = decodeURIComponent(location.hash.slice(1)); } catch (err) { return; }
+      var target = document.getElementById(id);
+      var row = target && table.contains(target) ? target.closest("tr") : null;
+      if (!row) return;
+      if (row.hidden) {
+        filter.value = "";
+        state.words = [];
+        state.all = true;
+        apply();
+      }
+      Array.prototype.forEach.call(table.querySelectorAll("tr.pmkb-target"), function (r) {
+        r.classList.remove("pmkb-target");
+      });
+      row.classList.add("pmkb-target");
+      target.scrollIntoView();
+    }
+    reveal();
+    window.addEventListener("hashchange", reveal);
   }
 
   function enhanceTables() {
