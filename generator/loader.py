@@ -73,6 +73,7 @@ class SourceFile:
     secrets: tuple[str, ...] = ()
     redactor: object = None  # a generator.scan.Redactor of ``secrets`` once they are known
     clean_scan: str | None = None  # SecretScanner.input_key of a scan that found nothing (cached)
+    written_id: str | None = None  # the top-level ``id:`` line's value as written (read even when the YAML fails)
     # per code: how many problems were recorded; (index, count, level) of its "more" summary
     _counts: dict[str, int] = field(default_factory=dict, repr=False)
     _overflow: dict[str, tuple[int, int, str]] = field(default_factory=dict, repr=False)
@@ -356,6 +357,7 @@ def _split_front_matter(src: SourceFile) -> None:
     src.body = "\n".join(lines[close + 1:])
     src.body_line = close + 2
     fm_lines = lines[1:close]
+    src.written_id = written_id(fm_lines)
     yaml_text = "\n".join(fm_lines)
     if not yaml_text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in fm_lines):
         src.problem(1, 1, None, "error", "front-matter-empty",
@@ -381,6 +383,20 @@ def _split_front_matter(src: SourceFile) -> None:
                     "write one 'field: value' per line, e.g. 'id: PM-2024-001'")
         return
     src.data = _Constructor(src, may_have_tags="!" in yaml_text).mapping(node, "")
+
+
+_ID_LINE = re.compile(r"""id:[ \t]*(["']?)([A-Za-z0-9][A-Za-z0-9._-]*)\1[ \t]*(?:#.*)?$""")
+
+
+def written_id(fm_lines: list[str]) -> str | None:
+    """The value of the first top-level ``id:`` line of a front-matter block (plain or quoted),
+    read line by line without YAML: a file whose YAML does not parse still holds its id, and
+    the next free id must not be that one. ``None`` when there is no such line."""
+    for line in fm_lines:
+        if line.startswith("id:"):
+            m = _ID_LINE.match(line)
+            return m.group(2) if m else None
+    return None
 
 
 def _refuse_tabs(src: SourceFile, fm_lines: list[str]) -> bool:

@@ -1528,6 +1528,8 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
     for pid, relpath, line in others:
         by_id.setdefault(pid, []).append((relpath, line, None))
     taken = set(by_id)
+    # A file whose front matter does not parse still holds the id it writes: never suggest it.
+    taken.update(src.written_id for src, _, _ in sources if not isinstance(src.data, dict) and src.written_id)
     highest = _highest_numbers(taken)
     for pid, holders in by_id.items():
         if len(holders) < 2:
@@ -1791,13 +1793,18 @@ def skipped_files(paths: list[Path], settings: Settings) -> tuple[list[str], lis
 
 
 def corpus_ids(folder: Path, settings: Settings) -> set[str]:
-    """Every ``id`` written in the post-mortems under ``folder`` (files that fail to load skipped).
+    """Every ``id`` written in the post-mortems under ``folder``: the parsed ``id`` field, or,
+    in a file whose front matter does not parse, its ``id:`` line
+    (:func:`generator.loader.written_id`).
 
     Used by ``pmkb new`` to pick the next free id without running the full validation.
     """
     ids: set[str] = set()
     for file, _ in collect_files([folder], settings):
         src = read_source(file, display_path(file))
-        if isinstance(src.data, dict) and isinstance(src.data.get("id"), str):
-            ids.add(src.data["id"].strip())
+        if isinstance(src.data, dict):
+            if isinstance(src.data.get("id"), str):
+                ids.add(src.data["id"].strip())
+        elif src.written_id:
+            ids.add(src.written_id)
     return ids

@@ -158,6 +158,15 @@ def test_new_ids_follow_the_highest_of_the_year(runner, tmp_path, monkeypatch):
     assert "id: PM-2024-018\n" in text
 
 
+def test_new_skips_the_id_of_a_file_whose_yaml_does_not_parse(runner, tmp_path, monkeypatch):
+    broken = VALID.replace("id: PM-2024-017", "id: PM-2024-018").replace("title: ", 'title: "')
+    write_corpus(tmp_path, {NAME: VALID, "2024-05-01-broken.md": broken})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["new", "Second one", "--service", "api", "--date", "2024-06-01", "--no-input"])
+    assert result.exit_code == 0, result.output
+    assert "id: PM-2024-019\n" in Path(result.output.strip()).read_text()
+
+
 def test_new_never_overwrites(runner, tmp_path, monkeypatch):
     write_corpus(tmp_path, {})
     monkeypatch.chdir(tmp_path)

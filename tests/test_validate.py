@@ -278,6 +278,30 @@ def test_duplicate_id_names_both_files_and_suggests_the_next_free_id(tmp_path):
     assert result.problems[0].fix == "give one of them the next free id, PM-2024-018"
 
 
+def test_next_free_id_skips_the_id_of_a_file_whose_yaml_does_not_parse(tmp_path):
+    """Tester finding: the suggestion was an id that a file with a YAML error holds."""
+    other = VALID.replace("2024-03-14", "2024-05-02").replace("due: 2024-04-30", "due: 2024-06-30")
+    broken = (VALID.replace("id: PM-2024-017", "id: 'PM-2024-018'  # next")
+              .replace("title: Checkout API down", 'title: "Checkout API down'))
+    result = check(tmp_path, VALID, extra={"2024-05-02-search-down.md": other, "2024-06-01-broken.md": broken})
+    assert [(Path(p.path).name, p.line, p.code) for p in result.problems] == [
+        ("2024-03-14-checkout-tls-expiry.md", 2, "duplicate-id"),
+        ("2024-05-02-search-down.md", 2, "duplicate-id"),
+        ("2024-06-01-broken.md", 3, "yaml-syntax"),
+    ]
+    assert result.problems[0].fix == "give one of them the next free id, PM-2024-019"
+
+
+def test_written_id_reads_the_top_level_id_line_without_yaml():
+    from generator.loader import written_id
+
+    assert written_id(["title: x", "id: PM-2024-007", "id: PM-2024-009"]) == "PM-2024-007"
+    assert written_id(['id: "INC-2023-12"   # comment']) == "INC-2023-12"
+    assert written_id(["  id: PM-2024-001", "related: [PM-2024-002]"]) is None   # not top level
+    assert written_id(["id: [PM-2024-001"]) is None                                # not an id
+    assert written_id(["id: 'PM-2024-001\""]) is None                              # quotes differ
+
+
 def test_next_free_id():
     assert next_free_id({"PM-2024-052", "PM-2024-007", "PM-2023-900", "INC-2024-999"}, "PM-2024-052") == "PM-2024-053"
     assert next_free_id(set(), "PM-2025-000") == "PM-2025-001"
