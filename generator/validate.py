@@ -29,7 +29,9 @@ from .inventory import ATTACHMENT, PAGE, POSTMORTEM, UNPUBLISHED, Entry, Invento
 from .loader import (YAML11_SURPRISES, SourceFile, _enclosing_key, _parent_path, child_path, path_parts, path_step,
                      read_attachment, read_page, read_source)
 from .model import (
+    NOTES_SECTIONS,
     REQUIRED_FINAL_SECTIONS,
+    STANDARD_SECTIONS,
     TIMESTAMP_FIELDS,
     VISIBILITIES,
     ActionItem,
@@ -1062,6 +1064,18 @@ def _check_final_sections(src: SourceFile, sections: list[scan.Section]) -> None
             src.problem(section.line, None, None, "error", "section-empty",
                         f"status is 'final' but the '## {name}' section is empty",
                         f"write the {name.lower()} section, or set status: in-review until it is written")
+    for section in sections:
+        key = scan.section_key(section.title)
+        if key in _OPTIONAL_SECTION_KEYS and scan.is_placeholder(section.text):
+            src.problem(section.line, None, None, "warning", "section-unwritten",
+                        f"status is 'final' but the optional '## {section.title}' section is empty "
+                        "(nothing but the template's hint)",
+                        f"write the {section.title.lower()} section, or delete its heading")
+
+
+_OPTIONAL_SECTION_KEYS = frozenset(scan.section_key(name) for name in (*STANDARD_SECTIONS, *NOTES_SECTIONS)
+                                   if name not in REQUIRED_FINAL_SECTIONS)
+"""The standard sections a final post-mortem may leave out (format v1) but not leave empty."""
 
 
 # --- the corpus ----------------------------------------------------------------------------

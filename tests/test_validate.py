@@ -261,6 +261,23 @@ def test_placeholders_count_as_empty(tmp_path, placeholder):
     assert problems(result) == [(NAME, 29, None, "error", "section-empty")]
 
 
+def test_final_warns_about_an_optional_section_left_empty(tmp_path):
+    """Tester finding: a final post-mortem kept the template's empty Timeline and Notes."""
+    text = VALID.rstrip("\n") + ("\n\n## Timeline\n\n<!-- Times in UTC. -->\n\n## Detection\n\nAn alert fired.\n"
+                                "\n## notes\n\n- TODO\n")
+    result = check(tmp_path, text)
+    lines = text.split("\n")
+    assert problems(result) == [
+        (NAME, lines.index("## Timeline") + 1, None, "warning", "section-unwritten"),
+        (NAME, lines.index("## notes") + 1, None, "warning", "section-unwritten"),
+    ]
+    assert result.problems[0].message == ("status is 'final' but the optional '## Timeline' section is empty "
+                                          "(nothing but the template's hint)")
+    assert result.problems[1].fix == "write the notes section, or delete its heading"
+    draft = check(tmp_path, text.replace("status: final", "status: draft"))
+    assert draft.problems == []
+
+
 def test_draft_may_have_empty_sections(tmp_path):
     text = VALID.replace("status: final", "status: draft").replace("## Impact\n", "")
     assert check(tmp_path, text).problems == []
