@@ -61,6 +61,7 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
     from .render import report_day
 
     postmortems = [pm for pm in result.postmortems if pm.id in result.valid_ids]
+    today_is_latest = today is None and settings.today == "latest"
     if today is None:  # the 'today' option: a day, or the latest incident's (as the site's reports)
         today = report_day(settings.today, published(postmortems))
         if since is not None and since > today:
@@ -89,7 +90,8 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
 
         analysis = analyse(postmortems, settings, cache=Cache(settings.cache_path()))
         clusters, warnings = analysis.clusters, analysis.warnings
-    rep = build_report(postmortems, clusters, today, since=since, warnings=warnings, drafts_left_out=drafts)
+    rep = build_report(postmortems, clusters, today, since=since, warnings=warnings, drafts_left_out=drafts,
+                       today_is_latest=today_is_latest)
     for warning in warnings:
         emit(f"note: {warning}", err=True)
     if fmt == "json":

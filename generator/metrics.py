@@ -666,6 +666,10 @@ class Report:
     drafts_left_out: int = 0
     """Draft post-mortems the caller left out (``pmkb report`` without ``--include-drafts``);
     the pages say so next to their scope line, so "no incidents" never hides them."""
+    today_is_latest: bool = False
+    """``today`` is the latest incident's date (the ``today: latest`` option), not the day of
+    the build: the pages say so beside "As of", so a knowledge base that copied the demo's
+    option sees why its figures stop at that day."""
 
     def as_dict(self) -> dict:
         """The report as JSON-ready data (seconds, ISO dates)."""
@@ -696,7 +700,8 @@ class Report:
 
 
 def build_report(postmortems: Sequence[Postmortem], clusters: Sequence[Cluster], today: dt.date,
-                 since: dt.date | None = None, warnings: Sequence[str] = (), drafts_left_out: int = 0) -> Report:
+                 since: dt.date | None = None, warnings: Sequence[str] = (), drafts_left_out: int = 0,
+                 today_is_latest: bool = False) -> Report:
     """Compute every figure.
 
     Args:
@@ -706,6 +711,7 @@ def build_report(postmortems: Sequence[Postmortem], clusters: Sequence[Cluster],
         since: keep only incidents dated on or after it (``None``: all).
         drafts_left_out: how many drafts the caller removed from ``postmortems`` (shown on
             every page, with how to include them).
+        today_is_latest: ``today`` came from the ``today: latest`` option (said on every page).
 
     A recurring problem with an incident in the window is shown with its whole history; the
     headline count of incidents it accounts for counts only those in the window. (``pmkb report
@@ -728,7 +734,7 @@ def build_report(postmortems: Sequence[Postmortem], clusters: Sequence[Cluster],
         ttr={k: duration_stats(v, "ttr") for k, v in by_sev.items()},
         services=counts_by_service(window), triggers=counts_by_trigger(window),
         coverage=data_quality(window), ledger=ledger, owners=owner_summary(ledger),
-        warnings=list(warnings), drafts_left_out=drafts_left_out,
+        warnings=list(warnings), drafts_left_out=drafts_left_out, today_is_latest=today_is_latest,
     )
 
 

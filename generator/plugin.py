@@ -280,7 +280,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         options = SiteOptions(config.site_name, report_day(self.settings.today, published), config.use_directory_urls,
                               config.site_url or None,
                               self.settings.min_score, internal=internal_ids(shown, default_visibility),
-                              synonyms=self.settings.search_synonyms())
+                              synonyms=self.settings.search_synonyms(),
+                              today_is_latest=self.settings.today == "latest")
         started = time.perf_counter()
 
         def render() -> tuple[SiteSource, list[tuple[str, str]]]:

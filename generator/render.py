@@ -75,6 +75,8 @@ class SiteOptions:
     site gets none of them, :func:`generator.audience.for_audience`)."""
     synonyms: Synonyms | None = None
     """The search synonyms (:func:`generator.synonyms.build` of the options); ``None``: none."""
+    today_is_latest: bool = False
+    """``today`` is the latest incident's date (``today: latest``); the reports say so."""
 
 
 @dataclass
@@ -151,7 +153,8 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
             ``index``), naming both.
     """
     by_id = {pm.id: pm for pm in published}
-    report = build_report(published, analysis.clusters, options.today, warnings=analysis.warnings)
+    report = build_report(published, analysis.clusters, options.today, warnings=analysis.warnings,
+                          today_is_latest=options.today_is_latest)
     ranked = report.clusters
     ln = Links(options.use_directory_urls, from_source=options.links_from_source, listings=Listings.of(published))
     source = SiteSource(nav=[dict(item) for item in pages.NAV] + [{"Reports": REPORTS}],

@@ -131,7 +131,9 @@ def _as_of(report: Report) -> str:
     if report.drafts_left_out:
         drafts = (f" {_plural(report.drafts_left_out, 'draft post-mortem')} left out: run with `--include-drafts` "
                   "to count drafts.")
-    return f"*As of {report.today.isoformat()} (UTC){since}.{drafts}*\n"
+    anchor = (", the date of the latest incident (the option `today: latest`; without it, the day of the build)"
+              if report.today_is_latest else "")
+    return f"*As of {report.today.isoformat()} (UTC){anchor}{since}.{drafts}*\n"
 
 
 PERCENTILE_NOTE = ("Median and p90 use the nearest-rank method: sort the n known values and take the one at "

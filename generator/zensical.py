@@ -200,7 +200,8 @@ class Project:
                               report_day(self.settings.today, published),
                               self.use_directory_urls, self.config.get("site_url") or None, self.settings.min_score,
                               links_from_source=True, internal=internal_ids(postmortems, default_visibility),
-                              synonyms=self.settings.search_synonyms())
+                              synonyms=self.settings.search_synonyms(),
+                              today_is_latest=self.settings.today == "latest")
 
         def render():
             messages: list[tuple[str, str]] = []

@@ -148,8 +148,13 @@ def test_the_shipped_reports_are_anchored_to_the_latest_incident(tmp_path):
     assert report["today"] == latest == "2025-11-18"
     done = subprocess.run([sys.executable, "-c", "from generator.cli import main; main()", "report"], cwd=tmp_path,
                           capture_output=True, text=True)
-    assert "*As of 2025-11-18 (UTC).*" in done.stdout
+    # Tester finding: a team that copies the demo's mkdocs.yml must see why its figures stop there.
+    assert ("*As of 2025-11-18 (UTC), the date of the latest incident (the option `today: latest`; without it, "
+            "the day of the build).*") in done.stdout
     assert "In the last 12 months: **1 incident** (SEV1 1)." in done.stdout
+    given = subprocess.run([sys.executable, "-c", "from generator.cli import main; main()", "report", "--today",
+                            "2025-12-01"], cwd=tmp_path, capture_output=True, text=True)
+    assert "*As of 2025-12-01 (UTC).*" in given.stdout
 
 
 def test_an_error_page_escapes_and_masks_what_it_quotes(tmp_path):

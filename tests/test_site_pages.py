@@ -264,3 +264,14 @@ def test_related_incidents_say_what_orders_them_and_print_that_number():
     html = pages.related_section(ln, me, plain, by_id, None, 0.05, "related-incidents")
     assert '<small>Ranked by score: TF-IDF cosine similarity (0..1).</small>' in html
     assert re.findall(r"· (score [0-9.]+)", html) == ["score 0.14", "score 0.12"]
+
+
+def test_reports_say_when_today_is_the_latest_incident():
+    """Tester finding: a team that copied the demo's `today: latest` saw figures stop at its last incident."""
+    incidents = [pm(1), pm(40)]
+    note = ", the date of the latest incident (the option `today: latest`; without it, the day of the build)"
+    latest = render.render_site(incidents, Analysis(postmortems=[]),
+                                render.SiteOptions("KB", dt.date(2024, 2, 10), today_is_latest=True))
+    assert f"*As of 2024-02-10 (UTC){note}.*" in latest.pages["reports/index.md"]
+    given = render.render_site(incidents, Analysis(postmortems=[]), render.SiteOptions("KB", dt.date(2024, 2, 10)))
+    assert "*As of 2024-02-10 (UTC).*" in given.pages["reports/index.md"]
