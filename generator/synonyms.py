@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from .labels import stem
+
 BUILTIN: tuple[tuple[str, ...], ...] = (
     # Time and calendars
     ("leap second", "extra second", "inserted second", "leap-second insertion"),
@@ -248,32 +250,16 @@ class Synonyms:
         return None if index is None else self.groups[index][0]
 
 
-_ES_PLURAL = re.compile(r"(?:ss|sh|ch|x|z)e$")
-
-
-def singular(word: str) -> str:
-    """A word of :func:`words` (its plural ``s`` already dropped) with the rest of an English
-    ``-es``/``-ies`` plural folded too: ``patche`` -> ``patch``, ``boxe`` -> ``box``,
-    ``addresse`` -> ``address``, ``proxie`` -> ``proxy``.
-
-    The fold is applied to both sides of a comparison, so a word whose singular ends so is
-    folded alike (``cache`` and ``caches`` both give ``cach``): it makes words comparable, it
-    does not spell them. Only for values (:func:`canonical_terms`): texts keep :func:`words`,
-    which the browser's search mirrors.
-    """
-    if len(word) > 4 and word.endswith("ie"):
-        return word[:-2] + "y"
-    if len(word) > 3 and _ES_PLURAL.search(word):
-        return word[:-1]
-    return word
-
-
 def canonical_terms(value: str, synonyms: Synonyms) -> tuple[str, ...]:
     """A kebab-case value (service, tag, trigger) as comparable words: its words, with every
-    run of words that is a synonym replaced by its group's first term, the other words'
-    plurals folded (:func:`singular`), and sorted (``certificate-lapsed`` and
-    ``expired-certificate`` both give ``("certificate expiry",)``; ``dns-proxies`` and
-    ``dns-proxy`` both give ``("dns", "proxy")``)."""
+    run of words that is a synonym replaced by its group's first term, the other words reduced
+    to their Snowball (Porter 2) English stem (:func:`generator.labels.stem`), and sorted
+    (``certificate-lapsed`` and ``expired-certificate`` both give ``("certificate expiry",)``;
+    ``dns-proxies`` and ``dns-proxy`` both give ``("dns", "proxi")``; ``deploy`` and
+    ``deployment`` both give ``("deploy",)``).
+
+    The stems make values comparable, they do not spell them: both sides of a comparison are
+    stemmed. Only for values: texts keep :func:`words`, which the browser's search mirrors."""
     tokens = words(value.replace("-", " "))
     out: list[str] = []
     i = 0
@@ -285,7 +271,7 @@ def canonical_terms(value: str, synonyms: Synonyms) -> tuple[str, ...]:
                 i += n
                 break
         else:
-            out.append(singular(tokens[i]))
+            out.append(stem(tokens[i]))
             i += 1
     return tuple(sorted(set(out)))
 

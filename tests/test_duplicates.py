@@ -107,7 +107,7 @@ def test_measured_threshold_holds_on_the_benchmark_pairs():
     structured = [r for r in rows if r["structure"]]
     same = sorted(r["score"] for r in structured if r["label"] == "same")
     other = sorted(r["score"] for r in structured if r["label"] != "same")
-    assert len(same) == 24 and [round(s, 3) for s in same[:3]] == [0.343, 0.386, 0.415]
+    assert len(same) == 24 and [round(s, 3) for s in same[:3]] == [0.340, 0.386, 0.415]
     assert round(other[-1], 3) == 0.395 < SAME_INCIDENT_THRESHOLD
     flagged = {frozenset((s.a, s.b)) for s in bench.find_same_incidents(pms, index)}
     same_pairs = {frozenset((r["a"], r["b"])) for r in rows if r["label"] == "same"}
