@@ -346,6 +346,7 @@ def _split_front_matter(src: SourceFile) -> None:
             break  # a Markdown heading inside the block: the closing '---' was forgotten
     if close is None:
         heading = next((i for i in range(1, len(lines)) if _HEADING_IN_YAML.match(lines[i])), None)
+        src.written_id = written_id(lines[1:heading] if heading is not None else lines[1:])
         where = (f"before the Markdown heading on line {heading + 1}" if heading is not None
                  else "before the end of the file")
         src.problem(1, 1, None, "error", "front-matter-unclosed",

@@ -307,6 +307,11 @@ def test_next_free_id_skips_the_id_of_a_file_whose_yaml_does_not_parse(tmp_path)
         ("2024-06-01-broken.md", 3, "yaml-syntax"),
     ]
     assert result.problems[0].fix == "give one of them the next free id, PM-2024-019"
+    unclosed = broken.replace("title: \"Checkout API down", "title: Checkout API down").replace("---\n\n## Summary",
+                                                                                           "\n## Summary")
+    result = check(tmp_path, VALID, extra={"2024-05-02-search-down.md": other, "2024-06-01-broken.md": unclosed})
+    assert [p.code for p in result.problems] == ["duplicate-id", "duplicate-id", "front-matter-unclosed"]
+    assert result.problems[0].fix == "give one of them the next free id, PM-2024-019"
 
 
 def test_written_id_reads_the_top_level_id_line_without_yaml():
