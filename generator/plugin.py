@@ -127,7 +127,7 @@ class PostmortemsConfig(base.Config):
     synonyms = c.Type(list, default=[])
     builtin_synonyms = c.Type(bool, default=DEFAULTS.builtin_synonyms)
     vocabulary = c.Type(dict, default={})
-    today = c.Type((str, datetime.date, type(None)), default=DEFAULTS.today)
+    today = c.Optional(c.Type((str, datetime.date)))  # None (not given): the day of the build
 
 
 class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):

@@ -62,12 +62,15 @@ def engine_available(engine: str) -> bool:
 
 
 def run_build(project: Path, site_dir: Path, *, strict: bool = True, offline: bool = False,
-              timeout: int = 300, engine: str = "mkdocs") -> subprocess.CompletedProcess:
+              timeout: int = 300, engine: str = "mkdocs", env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``mkdocs build [--strict] -d site_dir`` in ``project`` (or ``pmkb build --engine
     zensical``, whose site goes to ``mkdocs.yml``'s ``site_dir``, then moved to ``site_dir``);
+    ``env`` is added to the environment (``SOURCE_DATE_EPOCH`` is removed unless given there);
     returns the finished process."""
+    given = env or {}
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "OFFLINE": "true" if offline else "false"}
     env.pop("SOURCE_DATE_EPOCH", None)
+    env.update(given)
     if engine == "zensical":
         cmd = [sys.executable, "-c", "from generator.cli import main; main()", "build", "--engine", "zensical"] + (["--strict"] if strict else [])
         done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)

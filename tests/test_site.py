@@ -403,6 +403,36 @@ def test_draft_is_shown_by_serve(tmp_path):
     assert DRAFT not in incidents
 
 
+def test_every_plugin_option_may_be_left_out():
+    """``- postmortems`` with no options is a valid entry: no option is required (MkDocs treats
+    an option whose default is None as required unless it is ``Optional``)."""
+    from generator.plugin import PostmortemsConfig
+    from generator.settings import DEFAULTS
+
+    config = PostmortemsConfig()
+    config.load_dict({})
+    assert config.validate() == ([], [])
+    assert config["today"] is None and config["today"] == DEFAULTS.today
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_config_without_today_builds_with_the_day_of_the_build(tmp_path, engine):
+    """A team's mkdocs.yml leaves ``today`` out (as the shipped one's comment tells it to): the
+    strict build works and the reports are as of the build's day (here SOURCE_DATE_EPOCH)."""
+    if not engine_available(engine):
+        pytest.skip("the [zensical] extra is not installed")
+    project = make_project(tmp_path / "p")
+    config = (project / "mkdocs.yml").read_text(encoding="utf-8")
+    assert "\n      today: latest\n" in config
+    (project / "mkdocs.yml").write_text(config.replace("\n      today: latest\n", "\n"), encoding="utf-8")
+    epoch = "1780012800"  # 2026-05-29 00:00:00 UTC
+    done = run_build(project, tmp_path / "site", engine=engine, env={"SOURCE_DATE_EPOCH": epoch})
+    assert done.returncode == 0, done.stderr
+    reports = (tmp_path / "site" / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "As of 2026-05-29 (UTC)." in reports
+    assert "the date of the latest incident" not in reports
+
+
 # --- the shipped knowledge base ------------------------------------------------------------------
 
 
