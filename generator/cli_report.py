@@ -63,7 +63,8 @@ def report(obj: Context, paths: tuple[Path, ...], fmt: str, table: str, since: d
     postmortems = [pm for pm in result.postmortems if pm.id in result.valid_ids]
     today_is_latest = today is None and settings.today == "latest"
     if today is None:  # the 'today' option: a day, or the latest incident's (as the site's reports)
-        today = report_day(settings.today, published(postmortems))
+        # the latest among what the report counts: drafts too with --include-drafts
+        today = report_day(settings.today, postmortems if include_drafts else published(postmortems))
         if since is not None and since > today:
             raise click.BadParameter(f"{since.isoformat()} is after 'today' {today.isoformat()} (the 'today' "
                                      "option of mkdocs.yml)", param_hint="--since")

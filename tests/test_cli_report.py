@@ -212,3 +212,28 @@ def test_csv_action_item_title_cannot_be_a_formula(runner, tmp_path):
     assert (rows[0]["title"], rows[0]["owner"], rows[0]["age_days"]) == \
         ("'=HYPERLINK(\"http://evil.test\",\"x\")", "sre", "538")
     assert '"\'=HYPERLINK(""http://evil.test"",""x"")",sre,open,' in result.stdout_bytes.decode("utf-8")
+
+
+def test_include_drafts_with_today_latest_counts_a_draft_newer_than_every_published_incident(runner, tmp_path,
+                                                                                             monkeypatch):
+    """``today: latest`` is the latest date among the post-mortems the report counts: with
+    --include-drafts a draft dated after every published incident moves it and is counted."""
+    docs = tmp_path / "postmortems"
+    shutil.copytree(FIXTURES, docs)
+    draft = docs / "2023-08-15-search-slow.md"
+    text = draft.read_text(encoding="utf-8")
+    draft.unlink()
+    (docs / "2024-06-20-search-slow.md").write_text(
+        text.replace("id: PM-2023-004", "id: PM-2024-009").replace("date: 2023-08-15", "date: 2024-06-20"),
+        encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text("site_name: t\ndocs_dir: postmortems\nplugins:\n  - postmortems:\n"
+                                         "      today: latest\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    included = runner.invoke(cli, ["report", "--format", "json", "--include-drafts"])
+    assert included.exit_code == 0, included.output
+    data = json.loads(included.stdout)
+    assert data["incidents"] == 7 and data["today"] == "2024-06-20"
+    assert "left out" not in included.stderr
+    published_only = runner.invoke(cli, ["report", "--format", "json"])
+    data = json.loads(published_only.stdout)
+    assert data["incidents"] == 6 and data["today"] == "2024-05-10" and data["drafts_left_out"] == 0
