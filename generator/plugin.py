@@ -43,13 +43,13 @@ from mkdocs.structure.files import File, InclusionLevel
 
 from . import site_cache
 from .analysis import Analysis
-from .audience import for_audience, internal_ids, withheld_attachments
+from .audience import for_audience, withheld_attachments
 from .cache import Cache
 from .material import SEARCH_INDEX, SYNONYM_FIELD, add_search_field, bundled_polyfills, offline_extra, offline_features
 from .model import Postmortem
 from .paths import REPORTS
-from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteOptions, SiteSource, publish_refusal,
-                     render_site, report_day)
+from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteSource, publish_refusal, render_site,
+                     site_options)
 from .settings import DEFAULTS, ConfigError, settings_from_options
 
 log = get_plugin_logger(__name__)
@@ -277,11 +277,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
                 log.warning(f"public site: none of the {len(result.postmortems)} post-mortems is public (their "
                             f"visibility, or default_visibility: {default_visibility}); mark them "
                             "'visibility: public' or set the option default_visibility: public")
-        options = SiteOptions(config.site_name, report_day(self.settings.today, published), config.use_directory_urls,
-                              config.site_url or None,
-                              self.settings.min_score, internal=internal_ids(shown, default_visibility),
-                              synonyms=self.settings.search_synonyms(),
-                              today_is_latest=self.settings.today == "latest")
+        options = site_options(self.settings, shown, published, site_name=config.site_name,
+                               use_directory_urls=config.use_directory_urls, site_url=config.site_url or None)
         started = time.perf_counter()
 
         def render() -> tuple[SiteSource, list[tuple[str, str]]]:

@@ -122,6 +122,26 @@ def report_day(option: str | None, postmortems: Sequence[Postmortem]) -> dt.date
     return dt.date.fromisoformat(option)
 
 
+def site_options(settings, shown: Sequence[Postmortem], published: Sequence[Postmortem], *, site_name: str,
+                 use_directory_urls: bool, site_url: str | None, links_from_source: bool = False) -> SiteOptions:
+    """The :class:`SiteOptions` of a build, the same for every engine adapter.
+
+    Args:
+        settings: the :class:`generator.settings.Settings` of the build (``today``, ``min_score``,
+            ``default_visibility``, synonyms).
+        shown: every post-mortem the site shows (drafts included under serve), for the internal marks.
+        published: the published ones among them: ``today: latest`` is the latest of their dates.
+        site_name, use_directory_urls, site_url: from ``mkdocs.yml`` (``site_url`` ``None`` when unset).
+        links_from_source: see :attr:`SiteOptions.links_from_source` (Zensical).
+    """
+    from .audience import internal_ids
+
+    return SiteOptions(site_name, report_day(settings.today, published), use_directory_urls, site_url,
+                       settings.min_score, links_from_source=links_from_source,
+                       internal=internal_ids(shown, settings.default_visibility),
+                       synonyms=settings.search_synonyms(), today_is_latest=settings.today == "latest")
+
+
 def asset(name: str) -> bytes:
     """A file shipped in ``generator/assets/``."""
     return resources.files("generator").joinpath("assets", name).read_bytes()

@@ -40,13 +40,12 @@ import yaml
 
 from . import site_cache
 from .analysis import Analysis, analyse
-from .audience import for_audience, internal_ids, withheld_attachments
+from .audience import for_audience, withheld_attachments
 from .cache import Cache
 from .markup import Links
 from .material import SEARCH_INDEX, bundled_polyfills, sanitize_article
 from .paths import HOME
-from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteOptions, publish_refusal, render_site,
-                     report_day)
+from .render import SCRIPT, STYLESHEET, WORKER_SHIM, publish_refusal, render_site, site_options
 from .settings import Settings, load_settings
 
 NEEDED_EXTENSIONS = ("attr_list", "tables", "admonition", "toc", "md_in_html")
@@ -196,12 +195,10 @@ class Project:
         left_out = withheld_attachments(withheld, postmortems)
         published = [pm for pm in postmortems if pm.status != "draft"]
         drafts = [pm for pm in postmortems if pm.status == "draft"] if serve else []
-        options = SiteOptions(str(self.config.get("site_name") or "Post-mortems"),
-                              report_day(self.settings.today, published),
-                              self.use_directory_urls, self.config.get("site_url") or None, self.settings.min_score,
-                              links_from_source=True, internal=internal_ids(postmortems, default_visibility),
-                              synonyms=self.settings.search_synonyms(),
-                              today_is_latest=self.settings.today == "latest")
+        options = site_options(self.settings, postmortems, published,
+                               site_name=str(self.config.get("site_name") or "Post-mortems"),
+                               use_directory_urls=self.use_directory_urls, site_url=self.config.get("site_url") or None,
+                               links_from_source=True)
 
         def render():
             messages: list[tuple[str, str]] = []
