@@ -148,6 +148,8 @@ others keep the folder: with the sentence model a cold build embeds every post-m
 DIRTY = False
 """``--dirty``: ``mkdocs serve --dirty`` (MkDocs rebuilds only the pages whose file changed, and
 every generated page; see the README on what it leaves stale)."""
+ENGINE = "mkdocs"
+"""``--engine``: ``mkdocs serve`` with the plugin, or ``pmkb serve --engine zensical``."""
 
 BASELINE: Path | None = None
 """``--baseline DIR``: a source tree of the package (``git archive main | tar -x -C DIR``) whose
@@ -212,8 +214,12 @@ def start_serve(folder: Path, code: Path | None, timeout: float) -> tuple[subpro
     log = open(folder / "serve.log", "w", encoding="utf-8")
     _code(code)
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--livereload", "-a", f"127.0.0.1:{port}"]
-                               + (["--dirty"] if DIRTY else []),
+    if ENGINE == "zensical":  # our adapter: re-renders the build folder, zensical serve rebuilds from it
+        command = [str(BIN / "pmkb"), "serve", "--engine", "zensical", "-a", f"127.0.0.1:{port}"]
+    else:
+        command = ([sys.executable, "-m", "mkdocs", "serve", "--livereload", "-a", f"127.0.0.1:{port}"]
+                   + (["--dirty"] if DIRTY else []))
+    process = subprocess.Popen(command,
                                cwd=folder, env=dict(ENV), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     _code(None)
     process.log = log
@@ -236,9 +242,17 @@ def stop_serve(process: subprocess.Popen) -> None:
 
 
 def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a running process has used so far, from ``/proc`` (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user + system) the running processes of the session ``pid`` leads (the
+    server and, for Zensical, the engine it started) have used so far, from ``/proc`` (Linux)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[3]) == pid:  # its session id (start_new_session: the server's pid)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def measure_serve(rounds: int, timeout: float = 120.0) -> dict:
@@ -279,8 +293,12 @@ def measure_serve(rounds: int, timeout: float = 120.0) -> dict:
                 f"{prefix or 'this '}{result[prefix + 'save_to_visible'][-1]:.2f} s "
                 f"(server CPU {result[prefix + 'save_cpu'][-1]:.2f} s)" for prefix, *_ in servers), flush=True)
         for prefix, folder, process, url in servers:  # --dirty merges the search index of each rebuild
-            index = json.loads(fetch(url.rsplit("/", 2)[0] + "/search/search_index.json") or "{}")
-            entries = [doc["location"] for doc in index.get("docs", [])]
+            if ENGINE == "zensical":
+                index = json.loads(fetch(url.rsplit("/", 2)[0] + "/search.json") or "{}")
+                entries = [doc["location"] for doc in index.get("items", [])]
+            else:
+                index = json.loads(fetch(url.rsplit("/", 2)[0] + "/search/search_index.json") or "{}")
+                entries = [doc["location"] for doc in index.get("docs", [])]
             result[prefix + "search_entries"] = [len(entries), len(set(entries))]
             print(f"{prefix}search index after the saves: {len(entries)} entries, {len(set(entries))} distinct "
                   "locations", flush=True)
@@ -331,8 +349,11 @@ def main() -> None:
     parser.add_argument("--cold-rounds", type=int, default=1 << 30, help="rounds that start without a cache (build)")
     parser.add_argument("--baseline", type=Path, help="source tree of the code to compare with, in the same rounds")
     parser.add_argument("--dirty", action="store_true", help="serve: mkdocs serve --dirty")
+    parser.add_argument("--engine", choices=("mkdocs", "zensical"), default="mkdocs",
+                        help="serve: mkdocs serve, or pmkb serve --engine zensical")
     args = parser.parse_args()
-    global SEMANTIC, BASELINE, COLD_ROUNDS, DIRTY
+    global SEMANTIC, BASELINE, COLD_ROUNDS, DIRTY, ENGINE
+    ENGINE = args.engine
     DIRTY = args.dirty
     COLD_ROUNDS = args.cold_rounds
     SEMANTIC = args.semantic

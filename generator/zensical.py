@@ -374,7 +374,7 @@ class Project:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def serve(self, address: str | None = None, poll: float = 1.0) -> int:
+    def serve(self, address: str | None = None, poll: float = 0.25) -> int:
         """``zensical serve`` on the build folder; re-render when a file of the docs folder changes.
         Runs until interrupted; the engine never outlives it."""
         self.render(serve=True)

@@ -17,7 +17,7 @@ import pytest
 
 from generator.render import report_day
 from generator.settings import ConfigError, Settings, settings_from_options
-from tests.sitebuild import ROOT, fetch, free_port, make_project
+from tests.sitebuild import ENGINES, ROOT, engine_available, fetch, free_port, make_project
 
 BROKEN = "2024-06-11-search-disk-full-logs.md"
 
@@ -82,11 +82,21 @@ def wait_for(url: str, needle: str, timeout: float = 240) -> str:
 
 
 @pytest.mark.slow
-def test_a_real_mkdocs_serve_shows_the_error_then_the_fixed_page(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_real_serve_shows_the_error_then_the_fixed_page(tmp_path, engine):
+    """``mkdocs serve`` and ``pmkb serve --engine zensical``: a save that breaks a post-mortem
+    shows its errors at its own address, the fix shows the post-mortem again, and an edited
+    summary shows on the page (the live preview an author writes with)."""
+    if not engine_available(engine):
+        pytest.skip("the [zensical] extra is not installed")
     project = make_project(tmp_path / "p")
     port = free_port()
     url = f"http://127.0.0.1:{port}/{BROKEN[:-3]}/"
-    process = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--livereload", "-a", f"127.0.0.1:{port}"],
+    command = ([sys.executable, "-m", "mkdocs", "serve", "--livereload", "-a", f"127.0.0.1:{port}"]
+               if engine == "mkdocs" else
+               [sys.executable, "-c", "from generator.cli import main; main()", "serve", "--engine", "zensical",
+                "-a", f"127.0.0.1:{port}"])
+    process = subprocess.Popen(command,
                                cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, start_new_session=True)
     try:
@@ -98,6 +108,9 @@ def test_a_real_mkdocs_serve_shows_the_error_then_the_fixed_page(tmp_path):
         path.write_text(good, encoding="utf-8")  # fixed: the page is the post-mortem again
         page = wait_for(url, "pmkb-card")
         assert f"Errors in {BROKEN}" not in page
+        path.write_text(good.replace("\nsummary: >-\n  ", "\nsummary: >-\n  Edited while serving. ", 1), encoding="utf-8")
+        page = wait_for(url, "Edited while serving.")
+        assert f"Errors in {BROKEN}" not in page and "pmkb-card" in page
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
