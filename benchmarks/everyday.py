@@ -16,7 +16,8 @@ under ``benchmarks/out/everyday/`` (git-ignored), never on the shipped files:
     Starts ``mkdocs serve`` (with ``--livereload``, as an author runs it), waits for the first
     page, then per round changes the summary of one post-mortem and polls its page over HTTP
     until the new text is served: the **save-to-visible** time. Target: <= 2 s. Also reports
-    the start (process start to the first page served).
+    the start (process start to the first page served). ``--engine zensical`` measures
+    ``pmkb serve --engine zensical`` the same way (``--engine mkdocs zensical``: both, alternating).
 ``similar``
     Per round: ``pmkb --help`` (Python and the CLI alone), ``pmkb validate`` and
     ``pmkb similar --text`` with a warm cache. Target: similar <= 1 s.
@@ -27,6 +28,7 @@ Usage::
     .venv/bin/python benchmarks/everyday.py serve --rounds 5
     .venv/bin/python benchmarks/everyday.py similar --rounds 5
     .venv/bin/python benchmarks/everyday.py serve --rounds 4 --dirty   # mkdocs serve --dirty
+    .venv/bin/python benchmarks/everyday.py serve --rounds 4 --engine mkdocs zensical   # both previews, alternating
 
 ``--baseline DIR`` (a source tree of the package, e.g. ``git archive main | tar -x -C DIR``)
 runs the same commands with that code (through ``PYTHONPATH``) on a copy of its own, in the
@@ -148,8 +150,9 @@ others keep the folder: with the sentence model a cold build embeds every post-m
 DIRTY = False
 """``--dirty``: ``mkdocs serve --dirty`` (MkDocs rebuilds only the pages whose file changed, and
 every generated page; see the README on what it leaves stale)."""
-ENGINE = "mkdocs"
-"""``--engine``: ``mkdocs serve`` with the plugin, or ``pmkb serve --engine zensical``."""
+ENGINES = ["mkdocs"]
+"""``--engine``: ``mkdocs serve`` with the plugin and/or ``pmkb serve --engine zensical`` (both:
+one server each, their saves alternating)."""
 
 BASELINE: Path | None = None
 """``--baseline DIR``: a source tree of the package (``git archive main | tar -x -C DIR``) whose
@@ -206,7 +209,7 @@ def measure_build(rounds: int) -> dict:
     return {"times": times, "cpu": {k: CPU.get(k, []) for k in times}, "loads": loads}
 
 
-def start_serve(folder: Path, code: Path | None, timeout: float) -> tuple[subprocess.Popen, str, float]:
+def start_serve(folder: Path, code: Path | None, timeout: float, engine: str = "mkdocs") -> tuple[subprocess.Popen, str, float]:
     """Start ``mkdocs serve`` in ``folder`` and wait until it serves the edited page; returns
     the process, the page's URL and the start time (s)."""
     port = free_port()
@@ -214,7 +217,7 @@ def start_serve(folder: Path, code: Path | None, timeout: float) -> tuple[subpro
     log = open(folder / "serve.log", "w", encoding="utf-8")
     _code(code)
     started = time.perf_counter()
-    if ENGINE == "zensical":  # our adapter: re-renders the build folder, zensical serve rebuilds from it
+    if engine == "zensical":  # our adapter: re-renders the build folder, zensical serve rebuilds from it
         command = [str(BIN / "pmkb"), "serve", "--engine", "zensical", "-a", f"127.0.0.1:{port}"]
     else:
         command = ([sys.executable, "-m", "mkdocs", "serve", "--livereload", "-a", f"127.0.0.1:{port}"]
@@ -259,14 +262,18 @@ def measure_serve(rounds: int, timeout: float = 120.0) -> dict:
     """Save-to-visible under ``mkdocs serve``; with ``--baseline`` a second server runs the
     baseline's code on its own copy, and the rounds alternate between the two (one edit, then
     the other server's edit, never both rebuilding at once)."""
-    setups = [("", project("serve"), None)]
-    if BASELINE is not None:
-        setups.append(("base-", project("serve-baseline"), BASELINE))
+    setups = []
+    for engine in ENGINES:
+        prefix = "" if engine == ENGINES[0] else f"{engine}-"
+        setups.append((prefix, project(f"serve-{engine}"), None, engine))
+        if BASELINE is not None:
+            setups.append((f"base-{prefix}", project(f"serve-{engine}-baseline"), BASELINE, engine))
     result: dict = {"loads": []}
     servers = []
     try:
-        for prefix, folder, code in setups:
-            process, url, start = start_serve(folder, code, timeout)
+        for prefix, folder, code, engine in setups:
+            process, url, start = start_serve(folder, code, timeout, engine)
+            process.engine = engine
             servers.append((prefix, folder, process, url))
             result[prefix + "start"] = start
             result[prefix + "save_to_visible"] = []
@@ -293,7 +300,7 @@ def measure_serve(rounds: int, timeout: float = 120.0) -> dict:
                 f"{prefix or 'this '}{result[prefix + 'save_to_visible'][-1]:.2f} s "
                 f"(server CPU {result[prefix + 'save_cpu'][-1]:.2f} s)" for prefix, *_ in servers), flush=True)
         for prefix, folder, process, url in servers:  # --dirty merges the search index of each rebuild
-            if ENGINE == "zensical":
+            if process.engine == "zensical":
                 index = json.loads(fetch(url.rsplit("/", 2)[0] + "/search.json") or "{}")
                 entries = [doc["location"] for doc in index.get("items", [])]
             else:
@@ -349,11 +356,11 @@ def main() -> None:
     parser.add_argument("--cold-rounds", type=int, default=1 << 30, help="rounds that start without a cache (build)")
     parser.add_argument("--baseline", type=Path, help="source tree of the code to compare with, in the same rounds")
     parser.add_argument("--dirty", action="store_true", help="serve: mkdocs serve --dirty")
-    parser.add_argument("--engine", choices=("mkdocs", "zensical"), default="mkdocs",
-                        help="serve: mkdocs serve, or pmkb serve --engine zensical")
+    parser.add_argument("--engine", choices=("mkdocs", "zensical"), nargs="+", default=["mkdocs"],
+                        help="serve: mkdocs serve and/or pmkb serve --engine zensical (alternating)")
     args = parser.parse_args()
-    global SEMANTIC, BASELINE, COLD_ROUNDS, DIRTY, ENGINE
-    ENGINE = args.engine
+    global SEMANTIC, BASELINE, COLD_ROUNDS, DIRTY, ENGINES
+    ENGINES = args.engine
     DIRTY = args.dirty
     COLD_ROUNDS = args.cold_rounds
     SEMANTIC = args.semantic
@@ -369,7 +376,7 @@ def main() -> None:
             medians = {k: statistics.median(v) for k, v in r["cpu"].items() if v}
             print(f"{what} medians, CPU: " + ", ".join(f"{k} {v:.2f} s" for k, v in medians.items()))
         else:
-            for prefix in ("", "base-"):
+            for prefix in sorted({k[:-len("start")] for k in r if k.endswith("start")}):
                 if prefix + "start" in r:
                     print(f"{prefix}serve: start {r[prefix + 'start']:.2f} s, save-to-visible median "
                           f"{statistics.median(r[prefix + 'save_to_visible']):.2f} s, server CPU per save median "
