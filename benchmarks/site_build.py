@@ -42,9 +42,13 @@ SYNTH = next((folder / "shared" / "tools" / "synth_corpus.py" for folder in (ROO
               if (folder / "shared" / "tools" / "synth_corpus.py").is_file()),
              ROOT.parent / "shared" / "tools" / "synth_corpus.py")  # ../shared, or ../../shared from a worktree
 
+from everyday import bare_config  # noqa: E402 (benchmarks/ is the script's folder)
+
 PLUGIN_ENTRY = "  - postmortems:\n      broken_links: error\n"
-"""The shipped mkdocs.yml without this entry is the bare build: the same theme, extensions,
-search and offline settings, and nav (whose generated pages are then missing), no plugin."""
+"""The plugin's entry in the shipped mkdocs.yml: the full build adds its ``semantic`` option
+after it; the bare build is the shipped file without the entry and its options
+(:func:`everyday.bare_config`): the same theme, extensions, search and offline settings, and
+nav (whose generated pages are then missing), no plugin."""
 
 
 def build(project: Path, config: str, site: Path, code: Path | None = None) -> float:
@@ -110,7 +114,9 @@ def run_size(n: int, out: Path, rounds: int, engine: str = "mkdocs", semantic: s
     subprocess.run([sys.executable, str(SYNTH), str(n), str(docs)], check=True, capture_output=True)
     shipped = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert PLUGIN_ENTRY in shipped, "the shipped mkdocs.yml changed its postmortems entry"
-    (project / "bare.yml").write_text(shipped.replace(PLUGIN_ENTRY, ""), encoding="utf-8")
+    # the whole entry with its option lines (left behind, they would be options of the plugin above it,
+    # which Zensical refuses: "unknown offline option: audience")
+    (project / "bare.yml").write_text(bare_config(shipped), encoding="utf-8")
     (project / "full.yml").write_text(shipped.replace(PLUGIN_ENTRY, PLUGIN_ENTRY + f"      semantic: \"{semantic}\"\n"),
                                       encoding="utf-8")
     kinds = ("bare", "full", "baseline") if baseline is not None and engine == "mkdocs" else ("bare", "full")
