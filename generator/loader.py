@@ -591,14 +591,163 @@ def yaml_diagnosis(exc: yaml.YAMLError, fm_lines: list[str]) -> tuple[int, int |
             return where, column, _yaml_path(fm_lines, where), message, fix
     elif problem.startswith("found character that cannot start any token"):
         char = line(mark.line)[mark.column:mark.column + 1]
-        own = _KEY_LINE.match(line(mark.line))
         message = f"a plain value cannot start with '{char}' (YAML reserves it)"
-        fix = f"quote the value: {_quoted_line(own)}" if own and own.group("value") else "quote the value"
+        fix = reserved_start_fix(line(mark.line), mark.column, "\n".join(fm_lines[:mark.line]))
+    elif context == "while scanning a tag" and start is not None and line(start.line).startswith("!", start.column) \
+            and _in_flow("\n".join(fm_lines[:start.line]) + "\n" + line(start.line),
+                         len("\n".join(fm_lines[:start.line])) + 1 + start.column):
+        # '[alice, !x]': '!' starts a tag, which must be followed by a space (block values
+        # with a tag are the constructor's 'yaml-tag' problem).
+        where, column = start.line, start.column
+        message = "a plain value cannot start with '!' (YAML reads it as a tag)"
+        fix = reserved_start_fix(line(where), column, "\n".join(fm_lines[:where]))
+    elif context == "while parsing a flow node" and line(mark.line).startswith(("- ", "-\t"), mark.column):
+        message = "an item that starts with '- ' inside '[...]' or '{...}' is read as a block list item"
+        fix = reserved_start_fix(line(mark.line), mark.column, "\n".join(fm_lines[:mark.line]))
     elif problem.startswith("block sequence entries are not allowed"):
         own = _KEY_LINE.match(line(mark.line))
         message = "a value that starts with '- ' is read as a list item, which cannot stand after 'key:' on its line"
         fix = f"quote the value: {_quoted_line(own)}" if own and own.group("value") else "quote the value"
     return where, column + 1, _yaml_path(fm_lines, where), message, fix
+
+
+_FLOW_RESERVED = "@`%|>!&*"
+"""Characters that cannot start a plain scalar (YAML indicators), besides '- ', '? ', ': '."""
+
+
+def _needs_quotes(item: str) -> bool:
+    """Whether a plain scalar as written starts with a character YAML reserves."""
+    return bool(item) and (item[0] in _FLOW_RESERVED or (item[0] in "-?:" and item[1:2] in (" ", "\t")))
+
+
+def _double_quoted(text: str) -> str:
+    """``text`` in double quotes, its backslashes and double quotes escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _quoted_end(text: str, start: int) -> int | None:
+    """Index just after the quoted scalar opening at ``text[start]``, ``None`` if unclosed."""
+    quote, i = text[start], start + 1
+    while i < len(text):
+        if quote == '"' and text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == quote:
+            if quote == "'" and text.startswith("''", i):
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    return None
+
+
+def _flow_value_end(text: str, i: int) -> bool:
+    """Whether a ':' at ``text[i]`` separates a key from its value in a flow collection."""
+    return text[i] == ":" and (i + 1 == len(text) or text[i + 1] in " \t,[]{}")
+
+
+def quote_flow_items(value: str) -> tuple[str, int] | None:
+    """A flow list or mapping written on one line (``[alice, @x]``, ``{name: @x}``) with each
+    plain item, key or value that starts with a reserved character (``@``, `````, ``%``, ``!``,
+    ``|``, ``>``, ``&``, ``*``, ``- `` ...) put in double quotes, the rest as written (a comment
+    after the closing bracket is kept after it).
+
+    Quoting the whole value instead (``"[alice, @x]"``) would turn the list into one string.
+
+    Returns:
+        ``(rewritten value, number of items quoted)``, or ``None`` when ``value`` is not a flow
+        collection closed on this line or no item needs quotes.
+    """
+    if not value.startswith(("[", "{")):
+        return None
+    out: list[str] = []
+    depth, quoted, i, n = 0, 0, 0, len(value)
+    while i < n:
+        ch = value[i]
+        if ch in " \t":
+            out.append(ch)
+            i += 1
+        elif ch == "#" and value[i - 1] in " \t":
+            if depth:
+                return None  # the collection goes on below this line
+            out.append(value[i:])
+            break
+        elif depth == 0 and i > 0:
+            return None  # text after the closing bracket
+        elif ch in "[{":
+            depth += 1
+            out.append(ch)
+            i += 1
+        elif ch in "]}":
+            depth -= 1
+            out.append(ch)
+            i += 1
+        elif ch == "," or _flow_value_end(value, i):
+            out.append(ch)
+            i += 1
+        elif ch in "\"'":
+            end = _quoted_end(value, i)
+            if end is None:
+                return None
+            out.append(value[i:end])
+            i = end
+        else:
+            j = i
+            while j < n and value[j] not in ",[]{}" and not _flow_value_end(value, j) \
+                    and not (value[j] == "#" and value[j - 1] in " \t"):
+                j += 1
+            item = value[i:j].rstrip(" \t")
+            if _needs_quotes(item):
+                out.append(_double_quoted(item))
+                quoted += 1
+            else:
+                out.append(item)
+            i += len(item)
+    if depth != 0 or not quoted:
+        return None
+    return "".join(out).rstrip(" \t"), quoted
+
+
+def _in_flow(text: str, column: int) -> bool:
+    """Whether ``text[column]`` is inside a '[' or '{' opened before it (a guess: brackets
+    inside quotes count too)."""
+    before = text[:column]
+    return before.count("[") + before.count("{") > before.count("]") + before.count("}")
+
+
+def reserved_start_fix(text: str, column: int, above: str = "") -> str:
+    """The fix for a plain value that starts with a reserved character at ``text[column]``
+    (0-based), ``text`` being the whole front-matter line and ``above`` the front matter above
+    it (a flow list may start on an earlier line).
+
+    * in a flow list or mapping (``authors: [alice, @x]``): quote the items that need it, not
+      the whole value, so the list stays a list: ``authors: [alice, "@x"]``;
+    * a top-level list field written as one value (``authors: @x``): ``authors: ["@x"]``;
+    * a block list item (``- @x``): ``- "@x"``;
+    * any other value: ``key: "value"``.
+    """
+    own = _KEY_LINE.match(text)
+    value = own.group("value") if own else None
+    if value and value.startswith(("[", "{")):
+        rewritten = quote_flow_items(value.rstrip())
+        if rewritten is not None:
+            items = "item" if rewritten[1] == 1 else "items"
+            return f"quote the {items} that start{'s' if items == 'item' else ''} with a reserved character: " \
+                   f"{own.group('key')}: {rewritten[0]}"
+    if _in_flow(above + "\n" + text, len(above) + 1 + column):
+        j = column
+        while j < len(text) and text[j] not in ",[]{}" and not (text[j] == "#" and text[j - 1] in " \t"):
+            j += 1
+        return f"quote that item: {_double_quoted(text[column:j].rstrip())}"
+    if value:
+        key = own.group("key").strip()
+        if key in _LIST_FIELDS and not own.group("indent") and not own.group("dash"):
+            return f"quote the value, in a list ('{key}' is a list): {own.group('key')}: [{_double_quoted(value.strip())}]"
+        return f"quote the value: {_quoted_line(own)}"
+    item = re.match(r"^[ ]*-[ ]+(\S.*)$", text)
+    if item and column >= len(text) - len(item.group(1)):
+        return f"quote the value: - {_double_quoted(item.group(1).rstrip())}"
+    return "quote the value"
 
 
 def _swallowing_quote(fm_lines: list[str], error_line: int):

@@ -90,3 +90,66 @@ def test_a_quote_left_open_that_a_later_quote_closes_is_reported_where_it_was_op
     assert found.message == ('the double quote (") opened here is not closed on this line: YAML read the next 3 '
                              "line(s) ('date', 'severity', 'summary') as part of this value, up to a \" there")
     assert found.fix == 'close the quote at the end of the value: title: "Checkout 502s"'
+
+
+RESERVED_IN_LISTS = [
+    # (lines in place of REST's authors or services line, else added after REST, line, column, field, message,
+    # fix)
+    ("authors: [@x]", 8, 11, "authors", "a plain value cannot start with '@' (YAML reserves it)",
+     'quote the item that starts with a reserved character: authors: ["@x"]'),
+    ("authors: [alice, @x, \"@y\", `z`] # who", 8, 18, "authors",
+     "a plain value cannot start with '@' (YAML reserves it)",
+     'quote the items that start with a reserved character: authors: [alice, "@x", "@y", "`z`"] # who'),
+    ("services: [`api`, db]", 7, 12, "services",
+     "a plain value cannot start with '`' (YAML reserves it)",
+     'quote the item that starts with a reserved character: services: ["`api`", db]'),
+    ("tags: [%oops, |pipe]", 9, 8, "tags", "a plain value cannot start with '%' (YAML reserves it)",
+     'quote the items that start with a reserved character: tags: ["%oops", "|pipe"]'),
+    ("contributing_factors: [@x]", 9, 24, "contributing_factors",
+     "a plain value cannot start with '@' (YAML reserves it)",
+     'quote the item that starts with a reserved character: contributing_factors: ["@x"]'),
+    ("action_items: [{title: Renew, owner: @x}]", 9, 38, "action_items",
+     "a plain value cannot start with '@' (YAML reserves it)",
+     'quote the item that starts with a reserved character: action_items: [{title: Renew, owner: "@x"}]'),
+    ("authors: [alice, !x]", 8, 18, "authors", "a plain value cannot start with '!' (YAML reads it as a tag)",
+     'quote the item that starts with a reserved character: authors: [alice, "!x"]'),
+    ("authors: [- x]", 8, 11, "authors",
+     "an item that starts with '- ' inside '[...]' or '{...}' is read as a block list item",
+     'quote the item that starts with a reserved character: authors: ["- x"]'),
+    ("authors: [alice,\n  @x]", 9, 3, "authors", "a plain value cannot start with '@' (YAML reserves it)",
+     'quote that item: "@x"'),
+    ("authors: @x", 8, 10, "authors", "a plain value cannot start with '@' (YAML reserves it)",
+     "quote the value, in a list ('authors' is a list): authors: [\"@x\"]"),
+    ("authors:\n  - alice\n  - @x", 10, 5, "authors[1]", "a plain value cannot start with '@' (YAML reserves it)",
+     'quote the value: - "@x"'),
+    ("action_items:\n  - title: Renew\n    owner: @x", 11, 12, "action_items[0].owner",
+     "a plain value cannot start with '@' (YAML reserves it)", 'quote the value: owner: "@x"'),
+]
+
+
+@pytest.mark.parametrize("lines, line, column, field, message, fix", RESERVED_IN_LISTS,
+                         ids=["flow-one", "flow-several", "services-backtick", "tags-percent-pipe",
+                              "contributing-factors", "flow-mapping-in-list", "flow-tag", "flow-dash",
+                              "flow-on-two-lines", "list-field-as-one-value", "block-item", "item-mapping"])
+def test_a_reserved_first_character_in_a_list_quotes_the_item_not_the_list(tmp_path, lines, line, column, field,
+                                                                        message, fix):
+    key = lines.split(":", 1)[0]
+    rest = REST.replace(next(ln for ln in REST.splitlines(keepends=True) if ln.startswith(key + ":")), lines + "\n") \
+        if key in ("authors", "services") else REST + lines + "\n"
+    found = problem(tmp_path, "id: PM-2024-001\ntitle: Payments down\n" + rest)
+    assert (found.line, found.column, found.field, found.message, found.fix) == (line, column, field, message, fix)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("[@x]", ('["@x"]', 1)),
+    ("[a, 'it''s', \"b\\\"c\", @d]  # note", ("[a, 'it''s', \"b\\\"c\", \"@d\"]  # note", 1)),
+    ("{@k: v, k2: [&a, *b]}", ('{"@k": v, k2: ["&a", "*b"]}', 3)),
+    ('[@a\\b"c]', ('["@a\\\\b\\"c"]', 1)),
+    ("[a, b]", None),          # nothing to quote
+    ("[@x", None),             # not closed on this line
+    ("[@x] tail", None),       # text after the closing bracket
+])
+def test_quote_flow_items(value, expected):
+    from generator.loader import quote_flow_items
+
+    assert quote_flow_items(value) == expected
