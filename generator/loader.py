@@ -443,7 +443,7 @@ def _enclosing_key(fm_lines: list[str], index: int) -> str | None:
 def _yaml_error(src: SourceFile, exc: yaml.YAMLError, fm_lines: list[str]) -> None:
     """Report a YAML syntax error at the line and key where the problem *starts*
     (:func:`yaml_diagnosis`), not where PyYAML gave up."""
-    index, column, key, message, fix = yaml_diagnosis(exc, fm_lines)
+    index, column, key, message, fix = yaml_diagnosis(exc, fm_lines, src.front_matter_line)
     src.problem(index + src.front_matter_line, column, key, "error", "yaml-syntax", message, fix)
 
 
@@ -454,7 +454,8 @@ _LIST_FIELDS = frozenset({"services", "tags", "authors", "related", "not_related
 _GENERIC_FIX = "check indentation and quoting on this line; quote values that contain ': ' or start with a symbol"
 
 
-def yaml_diagnosis(exc: yaml.YAMLError, fm_lines: list[str]) -> tuple[int, int | None, str | None, str, str]:
+def yaml_diagnosis(exc: yaml.YAMLError, fm_lines: list[str],
+                   first_line: int = 2) -> tuple[int, int | None, str | None, str, str]:
     """Where a YAML syntax error starts, and what to do about it.
 
     PyYAML reports where it gave up, which is often lines later than the mistake: an unclosed
@@ -475,6 +476,7 @@ def yaml_diagnosis(exc: yaml.YAMLError, fm_lines: list[str]) -> tuple[int, int |
     Args:
         exc: the error from PyYAML (any ``MarkedYAMLError``; others give the first line).
         fm_lines: the front-matter lines (between the ``---`` lines).
+        first_line: the line number in the file of ``fm_lines[0]``, for a fix that names another line.
 
     Returns:
         ``(line index in fm_lines (0-based), column (1-based) or None, field path such as
@@ -568,8 +570,8 @@ def yaml_diagnosis(exc: yaml.YAMLError, fm_lines: list[str]) -> tuple[int, int |
             message = (f"'{own.group('key').strip()}' is indented more than '{above_key.group('key').strip()}' above "
                        "it, so YAML reads it as more text of that value and then finds ': '")
             column = len(own.group("indent")) + 1
-            fix = (f"start '{own.group('key').strip()}:' at the same indentation as '{above_key.group('key').strip()}:'"
-                   + (" (at the beginning of the line)" if not above_key.group("indent") else ""))
+            fix = _same_indentation(own.group("key").strip(), above_key.group("key").strip(),
+                                    len(above_key.group("indent")) + len(above_key.group("dash") or ""), above + first_line)
             parent = (_yaml_path(fm_lines, above) or "").rpartition(".")[0]
             return where, column, (parent + "." if parent else "") + own.group("key").strip(), message, fix
     elif problem.startswith("did not find expected key") or problem.startswith("did not find expected '-'"):
@@ -588,7 +590,20 @@ def yaml_diagnosis(exc: yaml.YAMLError, fm_lines: list[str]) -> tuple[int, int |
             fix = (f"indent it like the line it belongs with" + (f" (line above: {line(above).rstrip()!r})"
                                                                   if above is not None else ""))
             column = len(text) - len(text.lstrip(" ")) + 1
-            return where, column, _yaml_path(fm_lines, where), message, fix
+            target = indentation_target(fm_lines, where)
+            if target is None:
+                return where, column, _yaml_path(fm_lines, where), message, fix
+            indent, ref = target
+            own = _KEY_LINE.match(text)
+            if text.lstrip(" ").startswith("-"):
+                fix = (f"start the '-' at column {indent + 1}, like the other items of the list "
+                       f"(line {ref + first_line}: {line(ref).rstrip()!r})")
+            else:
+                ref_key = _KEY_LINE.match(line(ref)).group("key").strip()
+                fix = _same_indentation(own.group("key").strip(), ref_key, indent, ref + first_line)
+            # The field it belongs to once moved there, not where YAML gave up.
+            moved = [*fm_lines[:where], " " * indent + text.lstrip(" "), *fm_lines[where + 1:]]
+            return where, column, _yaml_path(moved, where), message, fix
     elif problem.startswith("found character that cannot start any token"):
         char = line(mark.line)[mark.column:mark.column + 1]
         message = f"a plain value cannot start with '{char}' (YAML reserves it)"
@@ -750,6 +765,56 @@ def reserved_start_fix(text: str, column: int, above: str = "") -> str:
     return "quote the value"
 
 
+def _same_indentation(key: str, ref_key: str, indent: int, ref_line: int) -> str:
+    """The fix that moves ``key:`` to the indentation (0-based) of ``ref_key:`` on ``ref_line``."""
+    if indent == 0:
+        return f"start '{key}:' at the same indentation as '{ref_key}:' (at the beginning of the line)"
+    return f"start '{key}:' at column {indent + 1}, the same indentation as '{ref_key}:' on line {ref_line}"
+
+
+def indentation_target(fm_lines: list[str], index: int) -> tuple[int, int] | None:
+    """Where a front-matter line whose indentation matches nothing around it belongs (a guess
+    from the lines above, on text that is not valid YAML).
+
+    * a list item (``- ...``) belongs with the nearest item above it in the same top-level
+      field: the same indentation as that item's ``-``;
+    * a ``key: value`` line belongs with one of the mappings still open above it (the field
+      above, the item it follows, the enclosing fields): the one whose keys start nearest its
+      own indentation, the innermost one on a tie.
+
+    Returns:
+        ``(indentation (0-based column), index of the line it should line up with)``, or
+        ``None`` when there is no such line (a line of block text, the first item of a list).
+    """
+    text = fm_lines[index]
+    indent = len(text) - len(text.lstrip(" "))
+    rest = text[indent:]
+    dash = rest.startswith("- ") or rest == "-"
+    if not dash and not _KEY_LINE.match(text):
+        return None
+    candidates: list[tuple[int, int]] = []  # (column of the keys or of the '-', line index)
+    for i in range(index - 1, -1, -1):
+        above = fm_lines[i]
+        if not above.strip() or above.lstrip().startswith("#"):
+            continue
+        own = _KEY_LINE.match(above)
+        above_indent = len(above) - len(above.lstrip(" "))
+        if dash:
+            if above[above_indent:].startswith("- ") or above[above_indent:] == "-":
+                return above_indent, i
+        elif own:
+            key_column = len(own.group("indent")) + len(own.group("dash") or "")
+            if not candidates or key_column < candidates[-1][0]:
+                candidates.append((key_column, i))
+        if above_indent == 0 and not above.startswith("-"):
+            break  # the top-level field this line is under
+    if not candidates:
+        return None
+    # innermost first: min() keeps the first of equally near ones
+    column, i = min(candidates, key=lambda c: abs(c[0] - indent))
+    return (column, i) if column != indent else None
+
+
 def _swallowing_quote(fm_lines: list[str], error_line: int):
     """A quoted value that starts on one line and ends on a later one, at or before
     ``error_line``, and holds lines that look like fields (``date: ...``): a quote left open
@@ -819,8 +884,8 @@ def _yaml_path(fm_lines: list[str], index: int) -> str | None:
             indent += 1 + len(after) - len(after.lstrip(" "))
             rest = after.lstrip(" ")
         m = _KEY_LINE.match(" " * indent + rest) if rest else None
-        while stack and stack[-1][0] >= indent and not stack[-1][1].startswith("["):
-            stack.pop()  # (a line at or left of a key's indentation is not inside its value)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()  # (a line at or left of a key's or an item's indentation is not inside it)
         if m and m.group("key"):
             stack.append([indent, m.group("key").strip().strip("'\""), 0])
     path = ""
@@ -900,7 +965,30 @@ class _Constructor:
                                  f"quote it: '{node.value}'")
             elif node.tag != f"{_TAG}str":
                 self.src.plain_types[path] = node.tag
+            if node.end_mark.line > node.start_mark.line and path.endswith("]"):
+                self.swallowed_item(node, path)
         return node.value
+
+    def swallowed_item(self, node: yaml.ScalarNode, path: str) -> None:
+        """Report a list item written on its own line (``- b``) but indented more than the item
+        above it (``- a``): YAML reads it as more text of that item (``'a - b'``), silently."""
+        lines = self.src.text.split("\n")
+        start = node.start_mark.line + self.offset - 1  # index in lines of the item's first line
+        for i in range(start + 1, min(node.end_mark.line + self.offset, len(lines))):
+            text = lines[i]
+            rest = text.lstrip(" ")
+            if not (rest.startswith("- ") or rest == "-"):
+                continue
+            first = lines[start]
+            dash = first[:node.start_mark.column].rstrip(" ")
+            if not dash.endswith("-"):
+                return
+            self.src.problem(i + 1, len(text) - len(rest) + 1, path, "error", "yaml-item-indent",
+                             f"this '- ' item is indented more than the item above it, so YAML reads it as more "
+                             f"text of that item: {node.value if len(node.value) <= 60 else node.value[:59] + '…'!r}",
+                             f"start the '-' at column {len(dash)}, like the other items of the list "
+                             f"(line {start + 1}: {first.rstrip()!r})")
+            return
 
     def mapping(self, node: yaml.MappingNode, path: str, depth: int = 1) -> dict:
         result: dict = {}

@@ -39,7 +39,7 @@ CASES = [
      "end the list with ']' on the same line: services: [api, db]"),
     ("id: PM-2024-001\ntitle: Payments down\nservices:\n  - api\n - db\nseverity: SEV2\n", 6, 2, "services[1]",
      "this line's indentation matches none of the fields or list items around it",
-     "indent it like the line it belongs with (line above: '  - api')"),
+     "start the '-' at column 3, like the other items of the list (line 5: '  - api')"),
     ('id: PM-2024-001\ntitle: "Payments" down\n' + REST, 3, 19, "title",
      "text after the closing quote or bracket of this value", "quote the whole value: title: '\"Payments\" down'"),
     ("id: PM-2024-001\ntitle: @payments down\n" + REST, 3, 8, "title",
@@ -50,7 +50,8 @@ CASES = [
      "  - title: Fix: the thing\n    owner: b\n" + REST, 7, 15, "action_items[1].title",
      "': ' inside the value of 'title'", 'quote the value: title: "Fix: the thing"'),
     ("id: PM-2024-001\ntitle: Payments down\naction_items:\n  - title: a\n    owner: b\n   status: open\n" + REST,
-     7, 4, "action_items[0].status", "this line's indentation matches none", "indent it like the line it belongs with"),
+     7, 4, "action_items[0].status", "this line's indentation matches none",
+     "start 'status:' at column 5, the same indentation as 'owner:' on line 6"),
     ("id: PM-2024-001\ntitle: Payments down\nsummary: >-\n  first line\n bad indent line\n" + REST, 6, 2, "summary",
      "this line's indentation matches none", "indent it like the line it belongs with (line above: '  first line')"),
     ('id: PM-2024-001\ntitle: "C:\\path\\to"\n' + REST, 3, 11, "title",
@@ -153,3 +154,56 @@ def test_quote_flow_items(value, expected):
     from generator.loader import quote_flow_items
 
     assert quote_flow_items(value) == expected
+
+
+ITEMS = "id: PM-2024-001\ntitle: Payments down\n" + REST + "action_items:\n  - title: Renew\n    owner: a\n"
+NONE_AROUND = "this line's indentation matches none of the fields or list items around it (it starts at column {})"
+
+
+@pytest.mark.parametrize("lines, line, column, field, message, fix", [
+    # the '-' of an action item left of its siblings' ('line above' used to be the '    owner: a' line)
+    (" - title: Fix\n   owner: b\n", 12, 2, "action_items[1].title", NONE_AROUND.format(2),
+     "start the '-' at column 3, like the other items of the list (line 10: '  - title: Renew')"),
+    # right of them (the field used to be action_items[0][0].title)
+    ("   - title: Fix\n     owner: b\n", 12, 4, "action_items[1].title", NONE_AROUND.format(4),
+     "start the '-' at column 3, like the other items of the list (line 10: '  - title: Renew')"),
+    # a key of the item's mapping under its '-' instead of under its first key
+    ("  - title: Fix\n   owner: b\n", 13, 4, "action_items[1].owner", NONE_AROUND.format(4),
+     "start 'owner:' at column 5, the same indentation as 'title:' on line 12"),
+    # ... or right of it
+    ("  - title: Fix\n     owner: b\n", 13, 6, "action_items[1].owner",
+     "'owner' is indented more than 'title' above it, so YAML reads it as more text of that value and then finds ': '",
+     "start 'owner:' at column 5, the same indentation as 'title:' on line 12"),
+], ids=["dash-left", "dash-right", "key-left", "key-right"])
+def test_a_misindented_action_item_names_the_column_it_belongs_at(tmp_path, lines, line, column, field, message, fix):
+    found = problem(tmp_path, ITEMS + lines)
+    assert (found.line, found.column, found.field, found.message, found.fix) == (line, column, field, message, fix)
+
+
+def test_items_of_an_indentless_list_line_up_with_its_first_item(tmp_path):
+    found = problem(tmp_path, "id: PM-2024-001\ntitle: Payments down\n" + REST
+                    + "action_items:\n- title: Renew\n  owner: a\n  - title: Fix\n    owner: b\n")
+    assert (found.line, found.column, found.field, found.fix) == (
+        12, 3, "action_items[1].title", "start the '-' at column 1, like the other items of the list "
+                                        "(line 10: '- title: Renew')")
+
+
+@pytest.mark.parametrize("field_lines, line, field, value, fix", [
+    ("authors:\n  - alice\n    - bob\n", 10, "authors[0]", "alice - bob",
+     "start the '-' at column 3, like the other items of the list (line 9: '  - alice')"),
+    ("authors: [alice]\ntags:\n  - tls\n   - certificates\n  - edge\n", 11, "tags[0]", "tls - certificates",
+     "start the '-' at column 3, like the other items of the list (line 10: '  - tls')"),
+])
+def test_an_item_indented_more_than_the_one_above_is_not_silently_joined_to_it(tmp_path, field_lines, line, field,
+                                                                               value, fix):
+    # Valid YAML: the second '- ' line is more text of the first item. Reported once (no
+    # kebab-case error on the joined value on top of it).
+    path = tmp_path / "2024-03-01-payments-down.md"
+    rest = REST.replace("authors: [alice]\n", "")
+    path.write_text(f"---\nid: PM-2024-001\ntitle: Payments down\n{rest}{field_lines}---\n{BODY}", encoding="utf-8")
+    result = validate([path], Settings(docs_dir=tmp_path), scan_secrets=False)
+    assert [(p.line, p.column, p.field, p.level, p.code, p.message, p.fix) for p in result.problems
+            if p.field and p.field.startswith(("authors", "tags"))] == [
+        (line, 4 if field.startswith("tags") else 5, field, "error", "yaml-item-indent",
+         f"this '- ' item is indented more than the item above it, so YAML reads it as more text of that item: "
+         f"{value!r}", fix)]
