@@ -49,7 +49,8 @@ class Problem:
 
     ``line`` and ``column`` are 1-based positions in the file as written (a CRLF pair counts as
     one line break); either may be ``None`` when the problem concerns the whole file.
-    ``field`` is a dotted path such as ``action_items[1].due`` or ``None``.
+    ``field`` is a dotted path such as ``action_items[1].due``, a body section's heading such as
+    ``## Summary`` (a section missing, empty or unwritten), or ``None``.
     ``code`` is stable across releases (documented in the README) and ``message`` quotes the
     offending value as written, already masked when it is a secret or personal data.
     """

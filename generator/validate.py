@@ -1051,23 +1051,30 @@ def _key_line_index(src: SourceFile) -> list[tuple[int, int, str]]:
     return sorted((key_line, order, path) for order, (path, key_line) in enumerate(src.key_lines.items()))
 
 
+def section_field(title: str) -> str:
+    """How a problem about a body section names it in ``field``: its heading, ``## Summary``
+    (as written, for a section the file has)."""
+    return f"## {title.strip()}"
+
+
 def _check_final_sections(src: SourceFile, sections: list[scan.Section]) -> None:
     by_key = {scan.section_key(s.title): s for s in sections}
     status_line = src.line_of("status")
     for name in REQUIRED_FINAL_SECTIONS:
         section = by_key.get(scan.section_key(name))
         if section is None:
-            src.problem(status_line, None, "status", "error", "section-missing",
+            # at the status line, which makes the section required
+            src.problem(status_line, None, section_field(name), "error", "section-missing",
                         f"status is 'final' but the '## {name}' section is missing",
                         f"add a '## {name}' section, or set status: in-review until it is written")
         elif scan.is_placeholder(section.text):
-            src.problem(section.line, None, None, "error", "section-empty",
+            src.problem(section.line, None, section_field(section.title), "error", "section-empty",
                         f"status is 'final' but the '## {name}' section is empty",
                         f"write the {name.lower()} section, or set status: in-review until it is written")
     for section in sections:
         key = scan.section_key(section.title)
         if key in _OPTIONAL_SECTION_KEYS and scan.is_placeholder(section.text):
-            src.problem(section.line, None, None, "warning", "section-unwritten",
+            src.problem(section.line, None, section_field(section.title), "warning", "section-unwritten",
                         f"status is 'final' but the optional '## {section.title}' section is empty "
                         "(nothing but the template's hint)",
                         f"write the {section.title.lower()} section, or delete its heading")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.output import format_text
 from generator.settings import Settings
 from generator.validate import next_free_id, validate
 
@@ -247,18 +248,29 @@ def test_final_needs_the_required_sections(tmp_path):
                          "<!-- The underlying reason. -->\n")
     result = check(tmp_path, text)
     assert problems(result) == [
-        (NAME, 6, "status", "error", "section-missing"),
-        (NAME, 30, None, "error", "section-empty"),
+        (NAME, 6, "## Impact", "error", "section-missing"),
+        (NAME, 30, "## Root cause", "error", "section-empty"),
     ]
-    assert "'## Impact'" in result.problems[0].message
-    assert "'## Root cause'" in result.problems[1].message
+    assert [(p.message, p.fix) for p in result.problems] == [
+        ("status is 'final' but the '## Impact' section is missing",
+         "add a '## Impact' section, or set status: in-review until it is written"),
+        ("status is 'final' but the '## Root cause' section is empty",
+         "write the root cause section, or set status: in-review until it is written"),
+    ]
+    # The text output names the section where other problems name the field.
+    assert format_text(result).splitlines()[:2] == [
+        f"{result.problems[0].path}:6: error section-missing ## Impact: status is 'final' but the '## Impact' section is missing "
+        "(add a '## Impact' section, or set status: in-review until it is written)",
+        f"{result.problems[0].path}:30: error section-empty ## Root cause: status is 'final' but the '## Root cause' section is empty "
+        "(write the root cause section, or set status: in-review until it is written)",
+    ]
 
 
 @pytest.mark.parametrize("placeholder", ["TODO", "TBD.", "[Describe the impact]", "{{ impact }}", "<!-- hint -->"])
 def test_placeholders_count_as_empty(tmp_path, placeholder):
     text = VALID.replace("All card payments failed for 2 h 28 min.", placeholder)
     result = check(tmp_path, text)
-    assert problems(result) == [(NAME, 29, None, "error", "section-empty")]
+    assert problems(result) == [(NAME, 29, "## Impact", "error", "section-empty")]
 
 
 def test_final_warns_about_an_optional_section_left_empty(tmp_path):
@@ -268,8 +280,8 @@ def test_final_warns_about_an_optional_section_left_empty(tmp_path):
     result = check(tmp_path, text)
     lines = text.split("\n")
     assert problems(result) == [
-        (NAME, lines.index("## Timeline") + 1, None, "warning", "section-unwritten"),
-        (NAME, lines.index("## notes") + 1, None, "warning", "section-unwritten"),
+        (NAME, lines.index("## Timeline") + 1, "## Timeline", "warning", "section-unwritten"),
+        (NAME, lines.index("## notes") + 1, "## notes", "warning", "section-unwritten"),
     ]
     assert result.problems[0].message == ("status is 'final' but the optional '## Timeline' section is empty "
                                           "(nothing but the template's hint)")
