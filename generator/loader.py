@@ -74,6 +74,7 @@ class SourceFile:
     redactor: object = None  # a generator.scan.Redactor of ``secrets`` once they are known
     clean_scan: str | None = None  # SecretScanner.input_key of a scan that found nothing (cached)
     written_id: str | None = None  # the top-level ``id:`` line's value as written (read even when the YAML fails)
+    written_id_line: int | None = None  # that line's number in the file
     # per code: how many problems were recorded; (index, count, level) of its "more" summary
     _counts: dict[str, int] = field(default_factory=dict, repr=False)
     _overflow: dict[str, tuple[int, int, str]] = field(default_factory=dict, repr=False)
@@ -346,7 +347,7 @@ def _split_front_matter(src: SourceFile) -> None:
             break  # a Markdown heading inside the block: the closing '---' was forgotten
     if close is None:
         heading = next((i for i in range(1, len(lines)) if _HEADING_IN_YAML.match(lines[i])), None)
-        src.written_id = written_id(lines[1:heading] if heading is not None else lines[1:])
+        src.written_id, src.written_id_line = _written_id_at(lines[1:heading] if heading is not None else lines[1:], 2)
         where = (f"before the Markdown heading on line {heading + 1}" if heading is not None
                  else "before the end of the file")
         src.problem(1, 1, None, "error", "front-matter-unclosed",
@@ -358,7 +359,7 @@ def _split_front_matter(src: SourceFile) -> None:
     src.body = "\n".join(lines[close + 1:])
     src.body_line = close + 2
     fm_lines = lines[1:close]
-    src.written_id = written_id(fm_lines)
+    src.written_id, src.written_id_line = _written_id_at(fm_lines, src.front_matter_line)
     yaml_text = "\n".join(fm_lines)
     if not yaml_text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in fm_lines):
         src.problem(1, 1, None, "error", "front-matter-empty",
@@ -393,11 +394,16 @@ def written_id(fm_lines: list[str]) -> str | None:
     """The value of the first top-level ``id:`` line of a front-matter block (plain or quoted),
     read line by line without YAML: a file whose YAML does not parse still holds its id, and
     the next free id must not be that one. ``None`` when there is no such line."""
-    for line in fm_lines:
+    return _written_id_at(fm_lines, 1)[0]
+
+
+def _written_id_at(fm_lines: list[str], first_line: int) -> tuple[str | None, int | None]:
+    """:func:`written_id` and the number of its line, ``fm_lines[0]`` being line ``first_line``."""
+    for i, line in enumerate(fm_lines):
         if line.startswith("id:"):
             m = _ID_LINE.match(line)
-            return m.group(2) if m else None
-    return None
+            return (m.group(2), i + first_line) if m else (None, None)
+    return None, None
 
 
 def _refuse_tabs(src: SourceFile, fm_lines: list[str]) -> bool:

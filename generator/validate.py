@@ -1252,6 +1252,8 @@ def _finish(sources: list[tuple[SourceFile, Postmortem | None, Path]], context: 
             others.append((src.data["id"].strip(), src.relpath, src.line_of("id") or 1))
             if visibility_of_data(src.data, settings) == "internal":
                 internal.add(src.data["id"].strip())
+        elif not isinstance(src.data, dict) and src.written_id and ID_PARTS.match(src.written_id):
+            others.append((src.written_id, src.relpath, src.written_id_line or 1))  # its front matter does not parse
         context_values.append(vocabulary.field_values(src.data))
     for src, _, _ in sources:
         if isinstance(src.data, dict) and isinstance(src.data.get("id"), str) \
@@ -1546,10 +1548,15 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
             continue  # a template's placeholder id is no incident's id
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             by_id.setdefault(data["id"].strip(), []).append((src.relpath, src.line_of("id") or 1, src))
+        elif not isinstance(data, dict) and src.written_id and ID_PARTS.match(src.written_id):
+            # A file whose front matter does not parse still holds the id its 'id:' line writes:
+            # a duplicate of it is reported now, beside the YAML error (a placeholder such as
+            # PM-YYYY-NNN is not an id to compare).
+            by_id.setdefault(src.written_id, []).append((src.relpath, src.written_id_line or 1, src))
     for pid, relpath, line in others:
         by_id.setdefault(pid, []).append((relpath, line, None))
     taken = set(by_id)
-    # A file whose front matter does not parse still holds the id it writes: never suggest it.
+    # ... and the next free id is never one that such a file writes, placeholder-like or not.
     taken.update(src.written_id for src, _, _ in sources if not isinstance(src.data, dict) and src.written_id)
     highest = _highest_numbers(taken)
     for pid, holders in by_id.items():
@@ -1558,7 +1565,8 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
         for index, (relpath, line, src) in enumerate(holders):
             if src is None:
                 continue
-            suggestion = next_free_id(taken, _id_like(pid, src.data.get("date")), highest)
+            date = src.data.get("date") if isinstance(src.data, dict) else None
+            suggestion = next_free_id(taken, _id_like(pid, date), highest)
             src.problem(line, None, "id", "error", "duplicate-id",
                         f"id {pid!r} is also used by {_name_a_few(holders, index)}",
                         f"give one of them the next free id, {suggestion}")

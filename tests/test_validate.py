@@ -326,6 +326,39 @@ def test_next_free_id_skips_the_id_of_a_file_whose_yaml_does_not_parse(tmp_path)
     assert result.problems[0].fix == "give one of them the next free id, PM-2024-019"
 
 
+def test_a_file_whose_yaml_does_not_parse_is_a_duplicate_holder_of_the_id_it_writes(tmp_path):
+    """Tester finding: with one file's YAML broken, only its YAML error was reported; the
+    duplicate id came up only once that was fixed."""
+    other = VALID.replace("2024-03-14", "2024-05-02").replace("due: 2024-04-30", "due: 2024-06-30") \
+                 .replace("title: Checkout API down", 'title: "Checkout API down')
+    result = check(tmp_path, VALID, extra={"2024-05-02-search-down.md": other})
+    good, broken = (str(tmp_path / "postmortems" / name) for name in (NAME, "2024-05-02-search-down.md"))
+    assert [(p.path, p.line, p.column, p.field, p.level, p.code, p.message, p.fix) for p in result.problems] == [
+        (good, 2, None, "id", "error", "duplicate-id", f"id 'PM-2024-017' is also used by {broken}:2",
+         "give one of them the next free id, PM-2024-018"),
+        (broken, 2, None, "id", "error", "duplicate-id", f"id 'PM-2024-017' is also used by {good}:2",
+         "give one of them the next free id, PM-2024-018"),
+        (broken, 3, 8, "title", "error", "yaml-syntax",
+         'the double quote (") opened here is never closed: YAML read the 19 line(s) after it as part of this value',
+         'close the quote at the end of the value: title: "Checkout API down after TLS certificate expired"'),
+    ]
+    # Either file checked alone against the rest of its folder: its own problems, the duplicate once.
+    docs = tmp_path / "postmortems"
+    alone = validate([docs / NAME], Settings(docs_dir=docs), today=TODAY)
+    assert [(p.path, p.line, p.code, p.message) for p in alone.problems] == [
+        (good, 2, "duplicate-id", f"id 'PM-2024-017' is also used by {broken}:2")]
+    alone = validate([Path(broken)], Settings(docs_dir=docs), today=TODAY)
+    assert [(p.path, p.line, p.code, p.message) for p in alone.problems][:1] == [
+        (broken, 2, "duplicate-id", f"id 'PM-2024-017' is also used by {good}:2")]
+    assert [p.code for p in alone.problems] == ["duplicate-id", "yaml-syntax"]
+
+
+def test_a_placeholder_id_in_files_whose_yaml_does_not_parse_is_no_duplicate(tmp_path):
+    broken = VALID.replace("id: PM-2024-017", "id: PM-YYYY-NNN").replace("title: Checkout API down", "title: 'x")
+    result = check(tmp_path, broken, extra={"2024-03-14-other.md": broken})
+    assert [p.code for p in result.problems] == ["yaml-syntax", "yaml-syntax"]
+
+
 def test_written_id_reads_the_top_level_id_line_without_yaml():
     from generator.loader import written_id
 
