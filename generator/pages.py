@@ -428,8 +428,10 @@ def _named_lists(ln: Links, postmortems: Sequence[Postmortem], kind: str, values
     Every value is a row of the overview (``values(pm)`` gives a post-mortem's values; the
     row's cells: the value, its incidents, ``cells_of(items)`` under ``columns``, the newest
     incident). A value with a page of its own (``ln.listings.has_page``) links to it, and the
-    page (``page_of(value)``, :func:`split_pages`) lists its incidents; any other value's name
-    carries the id :func:`generator.paths.listing_anchor`, which every link to it points at.
+    page (``page_of(value)``, :func:`split_pages`) lists its incidents. Every row's name carries
+    the id :func:`generator.paths.listing_anchor`, with a page or without: the links of a value
+    without a page point at it, and ``services/#service-x`` keeps landing on x's row when x gains
+    a page of its own or loses it.
 
     Raises:
         ValueError: the page of a value would be the overview itself (a service named ``index``).
@@ -444,16 +446,17 @@ def _named_lists(ln: Links, postmortems: Sequence[Postmortem], kind: str, values
     rowed = False
     for value in sorted(by_value, key=(lambda v: order(v, by_value[v])) if order else None):
         items = by_value[value]
+        anchor = html_text(listing_anchor(kind, value))
         if ln.listings.has_page(kind, value):
             if page_of(value) == overview:
                 raise ValueError(f"{overview}: the page of {kind} {value!r} collides with the {kind} overview; "
                                  f"rename the {kind}")
-            name = index.a(page_of(value), value)
+            name = f'<span id="{anchor}">{index.a(page_of(value), value)}</span>'
             pages.update(split_pages(ln, page_of(value), title_of(value),
                                      lambda here, value=value, n=len(items): intro_of(here, value, n), items))
         else:
             rowed = True
-            name = f'<span id="{html_text(listing_anchor(kind, value))}">{html_text(value)}</span>'
+            name = f'<span id="{anchor}">{html_text(value)}</span>'
         latest = items[0]
         rows.append((name, str(len(items)), *cells_of(items),
                      index.a(latest.path, f"{latest.date.isoformat()} · {latest.id}")))

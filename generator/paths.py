@@ -53,15 +53,17 @@ def tag_page(tag: str) -> str:
 
 OWN_PAGE_FROM = 2
 """A service or tag gets a page of its own from this many published incidents on; one used
-by fewer is a row of its overview (:data:`SERVICES`, :data:`TAGS`) with an anchor
-(:func:`listing_anchor`). Most values name one incident (the shipped corpus: 255 of 290), and a
+by fewer is a row of its overview (:data:`SERVICES`, :data:`TAGS`) and nothing more. Every row
+of an overview has an anchor (:func:`listing_anchor`), whether its value has a page or not, so a
+link or bookmark to the row survives the value's gaining or losing its page. Most values name one incident (the shipped corpus: 255 of 290), and a
 page that lists one incident repeats that incident's card: rows keep the site small and quick
 to build without losing a link."""
 
 
 def listing_anchor(kind: str, value: str) -> str:
     """Id of the row of ``value`` in its overview: ``listing_anchor("service", "edge-proxy")``
-    is ``service-edge-proxy`` (``kind`` is ``service`` or ``tag``)."""
+    is ``service-edge-proxy`` (``kind`` is ``service`` or ``tag``). Every row has one, that of a
+    value with a page of its own as well."""
     return f"{kind}-{value}"
 
 

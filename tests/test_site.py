@@ -163,11 +163,11 @@ def test_service_cluster_and_tag_pages(built):
     service = (site / "services" / "edge-proxy" / "index.html").read_text(encoding="utf-8")
     assert re.findall(r'<tr><td>(PM-[^<]+)</td>', service) == ["PM-2024-021", "PM-2024-017"]
     overview = (site / "services" / "index.html").read_text(encoding="utf-8")
-    # A page for each service of two incidents or more, a row with an anchor for the others.
+    # A page for each service of two incidents or more, a row for the others; every row has its anchor.
     assert sorted(p.name for p in (site / "services").iterdir() if p.is_dir()) == ["edge-proxy", "search"]
-    for name in ("edge-proxy", "search"):
-        assert f'href="{name}/"' in overview
-    assert re.findall(r'<span id="service-([^"]+)">', overview) == ["checkout-api", "api-gateway", "payments"]
+    assert re.findall(r'<tr><td><span id="service-([^"]+)">(?:<a href="([^"]+)">)?', overview) == [
+        ("edge-proxy", "edge-proxy/"), ("search", "search/"), ("checkout-api", ""), ("api-gateway", ""),
+        ("payments", "")]
     assert "notifications" not in overview                       # only the draft names it
     tag = (site / "tags" / "tls" / "index.html").read_text(encoding="utf-8")
     for slug in (TLS, EDGE, GATEWAY):
@@ -176,7 +176,9 @@ def test_service_cluster_and_tag_pages(built):
     tags = (site / "tags" / "index.html").read_text(encoding="utf-8")
     assert 'href="tls/"' in tags and 'href="disk/"' in tags and "queue" not in tags
     assert sorted(p.name for p in (site / "tags").iterdir() if p.is_dir()) == ["certificates", "disk", "logs", "tls"]
-    assert re.findall(r'<span id="tag-([^"]+)">', tags) == ["renewal", "rotation"]
+    assert re.findall(r'<tr><td><span id="tag-([^"]+)">(?:<a href="([^"]+)">)?', tags) == [
+        ("certificates", "certificates/"), ("tls", "tls/"), ("disk", "disk/"), ("logs", "logs/"), ("renewal", ""),
+        ("rotation", "")]
     clusters = (site / "clusters" / "index.html").read_text(encoding="utf-8")
     assert clusters.count('href="c-pm-') >= 1
 
@@ -493,6 +495,32 @@ def test_both_engines_build_the_same_site():
         assert _related_hrefs(htmls["mkdocs"]) == _related_hrefs(htmls["zensical"]), source.name
         assert _related_hrefs(htmls["mkdocs"]) or "No other incident is similar enough" in htmls["mkdocs"]
         assert ("tracked-action-items" in htmls["mkdocs"]) == ("tracked-action-items" in htmls["zensical"])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_row_of_the_services_and_tags_overviews_has_its_anchor(engine):
+    """Tester finding: ``services/#service-x`` lands on x's row whether x has a page of its own
+    or not (it gains one with its second incident), so every row carries ``service-x`` /
+    ``tag-x``, in the overview's order (most incidents, then most SEV1, then by name); the name
+    of a value of two incidents or more links to its page, any other is text."""
+    from tests.sitebuild import shipped_site
+
+    if not engine_available(engine):
+        pytest.skip("the [zensical] extra is not installed")
+    site = shipped_site(engine=engine)
+    exported = json.loads((site / "api" / "postmortems.json").read_text(encoding="utf-8"))["postmortems"]
+    for kind, field in (("service", "services"), ("tag", "tags")):
+        uses: dict[str, list[str]] = {}
+        for record in exported:
+            for value in dict.fromkeys(record[field]):
+                uses.setdefault(value, []).append(record["severity"])
+        order = sorted(uses, key=lambda v: (-len(uses[v]), -uses[v].count("SEV1"), v))
+        expected = [(v, f'<a href="{v}/">{v}</a>' if len(uses[v]) >= 2 else v) for v in order]
+        html = (site / field / "index.html").read_text(encoding="utf-8")
+        rows = re.findall(rf'<tr><td><span id="{kind}-([^"]+)">(.*?)</span></td>', html)
+        assert rows == expected, kind
+        assert len(rows) == html.count("<tr><td>")                 # no row without its anchor
+        assert 10 < sum(len(uses[v]) >= 2 for v in order) < len(order) - 10   # both kinds of row, many
 
 
 def test_search_ranks_incidents_above_list_and_report_pages(built):

@@ -97,12 +97,13 @@ def test_services_and_tags_overviews_list_the_most_incidents_first():
     overview = pages.service_pages(Links(), incidents)["services/index.md"]
     assert ("3 services, with the incidents that affected them: the most incidents first (then the most SEV1, "
             "then by name).") in overview
-    assert re.findall(r'<td><a href="[^"]+">([^<]+)</a></td> <td>(\d+)</td> <td>(\d+)</td>', overview) == [
-        ("dns", "3", "1"), ("block-storage", "2", "2"), ("accounts", "2", "0")]
+    assert re.findall(r'<td><span id="service-([^"]+)"><a href="[^"]+">([^<]+)</a></span></td> <td>(\d+)</td> '
+                      r'<td>(\d+)</td>', overview) == [
+        ("dns", "dns", "3", "1"), ("block-storage", "block-storage", "2", "2"), ("accounts", "accounts", "2", "0")]
     tags = pages.tag_pages(Links(), incidents)["tags/index.md"]
     assert "3 tags, the most used first." in tags
-    assert re.findall(r'<td><a href="[^"]+">([^<]+)</a></td> <td>(\d+)</td>', tags) == [
-        ("dns", "3"), ("tls", "2"), ("disk", "1")]
+    assert re.findall(r'<td><span id="tag-([^"]+)">(?:<a href="[^"]+">)?([^<]+)(?:</a>)?</span></td> <td>(\d+)</td>',
+                      tags) == [("dns", "dns", "3"), ("tls", "tls", "2"), ("disk", "disk", "1")]
 
 
 def test_generated_pages_refuse_a_service_named_like_the_overview():
@@ -116,6 +117,8 @@ def test_generated_pages_refuse_a_service_named_like_the_overview():
 
 
 def test_a_service_or_tag_of_one_incident_is_a_row_of_its_overview_and_links_point_at_it():
+    """Every row carries its anchor (service-x, tag-x), that of a value with a page too: a link
+    or bookmark to services/#service-x keeps landing on x's row once x gains a page."""
     def incident(i: int, services, tags=(), severity: str = "SEV2") -> Postmortem:
         base = pm(i, services=services)
         base.severity, base.tags = severity, list(tags)
@@ -129,7 +132,7 @@ def test_a_service_or_tag_of_one_incident_is_a_row_of_its_overview_and_links_poi
     services = site.pages["services/index.md"]
     rows = re.findall(r"<tr>(.*?)</tr>", services.split("<tbody>")[1])
     assert rows == [
-        '<td><a href="dns/">dns</a></td> <td>3</td> <td>1</td> '
+        '<td><span id="service-dns"><a href="dns/">dns</a></span></td> <td>3</td> <td>1</td> '
         '<td><a href="../2024-01-04-inc-3/">2024-01-04 · PM-2024-0003</a></td>',
         '<td><span id="service-billing">billing</span></td> <td>1</td> <td>0</td> '
         '<td><a href="../2024-01-02-inc-1/">2024-01-02 · PM-2024-0001</a></td>']
@@ -137,7 +140,8 @@ def test_a_service_or_tag_of_one_incident_is_a_row_of_its_overview_and_links_poi
     assert "A service of one incident has no page of its own: <em>Latest</em> links to the incident." in services
     tags = site.pages["tags/index.md"]
     assert re.findall(r"<tr>(.*?)</tr>", tags.split("<tbody>")[1]) == [
-        '<td><a href="tls/">tls</a></td> <td>2</td> <td><a href="../2024-01-03-inc-2/">2024-01-03 · PM-2024-0002</a></td>',
+        '<td><span id="tag-tls"><a href="tls/">tls</a></span></td> <td>2</td> '
+        '<td><a href="../2024-01-03-inc-2/">2024-01-03 · PM-2024-0002</a></td>',
         '<td><span id="tag-cert">cert</span></td> <td>1</td> '
         '<td><a href="../2024-01-03-inc-2/">2024-01-03 · PM-2024-0002</a></td>']
     # The card of a post-mortem links to the page of a value with one and to the row of any other.
