@@ -385,3 +385,74 @@ def test_a_card_link_to_a_service_of_one_incident_shows_its_row(browser, served,
     _shot(page, f"service-row-{viewport['width']}", full_page=False)
     assert errors == []
     page.close()
+
+
+def _overview_uses(root: Path, field: str) -> dict[str, list[dict]]:
+    """``{service or tag: the published records that name it}`` from the site's export."""
+    exported = json.loads((root / "api" / "postmortems.json").read_text(encoding="utf-8"))["postmortems"]
+    uses: dict[str, list[dict]] = {}
+    for record in exported:
+        for value in dict.fromkeys(record[field]):
+            uses.setdefault(value, []).append(record)
+    return uses
+
+
+VISIBLE_NAMES = "trs => trs.map(tr => tr.cells[0].textContent.trim())"
+
+
+def test_a_typed_filter_and_sort_stay_applied_after_back(browser, served):
+    """Tester finding: after Back, Chromium puts the typed filter (and the chosen sort) back into
+    the box and the menu, after the load event and without an input event; the table must show
+    what they say, not every row. A link to a row followed afterwards still shows its row."""
+    base, root = served
+    uses = _overview_uses(root, "services")
+    total = len(uses)
+    matching = sorted((s for s in uses if "dns" in s), reverse=True)      # sorted "Service ↓"
+    assert 2 <= len(matching) < total
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "services/")
+    box, menu = page.locator(".pmkb-tools__filter"), page.locator(".pmkb-tools__sort")
+    count = page.locator(".pmkb-tools__count")
+    box.fill("dns")
+    menu.select_option(label="Service ↓")
+    rows = "article table tbody tr:not([hidden])"
+    assert page.eval_on_selector_all(rows, VISIBLE_NAMES) == matching
+    page.goto(base + "tags/")
+    assert page.locator(".pmkb-tools__count").inner_text() == f"{len(_overview_uses(root, 'tags'))} rows, 60 shown"
+    page.go_back()
+    assert page.url == base + "services/"
+    _wait_for(lambda: count.inner_text() == f"{len(matching)} of {total} rows")
+    assert count.inner_text() == f"{len(matching)} of {total} rows"
+    assert (box.input_value(), menu.input_value()) == ("dns", "0:desc")
+    assert page.eval_on_selector_all(rows, VISIBLE_NAMES) == matching
+    assert page.locator(".pmkb-tools__more").is_hidden()
+    _shot(page, "services-back-1280", full_page=False)
+    # A link to the row of a service the filter hides (a hashchange) shows it, clearing the filter.
+    other = max(s for s, records in uses.items() if len(records) == 1 and "dns" not in s)
+    page.evaluate("hash => { location.hash = hash; }", f"service-{other}")
+    page.wait_for_selector(f"tr.pmkb-target #service-{other}", timeout=10000)
+    assert page.locator("tr.pmkb-target").is_visible()
+    assert box.input_value() == "" and count.inner_text() == f"{total} rows"
+    assert errors == []
+    page.close()
+
+
+def test_a_bookmark_to_the_row_of_a_service_with_a_page_lands_on_its_row(browser, served):
+    """services/#service-x opens x's row when x has a page of its own as well (every row has its
+    anchor); the row's name links to the page."""
+    base, root = served
+    uses = _overview_uses(root, "services")
+    service = min((s for s, records in uses.items() if len(records) >= 2), key=lambda s: (len(uses[s]), s))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{base}services/#service-{service}")
+    page.wait_for_selector(f"tr.pmkb-target #service-{service}", timeout=10000)
+    row = page.locator("tr.pmkb-target")
+    assert row.count() == 1 and row.is_visible()
+    name = row.locator("td").first.locator("a")
+    assert name.inner_text() == service
+    assert urljoin(page.url, name.get_attribute("href")) == f"{base}services/{service}/"
+    assert row.locator("td").nth(1).inner_text() == str(len(uses[service]))
+    page.close()
+

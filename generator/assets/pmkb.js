@@ -9,7 +9,8 @@
       Tables (two columns or more) of more than FILTER_FROM rows get
       a filter box (every word must appear in the row) and a sort menu; their headers sort too.
       Long tables show the first ROWS_PHONE / ROWS_WIDE matching rows and a button for the rest;
-      a link to a row (#service-x) shows and highlights it, whatever the filter hid.
+      a link to a row (#service-x) shows and highlights it, whatever the filter hid. After
+      Back/Forward, the filter and sort the browser puts back into the box and menu are applied.
    2. Search (Material's and Zensical's): Enter on an exact incident id (PM-2017-001, any case)
       opens that incident's page instead of the best text match, and every result of an
       incident page shows the incident's date and severity. The incidents' ids, pages, dates
@@ -201,14 +202,22 @@
       sort.value = state.column >= 0 ? state.column + (state.descending ? ":desc" : ":asc") : "";
     }
 
-    filter.addEventListener("input", function () {
-      state.words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
-      apply();
-    });
-    sort.addEventListener("change", function () {
+    function words() {
+      return filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    }
+
+    function sortFromMenu() {
       var parts = sort.value.split(":");
       state.column = sort.value ? +parts[0] : -1;
       state.descending = parts[1] === "desc";
+    }
+
+    filter.addEventListener("input", function () {
+      state.words = words();
+      apply();
+    });
+    sort.addEventListener("change", function () {
+      sortFromMenu();
       apply();
     });
     headers.forEach(function (th, i) {
@@ -232,8 +241,26 @@
     }
     apply();
 
-    // A link to a row (services/#service-x: a service of one incident has a row, not a page)
-    // must show that row even when the filter or "show all" hides it.
+    // Back/Forward to a page loaded anew: the browser puts the typed filter and the chosen sort
+    // back into the box and the menu, without an input or change event (Chromium: after the
+    // load event, before pageshow). The table follows what they hold, as the reader left it.
+    // A page from the back/forward cache keeps its table as it was: nothing changes then.
+    function restored() {
+      if (!table.isConnected) return;
+      var typed = words(), menu = sort.value;
+      var current = state.column >= 0 ? state.column + (state.descending ? ":desc" : ":asc") : "";
+      if (typed.join(" ") === state.words.join(" ") && menu === current) return;
+      state.words = typed;
+      sortFromMenu();
+      apply();
+    }
+    restored();
+    window.addEventListener("pageshow", restored);
+
+    // A link to a row (services/#service-x: every service and tag has a row of its overview,
+    // with a page of its own or without) must show that row even when the filter or "show all"
+    // hides it. Coming back with Back to such a link, the restored filter wins (it was typed
+    // after the link was followed); a link followed on the page (hashchange) shows its row.
     function reveal() {
       if (!table.isConnected || !location.hash) return;
       var id;
