@@ -116,16 +116,32 @@ def search_docs(site: Path) -> list[dict]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    not_found: str | None = None   # a page of the folder sent with every 404, as static hosts do
+
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
 
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / self.not_found if self.not_found else None
+        if code != 404 or page is None or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404, message)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
 
 @contextlib.contextmanager
-def serve_folder(root: Path):
+def serve_folder(root: Path, not_found: str | None = None):
     """``root`` over ``http.server`` on 127.0.0.1 (a free port), in a thread; yields the base
     URL (``http://127.0.0.1:PORT/``). The folder is read per request: it may be built after
-    the server starts (a site whose ``site_url`` is that base)."""
-    handler = functools.partial(_QuietHandler, directory=str(root))
+    the server starts (a site whose ``site_url`` is that base). ``not_found``: a page of the
+    folder (``404.html``) sent with the status 404 for a path that is not there, as GitHub
+    Pages and most static hosts do (default: http.server's own error page)."""
+    handler = functools.partial(type("_Handler", (_QuietHandler,), {"not_found": not_found}), directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -456,3 +456,30 @@ def test_a_bookmark_to_the_row_of_a_service_with_a_page_lands_on_its_row(browser
     assert row.locator("td").nth(1).inner_text() == str(len(uses[service]))
     page.close()
 
+
+def test_the_404_page_sends_a_missing_service_or_tag_page_to_its_row(browser, served):
+    """A bookmarked services/x/ (or tags/x/) of a value that has no page of its own (one incident)
+    comes to the site's 404 page on a static host: pmkb.js there opens x's row of the overview
+    (replacing the 404 in the history). Any other missing page stays the 404 page."""
+    _, root = served
+    services, tags = _overview_uses(root, "services"), _overview_uses(root, "tags")
+    service = max(s for s, records in services.items() if len(records) == 1)
+    tag = max(t for t, records in tags.items() if len(records) == 1)
+    with serve_folder(root, not_found="404.html") as base:
+        page = browser.new_page(viewport=PHONE)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        for asked, landed, anchor in ((f"services/{service}/", f"services/#service-{service}", f"service-{service}"),
+                                      (f"tags/{tag}/page-2/", f"tags/#tag-{tag}", f"tag-{tag}")):
+            page.goto(base + asked)
+            page.wait_for_url(base + landed, timeout=10000)
+            page.wait_for_selector(f"tr.pmkb-target #{anchor}", timeout=10000)
+            assert page.locator("tr.pmkb-target").is_visible()
+            assert page.locator("tr.pmkb-target td").first.inner_text() == anchor.split("-", 1)[1]
+        _shot(page, "service-from-404-390", full_page=False)
+        page.goto(base + "no-such-page/")
+        page.wait_for_timeout(500)
+        assert page.url == base + "no-such-page/"
+        assert page.locator("article h1").inner_text() == "404 - Not found"
+        assert errors == []
+        page.close()

@@ -16,6 +16,9 @@
       incident page shows the incident's date and severity. The incidents' ids, pages, dates
       and severities are in assets/pmkb/incidents.js, generated with the site and loaded the
       first time the search is used.
+   3. The site's 404 page, at the address of a service's or tag's page that is not there (the
+      value is named by one incident, or no longer has a page), opens the value's row of the
+      overview instead (services/#service-x).
 
    With navigation.instant the theme swaps pages without loading scripts again: tables are
    enhanced on each page the theme's document$ announces (or once, without it). */
@@ -418,13 +421,37 @@
     }, true);
   });
 
+  // --- a page that is not there --------------------------------------------------------------
+
+  // A service or tag has a page of its own only while two incidents or more name it, so a
+  // bookmark to services/x/ (or tags/x/) can come to the site's 404 page. Every service and tag
+  // has a row of its overview with the id service-x (tag-x): the 404 page sends the reader on
+  // to it (services/#service-x; services/index.html#service-x for services/x.html), and
+  // Back skips the 404 page. From file:// there is no 404 page: nothing happens there.
+  var ROW_KINDS = { services: "service", tags: "tag" };
+
+  function leaveNotFound() {
+    if (!base || location.href.indexOf(base) !== 0) return;
+    var heading = document.querySelector("article h1");
+    if (!heading || !/^404\b/.test(text(heading))) return;   // the theme's "404 - Not found"
+    var path = location.href.slice(base.length).split(/[?#]/)[0];
+    var m = /^(services|tags)\/([^\/]+?)(\.html)?(?:\/.*)?$/.exec(path);
+    if (!m || m[2] === "index") return;
+    location.replace(base + m[1] + "/" + (m[3] ? "index.html" : "") + "#" + ROW_KINDS[m[1]] + "-" + m[2]);
+  }
+
   // --- start ----------------------------------------------------------------------------------
 
-  if (window.document$ && typeof window.document$.subscribe === "function") {
-    window.document$.subscribe(enhanceTables);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", enhanceTables);
-  } else {
+  function start() {
+    leaveNotFound();
     enhanceTables();
+  }
+
+  if (window.document$ && typeof window.document$.subscribe === "function") {
+    window.document$.subscribe(start);
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();
