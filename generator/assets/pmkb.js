@@ -282,6 +282,27 @@
       });
       row.classList.add("pmkb-target");
       target.scrollIntoView();
+      settle(target);
+    }
+
+    // The theme's instant navigation (Material, Zensical) restores a scroll position of its own
+    // (the one it saved for the page, or the top) after the new page's content is in, sometimes
+    // after reveal() ran: the row is shown but scrolled away. Look again a moment later and
+    // scroll it back, unless the reader has scrolled, clicked or typed since.
+    function settle(target) {
+      var moved = false;
+      function mark() { moved = true; }
+      var events = ["wheel", "touchstart", "keydown", "pointerdown"];
+      events.forEach(function (name) { window.addEventListener(name, mark, { once: true, passive: true }); });
+      function again() {
+        if (moved || !target.isConnected) return;
+        var box = target.getBoundingClientRect();
+        if (box.top < 0 || box.bottom > window.innerHeight) target.scrollIntoView();
+      }
+      [50, 200, 500].forEach(function (ms) { setTimeout(again, ms); });
+      setTimeout(function () {
+        events.forEach(function (name) { window.removeEventListener(name, mark); });
+      }, 600);
     }
     reveal();
     window.addEventListener("hashchange", reveal);
