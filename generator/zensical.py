@@ -224,7 +224,10 @@ class Project:
         broken: dict[str, int] = {}
         skipped_postmortems = {pm.path for pm in result.postmortems} - set(source.postmortems)
         for path in sorted(self._docs_files()):
-            if path in source.postmortems or path in skipped_postmortems or path in left_out:
+            if path in source.postmortems or path in left_out:
+                continue
+            # a post-mortem with an error was loaded but left out: under serve its page shows why
+            if path in skipped_postmortems and not (serve and path.endswith(".md") and self._bad(path, bad)):
                 continue
             reason = publish_refusal(self.docs, path, self.settings)
             if reason is not None:

@@ -111,6 +111,13 @@ def test_a_real_serve_shows_the_error_then_the_fixed_page(tmp_path, engine):
         path.write_text(good.replace("\nsummary: >-\n  ", "\nsummary: >-\n  Edited while serving. ", 1), encoding="utf-8")
         page = wait_for(url, "Edited while serving.")
         assert f"Errors in {BROKEN}" not in page and "pmkb-card" in page
+        # a file that loads but breaks a rule (not YAML) shows its error page too, not a 404
+        assert good.count("\nseverity: SEV3\n") == 1
+        path.write_text(good.replace("\nseverity: SEV3\n", "\nseverity: SEV9\n"), encoding="utf-8")
+        page = wait_for(url, f"Errors in {BROKEN}")
+        assert "field-enum" in page and "SEV9" in page
+        home = fetch(f"http://127.0.0.1:{port}/")
+        assert home is not None and BROKEN in home  # the banner names it
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
