@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,18 @@ def _need_zensical() -> None:
         raise click.UsageError("Zensical is not installed: pip install 'postmortem-kb[zensical]'")
 
 
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM and SIGHUP (a CI job cancelled, a closed terminal, ``kill``) into
+    :class:`SystemExit` (128 + the signal's number), so the ``finally`` blocks that stop the
+    engine's process run: without it the engine outlives ``pmkb`` and keeps its port."""
+    def stop(number, frame):
+        sys.exit(128 + number)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
 def _mkdocs(command: str, config: Path, *args: str) -> int:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": os.environ.get("NO_MKDOCS_2_WARNING", "1")}
     process = subprocess.Popen([sys.executable, "-m", "mkdocs", command, "-f", str(config), *args], env=env)
@@ -59,6 +72,7 @@ def _mkdocs(command: str, config: Path, *args: str) -> int:
 def build(obj: Context, engine: str, strict: bool) -> None:
     """Build the site into mkdocs.yml's site_dir (validation errors stop it, exit 1)."""
     config = _config(obj)
+    _exit_on_sigterm()
     if engine == "mkdocs":
         code = _mkdocs("build", config, *(["--strict"] if strict else []))
         sys.exit(EXIT_OK if code == 0 else EXIT_ERRORS)
@@ -84,6 +98,7 @@ def build(obj: Context, engine: str, strict: bool) -> None:
 def serve(obj: Context, engine: str, dev_addr: str | None) -> None:
     """Serve the site with live reload while writing (drafts included)."""
     config = _config(obj)
+    _exit_on_sigterm()
     if engine == "mkdocs":
         sys.exit(_mkdocs("serve", config, *(["--dev-addr", dev_addr] if dev_addr else [])))
     _need_zensical()

@@ -157,3 +157,51 @@ def test_sigterm_during_a_build_leaves_no_worker_behind(tmp_path):
     while time.monotonic() < deadline and _processes_naming(marker):
         time.sleep(0.1)
     assert _processes_naming(marker) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+@pytest.mark.parametrize("engine", ("mkdocs", "zensical"))
+def test_sigterm_to_pmkb_serve_stops_the_engine_too(tmp_path, engine):
+    """``kill <pmkb>`` (SIGTERM, as a closed job or a cancelled CI step sends): the engine's
+    server process ends with pmkb and its port is free again (it used to keep serving a stale
+    site under PID 1 and block the next ``pmkb serve``)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.sitebuild import fetch, free_port
+
+    if engine == "zensical":
+        _zensical_only()
+    project = make_project(tmp_path / "p")
+    port = free_port()
+    marker = str(project / "mkdocs.yml") if engine == "mkdocs" else str(project / ".pmkb-build")
+    serve = subprocess.Popen([sys.executable, "-c", "from generator.cli import main; main()", "serve", "--engine",
+                              engine, "-a", f"127.0.0.1:{port}"], cwd=project,
+                             env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while fetch(f"http://127.0.0.1:{port}/") is None:
+            assert serve.poll() is None and time.monotonic() < deadline, "pmkb serve never served"
+            time.sleep(0.2)
+        assert [pid for pid in _processes_naming(marker) if pid != serve.pid], "no engine process found"
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=60) == 128 + signal.SIGTERM
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _processes_naming(marker):
+            time.sleep(0.1)
+        assert _processes_naming(marker) == []
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))  # free again
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+        for pid in _processes_naming(marker):
+            os.kill(pid, signal.SIGKILL)
