@@ -187,6 +187,39 @@ The other two the documentation lists need no setting here: the repository facts
 ``repo_url`` fail quietly (the link stays), and comment systems are template overrides."""
 
 
+OFFLINE_SETUP = ("plugins: - offline: {enabled: !ENV [OFFLINE, false]} and theme: font: false, "
+                 "as the shipped mkdocs.yml has")
+
+
+def offline_gaps(requested: str | None, offline_plugin: bool, font) -> list[str]:
+    """What keeps an ``OFFLINE=true`` build from working opened from disk, as warnings.
+
+    Args:
+        requested: the ``OFFLINE`` environment variable (``None`` when unset); ``true``, ``1``,
+            ``yes`` or ``on`` (any case) ask for an offline build.
+        offline_plugin: whether the configuration has Material's ``offline`` plugin, enabled.
+        font: the theme's ``font`` setting (``False``: the system fonts; anything else, the
+            default included, loads Google Fonts from fonts.googleapis.com).
+
+    Returns:
+        One message per gap (none when ``OFFLINE`` does not ask for it): the environment
+        variable does nothing by itself, only through the plugin entry (Material's "Building
+        for offline usage"), without which links stay directory URLs that ``file://`` cannot
+        open; and the fonts are fetched from another host.
+    """
+    if str(requested or "").strip().lower() not in ("true", "1", "yes", "on"):
+        return []
+    gaps = []
+    if not offline_plugin:
+        gaps.append("OFFLINE=true is set but mkdocs.yml has no enabled 'offline' plugin, so this build is not an "
+                    "offline one: its links are directory URLs and its search needs a web server, neither works "
+                    f"opened from disk (file://); add {OFFLINE_SETUP}")
+    if font is not False:
+        gaps.append("OFFLINE=true is set but the theme loads its fonts from fonts.googleapis.com (the theme's "
+                    "default), which an offline reader cannot reach; set theme: font: false")
+    return gaps
+
+
 def offline_features(features: Sequence[str]) -> tuple[list[str], list[str]]:
     """``features`` (the theme's ``features`` list) split into ``(kept, dropped)`` for a site
     opened from the file system: dropped are :data:`OFFLINE_FETCH_FEATURES` and their

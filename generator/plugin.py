@@ -45,7 +45,8 @@ from . import site_cache
 from .analysis import Analysis
 from .audience import for_audience, withheld_attachments
 from .cache import Cache
-from .material import SEARCH_INDEX, SYNONYM_FIELD, add_search_field, bundled_polyfills, offline_extra, offline_features
+from .material import (SEARCH_INDEX, SYNONYM_FIELD, add_search_field, bundled_polyfills, offline_extra, offline_features,
+                       offline_gaps)
 from .model import Postmortem
 from .paths import REPORTS
 from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteSource, publish_refusal, render_site,
@@ -179,8 +180,11 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             config.extra_javascript.append(SCRIPT)
         if config.extra.get("polyfills"):
             config.extra["polyfills"] = bundled_polyfills(config.extra["polyfills"], WORKER_SHIM)
-        if _offline_enabled(config):
+        offline = _offline_enabled(config)
+        if offline:
             _drop_fetch_features(config)
+        for gap in offline_gaps(os.environ.get("OFFLINE"), offline, config.theme.get("font")):
+            log.warning(gap)
         return config
 
     def on_pre_build(self, config):

@@ -43,7 +43,7 @@ from .analysis import Analysis, analyse
 from .audience import for_audience, withheld_attachments
 from .cache import Cache
 from .markup import Links
-from .material import SEARCH_INDEX, bundled_polyfills, sanitize_article
+from .material import SEARCH_INDEX, bundled_polyfills, offline_gaps, sanitize_article
 from .paths import HOME
 from .render import SCRIPT, STYLESHEET, WORKER_SHIM, publish_refusal, render_site, site_options
 from .settings import Settings, load_settings
@@ -164,6 +164,10 @@ class Project:
             raise BuildError(f"the docs folder {self.docs} is inside the build folder {self.build}")
         # The offline plugin switches directory URLs off (MkDocs' and Zensical's alike).
         self.use_directory_urls = bool(self.config.get("use_directory_urls", True)) and not _offline(self.config)
+        theme = self.config.get("theme")
+        for gap in offline_gaps(os.environ.get("OFFLINE"), _offline(self.config),
+                                theme.get("font") if isinstance(theme, dict) else None):
+            _log("WARNING", gap)
         self.authored_pages: list[str] = []
         self.postmortem_pages: set[str] = set()
         self.chart_cache: dict = {}

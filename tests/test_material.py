@@ -95,3 +95,39 @@ def test_material_reruns_content_scripts_after_instant_navigation():
     bundle = next((_package("material") / "templates" / "assets" / "javascripts").glob("bundle.*.min.js"))
     text = bundle.read_text(encoding="utf-8")
     assert 'createElement("script")' in text and 'getAttributeNames()' in text
+
+
+def test_offline_gaps_name_what_keeps_an_offline_build_from_working():
+    from generator.material import offline_gaps
+
+    assert offline_gaps(None, False, None) == []                       # not asked for
+    assert offline_gaps("false", False, None) == []
+    assert offline_gaps("true", True, False) == []                     # the shipped mkdocs.yml
+    missing, fonts = offline_gaps("TRUE", False, None)
+    assert missing.startswith("OFFLINE=true is set but mkdocs.yml has no enabled 'offline' plugin")
+    assert missing.endswith("add plugins: - offline: {enabled: !ENV [OFFLINE, false]} and theme: font: false, "
+                            "as the shipped mkdocs.yml has")
+    assert fonts == ("OFFLINE=true is set but the theme loads its fonts from fonts.googleapis.com (the theme's "
+                     "default), which an offline reader cannot reach; set theme: font: false")
+    assert offline_gaps("1", True, {"text": "Roboto"}) == [fonts]
+
+
+def test_offline_build_of_a_config_without_the_offline_plugin_warns_and_fails_strict(tmp_path):
+    """A team's own minimal mkdocs.yml (theme, search, postmortems): OFFLINE=true alone used to
+    build a site that needs a server and Google Fonts, silently."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.sitebuild import FIXTURE_CORPUS
+
+    shutil.copytree(FIXTURE_CORPUS, tmp_path / "postmortems")
+    (tmp_path / "mkdocs.yml").write_text("site_name: Ours\ndocs_dir: postmortems\ntheme:\n  name: material\n"
+                                         "plugins:\n  - search\n  - postmortems\n", encoding="utf-8")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "OFFLINE": "true"}
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "WARNING -  generator: OFFLINE=true is set but mkdocs.yml has no enabled 'offline' plugin" in done.stderr
+    assert "set theme: font: false" in done.stderr
