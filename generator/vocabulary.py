@@ -29,6 +29,7 @@ value outside it is reported whatever the corpus uses.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -192,10 +193,20 @@ def check_values(values: Mapping[str, Sequence[tuple[str, str]]], counts: Mappin
                 continue
             if counts[name][value] > 1:
                 continue
-            close = indexes[name].close_values(value)
+            close = [v for v in indexes[name].close_values(value) if _worth_suggesting(v)]
             if close:
                 out.append(Suggestion(name, path, value, "near", [(v, counts[name][v]) for v in close[:3]]))
     return out
+
+
+_KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+"""The v1 format's kebab-case (the schema's ``kebab`` pattern) that services, tags and triggers follow."""
+
+
+def _worth_suggesting(other: str) -> bool:
+    """Whether ``other`` (a value close to a new one) can be suggested: one the format accepts
+    (``Checkout API`` is a field-format error of its own file, not a fix for ``checkout-api``)."""
+    return bool(_KEBAB.match(other))
 
 
 def message(s: Suggestion, declared_count: int = 0) -> tuple[str, str]:
@@ -209,6 +220,12 @@ def message(s: Suggestion, declared_count: int = 0) -> tuple[str, str]:
             names = " or ".join(repr(v) for v, _ in s.close)
             return text, f"did you mean {names}? If it is a new {what}, add it to vocabulary.{key}"
         return text, f"use one of the allowed {key}, or add it to vocabulary.{key}"
+    if s.close[0][1] == 1 and _KEBAB.match(s.value):
+        # the best match is new too and both are valid: "did you mean" each way would swap them
+        other = s.close[0][0]
+        return (f"{what} {s.value!r} is new to the corpus, and so is the close {other!r} (1 other post-mortem)",
+                f"write the same {what} in both post-mortems, {s.value!r} or {other!r}; keep both only if they "
+                f"are different {key}: the reports count each {what} apart")
     used = ", ".join(f"{v!r} ({n} post-mortem{'s' if n != 1 else ''})" for v, n in s.close)
     return (f"{what} {s.value!r} is new to the corpus and close to {used}",
             f"did you mean {s.close[0][0]!r}? Keep {s.value!r} only if it is a different {what}: "

@@ -55,19 +55,20 @@ def test_a_new_value_close_to_one_in_use_is_a_warning_with_did_you_mean(tmp_path
     docs = corpus(tmp_path, {name: text})
     result = validate([docs], Settings(docs_dir=docs), today=TODAY)
     assert vocabulary_problems(result) == [
-        # two values used once each and close to each other: both files hear of it
+        # two values used once each and close to each other: both files hear of it, told to agree on
+        # one (a "did you mean" each way would swap them when both are followed)
         ("2024-03-01-incident-001.md", 8, "tags[1]", "vocabulary-near",
-         "tag 'certificates' is new to the corpus and close to 'certificate' (1 post-mortem)",
-         "did you mean 'certificate'? Keep 'certificates' only if it is a different tag: the reports count "
-         "each tag apart"),
+         "tag 'certificates' is new to the corpus, and so is the close 'certificate' (1 other post-mortem)",
+         "write the same tag in both post-mortems, 'certificates' or 'certificate'; keep both only if they "
+         "are different tags: the reports count each tag apart"),
         (name, 7, "services[0]", "vocabulary-near",
          "service 'checkout-apii' is new to the corpus and close to 'checkout-api' (2 post-mortems)",
          "did you mean 'checkout-api'? Keep 'checkout-apii' only if it is a different service: the reports "
          "count each service apart"),
         (name, 8, "tags[1]", "vocabulary-near",
-         "tag 'certificate' is new to the corpus and close to 'certificates' (1 post-mortem)",
-         "did you mean 'certificates'? Keep 'certificate' only if it is a different tag: the reports count "
-         "each tag apart"),
+         "tag 'certificate' is new to the corpus, and so is the close 'certificates' (1 other post-mortem)",
+         "write the same tag in both post-mortems, 'certificate' or 'certificates'; keep both only if they "
+         "are different tags: the reports count each tag apart"),
         (name, 15, "trigger", "vocabulary-near",
          "trigger 'certificate-lapsed' is new to the corpus and close to 'certificate-expiry' (2 post-mortems)",
          "did you mean 'certificate-expiry'? Keep 'certificate-lapsed' only if it is a different trigger: "
@@ -89,7 +90,8 @@ def test_one_file_checked_against_the_rest_of_the_corpus(tmp_path):
     docs = corpus(tmp_path, {name: text})
     result = validate([docs / name], Settings(docs_dir=docs), today=TODAY)
     assert [(p[0], p[2], p[4]) for p in vocabulary_problems(result)] == [
-        (name, "services[0]", "service 'serch-api' is new to the corpus and close to 'search-api' (1 post-mortem)")]
+        (name, "services[0]", "service 'serch-api' is new to the corpus, and so is the close 'search-api' "
+                              "(1 other post-mortem)")]
 
 
 @pytest.mark.parametrize("value, close", [
@@ -232,3 +234,21 @@ def test_pmkb_new_never_asks_a_script(tmp_path, runner, monkeypatch):
                                "--service", "queue"])
     assert done.exit_code == 0, done.output
     assert done.stderr == ""
+
+
+def test_a_suggestion_is_a_value_the_format_accepts_and_never_points_both_ways(tmp_path):
+    """Tester finding: 'checkout-api' was told "did you mean 'Checkout API'?" (a field-format
+    error of its own file), and two new close values each pointed at the other."""
+    a, text_a = incident("PM-2024-004", "2024-03-04", "payments-gw", "db", "cert-rotation-missed")
+    b, text_b = incident("PM-2024-005", "2024-03-05", "Payments GW", "db", "cert-rotation-mised")
+    docs = corpus(tmp_path, {a: text_a, b: text_b})
+    result = validate([docs], Settings(docs_dir=docs), today=TODAY)
+    near = [(p.path.rsplit("/", 1)[-1], p.field, p.fix.split("?")[0].split(";")[0]) for p in result.problems
+            if p.code == "vocabulary-near"]
+    assert near == [(a, "trigger", "write the same trigger in both post-mortems, 'cert-rotation-missed' or "
+                                   "'cert-rotation-mised'"),
+                    (b, "services[0]", "did you mean 'payments-gw'"),  # and nothing suggests 'Payments GW'
+                    (b, "trigger", "write the same trigger in both post-mortems, 'cert-rotation-mised' or "
+                                   "'cert-rotation-missed'")]
+    assert [p.code for p in result.problems if p.path.endswith(b) and p.field == "services[0]"] == \
+        ["field-format", "vocabulary-near"]
