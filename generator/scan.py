@@ -175,9 +175,26 @@ def _assignment() -> re.Pattern:
                       r"([\"'`]?)([^\s\"'`,;)]{4,})\3")
 
 
+@lru_cache(maxsize=1)
+def _prose_assignment() -> re.Pattern:
+    """``the root password was 'S3cr...'``, ``set DB_PASS to Xk9#...``: a credential keyword,
+    then ``is``, ``was``, ``to`` (``set to``, ``changed to``) and the value, in a sentence."""
+    from detect_secrets.plugins.keyword import DENYLIST
+
+    keyword = r"[\w.\-]*(?:" + "|".join(DENYLIST) + r")[\w.\-]*"
+    return re.compile(r"(?i)(?<![\w.\-])(" + keyword + r")[ \t]+(is|was|to)[ \t]+"
+                      r"([\"'`]?)([^\s\"'`,;)]{8,})\3")
+
+
+_PROSE_WORDS = (" is ", " was ", " to ")
+
+
 def may_assign(text: str) -> bool:
-    """Whether ``text`` could hold a keyword assignment (a ``=`` or ``:`` and a credential keyword)."""
-    return ("=" in text or ":" in text) and bool(_secret_hint().search(text))
+    """Whether ``text`` could hold a keyword assignment (a ``=`` or ``:``, or ``is``/``was``/``to``
+    in a sentence, and a credential keyword)."""
+    if not ("=" in text or ":" in text or any(word in text for word in _PROSE_WORDS)):
+        return False
+    return bool(_secret_hint().search(text))
 
 
 def assignment_snippets(line: str) -> list[str]:
@@ -188,7 +205,10 @@ def assignment_snippets(line: str) -> list[str]:
     the value looks like a credential rather than a word or a name: 6 characters or more (8
     after ``:``, which prose uses for other things: "Password: reset by the on-call"), not
     only letters, not lowercase words joined by ``-``, ``_`` or ``.`` (``secret_name =
-    prod-db``). detect-secrets' own filters then decide.
+    prod-db``). detect-secrets' own filters then decide. Written as a sentence (``the root
+    password was 'Sup3r...'``, ``set DB_PASS to Xk9#mQ2v...``: the keyword, ``is``/``was``/``to``
+    and the value) it is handed over the same way when the value has 8 characters or more and
+    is quoted or holds a digit, and is neither a word, a name nor a path or placeholder.
     """
     out = []
     for m in _assignment().finditer(line):
@@ -196,6 +216,14 @@ def assignment_snippets(line: str) -> list[str]:
         if len(value) < (8 if sign == ":" else 6) or value.isalpha() or _NAME_LIKE.fullmatch(value):
             continue
         out.append(f"{key} = {value}")
+    if any(word in line for word in _PROSE_WORDS):
+        for m in _prose_assignment().finditer(line):
+            key, _, quote, value = m.groups()
+            value = value if quote else value.rstrip(".!?:")
+            if (len(value) < 8 or value.isalpha() or _NAME_LIKE.fullmatch(value) or value.startswith(("/", "~", "$", "{", "<"))
+                    or not re.search(r"\d", value) and not quote):
+                continue
+            out.append(f"{key} = {value}")
     return out
 
 

@@ -306,6 +306,24 @@ def test_problems_of_other_checks_on_a_secret_are_masked(tmp_path):
     assert result.problems[5].message == "the file does not start with a front-matter block (first line: 'pasted…')"
 
 
+def test_a_password_written_as_a_sentence_is_a_secret_and_ordinary_sentences_are_not():
+    """Tester finding: "the root password was '...'" and "set DB_PASS to ..." passed validation
+    and were published. Sentences about passwords that hold none stay clean."""
+    lines = [
+        "The root password was 'Sup3rS3cret!2024' on the bastion.",          # quoted
+        "Set DB_PASS to Xk9#mQ2vL7pW and restart.",                           # a digit: not a word
+        "The password was rotated the next day. The password is stored in Vault.",
+        "Passwords were reset to random values. The secret is kept in /etc/app/secret.key now.",
+        "We changed the password to prod-db-main. The api key was revoked by the on-call.",
+        "The pwd to /home/deploy was wrong. The password is ${DB_PASSWORD} in the template.",
+        "The password is longer than 12 characters since the policy change.",
+    ]
+    with scan.SecretScanner() as scanner:
+        found = scanner.scan(lines, 30)
+    assert [(f.line, f.kind, f.value) for f in found] == [
+        (30, "Secret Keyword", "Sup3rS3cret!2024"), (31, "Secret Keyword", "Xk9#mQ2vL7pW")]
+
+
 # --- the scanner's guard (benchmarks/adversarial.py times it) --------------------------------
 
 
