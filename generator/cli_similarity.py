@@ -160,7 +160,7 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
     """
     from .analysis import build_index
     from .cache import Cache
-    from .validate import next_free_id
+    from .validate import free_id_for
 
     if (query is None) == (text is None):
         raise click.UsageError("give a FILE or ID, or --text \"...\" (one of them)")
@@ -195,9 +195,10 @@ def similar(obj: Context, query: str | None, k: int | None, text: str | None, mi
         if target.id in by_id and by_id[target.id] is not target:
             # Another file with the id of a corpus post-mortem: compare it with that one too.
             twin = by_id[target.id]
+            free = free_id_for(target.id, target.date.isoformat(), list(corpus) or [settings.docs_dir], settings,
+                               set(by_id))  # the id pmkb validate's duplicate-id fix names
             emit(f"warning: {query} has id {target.id}, which {_corpus_file(twin, corpus, settings)} in the "
-                       f"corpus also uses; ids must be unique (give {query} the next free id, "
-                       f"{next_free_id(set(by_id), target.id)})", err=True)
+                 f"corpus also uses; ids must be unique (give {query} the next free id, {free})", err=True)
             # similar_to leaves out the query's id; the twin is kept, and the post-mortems whose
             # not_related names that id stay out, as they would for the id itself.
             exclude = tuple(pm.id for pm in index.postmortems if target.id in pm.not_related)

@@ -1821,6 +1821,18 @@ def skipped_files(paths: list[Path], settings: Settings) -> tuple[list[str], lis
     return sorted(pages), sorted(templates)
 
 
+def free_id_for(pid: str, date_text: str | None, folders: list[Path], settings: Settings,
+                also: set[str] = frozenset()) -> str:
+    """The next free id to give a post-mortem that has ``pid`` and ``date_text`` (YYYY-MM-DD),
+    as the ``duplicate-id`` fix computes it: the prefix of ``pid``, the year of ``date_text``,
+    after the highest number among every id written under ``folders`` (:func:`corpus_ids`,
+    files whose YAML does not parse included) and ``also``."""
+    taken = set(also)
+    for folder in folders:
+        taken |= corpus_ids(folder, settings)
+    return next_free_id(taken, _id_like(pid, date_text))
+
+
 def corpus_ids(folder: Path, settings: Settings) -> set[str]:
     """Every ``id`` written in the post-mortems under ``folder``: the parsed ``id`` field, or,
     in a file whose front matter does not parse, its ``id:`` line

@@ -321,3 +321,29 @@ def test_fused_score_is_scaled_rank_fusion():
     assert fused_score(None, None) == 0.0
     assert fused_score(2, None) == round(TFIDF_SHARE * (RRF_K + 1) / (RRF_K + 2), 9)
     assert fused_score(1, 3) > fused_score(3, 1)  # the TF-IDF ranking weighs more (TFIDF_SHARE > 0.5)
+
+
+def test_similar_names_the_same_next_free_id_as_validate(tmp_path):
+    """Tester finding: with a file whose YAML does not parse writing PM-2024-012, pmkb validate's
+    duplicate-id fix said PM-2024-013 and pmkb similar's warning PM-2024-008."""
+    import shutil
+
+    from generator.validate import display_path
+
+    docs = tmp_path / "postmortems"
+    shutil.copytree(CORPUS, docs)
+    (docs / "2024-06-30-broken.md").write_text("---\nid: PM-2024-012\ntitle: \"unclosed\n---\n\n## Summary\n",
+                                                encoding="utf-8")
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(f"site_name: t\ndocs_dir: {docs}\nplugins:\n  - postmortems: {{}}\n", encoding="utf-8")
+    original = docs / "2024-05-02-edge-proxy-tls-certificate-expired-again.md"
+    twin = tmp_path / original.name
+    twin.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
+    result = run(config, "similar", str(twin), "-k", "1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert (f"warning: {twin} has id PM-2024-004, which {display_path(original)} in the corpus also uses; ids "
+            f"must be unique (give {twin} the next free id, PM-2024-013)\n") in result.stderr
+    shutil.copy(twin, docs / "2024-05-03-twin.md")
+    validated = run(config, "validate", str(docs), "--format", "json")
+    fixes = {p["fix"] for p in json.loads(validated.stdout)["problems"] if p["code"] == "duplicate-id"}
+    assert fixes == {"give one of them the next free id, PM-2024-013"}
