@@ -466,7 +466,7 @@ def _named_lists(ln: Links, postmortems: Sequence[Postmortem], kind: str, values
             if rowed else "")
     header = (kind.capitalize(), "Incidents", *columns, "Latest")
     pages[overview] = (front_matter(title) + f"# {overview_head.format(n=len(by_value))}\n\n"
-                       + (note + table(header, rows, html=True) if by_value else empty))
+                       + (note + _unsearched(table(header, rows, html=True), kind) if by_value else empty))
     return pages
 
 
