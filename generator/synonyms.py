@@ -39,6 +39,7 @@ BUILTIN: tuple[tuple[str, ...], ...] = (
     # Certificates and TLS
     ("certificate expiry", "certificate expired", "expired certificate", "cert expiry", "expired cert",
      "tls expiry", "ssl expiry", "certificate lapse", "certificate lapsed", "lapsed certificate",
+     "cert lapse", "cert lapsed",
      "certificate validity ended", "root ca expiry", "root expired"),
     ("tls", "ssl"),
     ("certificate renewal", "cert renewal", "certificate rotation", "cert rotation", "acme renewal"),
