@@ -556,10 +556,15 @@ def _check_times(src: SourceFile, data: dict, bad: set[str], today: dt.date) -> 
                         f"date {date_text!r} is in the future", "use the day the incident started")
         started = times.get("started_at")
         if started is not None and started.date() != date:
+            day = started.date().isoformat()
+            fix = f"set date: {day}, or correct started_at"
+            named = FILE_NAME.match(src.path.name)
+            if named and named.group(1) == date.isoformat():  # the name carries the date too: one fix, not two
+                fix = (f"set date: {day} and rename the file to {day}{src.path.name[len(named.group(1)):]}, "
+                       "or correct started_at")
             src.problem(*src.positions["date"], "date", "error", "date-mismatch",
                         f"date {date_text!r} is not the day of started_at {data['started_at']!r} "
-                        f"({started.date().isoformat()} in the offset written there)",
-                        f"set date: {started.date().isoformat()}, or correct started_at")
+                        f"({day} in the offset written there)", fix)
     return times
 
 

@@ -213,7 +213,13 @@ def test_date_mismatch_suggests_the_started_at_day(tmp_path):
     text = VALID.replace("date: 2024-03-14", "date: 2024-03-13")
     result = check(tmp_path, text, name="2024-03-13-checkout-tls-expiry.md")
     assert problems(result) == [("2024-03-13-checkout-tls-expiry.md", 4, "date", "error", "date-mismatch")]
-    assert result.problems[0].fix == "set date: 2024-03-14, or correct started_at"
+    # the file's name carries the date too: the fix renames it in the same step (tester finding:
+    # following "set date" alone gave a file-name-date error next)
+    assert result.problems[0].fix == ("set date: 2024-03-14 and rename the file to "
+                                      "2024-03-14-checkout-tls-expiry.md, or correct started_at")
+    (tmp_path / "other").mkdir()
+    other = check(tmp_path / "other", text, name="2024-03-14-checkout-tls-expiry.md")
+    assert [p.fix for p in other.problems if p.code == "date-mismatch"] == ["set date: 2024-03-14, or correct started_at"]
 
 
 def test_date_in_the_future(tmp_path):
