@@ -591,8 +591,14 @@ def _check_file_name(src: SourceFile, data: dict | None) -> None:
     day = date.isoformat() if date else name_day
     suggestion = f"{day}-{slug}.md" if day else None
     if m and date is not None and impossible is None:
+        fix = f"rename the file to {suggestion}"
+        started_text = data.get("started_at") if isinstance(data, dict) else None
+        started = parse_timestamp(started_text) if isinstance(started_text, str) else None
+        if started is not None and m.group(1) == started.date().isoformat():
+            # the name has the day the incident started: the date is what is wrong (date-mismatch)
+            fix = f"set date: {m.group(1)}, the day of started_at (the file name is right)"
         src.problem(src.line_of("date") or 1, None, "date", "error", "file-name-date",
-                    f"file name date {m.group(1)} differs from date {date_text!r}", f"rename the file to {suggestion}")
+                    f"file name date {m.group(1)} differs from date {date_text!r}", fix)
         return
     if impossible is not None:
         message = f"file name {name!r} starts with {prefix.group(1)}, which is not a real calendar date: {impossible[0]}"

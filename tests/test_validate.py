@@ -220,6 +220,9 @@ def test_date_mismatch_suggests_the_started_at_day(tmp_path):
     (tmp_path / "other").mkdir()
     other = check(tmp_path / "other", text, name="2024-03-14-checkout-tls-expiry.md")
     assert [p.fix for p in other.problems if p.code == "date-mismatch"] == ["set date: 2024-03-14, or correct started_at"]
+    # ... and the name's own check agrees with it instead of asking to rename to the wrong day
+    assert [p.fix for p in other.problems if p.code == "file-name-date"] == [
+        "set date: 2024-03-14, the day of started_at (the file name is right)"]
 
 
 def test_date_in_the_future(tmp_path):
