@@ -241,9 +241,10 @@ def _parse_date(ctx, param, value: str | None) -> dt.date | None:
 
 def _check_service(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:
     from .validate import kebab_problem
+    from .vocabulary import KEBAB
 
     for value in values:
-        if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", value):
+        if not KEBAB.fullmatch(value):
             reason, fix = kebab_problem(value)
             raise click.BadParameter(f"{value!r} {reason}; {fix}")
     return values
@@ -325,10 +326,11 @@ def _interactive() -> bool:
 def _ask_kebab(field: str, label: str, counts, multiple: bool) -> list[str]:
     """:func:`_offer` until every answer is kebab-case."""
     from .validate import kebab_problem
+    from .vocabulary import KEBAB
 
     while True:
         values = _offer(field, label, counts, multiple)
-        bad = [v for v in values if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", v)]
+        bad = [v for v in values if not KEBAB.fullmatch(v)]
         if not bad:
             return values
         reason, fix = kebab_problem(bad[0])

@@ -258,7 +258,7 @@ def settings_from_options(options: dict, source: str = CONFIG_FILE) -> Settings:
                 raise ConfigError(f"{source}: 'synonyms': {exc}") from exc
             value = [list(group) for group in value]
         elif name == "vocabulary":
-            kebab = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+            from .vocabulary import KEBAB as kebab
             if not isinstance(value, dict) or set(value) - {"services", "tags", "triggers"} or not all(
                     isinstance(v, list) and all(isinstance(x, str) and kebab.fullmatch(x) for x in v)
                     for v in value.values()):

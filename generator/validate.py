@@ -1263,7 +1263,7 @@ def _finish(sources: list[tuple[SourceFile, Postmortem | None, Path]], context: 
             others.append((src.data["id"].strip(), src.relpath, src.line_of("id") or 1))
             if visibility_of_data(src.data, settings) == "internal":
                 internal.add(src.data["id"].strip())
-        elif not isinstance(src.data, dict) and src.written_id and ID_PARTS.match(src.written_id):
+        elif _unparsed_id(src):
             others.append((src.written_id, src.relpath, src.written_id_line or 1))  # its front matter does not parse
         context_values.append(vocabulary.field_values(src.data))
     for src, _, _ in sources:
@@ -1550,6 +1550,15 @@ def visibility_of_data(data, settings: Settings) -> str:
     return settings.default_visibility
 
 
+def _unparsed_id(src: SourceFile) -> str | None:
+    """The id a file whose front matter does not parse writes on its ``id:`` line, when it is an
+    id (:data:`ID_PARTS`; a placeholder such as ``PM-YYYY-NNN`` is not one to compare): such a
+    file still holds it, so a duplicate of it is reported now, beside the YAML error."""
+    if not isinstance(src.data, dict) and src.written_id and ID_PARTS.match(src.written_id):
+        return src.written_id
+    return None
+
+
 def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
                   others: list[tuple[str, str, int]], settings: Settings, internal: set[str] = frozenset()) -> None:
     by_id: dict[str, list[tuple[str, int, SourceFile | None]]] = {}
@@ -1559,10 +1568,7 @@ def _check_corpus(sources: list[tuple[SourceFile, Postmortem | None, Path]],
             continue  # a template's placeholder id is no incident's id
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             by_id.setdefault(data["id"].strip(), []).append((src.relpath, src.line_of("id") or 1, src))
-        elif not isinstance(data, dict) and src.written_id and ID_PARTS.match(src.written_id):
-            # A file whose front matter does not parse still holds the id its 'id:' line writes:
-            # a duplicate of it is reported now, beside the YAML error (a placeholder such as
-            # PM-YYYY-NNN is not an id to compare).
+        elif _unparsed_id(src):
             by_id.setdefault(src.written_id, []).append((src.relpath, src.written_id_line or 1, src))
     for pid, relpath, line in others:
         by_id.setdefault(pid, []).append((relpath, line, None))

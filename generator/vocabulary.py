@@ -36,6 +36,10 @@ from dataclasses import dataclass
 
 from .synonyms import Synonyms, canonical_terms
 
+KEBAB = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+"""The v1 format's kebab-case (the schema's ``$defs.kebab`` pattern), which services, tags and
+triggers follow: use ``KEBAB.fullmatch``."""
+
 FIELDS = ("services", "tags", "trigger")
 """The front-matter fields whose values form the vocabulary (``trigger`` is one value)."""
 
@@ -199,14 +203,12 @@ def check_values(values: Mapping[str, Sequence[tuple[str, str]]], counts: Mappin
     return out
 
 
-_KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-"""The v1 format's kebab-case (the schema's ``kebab`` pattern) that services, tags and triggers follow."""
 
 
 def _worth_suggesting(other: str) -> bool:
     """Whether ``other`` (a value close to a new one) can be suggested: one the format accepts
     (``Checkout API`` is a field-format error of its own file, not a fix for ``checkout-api``)."""
-    return bool(_KEBAB.match(other))
+    return bool(KEBAB.fullmatch(other))
 
 
 def message(s: Suggestion, declared_count: int = 0) -> tuple[str, str]:
@@ -220,7 +222,7 @@ def message(s: Suggestion, declared_count: int = 0) -> tuple[str, str]:
             names = " or ".join(repr(v) for v, _ in s.close)
             return text, f"did you mean {names}? If it is a new {what}, add it to vocabulary.{key}"
         return text, f"use one of the allowed {key}, or add it to vocabulary.{key}"
-    if s.close[0][1] == 1 and _KEBAB.match(s.value):
+    if s.close[0][1] == 1 and KEBAB.fullmatch(s.value):
         # the best match is new too and both are valid: "did you mean" each way would swap them
         other = s.close[0][0]
         return (f"{what} {s.value!r} is new to the corpus, and so is the close {other!r} (1 other post-mortem)",

@@ -163,10 +163,11 @@ class Project:
         if self.build in self.docs.parents:
             raise BuildError(f"the docs folder {self.docs} is inside the build folder {self.build}")
         # The offline plugin switches directory URLs off (MkDocs' and Zensical's alike).
-        self.use_directory_urls = bool(self.config.get("use_directory_urls", True)) and not _offline(self.config)
+        offline = _offline(self.config)
+        self.use_directory_urls = bool(self.config.get("use_directory_urls", True)) and not offline
         theme = self.config.get("theme")
-        for gap in offline_gaps(os.environ.get("OFFLINE"), _offline(self.config),
-                                theme.get("font") if isinstance(theme, dict) else None):
+        font = theme.get("font") if isinstance(theme, dict) else None
+        for gap in offline_gaps(os.environ.get("OFFLINE"), offline, font):
             _log("WARNING", gap)
         self.authored_pages: list[str] = []
         self.postmortem_pages: set[str] = set()
@@ -230,14 +231,15 @@ class Project:
         for path in sorted(self._docs_files()):
             if path in source.postmortems or path in left_out:
                 continue
+            with_errors = path.endswith(".md") and self._bad(path, bad)
             # a post-mortem with an error was loaded but left out: under serve its page shows why
-            if path in skipped_postmortems and not (serve and path.endswith(".md") and self._bad(path, bad)):
+            if path in skipped_postmortems and not (serve and with_errors):
                 continue
             reason = publish_refusal(self.docs, path, self.settings)
             if reason is not None:
                 _log("INFO", f"{path} is not published: {reason}")
                 continue
-            if path.endswith(".md") and self._bad(path, bad):
+            if with_errors:
                 if serve:  # the preview shows the file's problems at its own address
                     from .error_page import error_page
 

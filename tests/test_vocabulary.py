@@ -253,3 +253,19 @@ def test_a_suggestion_is_a_value_the_format_accepts_and_never_points_both_ways(t
                                    "'cert-rotation-missed'")]
     assert [p.code for p in result.problems if p.path.endswith(b) and p.field == "services[0]"] == \
         ["field-format", "vocabulary-near"]
+
+
+def test_kebab_is_the_schemas_kebab_pattern():
+    """vocabulary.KEBAB (used by pmkb new, the vocabulary option and the suggestions) accepts
+    exactly what the schema's $defs.kebab pattern accepts."""
+    import json
+    import re
+
+    from generator.vocabulary import KEBAB
+
+    from .conftest import ROOT
+
+    schema = json.loads((ROOT / "generator" / "schemas" / "postmortem.schema.json").read_text(encoding="utf-8"))
+    pattern = re.compile(schema["$defs"]["kebab"]["pattern"])
+    for value in ("edge-proxy", "db-2", "a", "Edge-proxy", "edge--proxy", "-edge", "edge-", "edge proxy", "é", ""):
+        assert bool(KEBAB.fullmatch(value)) == bool(pattern.search(value)), value
