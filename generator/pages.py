@@ -38,7 +38,7 @@ from .metrics import OPEN_STATUSES, ClusterSummary, newest_first
 from .model import RANKED_BY_FUSED, RANKED_BY_SCORE, SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
 from .paths import (CLUSTERS, HOME, INCIDENTS, OWN_PAGE_FROM, SEEN, SERVICES, TAGS, cluster_page, listing_anchor,
                     part_page, section_anchors, service_page, tag_page, year_page)
-from .sanitize import OWN_MARK
+from .sanitize import BLOCK_MARK, OWN_MARK, UNSEARCHED_BLOCK_MARK, fill_blocks
 from .synonyms import Synonyms
 
 PAGE_ROWS = 400
@@ -227,6 +227,12 @@ def action_items_section(pm: Postmortem, today: dt.date, anchor: str) -> str:
     """
     if not pm.action_items:
         return ""
+    return _heading("Tracked action items", anchor) + action_items_html(pm, today) + "\n"
+
+
+def action_items_html(pm: Postmortem, today: dt.date) -> str:
+    """The HTML of :func:`action_items_section` (below its heading): a line of how many items
+    are still open and the table."""
     rows = []
     ticket_links = Links()
     for item in pm.action_items:
@@ -237,10 +243,9 @@ def action_items_section(pm: Postmortem, today: dt.date, anchor: str) -> str:
                     f"<td>{item.due.isoformat() if item.due else '—'}</td>"
                     f"<td>{ticket_links.ticket(item.ticket, html=True)}</td></tr>")
     still_open = sum(item.status not in CLOSED_ACTION_STATUSES for item in pm.action_items)
-    return (_heading("Tracked action items", anchor)
-            + f'<div class="pmkb-actions">\n<p>{still_open} of {len(pm.action_items)} still open.</p>\n'
+    return (f'<div class="pmkb-actions">\n<p>{still_open} of {len(pm.action_items)} still open.</p>\n'
             "<table>\n<thead><tr><th>Status</th><th>Action</th><th>Owner</th><th>Due</th><th>Ticket</th></tr></thead>\n"
-            "<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n</div>\n\n")
+            "<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n</div>\n")
 
 
 def related_section(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
@@ -253,7 +258,13 @@ def related_section(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
     (:func:`generator.model.ranked_by`): with the ``[semantic]`` model the fused score that
     ranks and the cosine beside it; the cluster link closes the section.
     """
-    out = [_heading("Related incidents", anchor), '<div class="pmkb-related-section">\n']
+    return _heading("Related incidents", anchor) + related_html(ln, pm, links, by_id, cluster, min_score)
+
+
+def related_html(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
+                 cluster: Cluster | None, min_score: float) -> str:
+    """The HTML of :func:`related_section` (below its heading)."""
+    out = ['<div class="pmkb-related-section">\n']
     items = []
     fused = any(getattr(rel, "fused", None) is not None for rel in links)
     for rel in links:
@@ -296,9 +307,14 @@ class PostmortemPage:
 
     ``meta`` is the page's front matter for the engine (title, search tags and boost, no
     ``status``: Material would read it as its own page status); ``markdown`` the page's
-    Markdown without front matter: the card (raw HTML), the body as loaded
+    Markdown without front matter: the card, the body as loaded
     (:attr:`Postmortem.body`), then Tracked action items and Related incidents; our parts between
-    :data:`generator.sanitize.OWN_MARK` comments (:func:`generator.sanitize.sanitize_postmortem_page`). ``anchors``
+    :data:`generator.sanitize.OWN_MARK` comments (:func:`generator.sanitize.sanitize_postmortem_page`).
+    Our HTML (the card, the action-item table, the related list) is in ``blocks``, each standing
+    in the Markdown as one mark line (:data:`generator.sanitize.BLOCK_MARK`, or
+    :data:`~generator.sanitize.UNSEARCHED_BLOCK_MARK` for the two sections kept out of search):
+    an adapter with hooks puts them in after Markdown (MkDocs), one that reads files gets them
+    in place (:meth:`source`). ``anchors``
     are the ids of those two sections (the tracked-action-items one ``None`` when there are no
     action items). ``draft`` pages are shown only by a live preview.
     """
@@ -312,10 +328,15 @@ class PostmortemPage:
     synonyms: list[str] = field(default_factory=list)
     """Every term of the synonym groups the post-mortem matches (:func:`search_terms`), for an
     engine whose search index takes a field of its own (:func:`generator.material.add_search_field`)."""
+    blocks: list[str] = field(default_factory=list)
+    """Our HTML blocks of the page; mark ``n`` of :attr:`markdown` stands for ``blocks[n]``."""
 
-    def source(self) -> str:
-        """The page as one Markdown file (front matter + Markdown), for an engine that reads files."""
-        return "---\n" + json.dumps(self.meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n" + self.markdown
+    def source(self, keep_unsearched: bool = False) -> str:
+        """The page as one Markdown file (front matter + Markdown, our HTML in place), for an
+        engine that reads files; ``keep_unsearched``: the unsearched blocks' marks stay, for
+        the adapter to fill in the built HTML (:func:`generator.sanitize.sanitize_postmortem_page`)."""
+        return ("---\n" + json.dumps(self.meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n"
+                + fill_blocks(self.markdown, self.blocks, unsearched=not keep_unsearched))
 
 
 def heading_ids(body: str) -> set[str]:
@@ -340,14 +361,20 @@ def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
     body = pm.body if pm.body.endswith("\n") else pm.body + "\n"
     group_terms, missing = search_terms(pm, synonyms)
     mark = "" if OWN_MARK in pm.body else OWN_MARK + "\n\n"  # (sanitize_postmortem_page)
-    markdown = (mark + card_html(ln, pm, cluster, internal, missing) + "\n" + mark + body + "\n" + mark
-                + (action_items_section(pm, today, actions_anchor) if actions_anchor else "")
-                + related_section(ln, pm, links, by_id, cluster, min_score, related_anchor) + "\n" + mark)
+    blocks = [card_html(ln, pm, cluster, internal, missing)]
+    sections = []
+    if actions_anchor:
+        blocks.append(action_items_html(pm, today))
+        sections.append(_heading("Tracked action items", actions_anchor) + UNSEARCHED_BLOCK_MARK.format(len(blocks) - 1))
+    blocks.append(related_html(ln, pm, links, by_id, cluster, min_score))
+    sections.append(_heading("Related incidents", related_anchor) + UNSEARCHED_BLOCK_MARK.format(len(blocks) - 1))
+    markdown = (mark + BLOCK_MARK.format(0) + "\n\n" + mark + body + "\n" + mark
+                + "".join(section + "\n\n" for section in sections) + mark)
     tags = list(dict.fromkeys([*pm.tags, *pm.services, pm.id]))
     meta = {"title": title, "tags": tags, "search": {"boost": SEARCH_BOOST_POSTMORTEM}}
     toc = ([("Tracked action items", actions_anchor)] if actions_anchor else []) + [("Related incidents", related_anchor)]
     return PostmortemPage(pm.path, meta, markdown, (actions_anchor, related_anchor), pm.status == "draft", toc,
-                          group_terms)
+                          group_terms, blocks)
 
 
 # --- generated pages --------------------------------------------------------------------------

@@ -450,10 +450,25 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         from .sanitize import sanitize_html, sanitize_postmortem_page
 
         try:
-            return (sanitize_postmortem_page if self.source is not None and page.file.src_uri in self.source.postmortems
-                    else sanitize_html)(html)
+            entry = self.source.postmortems.get(page.file.src_uri) if self.source is not None else None
+            if entry is None:
+                return sanitize_html(html)
+            # our blocks in, but the two unsearched sections' (on_post_page): search never parses them
+            return sanitize_postmortem_page(html, entry.blocks, keep_unsearched=True)
         finally:
             self.render_budget.stop()
+
+    @event_priority(100)  # before any other plugin sees the output
+    def on_post_page(self, output, page, config):
+        """A post-mortem page gets its tracked action items and Related incidents, which the
+        search index leaves out, after search read the page (:func:`generator.sanitize.fill_unsearched`)."""
+        entry = self.source.postmortems.get(page.file.src_uri) if self.source is not None else None
+        if entry is None or page.file.generated_by:
+            return output
+        from .material import sanitize_article
+        from .sanitize import fill_unsearched
+
+        return sanitize_article(output, lambda article: fill_unsearched(article, entry.blocks))  # the article only
 
     def on_env(self, env, config, files):
         """Compact the installed theme's templates as they are loaded (the site's own

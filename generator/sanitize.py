@@ -70,6 +70,46 @@ OWN_MARK = "<!--pmkb-own-markup-->"
 post-mortem page that are the knowledge base's own: ``OWN_MARK`` card ``OWN_MARK`` body
 ``OWN_MARK`` sections ``OWN_MARK``. A body that holds this text itself gets no marks."""
 
+BLOCK_MARK = "<!--pmkb-block {}-->"
+"""The line that stands, in a post-mortem page's Markdown, for HTML block ``n`` of the page's
+own additions (:attr:`generator.pages.PostmortemPage.blocks`): the engine's Markdown never
+parses our HTML (three HTML parses per page in MkDocs: its anchor scan, ``md_in_html`` and then
+search), the adapter puts the block in after Markdown (:func:`sanitize_postmortem_page`)."""
+UNSEARCHED_BLOCK_MARK = "<!--pmkb-block-unsearched {}-->"
+"""Likewise, for a block of a section kept out of the search index (tracked action items,
+Related incidents): an adapter may put it in after the engine indexed the page
+(:func:`fill_unsearched`), so search does not parse it either."""
+_BLOCK_MARKS = re.compile(r"<!--pmkb-block (\d+)-->")
+_UNSEARCHED_BLOCK_MARKS = re.compile(r"<!--pmkb-block-unsearched (\d+)-->")
+_ANY_BLOCK_MARK = re.compile(r"<!--pmkb-block(?:-unsearched)? (\d+)-->")
+
+
+def fill_blocks(text: str, blocks, unsearched: bool = True) -> str:
+    """``text`` with each :data:`BLOCK_MARK` (and, with ``unsearched``, each
+    :data:`UNSEARCHED_BLOCK_MARK`) replaced by its block of ``blocks`` (a list of HTML strings,
+    index ``n``); a mark whose ``n`` is not an index of ``blocks`` is left as it is."""
+    pattern = _ANY_BLOCK_MARK if unsearched else _BLOCK_MARKS
+
+    def block(match: re.Match) -> str:
+        n = int(match.group(1))
+        return blocks[n].removesuffix("\n") if n < len(blocks) else match.group(0)  # the mark's line ends it
+
+    return pattern.sub(block, text) if blocks and "<!--pmkb-block" in text else text
+
+
+def fill_unsearched(html: str, blocks) -> str:
+    """A page's HTML (the whole output, or its article) with each :data:`UNSEARCHED_BLOCK_MARK`
+    that :func:`sanitize_postmortem_page` kept replaced by its block, sanitised like our other
+    additions (``own``); the MkDocs adapter calls it after search indexed the page."""
+    if not blocks or "<!--pmkb-block-unsearched" not in html:
+        return html
+
+    def block(match: re.Match) -> str:
+        n = int(match.group(1))
+        return _clean(blocks[n].removesuffix("\n"), own=True) if n < len(blocks) else match.group(0)
+
+    return _UNSEARCHED_BLOCK_MARKS.sub(block, html)
+
 
 def own_class(name: str) -> bool:
     """Whether ``name`` is a class of the knowledge base's own markup (``pmkb-...``)."""
@@ -292,7 +332,7 @@ def sanitize_html(html: str) -> str:
     return _clean(html, own=False)
 
 
-def sanitize_postmortem_page(html: str) -> str:
+def sanitize_postmortem_page(html: str, blocks=(), keep_unsearched: bool = False) -> str:
     """:func:`sanitize_html` for the HTML of a post-mortem page: the parts between the
     :data:`OWN_MARK` comments that the renderer wrote (the card, then the tracked action items
     and Related incidents) keep the knowledge base's ``pmkb-`` classes; everything else (the
@@ -302,17 +342,39 @@ def sanitize_postmortem_page(html: str) -> str:
     code block swallowed some) is cleaned as the author's throughout: our additions then lose
     their styling, never the reverse.
 
+    Our HTML blocks (``blocks``, :attr:`generator.pages.PostmortemPage.blocks`) are put in
+    place of their marks (:data:`BLOCK_MARK`, :data:`UNSEARCHED_BLOCK_MARK`) in our parts
+    before cleaning; an author's comment is removed by the cleaning, so a body cannot call
+    for a block. With ``keep_unsearched``, the unsearched blocks' marks are kept instead (each
+    piece around them cleaned on its own) for :func:`fill_unsearched` to fill after the
+    engine's search indexed the page.
+
     Args:
         html: the page's article HTML as the engine rendered it from
             :attr:`generator.pages.PostmortemPage.markdown`.
+        blocks: the page's HTML blocks, mark ``n`` is ``blocks[n]``.
+        keep_unsearched: leave the unsearched blocks' marks in (MkDocs adapter).
 
     Returns:
-        The sanitised HTML, the marks removed.
+        The sanitised HTML, the marks removed (but the kept unsearched ones).
     """
     parts = _OWN_MARK_LINES.split(html)
     if len(parts) != 5:
-        return _clean(html, own=False)
-    return "\n".join(_clean(part, own=index in (1, 3)) for index, part in enumerate(parts) if part)
+        return _clean(fill_blocks(html, blocks), own=False)
+    out = []
+    for index, part in enumerate(parts):
+        if not part:
+            continue
+        if index not in (1, 3):
+            out.append(_clean(part, own=False))
+        elif not keep_unsearched:
+            out.append(_clean(fill_blocks(part, blocks), own=True))
+        else:
+            # split() with the group: text, n, text, n, ..., text
+            pieces = _UNSEARCHED_BLOCK_MARKS.split(fill_blocks(part, blocks, unsearched=False))
+            out.append("".join(UNSEARCHED_BLOCK_MARK.format(piece) if i % 2 else _clean(piece, own=True)
+                               for i, piece in enumerate(pieces)))
+    return "\n".join(out)
 
 
 _OWN_MARK_LINES = re.compile("\n*" + re.escape(OWN_MARK) + "\n*")

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -170,7 +172,7 @@ class Project:
         for gap in offline_gaps(os.environ.get("OFFLINE"), offline, font):
             _log("WARNING", gap)
         self.authored_pages: list[str] = []
-        self.postmortem_pages: set[str] = set()
+        self.postmortem_pages: dict[str, list[str]] = {}  # path -> its HTML blocks (sanitize_site)
         self.chart_cache: dict = {}
 
     # --- the site source ----------------------------------------------------------------------
@@ -268,8 +270,8 @@ class Project:
                 raise BuildError(f"post-mortem {path} has the path of a generated page ({source.origin[path]}); "
                                  "rename the post-mortem file")
             files[path] = markdown.encode("utf-8")
-        for path, page in source.postmortems.items():
-            files[path] = page.source().encode("utf-8")
+        for path, page in source.postmortems.items():  # a build fills the unsearched blocks in (sanitize_site)
+            files[path] = page.source(keep_unsearched=not serve).encode("utf-8")
             authored.append(path)
         for path, content in source.files.items():
             if path in files:
@@ -285,7 +287,7 @@ class Project:
                                and not any(next(iter(item.values())) in str(entry) for entry in nav)]
         self._write(files, nav)
         self.authored_pages = authored
-        self.postmortem_pages = set(source.postmortems)
+        self.postmortem_pages = {path: page.blocks for path, page in source.postmortems.items()}
         return authored
 
     def _display(self, path: str) -> str:
@@ -423,12 +425,28 @@ class Project:
         return tuple(out)
 
 
+_RELATIVE_HREF = re.compile(r'href="(?:\./)?(?![#/]|[A-Za-z][A-Za-z0-9+.\-]*:)')
+
+
+def page_relative_urls(html: str, path: str, use_directory_urls: bool) -> str:
+    """Our HTML ``html`` for the page of source file ``path`` (docs-relative), its relative
+    ``href`` values (written relative to the source file's folder, as Zensical reads raw HTML,
+    :class:`generator.markup.Links` ``from_source``) rewritten as Zensical rewrites them: relative
+    to the page's URL. Only a page that is not an ``index.md``/``README.md`` with directory URLs
+    lives one folder deeper than its file (``a/b.md`` -> ``a/b/``); the others are unchanged.
+    For the blocks the adapter puts into built pages (:func:`sanitize_site`)."""
+    if not use_directory_urls or path.rsplit("/", 1)[-1] in ("index.md", "README.md"):
+        return html
+    return _RELATIVE_HREF.sub('href="../', html)
+
+
 def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool,
-                  postmortems: set[str] | frozenset[str] = frozenset()) -> None:
+                  postmortems: Mapping[str, list[str]] | None = None) -> None:
     """Sanitise, in the built ``site``, the article of every page made from an authored file
     (docs-relative ``authored`` paths) and the search-index text of those pages; the articles of
-    the ``postmortems`` pages (docs-relative paths) keep the knowledge base's own additions
-    (:func:`generator.sanitize.sanitize_postmortem_page`)."""
+    the ``postmortems`` pages (docs-relative path -> the page's HTML blocks,
+    :attr:`generator.pages.PostmortemPage.blocks`) keep the knowledge base's own additions and
+    get the blocks the engine saw as marks (:func:`generator.sanitize.sanitize_postmortem_page`)."""
     from .sanitize import sanitize_html, sanitize_postmortem_page
 
     ln = Links(use_directory_urls)
@@ -439,7 +457,11 @@ def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool,
         target = site / (url + "index.html" if url.endswith("/") or url == "" else url)
         if target.is_file():
             text = target.read_text(encoding="utf-8")
-            clean = sanitize_article(text, sanitize_postmortem_page if path in postmortems else sanitize_html)
+            blocks = (postmortems or {}).get(path)
+            if blocks is not None:
+                blocks = [page_relative_urls(block, path, use_directory_urls) for block in blocks]
+            clean = sanitize_article(text, sanitize_html if blocks is None
+                                     else lambda article: sanitize_postmortem_page(article, blocks))
             if clean != text:
                 target.write_text(clean, encoding="utf-8")
     index_path, key = SEARCH_INDEX["zensical"]

@@ -484,3 +484,33 @@ def test_a_postmortem_page_without_exactly_four_marks_is_the_authors_throughout(
     that swallowed some: every ``pmkb-`` class goes, never one of the author's stays."""
     page = "".join(f'<p class="pmkb-card">{i}</p>{OWN}' for i in range(marks)) + '<p class="pmkb-sev1">x</p>'
     assert "pmkb-" not in sanitize.sanitize_postmortem_page(page)
+
+
+def test_our_blocks_go_in_place_of_their_marks_and_an_authors_mark_gets_none():
+    """The renderer's HTML blocks stand in the Markdown as marks (the engine's Markdown never
+    parses them) and are put in our parts before cleaning; a mark the author wrote in the body
+    is a comment of the author's, which the cleaning removes, so it never calls for a block."""
+    blocks = ['<div class="pmkb-card"><b>card</b></div>\n', '<ul class="pmkb-related"><li>r</li></ul>\n']
+    page = (f'{OWN}\n<!--pmkb-block 0-->\n{OWN}\n<p>body</p>\n<!--pmkb-block 0-->\n<!--pmkb-block-unsearched 1-->\n'
+            f'{OWN}\n<h2 id="related-incidents">Related incidents</h2>\n<!--pmkb-block-unsearched 1-->\n{OWN}\n')
+    assert sanitize.sanitize_postmortem_page(page, blocks) == (
+        '<div class="pmkb-card"><b>card</b></div>\n<p>body</p>\n\n\n'
+        '<h2 id="related-incidents">Related incidents</h2>\n<ul class="pmkb-related"><li>r</li></ul>')
+    # MkDocs: the unsearched block stays a mark through search, then goes in, cleaned as ours
+    kept = sanitize.sanitize_postmortem_page(page, blocks, keep_unsearched=True)
+    assert kept == ('<div class="pmkb-card"><b>card</b></div>\n<p>body</p>\n\n\n'
+                    '<h2 id="related-incidents">Related incidents</h2>\n<!--pmkb-block-unsearched 1-->')
+    assert sanitize.fill_unsearched(kept, blocks) == sanitize.sanitize_postmortem_page(page, blocks)
+    # a block of ours that broke the rules is cleaned all the same
+    assert sanitize.fill_unsearched("<!--pmkb-block-unsearched 0-->", ['<a href="javascript:x()" onclick="y()">t</a>']) \
+        == "<a>t</a>"
+    # a mark with no block stays as it is (and the cleaning of an author's part removes it)
+    assert sanitize.fill_blocks("<!--pmkb-block 7-->", blocks) == "<!--pmkb-block 7-->"
+
+
+def test_a_page_the_renderer_wrote_no_marks_into_still_gets_its_blocks_cleaned_as_the_authors():
+    """A body that holds the mark's text gets no marks: the blocks still go in (the card and
+    Related incidents show), cleaned as the author's (they lose their ``pmkb-`` classes)."""
+    page = '<p>x</p>\n<!--pmkb-block 0-->\n<h2>Related incidents</h2>\n<!--pmkb-block-unsearched 1-->'
+    assert sanitize.sanitize_postmortem_page(page, ['<p class="pmkb-card">c</p>', '<ul class="pmkb-related"><li>r</li></ul>']) \
+        == '<p>x</p>\n<p>c</p>\n<h2>Related incidents</h2>\n<ul><li>r</li></ul>'

@@ -279,3 +279,33 @@ def test_reports_say_when_today_is_the_latest_incident():
     assert f"*As of 2024-02-10 (UTC){note}.*" in latest.pages["reports/index.md"]
     given = render.render_site(incidents, Analysis(postmortems=[]), render.SiteOptions("KB", dt.date(2024, 2, 10)))
     assert "*As of 2024-02-10 (UTC).*" in given.pages["reports/index.md"]
+
+
+def test_a_postmortem_pages_markdown_holds_our_html_as_marks_and_its_source_holds_it_in_place():
+    """The engine's Markdown never parses our HTML (MkDocs parsed each page's card, action-item
+    table and related list three times: 3,000 pages, about half of the build): the Markdown
+    has one mark line per block, the two sections' headings stay Markdown (table of contents,
+    anchors), and the source for an engine that reads files has the blocks where the marks were."""
+    from generator.model import RelatedLink
+
+    me, other = pm(1), pm(2)
+    me.action_items = [ActionItem(title="Add an alert", owner="sre", status="open")]
+    me.body = "## Summary\n\nText.\n"
+    page = pages.postmortem_page(Links(True, me.path), me, [RelatedLink(other.id, 0.4, ("dns",), False, "tfidf")],
+                                 {p.id: p for p in (me, other)}, None, 0.05, dt.date(2024, 6, 1), me.title)
+    own = pages.OWN_MARK
+    assert page.markdown == (f"{own}\n\n<!--pmkb-block 0-->\n\n{own}\n\n## Summary\n\nText.\n\n{own}\n\n"
+                             "## Tracked action items { #tracked-action-items data-search-exclude }\n\n"
+                             "<!--pmkb-block-unsearched 1-->\n\n"
+                             "## Related incidents { #related-incidents data-search-exclude }\n\n"
+                             f"<!--pmkb-block-unsearched 2-->\n\n{own}\n\n")
+    assert [block.split(">", 1)[0] for block in page.blocks] == [
+        '<div class="pmkb-card"', '<div class="pmkb-actions"', '<div class="pmkb-related-section"']
+    source = page.source()
+    assert "pmkb-block" not in source and source.count('<div class="pmkb-related-section">') == 1
+    assert source.index("<!--pmkb-own-markup-->\n\n<div class=\"pmkb-card\">") < source.index("## Summary") \
+        < source.index('<div class="pmkb-actions">') < source.index('<div class="pmkb-related-section">')
+    # a Zensical build fills the unsearched two into the built page (after its search indexed it)
+    kept = page.source(keep_unsearched=True)
+    assert '<div class="pmkb-card">' in kept and "<!--pmkb-block-unsearched 1-->" in kept \
+        and "<!--pmkb-block-unsearched 2-->" in kept and "pmkb-actions" not in kept

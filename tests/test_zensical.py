@@ -27,6 +27,21 @@ def test_engine_config_points_at_the_build_folder_and_leaves_our_plugin_out():
     assert "extra" not in out or not out["extra"].get("polyfills")          # OFFLINE unset: no shim
 
 
+@pytest.mark.parametrize("path, directory_urls, expected", [
+    ("2024-01-01-a.md", True, '<a href="../2024-02-02-b/">b</a> <a href="../tags/#tag-dns">dns</a> '
+                              '<a href="https://t.example/1">t</a> <a href="#x">x</a> <a href="../">home</a>'),
+    ("index.md", True, None), ("incidents/README.md", True, None), ("2024-01-01-a.md", False, None),
+])
+def test_blocks_put_into_built_pages_get_the_urls_zensical_would_have_written(path, directory_urls, expected):
+    """Zensical rewrites the relative URLs of raw HTML from the source file's folder to the
+    page's URL; a block the adapter puts in after the build gets the same rewrite: one folder
+    up for a page ``a/b.md`` served at ``a/b/``, nothing for index pages or ``.html`` URLs;
+    absolute URLs and fragments are left alone."""
+    block = ('<a href="2024-02-02-b/">b</a> <a href="tags/#tag-dns">dns</a> <a href="https://t.example/1">t</a> '
+             '<a href="#x">x</a> <a href="./">home</a>')
+    assert zensical.page_relative_urls(block, path, directory_urls) == (block if expected is None else expected)
+
+
 def test_offline_build_config_bundles_the_worker_shim(monkeypatch):
     monkeypatch.setenv("OFFLINE", "true")
     config = zensical.read_config(Path(__file__).parents[1] / "mkdocs.yml")
