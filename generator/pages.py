@@ -38,7 +38,8 @@ from .metrics import OPEN_STATUSES, ClusterSummary, newest_first
 from .model import RANKED_BY_FUSED, RANKED_BY_SCORE, SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
 from .paths import (CLUSTERS, HOME, INCIDENTS, OWN_PAGE_FROM, SEEN, SERVICES, TAGS, cluster_page, listing_anchor,
                     part_page, section_anchors, service_page, tag_page, year_page)
-from .sanitize import BLOCK_MARK, OWN_MARK, UNSEARCHED_BLOCK_MARK, fill_blocks
+from .blocks import BLOCK_MARK, HOLD_CLOSE, HOLD_OPEN, UNSEARCHED_BLOCK_MARK, fill
+from .sanitize import OWN_MARK
 from .synonyms import Synonyms
 
 PAGE_ROWS = 400
@@ -97,7 +98,8 @@ def _services(ln: Links, services: Sequence[str], limit: int | None = None) -> s
 def _unsearched(html: str, kind: str) -> str:
     # Listing pages are found by their own name; their rows would bury the post-mortems
     # themselves in search results, so the tables stay out of the search index.
-    return f'<div class="pmkb-table pmkb-table--{kind}" data-search-exclude>\n{html}</div>\n\n'
+    # Between HOLD_OPEN and HOLD_CLOSE: an adapter may keep it from the engine's Markdown (generator.blocks).
+    return f'{HOLD_OPEN}<div class="pmkb-table pmkb-table--{kind}" data-search-exclude>\n{html}</div>\n{HOLD_CLOSE}\n'
 
 
 # --- tables of incidents ----------------------------------------------------------------------
@@ -311,8 +313,8 @@ class PostmortemPage:
     (:attr:`Postmortem.body`), then Tracked action items and Related incidents; our parts between
     :data:`generator.sanitize.OWN_MARK` comments (:func:`generator.sanitize.sanitize_postmortem_page`).
     Our HTML (the card, the action-item table, the related list) is in ``blocks``, each standing
-    in the Markdown as one mark line (:data:`generator.sanitize.BLOCK_MARK`, or
-    :data:`~generator.sanitize.UNSEARCHED_BLOCK_MARK` for the two sections kept out of search):
+    in the Markdown as one mark line (:data:`generator.blocks.BLOCK_MARK`, or
+    :data:`~generator.blocks.UNSEARCHED_BLOCK_MARK` for the two sections kept out of search):
     an adapter with hooks puts them in after Markdown (MkDocs), one that reads files gets them
     in place (:meth:`source`). ``anchors``
     are the ids of those two sections (the tracked-action-items one ``None`` when there are no
@@ -336,7 +338,7 @@ class PostmortemPage:
         engine that reads files; ``keep_unsearched``: the unsearched blocks' marks stay, for
         the adapter to fill in the built HTML (:func:`generator.sanitize.sanitize_postmortem_page`)."""
         return ("---\n" + json.dumps(self.meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n"
-                + fill_blocks(self.markdown, self.blocks, unsearched=not keep_unsearched))
+                + fill(self.markdown, self.blocks, unsearched=not keep_unsearched))
 
 
 def heading_ids(body: str) -> set[str]:

@@ -41,7 +41,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, InclusionLevel
 
-from . import site_cache
+from . import blocks, site_cache
 from .analysis import Analysis
 from .audience import for_audience, withheld_attachments
 from .cache import Cache
@@ -150,6 +150,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.source: SiteSource | None = None
         self.authored: set[str] = set()
         self.synonym_urls: dict[str, list[str]] = {}
+        self.held_blocks: dict[str, list[str]] = {}  # a generated page -> its unsearched tables (on_post_page)
         self.broken: dict[str, list] = {}
         self.hide = lambda text: text
 
@@ -374,6 +375,9 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
                 if existing.src_uri != path:
                     self.authored.add(path)
                 continue
+            content, held = blocks.hold(content)  # its unsearched tables go in after search (on_post_page)
+            if held:
+                self.held_blocks[path] = held
             files.append(File.generated(config, path, content=content, inclusion=InclusionLevel.NOT_IN_NAV))
             added.add(path)
         return added
@@ -462,10 +466,14 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
     def on_post_page(self, output, page, config):
         """A post-mortem page gets its tracked action items and Related incidents, which the
         search index leaves out, after search read the page (:func:`generator.sanitize.fill_unsearched`)."""
-        entry = self.source.postmortems.get(page.file.src_uri) if self.source is not None else None
-        if entry is None or page.file.generated_by:
-            return output
         from .material import sanitize_article
+
+        if page.file.generated_by:  # a generated page's tables (built from escaped values)
+            held = self.held_blocks.get(page.file.src_uri)
+            return sanitize_article(output, lambda article: blocks.fill(article, held)) if held else output
+        entry = self.source.postmortems.get(page.file.src_uri) if self.source is not None else None
+        if entry is None:
+            return output
         from .sanitize import fill_unsearched
 
         return sanitize_article(output, lambda article: fill_unsearched(article, entry.blocks))  # the article only

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html as _html
 import re
 
+from . import blocks as blocks_
 from . import material
 
 ALLOWED_TAGS = {
@@ -70,45 +71,11 @@ OWN_MARK = "<!--pmkb-own-markup-->"
 post-mortem page that are the knowledge base's own: ``OWN_MARK`` card ``OWN_MARK`` body
 ``OWN_MARK`` sections ``OWN_MARK``. A body that holds this text itself gets no marks."""
 
-BLOCK_MARK = "<!--pmkb-block {}-->"
-"""The line that stands, in a post-mortem page's Markdown, for HTML block ``n`` of the page's
-own additions (:attr:`generator.pages.PostmortemPage.blocks`): the engine's Markdown never
-parses our HTML (three HTML parses per page in MkDocs: its anchor scan, ``md_in_html`` and then
-search), the adapter puts the block in after Markdown (:func:`sanitize_postmortem_page`)."""
-UNSEARCHED_BLOCK_MARK = "<!--pmkb-block-unsearched {}-->"
-"""Likewise, for a block of a section kept out of the search index (tracked action items,
-Related incidents): an adapter may put it in after the engine indexed the page
-(:func:`fill_unsearched`), so search does not parse it either."""
-_BLOCK_MARKS = re.compile(r"<!--pmkb-block (\d+)-->")
-_UNSEARCHED_BLOCK_MARKS = re.compile(r"<!--pmkb-block-unsearched (\d+)-->")
-_ANY_BLOCK_MARK = re.compile(r"<!--pmkb-block(?:-unsearched)? (\d+)-->")
-
-
-def fill_blocks(text: str, blocks, unsearched: bool = True) -> str:
-    """``text`` with each :data:`BLOCK_MARK` (and, with ``unsearched``, each
-    :data:`UNSEARCHED_BLOCK_MARK`) replaced by its block of ``blocks`` (a list of HTML strings,
-    index ``n``); a mark whose ``n`` is not an index of ``blocks`` is left as it is."""
-    pattern = _ANY_BLOCK_MARK if unsearched else _BLOCK_MARKS
-
-    def block(match: re.Match) -> str:
-        n = int(match.group(1))
-        return blocks[n].removesuffix("\n") if n < len(blocks) else match.group(0)  # the mark's line ends it
-
-    return pattern.sub(block, text) if blocks and "<!--pmkb-block" in text else text
-
-
 def fill_unsearched(html: str, blocks) -> str:
-    """A page's HTML (the whole output, or its article) with each :data:`UNSEARCHED_BLOCK_MARK`
+    """A page's HTML (its article) with each :data:`generator.blocks.UNSEARCHED_BLOCK_MARK`
     that :func:`sanitize_postmortem_page` kept replaced by its block, sanitised like our other
     additions (``own``); the MkDocs adapter calls it after search indexed the page."""
-    if not blocks or "<!--pmkb-block-unsearched" not in html:
-        return html
-
-    def block(match: re.Match) -> str:
-        n = int(match.group(1))
-        return _clean(blocks[n].removesuffix("\n"), own=True) if n < len(blocks) else match.group(0)
-
-    return _UNSEARCHED_BLOCK_MARKS.sub(block, html)
+    return blocks_.fill(html, blocks, searched=False, clean=lambda block: _clean(block, own=True))
 
 
 def own_class(name: str) -> bool:
@@ -343,7 +310,7 @@ def sanitize_postmortem_page(html: str, blocks=(), keep_unsearched: bool = False
     their styling, never the reverse.
 
     Our HTML blocks (``blocks``, :attr:`generator.pages.PostmortemPage.blocks`) are put in
-    place of their marks (:data:`BLOCK_MARK`, :data:`UNSEARCHED_BLOCK_MARK`) in our parts
+    place of their marks (:mod:`generator.blocks`) in our parts
     before cleaning; an author's comment is removed by the cleaning, so a body cannot call
     for a block. With ``keep_unsearched``, the unsearched blocks' marks are kept instead (each
     piece around them cleaned on its own) for :func:`fill_unsearched` to fill after the
@@ -360,7 +327,7 @@ def sanitize_postmortem_page(html: str, blocks=(), keep_unsearched: bool = False
     """
     parts = _OWN_MARK_LINES.split(html)
     if len(parts) != 5:
-        return _clean(fill_blocks(html, blocks), own=False)
+        return _clean(blocks_.fill(html, blocks), own=False)
     out = []
     for index, part in enumerate(parts):
         if not part:
@@ -368,16 +335,17 @@ def sanitize_postmortem_page(html: str, blocks=(), keep_unsearched: bool = False
         if index not in (1, 3):
             out.append(_clean(part, own=False))
         elif not keep_unsearched:
-            out.append(_clean(fill_blocks(part, blocks), own=True))
+            out.append(_clean(blocks_.fill(part, blocks), own=True))
         else:
             # split() with the group: text, n, text, n, ..., text
-            pieces = _UNSEARCHED_BLOCK_MARKS.split(fill_blocks(part, blocks, unsearched=False))
-            out.append("".join(UNSEARCHED_BLOCK_MARK.format(piece) if i % 2 else _clean(piece, own=True)
+            pieces = _UNSEARCHED_MARK_LINES.split(blocks_.fill(part, blocks, unsearched=False))
+            out.append("".join(blocks_.UNSEARCHED_BLOCK_MARK.format(piece) if i % 2 else _clean(piece, own=True)
                                for i, piece in enumerate(pieces)))
     return "\n".join(out)
 
 
 _OWN_MARK_LINES = re.compile("\n*" + re.escape(OWN_MARK) + "\n*")
+_UNSEARCHED_MARK_LINES = re.compile(r"<!--pmkb-block-unsearched (\d+)-->")
 
 
 def _clean(html: str, own: bool) -> str:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import yaml
 
-from . import site_cache
+from . import blocks, site_cache
 from .analysis import Analysis, analyse
 from .audience import for_audience, withheld_attachments
 from .cache import Cache
@@ -269,7 +269,7 @@ class Project:
             if path in source.postmortems:
                 raise BuildError(f"post-mortem {path} has the path of a generated page ({source.origin[path]}); "
                                  "rename the post-mortem file")
-            files[path] = markdown.encode("utf-8")
+            files[path] = blocks.unheld(markdown).encode("utf-8")
         for path, page in source.postmortems.items():  # a build fills the unsearched blocks in (sanitize_site)
             files[path] = page.source(keep_unsearched=not serve).encode("utf-8")
             authored.append(path)

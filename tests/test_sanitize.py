@@ -20,6 +20,7 @@ import pytest
 import yaml
 from hypothesis import given, settings, strategies as st
 
+from generator import blocks as blocks_module
 from generator import material, scan, sanitize
 
 from .conftest import ROOT
@@ -505,7 +506,7 @@ def test_our_blocks_go_in_place_of_their_marks_and_an_authors_mark_gets_none():
     assert sanitize.fill_unsearched("<!--pmkb-block-unsearched 0-->", ['<a href="javascript:x()" onclick="y()">t</a>']) \
         == "<a>t</a>"
     # a mark with no block stays as it is (and the cleaning of an author's part removes it)
-    assert sanitize.fill_blocks("<!--pmkb-block 7-->", blocks) == "<!--pmkb-block 7-->"
+    assert blocks_module.fill("<!--pmkb-block 7-->", blocks) == "<!--pmkb-block 7-->"
 
 
 def test_a_page_the_renderer_wrote_no_marks_into_still_gets_its_blocks_cleaned_as_the_authors():
