@@ -206,7 +206,9 @@ _ESCAPED = re.compile("[&\u00a0]")
 _ASCII_LETTER = re.compile("[A-Za-z]")
 _RAW_TEXT = re.compile(r"(?:script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)(?![\w-])",
                        re.I)
-_TAG = re.compile(r"</?[A-Za-z][^\t\n\f />]*(?:[^>\"']|\"[^\"]*\"|'[^']*')*>?")
+_TAG = re.compile(r"</?[A-Za-z][^\t\n\f />]*(?:[^>\"']|\"[^\"]*(?:\"|\Z)|'[^']*(?:'|\Z))*>?")
+# (a quote with no closing one runs to the end: the tag may end later than the browser's, never
+# earlier, so no comment is put inside what the browser reads as a tag: '<b "&...' is all tag)
 
 
 def _split_long_text(html: str) -> str:
@@ -215,7 +217,8 @@ def _split_long_text(html: str) -> str:
 
     A linear walk: text up to the next ``<``; a comment, ``<!...>``, ``<?...>`` or CDATA
     section skipped whole; a tag read with its quoted values (a quote anywhere in a tag is read
-    as opening one, so a tag is never taken to end before the browser ends it); after the start
+    as opening one, one never closed runs to the end of the input, so a tag is never taken to
+    end before the browser ends it); after the start
     tag of a raw-text element (``script``, ``textarea``, ``title`` ...), everything up to its end
     tag is left as it is."""
     out, pos, n = [], 0, len(html)
