@@ -42,12 +42,13 @@ _HELD = re.compile(re.escape(HOLD_OPEN) + r"(.*?)" + re.escape(HOLD_CLOSE), re.S
 
 
 def fill(text: str, blocks: Sequence[str], searched: bool = True, unsearched: bool = True,
-         clean: Callable[[str], str] | None = None) -> str:
+         clean: Callable[[str], str] | None = None, _nested: bool = False) -> str:
     """``text`` with the marks of ``blocks`` (HTML strings, mark ``n`` is ``blocks[n]``)
     replaced by their block: the :data:`BLOCK_MARK` ones with ``searched``, the
     :data:`UNSEARCHED_BLOCK_MARK` ones with ``unsearched``; each block through ``clean`` when
-    given. A block's final newline is dropped (the mark's line ends it); a mark whose ``n`` is
-    not an index of ``blocks`` is left as it is."""
+    given. A block may hold marks of its own (the card holds its facts'), filled the same way,
+    one level deep. A block's final newline is dropped (the mark's line ends it); a mark whose
+    ``n`` is not an index of ``blocks`` is left as it is."""
     if not blocks or "<!--pmkb-block" not in text or not (searched or unsearched):
         return text
     pattern = _ANY if searched and unsearched else _SEARCHED if searched else _UNSEARCHED
@@ -57,6 +58,8 @@ def fill(text: str, blocks: Sequence[str], searched: bool = True, unsearched: bo
         if n >= len(blocks):
             return match.group(0)
         html = blocks[n].removesuffix("\n")
+        if not _nested:
+            html = fill(html, blocks, searched, unsearched, None, _nested=True)
         return clean(html) if clean is not None else html
 
     return pattern.sub(block, text)

@@ -39,7 +39,7 @@ from .model import RANKED_BY_FUSED, RANKED_BY_SCORE, SEVERITIES, Cluster, Postmo
 from .paths import (CLUSTERS, HOME, INCIDENTS, OWN_PAGE_FROM, SEEN, SERVICES, TAGS, cluster_page, listing_anchor,
                     part_page, section_anchors, service_page, tag_page, year_page)
 from .blocks import BLOCK_MARK, HOLD_CLOSE, HOLD_OPEN, UNSEARCHED_BLOCK_MARK, fill
-from .sanitize import OWN_MARK
+from .sanitize import OWN_MARK, sanitize_own_html
 from .synonyms import Synonyms
 
 PAGE_ROWS = 400
@@ -169,24 +169,41 @@ def search_terms(pm: Postmortem, synonyms: Synonyms | None) -> tuple[list[str], 
     return synonyms.terms(text, indexed)
 
 
+CARD_OPEN = '<div class="pmkb-card">\n'
+CARD_CLOSE = "</div>\n"
+
+
 def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, internal: bool = False,
               terms: Sequence[str] = ()) -> str:
     """The summary card shown above a post-mortem's body (HTML; ``ln`` is at ``pm.path``).
 
     Shows severity, status, ``internal`` (on the internal site, for an incident the public site
-    leaves out), id, summary, date, services, time to detect, time to mitigate and
-    time to resolve (from ``started_at``), authors, tags and, when the incident belongs to
-    one, its recurring problem. The facts are kept out of the search index (they would clutter
-    every search result); the head (id) and the summary are indexed, and so are ``terms``
+    leaves out), id, summary, then the facts (:func:`card_facts_html`). The head (id) and the
+    summary are indexed, and so are ``terms``
     (synonyms of the words the post-mortem uses that it does not use itself,
     :func:`search_terms`), in a paragraph the stylesheet hides from view (``pmkb-card__terms``).
     """
+    return CARD_OPEN + card_head_html(pm, internal, terms) + card_facts_html(ln, pm, cluster) + CARD_CLOSE
+
+
+def card_head_html(pm: Postmortem, internal: bool = False, terms: Sequence[str] = ()) -> str:
+    """The searched part of :func:`card_html`: the line of badges and id, the summary, the terms."""
     status_css = re.sub(r"[^a-z-]", "", pm.status.lower()) or "unknown"
     head = (f'<div class="pmkb-card__head">{_severity_badge(pm.severity)} '
             f'<span class="pmkb-status pmkb-status--{status_css}">{html_text(pm.status)}</span> '
             + ('<span class="pmkb-visibility pmkb-visibility--internal" title="left out of the public site">'
                'internal</span> ' if internal else "")
             + f'<span class="pmkb-card__id">{html_text(pm.id)}</span></div>')
+    summary = f'<p class="pmkb-card__summary">{html_text(pm.summary)}</p>\n' if pm.summary else ""
+    if terms:
+        summary += f'<p class="pmkb-card__terms">Also searched as: {html_text(", ".join(terms))}</p>\n'
+    return f"{head}\n{summary}"
+
+
+def card_facts_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
+    """The facts of :func:`card_html`, kept out of the search index (they would clutter every
+    search result): date, services, time to detect, time to mitigate and time to resolve (from
+    ``started_at``), authors, tags and, when the incident belongs to one, its recurring problem."""
     tags = " ".join(ln.listed("tag", t) for t in pm.tags) or "—"  # chips by CSS (a[href*="tags/"])
     facts = [
         _fact("Date", pm.date.isoformat()),
@@ -200,13 +217,9 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, interna
     if cluster is not None:
         facts.append(_fact("Recurring problem", ln.a(cluster_page(cluster.id), cluster.label or cluster.id)
                            + f" ({cluster.size} incidents)", wide=True))
-    summary = f'<p class="pmkb-card__summary">{html_text(pm.summary)}</p>\n' if pm.summary else ""
-    if terms:
-        summary += f'<p class="pmkb-card__terms">Also searched as: {html_text(", ".join(terms))}</p>\n'
     # data-search-exclude on a <dl>, not a <div>: Material's search parser matches end tags by
     # name, so a nested </div> would end an excluded <div> early.
-    facts_html = '<dl class="pmkb-facts" data-search-exclude>\n' + "\n".join(facts) + "\n</dl>\n"
-    return f'<div class="pmkb-card">\n{head}\n{summary}{facts_html}</div>\n'
+    return '<dl class="pmkb-facts" data-search-exclude>\n' + "\n".join(facts) + "\n</dl>\n"
 
 
 CLOSED_ACTION_STATUSES = frozenset({"done", "wont-do"})
@@ -363,12 +376,15 @@ def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
     body = pm.body if pm.body.endswith("\n") else pm.body + "\n"
     group_terms, missing = search_terms(pm, synonyms)
     mark = "" if OWN_MARK in pm.body else OWN_MARK + "\n\n"  # (sanitize_postmortem_page)
-    blocks = [card_html(ln, pm, cluster, internal, missing)]
+    # Our HTML, cleaned here as the knowledge base's own (sanitize_own_html) once, not on every build: the
+    # card (its facts, kept out of search, a block of their own inside it), then the two sections' tables.
+    blocks = [CARD_OPEN + sanitize_own_html(card_head_html(pm, internal, missing)) + UNSEARCHED_BLOCK_MARK.format(1)
+              + "\n" + CARD_CLOSE, sanitize_own_html(card_facts_html(ln, pm, cluster))]
     sections = []
     if actions_anchor:
-        blocks.append(action_items_html(pm, today))
+        blocks.append(sanitize_own_html(action_items_html(pm, today)))
         sections.append(_heading("Tracked action items", actions_anchor) + UNSEARCHED_BLOCK_MARK.format(len(blocks) - 1))
-    blocks.append(related_html(ln, pm, links, by_id, cluster, min_score))
+    blocks.append(sanitize_own_html(related_html(ln, pm, links, by_id, cluster, min_score)))
     sections.append(_heading("Related incidents", related_anchor) + UNSEARCHED_BLOCK_MARK.format(len(blocks) - 1))
     markdown = (mark + BLOCK_MARK.format(0) + "\n\n" + mark + body + "\n" + mark
                 + "".join(section + "\n\n" for section in sections) + mark)

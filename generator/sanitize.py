@@ -71,11 +71,11 @@ OWN_MARK = "<!--pmkb-own-markup-->"
 post-mortem page that are the knowledge base's own: ``OWN_MARK`` card ``OWN_MARK`` body
 ``OWN_MARK`` sections ``OWN_MARK``. A body that holds this text itself gets no marks."""
 
-def fill_unsearched(html: str, blocks) -> str:
-    """A page's HTML (its article) with each :data:`generator.blocks.UNSEARCHED_BLOCK_MARK`
-    that :func:`sanitize_postmortem_page` kept replaced by its block, sanitised like our other
-    additions (``own``); the MkDocs adapter calls it after search indexed the page."""
-    return blocks_.fill(html, blocks, searched=False, clean=lambda block: _clean(block, own=True))
+def sanitize_own_html(html: str) -> str:
+    """:func:`sanitize_html` for HTML the knowledge base built itself from escaped values (a
+    post-mortem's card, tracked action items, Related incidents): its ``pmkb-`` classes stay.
+    Comments go (a block mark is put in after cleaning)."""
+    return _clean(html, own=True)
 
 
 def own_class(name: str) -> bool:
@@ -312,12 +312,14 @@ def sanitize_postmortem_page(html: str, blocks=(), keep_unsearched: bool = False
     code block swallowed some) is cleaned as the author's throughout: our additions then lose
     their styling, never the reverse.
 
-    Our HTML blocks (``blocks``, :attr:`generator.pages.PostmortemPage.blocks`) are put in
-    place of their marks (:mod:`generator.blocks`) in our parts
-    before cleaning; an author's comment is removed by the cleaning, so a body cannot call
-    for a block. With ``keep_unsearched``, the unsearched blocks' marks are kept instead (each
-    piece around them cleaned on its own) for :func:`fill_unsearched` to fill after the
-    engine's search indexed the page.
+    Our HTML blocks (``blocks``, :attr:`generator.pages.PostmortemPage.blocks`, cleaned by
+    :func:`sanitize_own_html` when the page was rendered) go in place of their marks
+    (:mod:`generator.blocks`) in our parts; an author's comment is removed by the cleaning of
+    the author's part, so a body cannot call for a block. With ``keep_unsearched`` (MkDocs: the
+    marks are lines of our parts), each part is cleaned around its marks, the searched blocks
+    go in, and the unsearched blocks' marks stay (also the one inside the card, its facts) for
+    :func:`fill_unsearched` to fill after the engine's search indexed the page; without it
+    (a built page, Zensical), every block goes in and the part is cleaned as a whole.
 
     Args:
         html: the page's article HTML as the engine rendered it from
@@ -337,18 +339,28 @@ def sanitize_postmortem_page(html: str, blocks=(), keep_unsearched: bool = False
             continue
         if index not in (1, 3):
             out.append(_clean(part, own=False))
-        elif not keep_unsearched:
+            continue
+        if not keep_unsearched:  # every block in (the card's facts too), then cleaned as ours
             out.append(_clean(blocks_.fill(part, blocks), own=True))
-        else:
-            # split() with the group: text, n, text, n, ..., text
-            pieces = _UNSEARCHED_MARK_LINES.split(blocks_.fill(part, blocks, unsearched=False))
-            out.append("".join(blocks_.UNSEARCHED_BLOCK_MARK.format(piece) if i % 2 else _clean(piece, own=True)
-                               for i, piece in enumerate(pieces)))
+            continue
+        # MkDocs: the marks are lines of our Markdown, between elements. split() with the group:
+        # text, mark, text, ..., text; the text cleaned, the marks kept, the searched blocks (cleaned
+        # when rendered) put in; the unsearched marks (the card's facts too) wait for fill_unsearched.
+        pieces = _ANY_MARK.split(part)
+        out.append(blocks_.fill("".join(piece if i % 2 else _clean(piece, own=True) for i, piece in enumerate(pieces)),
+                                blocks, unsearched=False))
     return "\n".join(out)
 
 
+def fill_unsearched(html: str, blocks) -> str:
+    """A page's HTML (its article) with each :data:`generator.blocks.UNSEARCHED_BLOCK_MARK`
+    that :func:`sanitize_postmortem_page` kept replaced by its block (cleaned when the page
+    was rendered); the MkDocs adapter calls it after search indexed the page."""
+    return blocks_.fill(html, blocks, searched=False)
+
+
 _OWN_MARK_LINES = re.compile("\n*" + re.escape(OWN_MARK) + "\n*")
-_UNSEARCHED_MARK_LINES = re.compile(r"<!--pmkb-block-unsearched (\d+)-->")
+_ANY_MARK = re.compile(r"(<!--pmkb-block(?:-unsearched)? \d+-->)")
 
 
 def _clean(html: str, own: bool) -> str:

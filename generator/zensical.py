@@ -440,6 +440,16 @@ def page_relative_urls(html: str, path: str, use_directory_urls: bool) -> str:
     return _RELATIVE_HREF.sub('href="../', html)
 
 
+_SEARCH_ATTRIBUTE = re.compile(r'\s?data-search-\w+(?:="[^"]*")?')
+
+
+def as_zensical_writes(html: str, path: str, use_directory_urls: bool) -> str:
+    """One of our blocks as Zensical would have written it in the page of ``path``: the URLs
+    of :func:`page_relative_urls`, and no ``data-search-*`` attributes (read by its search,
+    then dropped from the page)."""
+    return page_relative_urls(_SEARCH_ATTRIBUTE.sub("", html), path, use_directory_urls)
+
+
 def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool,
                   postmortems: Mapping[str, list[str]] | None = None) -> None:
     """Sanitise, in the built ``site``, the article of every page made from an authored file
@@ -459,7 +469,7 @@ def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool,
             text = target.read_text(encoding="utf-8")
             blocks = (postmortems or {}).get(path)
             if blocks is not None:
-                blocks = [page_relative_urls(block, path, use_directory_urls) for block in blocks]
+                blocks = [as_zensical_writes(block, path, use_directory_urls) for block in blocks]
             clean = sanitize_article(text, sanitize_html if blocks is None
                                      else lambda article: sanitize_postmortem_page(article, blocks))
             if clean != text:

@@ -503,9 +503,13 @@ def test_our_blocks_go_in_place_of_their_marks_and_an_authors_mark_gets_none():
     assert kept == ('<div class="pmkb-card"><b>card</b></div>\n<p>body</p>\n\n\n'
                     '<h2 id="related-incidents">Related incidents</h2>\n<!--pmkb-block-unsearched 1-->')
     assert sanitize.fill_unsearched(kept, blocks) == sanitize.sanitize_postmortem_page(page, blocks)
-    # a block of ours that broke the rules is cleaned all the same
-    assert sanitize.fill_unsearched("<!--pmkb-block-unsearched 0-->", ['<a href="javascript:x()" onclick="y()">t</a>']) \
-        == "<a>t</a>"
+    # a block may hold a mark of its own (the card, its facts): filled one level deep, kept by MkDocs for later
+    nested = ['<div class="pmkb-card">\n<p>head</p>\n<!--pmkb-block-unsearched 1-->\n</div>\n', '<dl><dt>Date</dt></dl>\n']
+    page = f"{OWN}\n<!--pmkb-block 0-->\n{OWN}\n<p>body</p>\n{OWN}\n{OWN}\n"
+    kept = sanitize.sanitize_postmortem_page(page, nested, keep_unsearched=True)
+    assert kept == '<div class="pmkb-card">\n<p>head</p>\n<!--pmkb-block-unsearched 1-->\n</div>\n<p>body</p>'
+    assert sanitize.fill_unsearched(kept, nested) == sanitize.sanitize_postmortem_page(page, nested) == (
+        '<div class="pmkb-card">\n<p>head</p>\n<dl><dt>Date</dt></dl>\n</div>\n<p>body</p>')
     # a mark with no block stays as it is (and the cleaning of an author's part removes it)
     assert blocks_module.fill("<!--pmkb-block 7-->", blocks) == "<!--pmkb-block 7-->"
 

@@ -290,22 +290,35 @@ def test_a_postmortem_pages_markdown_holds_our_html_as_marks_and_its_source_hold
 
     me, other = pm(1), pm(2)
     me.action_items = [ActionItem(title="Add an alert", owner="sre", status="open")]
-    me.body = "## Summary\n\nText.\n"
+    me.body, me.summary = "## Summary\n\nText.\n", "A summary."
     page = pages.postmortem_page(Links(True, me.path), me, [RelatedLink(other.id, 0.4, ("dns",), False, "tfidf")],
                                  {p.id: p for p in (me, other)}, None, 0.05, dt.date(2024, 6, 1), me.title)
     own = pages.OWN_MARK
     assert page.markdown == (f"{own}\n\n<!--pmkb-block 0-->\n\n{own}\n\n## Summary\n\nText.\n\n{own}\n\n"
                              "## Tracked action items { #tracked-action-items data-search-exclude }\n\n"
-                             "<!--pmkb-block-unsearched 1-->\n\n"
+                             "<!--pmkb-block-unsearched 2-->\n\n"
                              "## Related incidents { #related-incidents data-search-exclude }\n\n"
-                             f"<!--pmkb-block-unsearched 2-->\n\n{own}\n\n")
+                             f"<!--pmkb-block-unsearched 3-->\n\n{own}\n\n")
+    # the card holds its facts (kept out of search) as a block of their own
     assert [block.split(">", 1)[0] for block in page.blocks] == [
-        '<div class="pmkb-card"', '<div class="pmkb-actions"', '<div class="pmkb-related-section"']
+        '<div class="pmkb-card"', '<dl class="pmkb-facts" data-search-exclude=""', '<div class="pmkb-actions"',
+        '<div class="pmkb-related-section"']
+    assert page.blocks[0].endswith('<p class="pmkb-card__summary">A summary.</p>\n<!--pmkb-block-unsearched 1-->\n</div>\n')
     source = page.source()
     assert "pmkb-block" not in source and source.count('<div class="pmkb-related-section">') == 1
-    assert source.index("<!--pmkb-own-markup-->\n\n<div class=\"pmkb-card\">") < source.index("## Summary") \
-        < source.index('<div class="pmkb-actions">') < source.index('<div class="pmkb-related-section">')
-    # a Zensical build fills the unsearched two into the built page (after its search indexed it)
+    assert source.index("<!--pmkb-own-markup-->\n\n<div class=\"pmkb-card\">") < source.index('<dl class="pmkb-facts"') \
+        < source.index("## Summary") < source.index('<div class="pmkb-actions">') \
+        < source.index('<div class="pmkb-related-section">')
+    # a Zensical build fills the unsearched ones into the built page (after its search indexed it)
     kept = page.source(keep_unsearched=True)
-    assert '<div class="pmkb-card">' in kept and "<!--pmkb-block-unsearched 1-->" in kept \
-        and "<!--pmkb-block-unsearched 2-->" in kept and "pmkb-actions" not in kept
+    assert '<div class="pmkb-card">' in kept and all(f"<!--pmkb-block-unsearched {n}-->" in kept for n in (1, 2, 3)) \
+        and "pmkb-actions" not in kept and "pmkb-facts" not in kept
+
+
+def test_our_blocks_are_cleaned_as_ours_when_the_page_is_rendered(monkeypatch):
+    """The blocks are cleaned once, when rendered (cached with the site source), not on every
+    build: a block of ours that broke the rules would still lose its script."""
+    me = pm(1)
+    monkeypatch.setattr(pages, "related_html", lambda *args: '<a href="javascript:x()" onclick="y()">t</a>\n')
+    page = pages.postmortem_page(Links(True, me.path), me, [], {me.id: me}, None, 0.05, dt.date(2024, 6, 1), me.title)
+    assert page.blocks[-1] == "<a>t</a>\n"
