@@ -6,68 +6,111 @@ to the engine inline, Python-Markdown parses it twice on every page of every bui
 anchor scan, then ``md_in_html``) and the theme's search parses it a third time even where it
 is ``data-search-exclude``: on 3,000 post-mortems that was more than the whole bare build.
 
-So a page's Markdown may hold a **mark** line in place of each block (:data:`BLOCK_MARK`;
-:data:`UNSEARCHED_BLOCK_MARK` for a block the search index leaves out) and keep the blocks
-beside it, as plain data:
+So a page's Markdown holds a **mark** line in place of each block and keeps the blocks beside
+it, as plain data (:attr:`generator.pages.PostmortemPage.blocks`). A mark is an empty element,
+``<div data-pmkb="NONCE 3"></div>`` (``... 3 unsearched`` for a block the search index leaves
+out), that Python-Markdown writes out as it is. It is an element, not a comment, so an author's
+unclosed ``<!--`` is not closed by ours (it stays text, as Python-Markdown renders it); it
+carries a **nonce** that the page's body does not hold (:func:`nonce_for`), so no author can
+write a mark, in prose, code or raw HTML, and a body that mentions our marks is just text.
+The parts of a post-mortem page that are ours are between :attr:`Marks.own` marks
+(:func:`generator.sanitize.sanitize_postmortem_page`).
 
-- :attr:`generator.pages.PostmortemPage.blocks` for a post-mortem page;
-- for a generated page, the renderer wraps each unsearched table between :data:`HOLD_OPEN` and
-  :data:`HOLD_CLOSE` (only ever around escaped values, so no author can write them) and an
-  adapter that wants marks takes the blocks out with :func:`hold` (:func:`unheld` drops the
-  two comments for an adapter that does not).
+A generated page's Markdown (escaped values only) wraps each unsearched table between
+:data:`HOLD_OPEN` and :data:`HOLD_CLOSE`; an adapter that wants marks takes the blocks out with
+:func:`hold` (:data:`GENERATED` marks), :func:`unheld` drops the two comments for one that
+does not.
 
 An adapter with hooks (MkDocs) puts the blocks in after Markdown and the unsearched ones after
-search (:func:`fill`); one that reads files (Zensical) writes them in place, or fills the
+search (:meth:`Marks.fill`); one that reads files (Zensical) writes them in place, or fills the
 unsearched ones into the built pages.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 
-BLOCK_MARK = "<!--pmkb-block {}-->"
-"""The line that stands for block ``n`` of the page (put in after Markdown, before search)."""
-UNSEARCHED_BLOCK_MARK = "<!--pmkb-block-unsearched {}-->"
-"""The line that stands for block ``n`` of a part the search index leaves out (may be put in
-after the engine indexed the page)."""
 HOLD_OPEN = "<!--pmkb-hold-->\n"
 HOLD_CLOSE = "<!--/pmkb-hold-->\n"
 """Around an unsearched block of a generated page's Markdown (:func:`hold`)."""
-
-_SEARCHED = re.compile(r"<!--pmkb-block (\d+)-->")
-_UNSEARCHED = re.compile(r"<!--pmkb-block-unsearched (\d+)-->")
-_ANY = re.compile(r"<!--pmkb-block(?:-unsearched)? (\d+)-->")
 _HELD = re.compile(re.escape(HOLD_OPEN) + r"(.*?)" + re.escape(HOLD_CLOSE), re.S)
 
 
-def fill(text: str, blocks: Sequence[str], searched: bool = True, unsearched: bool = True,
-         clean: Callable[[str], str] | None = None, _nested: bool = False) -> str:
-    """``text`` with the marks of ``blocks`` (HTML strings, mark ``n`` is ``blocks[n]``)
-    replaced by their block: the :data:`BLOCK_MARK` ones with ``searched``, the
-    :data:`UNSEARCHED_BLOCK_MARK` ones with ``unsearched``; each block through ``clean`` when
-    given. A block may hold marks of its own (the card holds its facts'), filled the same way,
-    one level deep. A block's final newline is dropped (the mark's line ends it); a mark whose
-    ``n`` is not an index of ``blocks`` is left as it is."""
-    if not blocks or "<!--pmkb-block" not in text or not (searched or unsearched):
-        return text
-    pattern = _ANY if searched and unsearched else _SEARCHED if searched else _UNSEARCHED
+def nonce_for(body: str) -> str:
+    """A nonce (12 hex digits) that ``body`` does not hold in any case: the SHA-256 of the
+    body, hashed again until that holds (a body that quotes the first one gets the next)."""
+    text, folded = body.encode("utf-8"), body.lower()
+    while True:
+        nonce = hashlib.sha256(text).hexdigest()[:12]
+        if nonce not in folded:
+            return nonce
+        text = nonce.encode("ascii")
 
-    def block(match: re.Match) -> str:
-        n = int(match.group(1))
-        if n >= len(blocks):
-            return match.group(0)
-        html = blocks[n].removesuffix("\n")
-        if not _nested:
-            html = fill(html, blocks, searched, unsearched, None, _nested=True)
-        return clean(html) if clean is not None else html
 
-    return pattern.sub(block, text)
+class Marks:
+    """The marks of one page, each carrying ``nonce``."""
+
+    def __init__(self, nonce: str) -> None:
+        self.nonce = nonce
+        self.own = f'<div data-pmkb="{nonce}"></div>'
+        """The mark around the parts of a post-mortem page that are ours."""
+        quoted = re.escape(nonce)
+        self._searched = re.compile(f'<div data-pmkb="{quoted} (\\d+)"></div>')
+        self._unsearched = re.compile(f'<div data-pmkb="{quoted} (\\d+) unsearched"></div>')
+        self._any = re.compile(f'<div data-pmkb="{quoted} (\\d+)(?: unsearched)?"></div>')
+        self._any_group = re.compile(f'(<div data-pmkb="{quoted} \\d+(?: unsearched)?"></div>)')
+        self._own = re.compile("\n*" + re.escape(self.own) + "\n*")
+
+    def block(self, n: int) -> str:
+        """The mark of block ``n`` (put in after Markdown, before search)."""
+        return f'<div data-pmkb="{self.nonce} {n}"></div>'
+
+    def unsearched(self, n: int) -> str:
+        """The mark of block ``n`` of a part the search index leaves out (may be put in after
+        the engine indexed the page)."""
+        return f'<div data-pmkb="{self.nonce} {n} unsearched"></div>'
+
+    def split_own(self, html: str) -> list[str]:
+        """``html`` cut at its :attr:`own` marks (with the line breaks around them)."""
+        return self._own.split(html)
+
+    def split_marks(self, html: str) -> list[str]:
+        """``html`` cut at its block marks: text, mark, text, mark, ..., text."""
+        return self._any_group.split(html)
+
+    def fill(self, text: str, blocks: Sequence[str], searched: bool = True, unsearched: bool = True,
+             clean: Callable[[str], str] | None = None, _nested: bool = False) -> str:
+        """``text`` with the marks of ``blocks`` (HTML strings, mark ``n`` is ``blocks[n]``)
+        replaced by their block: the searched ones with ``searched``, the unsearched ones with
+        ``unsearched``; each block through ``clean`` when given. A block may hold marks of its
+        own (the card holds its facts'), filled the same way, one level deep. A block's final
+        newline is dropped (the mark's line ends it); a mark whose ``n`` is not an index of
+        ``blocks`` is left as it is."""
+        if not blocks or self.nonce not in text or not (searched or unsearched):
+            return text
+        pattern = self._any if searched and unsearched else self._searched if searched else self._unsearched
+
+        def block(match: re.Match) -> str:
+            n = int(match.group(1))
+            if n >= len(blocks):
+                return match.group(0)
+            html = blocks[n].removesuffix("\n")
+            if not _nested:
+                html = self.fill(html, blocks, searched, unsearched, None, _nested=True)
+            return clean(html) if clean is not None else html
+
+        return pattern.sub(block, text)
+
+
+GENERATED = Marks("generated")
+"""The marks of a generated page's held blocks (its values are all escaped: no author writes there)."""
 
 
 def hold(markdown: str) -> tuple[str, list[str]]:
     """A generated page's Markdown with each block between :data:`HOLD_OPEN` and
-    :data:`HOLD_CLOSE` replaced by an :data:`UNSEARCHED_BLOCK_MARK` line, and the blocks in
+    :data:`HOLD_CLOSE` replaced by a :data:`GENERATED` unsearched mark line, and the blocks in
     order: ``(markdown, blocks)``; ``(markdown, [])`` when it holds none."""
     if HOLD_OPEN not in markdown:
         return markdown, []
@@ -75,7 +118,7 @@ def hold(markdown: str) -> tuple[str, list[str]]:
 
     def mark(match: re.Match) -> str:
         blocks.append(match.group(1))
-        return UNSEARCHED_BLOCK_MARK.format(len(blocks) - 1) + "\n"
+        return GENERATED.unsearched(len(blocks) - 1) + "\n"
 
     return _HELD.sub(mark, markdown), blocks
 

@@ -38,8 +38,8 @@ from .metrics import OPEN_STATUSES, ClusterSummary, newest_first
 from .model import RANKED_BY_FUSED, RANKED_BY_SCORE, SEVERITIES, Cluster, Postmortem, RelatedLink, format_duration
 from .paths import (CLUSTERS, HOME, INCIDENTS, OWN_PAGE_FROM, SEEN, SERVICES, TAGS, cluster_page, listing_anchor,
                     part_page, section_anchors, service_page, tag_page, year_page)
-from .blocks import BLOCK_MARK, HOLD_CLOSE, HOLD_OPEN, UNSEARCHED_BLOCK_MARK, fill
-from .sanitize import OWN_MARK, sanitize_own_html
+from .blocks import HOLD_CLOSE, HOLD_OPEN, Marks, nonce_for
+from .sanitize import sanitize_own_html
 from .synonyms import Synonyms
 
 PAGE_ROWS = 400
@@ -324,12 +324,12 @@ class PostmortemPage:
     ``status``: Material would read it as its own page status); ``markdown`` the page's
     Markdown without front matter: the card, the body as loaded
     (:attr:`Postmortem.body`), then Tracked action items and Related incidents; our parts between
-    :data:`generator.sanitize.OWN_MARK` comments (:func:`generator.sanitize.sanitize_postmortem_page`).
-    Our HTML (the card, the action-item table, the related list) is in ``blocks``, each standing
-    in the Markdown as one mark line (:data:`generator.blocks.BLOCK_MARK`, or
-    :data:`~generator.blocks.UNSEARCHED_BLOCK_MARK` for the two sections kept out of search):
-    an adapter with hooks puts them in after Markdown (MkDocs), one that reads files gets them
-    in place (:meth:`source`). ``anchors``
+    own marks (:func:`generator.sanitize.sanitize_postmortem_page`). Our HTML (the card, its
+    facts, the action-item table, the related list) is in ``blocks``, each standing in the
+    Markdown as one mark line (:class:`generator.blocks.Marks` of ``nonce``, which the body
+    does not hold; the facts and the two sections kept out of search): an adapter with hooks
+    puts them in after Markdown (MkDocs), one that reads files gets them in place
+    (:meth:`source`). ``anchors``
     are the ids of those two sections (the tracked-action-items one ``None`` when there are no
     action items). ``draft`` pages are shown only by a live preview.
     """
@@ -345,13 +345,20 @@ class PostmortemPage:
     engine whose search index takes a field of its own (:func:`generator.material.add_search_field`)."""
     blocks: list[str] = field(default_factory=list)
     """Our HTML blocks of the page; mark ``n`` of :attr:`markdown` stands for ``blocks[n]``."""
+    nonce: str = ""
+    """What the page's marks carry (:func:`generator.blocks.nonce_for` of the body)."""
+
+    @property
+    def marks(self) -> Marks:
+        """The page's marks (:class:`generator.blocks.Marks`)."""
+        return Marks(self.nonce)
 
     def source(self, keep_unsearched: bool = False) -> str:
         """The page as one Markdown file (front matter + Markdown, our HTML in place), for an
         engine that reads files; ``keep_unsearched``: the unsearched blocks' marks stay, for
         the adapter to fill in the built HTML (:func:`generator.sanitize.sanitize_postmortem_page`)."""
         return ("---\n" + json.dumps(self.meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n"
-                + fill(self.markdown, self.blocks, unsearched=not keep_unsearched))
+                + self.marks.fill(self.markdown, self.blocks, unsearched=not keep_unsearched))
 
 
 def heading_ids(body: str) -> set[str]:
@@ -375,24 +382,26 @@ def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
     actions_anchor, related_anchor = section_anchors(heading_ids(pm.body), bool(pm.action_items))
     body = pm.body if pm.body.endswith("\n") else pm.body + "\n"
     group_terms, missing = search_terms(pm, synonyms)
-    mark = "" if OWN_MARK in pm.body else OWN_MARK + "\n\n"  # (sanitize_postmortem_page)
+    nonce = nonce_for(pm.body)
+    marks = Marks(nonce)
+    mark = marks.own + "\n\n"  # around our parts (sanitize_postmortem_page)
     # Our HTML, cleaned here as the knowledge base's own (sanitize_own_html) once, not on every build: the
     # card (its facts, kept out of search, a block of their own inside it), then the two sections' tables.
-    blocks = [CARD_OPEN + sanitize_own_html(card_head_html(pm, internal, missing)) + UNSEARCHED_BLOCK_MARK.format(1)
+    blocks = [CARD_OPEN + sanitize_own_html(card_head_html(pm, internal, missing)) + marks.unsearched(1)
               + "\n" + CARD_CLOSE, sanitize_own_html(card_facts_html(ln, pm, cluster))]
     sections = []
     if actions_anchor:
         blocks.append(sanitize_own_html(action_items_html(pm, today)))
-        sections.append(_heading("Tracked action items", actions_anchor) + UNSEARCHED_BLOCK_MARK.format(len(blocks) - 1))
+        sections.append(_heading("Tracked action items", actions_anchor) + marks.unsearched(len(blocks) - 1))
     blocks.append(sanitize_own_html(related_html(ln, pm, links, by_id, cluster, min_score)))
-    sections.append(_heading("Related incidents", related_anchor) + UNSEARCHED_BLOCK_MARK.format(len(blocks) - 1))
-    markdown = (mark + BLOCK_MARK.format(0) + "\n\n" + mark + body + "\n" + mark
+    sections.append(_heading("Related incidents", related_anchor) + marks.unsearched(len(blocks) - 1))
+    markdown = (mark + marks.block(0) + "\n\n" + mark + body + "\n" + mark
                 + "".join(section + "\n\n" for section in sections) + mark)
     tags = list(dict.fromkeys([*pm.tags, *pm.services, pm.id]))
     meta = {"title": title, "tags": tags, "search": {"boost": SEARCH_BOOST_POSTMORTEM}}
     toc = ([("Tracked action items", actions_anchor)] if actions_anchor else []) + [("Related incidents", related_anchor)]
     return PostmortemPage(pm.path, meta, markdown, (actions_anchor, related_anchor), pm.status == "draft", toc,
-                          group_terms, blocks)
+                          group_terms, blocks, nonce)
 
 
 # --- generated pages --------------------------------------------------------------------------

@@ -463,7 +463,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
             if entry is None:
                 return sanitize_html(html)
             # our blocks in, but the two unsearched sections' (on_post_page): search never parses them
-            return sanitize_postmortem_page(html, entry.blocks, keep_unsearched=True)
+            return sanitize_postmortem_page(html, entry.marks, entry.blocks, keep_unsearched=True)
         finally:
             self.render_budget.stop()
 
@@ -475,13 +475,13 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
 
         if page.file.generated_by:  # a generated page's tables (built from escaped values)
             held = self.held_blocks.get(page.file.src_uri)
-            return sanitize_article(output, lambda article: blocks.fill(article, held)) if held else output
+            return sanitize_article(output, lambda article: blocks.GENERATED.fill(article, held)) if held else output
         entry = self.source.postmortems.get(page.file.src_uri) if self.source is not None else None
         if entry is None:
             return output
         from .sanitize import fill_unsearched
 
-        return sanitize_article(output, lambda article: fill_unsearched(article, entry.blocks))  # the article only
+        return sanitize_article(output, lambda article: fill_unsearched(article, entry.marks, entry.blocks))
 
     def on_env(self, env, config, files):
         """Compact the installed theme's templates as they are loaded (the site's own

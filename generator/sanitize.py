@@ -66,15 +66,10 @@ Related incidents, tables, the exact-id hint), styled by ``pmkb.css`` and read b
 An author's element never keeps one (a post-mortem could otherwise show a forged SEV1 badge, a
 fake "Related incidents" list or a control the script acts on): see :func:`sanitize_postmortem_page`."""
 
-OWN_MARK = "<!--pmkb-own-markup-->"
-"""The comment that :func:`generator.pages.postmortem_page` writes around the parts of a
-post-mortem page that are the knowledge base's own: ``OWN_MARK`` card ``OWN_MARK`` body
-``OWN_MARK`` sections ``OWN_MARK``. A body that holds this text itself gets no marks."""
-
 def sanitize_own_html(html: str) -> str:
     """:func:`sanitize_html` for HTML the knowledge base built itself from escaped values (a
     post-mortem's card, tracked action items, Related incidents): its ``pmkb-`` classes stay.
-    Comments go (a block mark is put in after cleaning)."""
+    Comments and the ``data-pmkb`` of a mark go (marks are put in after cleaning)."""
     return _clean(html, own=True)
 
 
@@ -302,37 +297,37 @@ def sanitize_html(html: str) -> str:
     return _clean(html, own=False)
 
 
-def sanitize_postmortem_page(html: str, blocks=(), keep_unsearched: bool = False) -> str:
+def sanitize_postmortem_page(html: str, marks: blocks_.Marks, blocks=(), keep_unsearched: bool = False) -> str:
     """:func:`sanitize_html` for the HTML of a post-mortem page: the parts between the
-    :data:`OWN_MARK` comments that the renderer wrote (the card, then the tracked action items
-    and Related incidents) keep the knowledge base's ``pmkb-`` classes; everything else (the
+    ``marks.own`` marks that the renderer wrote (the card, then the tracked action items and
+    Related incidents) keep the knowledge base's ``pmkb-`` classes; everything else (the
     author's body, and what Markdown moves after the page, footnotes) loses them. Each part is
-    cleaned on its own, so an unclosed element or comment of the author's ends before the next
-    part. A page without exactly four marks (the body held the mark's text, or an unclosed
-    code block swallowed some) is cleaned as the author's throughout: our additions then lose
-    their styling, never the reverse.
+    cleaned on its own, so an unclosed element of the author's ends before the next part. A
+    page without exactly four own marks (an unclosed code block swallowed some) is cleaned as
+    the author's throughout: our additions then lose their styling, never the reverse.
 
     Our HTML blocks (``blocks``, :attr:`generator.pages.PostmortemPage.blocks`, cleaned by
-    :func:`sanitize_own_html` when the page was rendered) go in place of their marks
-    (:mod:`generator.blocks`) in our parts; an author's comment is removed by the cleaning of
-    the author's part, so a body cannot call for a block. With ``keep_unsearched`` (MkDocs: the
-    marks are lines of our parts), each part is cleaned around its marks, the searched blocks
-    go in, and the unsearched blocks' marks stay (also the one inside the card, its facts) for
-    :func:`fill_unsearched` to fill after the engine's search indexed the page; without it
-    (a built page, Zensical), every block goes in and the part is cleaned as a whole.
+    :func:`sanitize_own_html` when the page was rendered) go in place of their marks; the marks
+    carry the page's nonce (:class:`generator.blocks.Marks`), which its body does not hold, so
+    a body cannot call for a block. With ``keep_unsearched`` (MkDocs: the marks are lines of
+    our parts), each part is cleaned around its marks, the searched blocks go in, and the
+    unsearched blocks' marks stay (also the one inside the card, its facts) for
+    :func:`fill_unsearched` to fill after the engine's search indexed the page; without it (a
+    built page, Zensical), every block goes in and the part is cleaned as a whole.
 
     Args:
         html: the page's article HTML as the engine rendered it from
             :attr:`generator.pages.PostmortemPage.markdown`.
+        marks: the page's marks (:attr:`generator.pages.PostmortemPage.marks`).
         blocks: the page's HTML blocks, mark ``n`` is ``blocks[n]``.
         keep_unsearched: leave the unsearched blocks' marks in (MkDocs adapter).
 
     Returns:
-        The sanitised HTML, the marks removed (but the kept unsearched ones).
+        The sanitised HTML, the own marks removed (and the block marks, but the kept unsearched ones).
     """
-    parts = _OWN_MARK_LINES.split(html)
+    parts = marks.split_own(html)
     if len(parts) != 5:
-        return _clean(blocks_.fill(html, blocks), own=False)
+        return _clean(marks.fill(html, blocks), own=False)
     out = []
     for index, part in enumerate(parts):
         if not part:
@@ -341,26 +336,22 @@ def sanitize_postmortem_page(html: str, blocks=(), keep_unsearched: bool = False
             out.append(_clean(part, own=False))
             continue
         if not keep_unsearched:  # every block in (the card's facts too), then cleaned as ours
-            out.append(_clean(blocks_.fill(part, blocks), own=True))
+            out.append(_clean(marks.fill(part, blocks), own=True))
             continue
-        # MkDocs: the marks are lines of our Markdown, between elements. split() with the group:
-        # text, mark, text, ..., text; the text cleaned, the marks kept, the searched blocks (cleaned
-        # when rendered) put in; the unsearched marks (the card's facts too) wait for fill_unsearched.
-        pieces = _ANY_MARK.split(part)
-        out.append(blocks_.fill("".join(piece if i % 2 else _clean(piece, own=True) for i, piece in enumerate(pieces)),
-                                blocks, unsearched=False))
+        # MkDocs: the marks are lines of our Markdown, between elements. split_marks: text, mark,
+        # text, ..., text; the text cleaned, the marks kept, the searched blocks (cleaned when
+        # rendered) put in; the unsearched marks (the card's facts too) wait for fill_unsearched.
+        pieces = marks.split_marks(part)
+        out.append(marks.fill("".join(piece if i % 2 else _clean(piece, own=True) for i, piece in enumerate(pieces)),
+                              blocks, unsearched=False))
     return "\n".join(out)
 
 
-def fill_unsearched(html: str, blocks) -> str:
-    """A page's HTML (its article) with each :data:`generator.blocks.UNSEARCHED_BLOCK_MARK`
-    that :func:`sanitize_postmortem_page` kept replaced by its block (cleaned when the page
-    was rendered); the MkDocs adapter calls it after search indexed the page."""
-    return blocks_.fill(html, blocks, searched=False)
-
-
-_OWN_MARK_LINES = re.compile("\n*" + re.escape(OWN_MARK) + "\n*")
-_ANY_MARK = re.compile(r"(<!--pmkb-block(?:-unsearched)? \d+-->)")
+def fill_unsearched(html: str, marks: blocks_.Marks, blocks) -> str:
+    """A page's HTML (its article) with each unsearched block mark that
+    :func:`sanitize_postmortem_page` kept replaced by its block (cleaned when the page was
+    rendered); the MkDocs adapter calls it after search indexed the page."""
+    return marks.fill(html, blocks, searched=False)
 
 
 def _clean(html: str, own: bool) -> str:

@@ -172,7 +172,7 @@ class Project:
         for gap in offline_gaps(os.environ.get("OFFLINE"), offline, font):
             _log("WARNING", gap)
         self.authored_pages: list[str] = []
-        self.postmortem_pages: dict[str, list[str]] = {}  # path -> its HTML blocks (sanitize_site)
+        self.postmortem_pages: dict = {}  # path -> (its marks, its HTML blocks) (sanitize_site)
         self.chart_cache: dict = {}
 
     # --- the site source ----------------------------------------------------------------------
@@ -287,7 +287,7 @@ class Project:
                                and not any(next(iter(item.values())) in str(entry) for entry in nav)]
         self._write(files, nav)
         self.authored_pages = authored
-        self.postmortem_pages = {path: page.blocks for path, page in source.postmortems.items()}
+        self.postmortem_pages = {path: (page.marks, page.blocks) for path, page in source.postmortems.items()}
         return authored
 
     def _display(self, path: str) -> str:
@@ -451,11 +451,11 @@ def as_zensical_writes(html: str, path: str, use_directory_urls: bool) -> str:
 
 
 def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool,
-                  postmortems: Mapping[str, list[str]] | None = None) -> None:
+                  postmortems: Mapping[str, tuple] | None = None) -> None:
     """Sanitise, in the built ``site``, the article of every page made from an authored file
     (docs-relative ``authored`` paths) and the search-index text of those pages; the articles of
-    the ``postmortems`` pages (docs-relative path -> the page's HTML blocks,
-    :attr:`generator.pages.PostmortemPage.blocks`) keep the knowledge base's own additions and
+    the ``postmortems`` pages (docs-relative path -> the page's marks and HTML blocks,
+    :attr:`generator.pages.PostmortemPage.marks`, ``.blocks``) keep the knowledge base's own additions and
     get the blocks the engine saw as marks (:func:`generator.sanitize.sanitize_postmortem_page`)."""
     from .sanitize import sanitize_html, sanitize_postmortem_page
 
@@ -467,11 +467,12 @@ def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool,
         target = site / (url + "index.html" if url.endswith("/") or url == "" else url)
         if target.is_file():
             text = target.read_text(encoding="utf-8")
-            blocks = (postmortems or {}).get(path)
-            if blocks is not None:
-                blocks = [as_zensical_writes(block, path, use_directory_urls) for block in blocks]
-            clean = sanitize_article(text, sanitize_html if blocks is None
-                                     else lambda article: sanitize_postmortem_page(article, blocks))
+            ours = (postmortems or {}).get(path)
+            if ours is None:
+                clean = sanitize_article(text, sanitize_html)
+            else:
+                marks, blocks = ours[0], [as_zensical_writes(block, path, use_directory_urls) for block in ours[1]]
+                clean = sanitize_article(text, lambda article: sanitize_postmortem_page(article, marks, blocks))
             if clean != text:
                 target.write_text(clean, encoding="utf-8")
     index_path, key = SEARCH_INDEX["zensical"]

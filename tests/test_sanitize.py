@@ -462,7 +462,9 @@ def test_a_footnote_that_opens_with_html_is_no_link_reference(tmp_path):
     assert [(p.code, p.message) for p in result.problems] == []
 
 
-OWN = sanitize.OWN_MARK
+MARKS = blocks_module.Marks("a1b2c3d4e5f6")
+OWN = MARKS.own
+B, U = MARKS.block, MARKS.unsearched
 
 
 def test_the_knowledge_bases_classes_stay_only_on_its_own_parts_of_a_postmortem_page():
@@ -473,7 +475,7 @@ def test_the_knowledge_bases_classes_stay_only_on_its_own_parts_of_a_postmortem_
             '<p><span class="pmkb-sev pmkb-sev1 note">SEV1</span></p>\n<div class="pmkb-related"><b>unclosed\n'
             f'{OWN}\n<h2 id="related-incidents" class="pmkb-related-section">Related incidents</h2>\n{OWN}\n'
             '<div class="footnote"><b class="pmkb-card">forged</b></div>')
-    assert sanitize.sanitize_postmortem_page(page) == (
+    assert sanitize.sanitize_postmortem_page(page, MARKS) == (
         '<div class="pmkb-card"><span class="pmkb-sev pmkb-sev2">SEV2</span></div>\n'
         '<p><span class="note">SEV1</span></p>\n<div><b>unclosed</b></div>\n'
         '<h2 id="related-incidents" class="pmkb-related-section">Related incidents</h2>\n'
@@ -482,41 +484,56 @@ def test_the_knowledge_bases_classes_stay_only_on_its_own_parts_of_a_postmortem_
 
 @pytest.mark.parametrize("marks", [0, 1, 3, 5, 6])
 def test_a_postmortem_page_without_exactly_four_marks_is_the_authors_throughout(marks):
-    """A body that wrote the mark itself (it then gets none from the renderer) or a code block
-    that swallowed some: every ``pmkb-`` class goes, never one of the author's stays."""
-    page = "".join(f'<p class="pmkb-card">{i}</p>{OWN}' for i in range(marks)) + '<p class="pmkb-sev1">x</p>'
-    assert "pmkb-" not in sanitize.sanitize_postmortem_page(page)
+    """A code block that swallowed some marks: every ``pmkb-`` class goes, never one of the
+    author's stays; a mark of another nonce (an author's) counts for nothing."""
+    other = blocks_module.Marks("0123456789ab").own
+    page = "".join(f'<p class="pmkb-card">{i}</p>{OWN}' for i in range(marks)) + other * 4 + '<p class="pmkb-sev1">x</p>'
+    assert "pmkb-" not in sanitize.sanitize_postmortem_page(page, MARKS)
 
 
 def test_our_blocks_go_in_place_of_their_marks_and_an_authors_mark_gets_none():
     """The renderer's HTML blocks stand in the Markdown as marks (the engine's Markdown never
-    parses them) and are put in our parts before cleaning; a mark the author wrote in the body
-    is a comment of the author's, which the cleaning removes, so it never calls for a block."""
+    parses them) and go in in our parts; a mark in the body (another nonce: the body never holds
+    the page's, blocks.nonce_for) is the author's element, whose data-pmkb the cleaning removes."""
     blocks = ['<div class="pmkb-card"><b>card</b></div>\n', '<ul class="pmkb-related"><li>r</li></ul>\n']
-    page = (f'{OWN}\n<!--pmkb-block 0-->\n{OWN}\n<p>body</p>\n<!--pmkb-block 0-->\n<!--pmkb-block-unsearched 1-->\n'
-            f'{OWN}\n<h2 id="related-incidents">Related incidents</h2>\n<!--pmkb-block-unsearched 1-->\n{OWN}\n')
-    assert sanitize.sanitize_postmortem_page(page, blocks) == (
-        '<div class="pmkb-card"><b>card</b></div>\n<p>body</p>\n\n\n'
+    forged = blocks_module.Marks("0123456789ab")
+    page = (f'{OWN}\n{B(0)}\n{OWN}\n<p>body</p>\n{forged.block(0)}\n<!--pmkb-block 0-->\n'
+            f'{OWN}\n<h2 id="related-incidents">Related incidents</h2>\n{U(1)}\n{OWN}\n')
+    assert sanitize.sanitize_postmortem_page(page, MARKS, blocks) == (
+        '<div class="pmkb-card"><b>card</b></div>\n<p>body</p>\n<div></div>\n\n'
         '<h2 id="related-incidents">Related incidents</h2>\n<ul class="pmkb-related"><li>r</li></ul>')
-    # MkDocs: the unsearched block stays a mark through search, then goes in, cleaned as ours
-    kept = sanitize.sanitize_postmortem_page(page, blocks, keep_unsearched=True)
-    assert kept == ('<div class="pmkb-card"><b>card</b></div>\n<p>body</p>\n\n\n'
-                    '<h2 id="related-incidents">Related incidents</h2>\n<!--pmkb-block-unsearched 1-->')
-    assert sanitize.fill_unsearched(kept, blocks) == sanitize.sanitize_postmortem_page(page, blocks)
+    # MkDocs: the unsearched block stays a mark through search, then goes in
+    kept = sanitize.sanitize_postmortem_page(page, MARKS, blocks, keep_unsearched=True)
+    assert kept == ('<div class="pmkb-card"><b>card</b></div>\n<p>body</p>\n<div></div>\n\n'
+                    f'<h2 id="related-incidents">Related incidents</h2>\n{U(1)}')
+    assert sanitize.fill_unsearched(kept, MARKS, blocks) == sanitize.sanitize_postmortem_page(page, MARKS, blocks)
     # a block may hold a mark of its own (the card, its facts): filled one level deep, kept by MkDocs for later
-    nested = ['<div class="pmkb-card">\n<p>head</p>\n<!--pmkb-block-unsearched 1-->\n</div>\n', '<dl><dt>Date</dt></dl>\n']
-    page = f"{OWN}\n<!--pmkb-block 0-->\n{OWN}\n<p>body</p>\n{OWN}\n{OWN}\n"
-    kept = sanitize.sanitize_postmortem_page(page, nested, keep_unsearched=True)
-    assert kept == '<div class="pmkb-card">\n<p>head</p>\n<!--pmkb-block-unsearched 1-->\n</div>\n<p>body</p>'
-    assert sanitize.fill_unsearched(kept, nested) == sanitize.sanitize_postmortem_page(page, nested) == (
+    nested = [f'<div class="pmkb-card">\n<p>head</p>\n{U(1)}\n</div>\n', '<dl><dt>Date</dt></dl>\n']
+    page = f"{OWN}\n{B(0)}\n{OWN}\n<p>body</p>\n{OWN}\n{OWN}\n"
+    kept = sanitize.sanitize_postmortem_page(page, MARKS, nested, keep_unsearched=True)
+    assert kept == f'<div class="pmkb-card">\n<p>head</p>\n{U(1)}\n</div>\n<p>body</p>'
+    assert sanitize.fill_unsearched(kept, MARKS, nested) == sanitize.sanitize_postmortem_page(page, MARKS, nested) == (
         '<div class="pmkb-card">\n<p>head</p>\n<dl><dt>Date</dt></dl>\n</div>\n<p>body</p>')
-    # a mark with no block stays as it is (and the cleaning of an author's part removes it)
-    assert blocks_module.fill("<!--pmkb-block 7-->", blocks) == "<!--pmkb-block 7-->"
+    # a mark with no block, or of another nonce, stays as it is
+    assert MARKS.fill(B(7) + forged.block(0), blocks) == B(7) + forged.block(0)
 
 
-def test_a_page_the_renderer_wrote_no_marks_into_still_gets_its_blocks_cleaned_as_the_authors():
-    """A body that holds the mark's text gets no marks: the blocks still go in (the card and
-    Related incidents show), cleaned as the author's (they lose their ``pmkb-`` classes)."""
-    page = '<p>x</p>\n<!--pmkb-block 0-->\n<h2>Related incidents</h2>\n<!--pmkb-block-unsearched 1-->'
-    assert sanitize.sanitize_postmortem_page(page, ['<p class="pmkb-card">c</p>', '<ul class="pmkb-related"><li>r</li></ul>']) \
+def test_a_page_whose_own_marks_a_code_block_swallowed_still_gets_its_blocks_cleaned_as_the_authors():
+    """The blocks whose marks are left still go in (the card and Related incidents show),
+    cleaned as the author's (they lose their ``pmkb-`` classes)."""
+    page = f'<p>x</p>\n{B(0)}\n<h2>Related incidents</h2>\n{U(1)}'
+    assert sanitize.sanitize_postmortem_page(page, MARKS, ['<p class="pmkb-card">c</p>', '<ul class="pmkb-related"><li>r</li></ul>']) \
         == '<p>x</p>\n<p>c</p>\n<h2>Related incidents</h2>\n<ul><li>r</li></ul>'
+
+
+def test_a_pages_nonce_is_one_its_body_does_not_hold(monkeypatch):
+    """The nonce is the SHA-256 of the body, hashed again while the body holds it (any case)."""
+    import hashlib
+
+    assert blocks_module.nonce_for("body") == hashlib.sha256(b"body").hexdigest()[:12]
+    real = hashlib.sha256
+    quoting = "a body that quotes ABCDEF012345 in capitals"  # as if its own hash began with abcdef012345
+    monkeypatch.setattr(blocks_module.hashlib, "sha256",
+                        lambda data: type("H", (), {"hexdigest": lambda self: "abcdef012345" + "0" * 52})()
+                        if data == quoting.encode() else real(data))
+    assert blocks_module.nonce_for(quoting) == real(b"abcdef012345").hexdigest()[:12]

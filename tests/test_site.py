@@ -614,3 +614,38 @@ def test_overview_tables_stay_out_of_the_search_index(engine):
     assert {"services/", "tags/"} <= set(overviews)
     assert [location for location, text in overviews.items() if " · PM-" in text or "Latest" in text.split("</p>")[-1]] == []
     assert max(len(text) for text in overviews.values()) < 400
+
+
+CHECKOUT = "2024-03-14-checkout-api-down-after-tls-certificate-expired"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_body_that_writes_our_marks_or_leaves_a_comment_open_changes_nothing_of_ours(tmp_path, engine):
+    """Tester findings (session 9): a body that quotes our marks (inline code, a code block,
+    raw comments, an attribute) turned the page into the author's throughout (no styled card)
+    or got our card, action table and related list copied into its text (Zensical even inside
+    code); an unclosed ``<!--`` was closed by our next mark and hid the rest of the body. The
+    marks now carry a nonce the body does not hold, and are elements, not comments."""
+    if not engine_available(engine):
+        pytest.skip("the [zensical] extra is not installed")
+    text = (FIXTURE_CORPUS / f"{CHECKOUT}.md").read_text(encoding="utf-8")
+    quoted = ("Our template writes `<!--pmkb-own-markup-->`, `<!--pmkb-block 0-->` and "
+              "<!--pmkb-block-unsearched 1--> and <abbr title=\"<!--pmkb-block 0-->\">TLS</abbr>.\n\n"
+              "```html\n<!--pmkb-block 0-->\n<div data-pmkb=\"0\"></div>\n```\n\n<!--pmkb-block 0-->\n\n"
+              "<!-- a draft note that was never closed\n\n")
+    text = text.replace("\n## Impact\n", "\n" + quoted + "## Impact\n", 1)
+    project = make_project(tmp_path / "p", files={f"{CHECKOUT}.md": text})
+    done = run_build(project, tmp_path / "site", engine=engine, strict=False)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "site" / CHECKOUT / "index.html").read_text(encoding="utf-8")
+    article = page[page.index("<article"):page.index("</article>")]
+    assert article.count('class="pmkb-card"') == 1 and article.count('class="pmkb-facts"') == 1
+    assert article.count('class="pmkb-actions"') == 1 and article.count('class="pmkb-related-section"') == 1
+    assert article.index('class="pmkb-card"') < article.index('id="impact"') < article.index('id="root-cause"') \
+        < article.index('class="pmkb-actions"')                       # the rest of the body is still there
+    assert "&lt;!-- a draft note that was never closed" in article    # as Python-Markdown renders it
+    assert "<code>&lt;!--pmkb-own-markup--&gt;</code>" in article and "&lt;!--pmkb-block 0--&gt;" in article
+    assert "<div data-pmkb=" not in page                              # no mark left (the code block shows its text)
+    index = (tmp_path / "site" / ("search/search_index.json" if engine == "mkdocs" else "search.json")).read_text(
+        encoding="utf-8")
+    assert "<div data-pmkb=" not in index and "pmkb-related" not in index and "still open" not in index

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from generator import exports, pages, render
+from generator import blocks, exports, pages, render
 from generator.escape import md_text
 from generator.markup import Links
 from generator.metrics import rank_clusters
@@ -293,25 +293,28 @@ def test_a_postmortem_pages_markdown_holds_our_html_as_marks_and_its_source_hold
     me.body, me.summary = "## Summary\n\nText.\n", "A summary."
     page = pages.postmortem_page(Links(True, me.path), me, [RelatedLink(other.id, 0.4, ("dns",), False, "tfidf")],
                                  {p.id: p for p in (me, other)}, None, 0.05, dt.date(2024, 6, 1), me.title)
-    own = pages.OWN_MARK
-    assert page.markdown == (f"{own}\n\n<!--pmkb-block 0-->\n\n{own}\n\n## Summary\n\nText.\n\n{own}\n\n"
+    nonce = page.nonce
+    assert nonce == blocks.nonce_for(me.body) and len(nonce) == 12
+    own = f'<div data-pmkb="{nonce}"></div>'
+    assert page.markdown == (f'{own}\n\n<div data-pmkb="{nonce} 0"></div>\n\n{own}\n\n## Summary\n\nText.\n\n{own}\n\n'
                              "## Tracked action items { #tracked-action-items data-search-exclude }\n\n"
-                             "<!--pmkb-block-unsearched 2-->\n\n"
+                             f'<div data-pmkb="{nonce} 2 unsearched"></div>\n\n'
                              "## Related incidents { #related-incidents data-search-exclude }\n\n"
-                             f"<!--pmkb-block-unsearched 3-->\n\n{own}\n\n")
+                             f'<div data-pmkb="{nonce} 3 unsearched"></div>\n\n{own}\n\n')
     # the card holds its facts (kept out of search) as a block of their own
     assert [block.split(">", 1)[0] for block in page.blocks] == [
         '<div class="pmkb-card"', '<dl class="pmkb-facts" data-search-exclude=""', '<div class="pmkb-actions"',
         '<div class="pmkb-related-section"']
-    assert page.blocks[0].endswith('<p class="pmkb-card__summary">A summary.</p>\n<!--pmkb-block-unsearched 1-->\n</div>\n')
+    assert page.blocks[0].endswith(f'<p class="pmkb-card__summary">A summary.</p>\n<div data-pmkb="{nonce} 1 unsearched">'
+                                   '</div>\n</div>\n')
     source = page.source()
-    assert "pmkb-block" not in source and source.count('<div class="pmkb-related-section">') == 1
-    assert source.index("<!--pmkb-own-markup-->\n\n<div class=\"pmkb-card\">") < source.index('<dl class="pmkb-facts"') \
+    assert f'{nonce} ' not in source and source.count('<div class="pmkb-related-section">') == 1
+    assert source.index(f'{own}\n\n<div class="pmkb-card">') < source.index('<dl class="pmkb-facts"') \
         < source.index("## Summary") < source.index('<div class="pmkb-actions">') \
         < source.index('<div class="pmkb-related-section">')
     # a Zensical build fills the unsearched ones into the built page (after its search indexed it)
     kept = page.source(keep_unsearched=True)
-    assert '<div class="pmkb-card">' in kept and all(f"<!--pmkb-block-unsearched {n}-->" in kept for n in (1, 2, 3)) \
+    assert '<div class="pmkb-card">' in kept and all(f'<div data-pmkb="{nonce} {n} unsearched">' in kept for n in (1, 2, 3)) \
         and "pmkb-actions" not in kept and "pmkb-facts" not in kept
 
 
