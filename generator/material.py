@@ -294,3 +294,16 @@ def sanitize_article(page: str, sanitize: Callable[[str], str]) -> str:
         return page
     return page[:start] + sanitize(page[start:end]) + page[end:]
 
+
+
+_TAGS_NAV = re.compile(r'<nav class="md-tags"[^>]*>.*?</nav>\s*', re.S)
+
+
+def without_tags_nav(article: str) -> str:
+    """``article`` without the line of tag chips Zensical's theme writes under the content of a
+    page whose front matter has ``tags`` (``partials/tags.html``: ``<nav class="md-tags">``).
+    Material for MkDocs writes it only with its tags plugin, which the knowledge base does not
+    use: a post-mortem's ``tags`` are there for search (its tags, services and id rank it first),
+    and its card shows its tags as links. Removed before the article is sanitised (which would
+    leave the chips as a line of bare words)."""
+    return _TAGS_NAV.sub("", article) if '<nav class="md-tags"' in article else article

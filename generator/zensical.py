@@ -45,7 +45,7 @@ from .analysis import Analysis, analyse
 from .audience import for_audience, withheld_attachments
 from .cache import Cache
 from .markup import Links
-from .material import SEARCH_INDEX, bundled_polyfills, offline_gaps, sanitize_article
+from .material import SEARCH_INDEX, bundled_polyfills, offline_gaps, sanitize_article, without_tags_nav
 from .paths import HOME
 from .render import SCRIPT, STYLESHEET, WORKER_SHIM, publish_refusal, render_site, site_options
 from .settings import Settings, load_settings
@@ -469,10 +469,11 @@ def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool,
             text = target.read_text(encoding="utf-8")
             ours = (postmortems or {}).get(path)
             if ours is None:
-                clean = sanitize_article(text, sanitize_html)
+                clean = sanitize_article(text, lambda article: sanitize_html(without_tags_nav(article)))
             else:
                 marks, blocks = ours[0], [as_zensical_writes(block, path, use_directory_urls) for block in ours[1]]
-                clean = sanitize_article(text, lambda article: sanitize_postmortem_page(article, marks, blocks))
+                clean = sanitize_article(text, lambda article: sanitize_postmortem_page(without_tags_nav(article), marks,
+                                                                                          blocks))
             if clean != text:
                 target.write_text(clean, encoding="utf-8")
     index_path, key = SEARCH_INDEX["zensical"]

@@ -131,3 +131,10 @@ def test_offline_build_of_a_config_without_the_offline_plugin_warns_and_fails_st
     assert done.returncode == 1
     assert "WARNING -  generator: OFFLINE=true is set but mkdocs.yml has no enabled 'offline' plugin" in done.stderr
     assert "set theme: font: false" in done.stderr
+
+
+def test_the_themes_line_of_tag_chips_is_taken_out_of_an_article():
+    article = ('<p>body</p>\n<nav class="md-tags" hidden>\n<span class="md-tag">dns</span>\n'
+               '<a class="md-tag" href="x"><script>x()</script></a></nav>\n  <p>after</p>')
+    assert material.without_tags_nav(article) == "<p>body</p>\n<p>after</p>"
+    assert material.without_tags_nav("<p>no tags</p>") == "<p>no tags</p>"
