@@ -57,10 +57,8 @@ class Marks:
         self.own = f'<div data-pmkb="{nonce}"></div>'
         """The mark around the parts of a post-mortem page that are ours."""
         quoted = re.escape(nonce)
-        self._searched = re.compile(f'<div data-pmkb="{quoted} (\\d+)"></div>')
-        self._unsearched = re.compile(f'<div data-pmkb="{quoted} (\\d+) unsearched"></div>')
-        self._any = re.compile(f'<div data-pmkb="{quoted} (\\d+)(?: unsearched)?"></div>')
-        self._any_group = re.compile(f'(<div data-pmkb="{quoted} \\d+(?: unsearched)?"></div>)')
+        self._marks = re.compile(f'<div data-pmkb="{quoted} (\\d+)( unsearched| terms)?"></div>')
+        self._any_group = re.compile(f'(<div data-pmkb="{quoted} \\d+(?: unsearched| terms)?"></div>)')
         self._own = re.compile("\n*" + re.escape(self.own) + "\n*")
 
     def block(self, n: int) -> str:
@@ -72,6 +70,13 @@ class Marks:
         the engine indexed the page)."""
         return f'<div data-pmkb="{self.nonce} {n} unsearched"></div>'
 
+    def terms(self, n: int) -> str:
+        """The mark of block ``n`` that holds the page's search terms (the card's synonyms): an
+        engine whose index takes them as a field of their own (MkDocs with Material,
+        :func:`generator.material.add_search_field`) puts it in after search, like an
+        unsearched block (its text would show in result snippets); the others index it."""
+        return f'<div data-pmkb="{self.nonce} {n} terms"></div>'
+
     def split_own(self, html: str) -> list[str]:
         """``html`` cut at its :attr:`own` marks (with the line breaks around them)."""
         return self._own.split(html)
@@ -81,27 +86,29 @@ class Marks:
         return self._any_group.split(html)
 
     def fill(self, text: str, blocks: Sequence[str], searched: bool = True, unsearched: bool = True,
-             clean: Callable[[str], str] | None = None, _nested: bool = False) -> str:
+             clean: Callable[[str], str] | None = None, terms: bool | None = None, _nested: bool = False) -> str:
         """``text`` with the marks of ``blocks`` (HTML strings, mark ``n`` is ``blocks[n]``)
         replaced by their block: the searched ones with ``searched``, the unsearched ones with
-        ``unsearched``; each block through ``clean`` when given. A block may hold marks of its
-        own (the card holds its facts'), filled the same way, one level deep. A block's final
-        newline is dropped (the mark's line ends it); a mark whose ``n`` is not an index of
-        ``blocks`` is left as it is."""
-        if not blocks or self.nonce not in text or not (searched or unsearched):
+        ``unsearched``, the :meth:`terms` one with ``terms`` (``None``: as ``searched``); each
+        block through ``clean`` when given. A block may hold marks of its own (the card holds
+        its facts' and terms'), filled the same way, one level deep. A block's final newline is
+        dropped (the mark's line ends it); a mark whose ``n`` is not an index of ``blocks`` is
+        left as it is."""
+        terms = searched if terms is None else terms
+        if not blocks or self.nonce not in text or not (searched or unsearched or terms):
             return text
-        pattern = self._any if searched and unsearched else self._searched if searched else self._unsearched
+        wanted = {None: searched, " unsearched": unsearched, " terms": terms}
 
         def block(match: re.Match) -> str:
             n = int(match.group(1))
-            if n >= len(blocks):
+            if n >= len(blocks) or not wanted[match.group(2)]:
                 return match.group(0)
             html = blocks[n].removesuffix("\n")
             if not _nested:
-                html = self.fill(html, blocks, searched, unsearched, None, _nested=True)
+                html = self.fill(html, blocks, searched, unsearched, None, terms, _nested=True)
             return clean(html) if clean is not None else html
 
-        return pattern.sub(block, text)
+        return self._marks.sub(block, text)
 
 
 GENERATED = Marks("generated")

@@ -186,8 +186,9 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, interna
     return CARD_OPEN + card_head_html(pm, internal, terms) + card_facts_html(ln, pm, cluster) + CARD_CLOSE
 
 
-def card_head_html(pm: Postmortem, internal: bool = False, terms: Sequence[str] = ()) -> str:
-    """The searched part of :func:`card_html`: the line of badges and id, the summary, the terms."""
+def card_head_html(pm: Postmortem, internal: bool = False, terms: Sequence[str] = (), terms_mark: str = "") -> str:
+    """The searched part of :func:`card_html`: the line of badges and id, the summary, the terms
+    (or ``terms_mark``, a mark in place of the terms' paragraph, :func:`card_terms_html`)."""
     status_css = re.sub(r"[^a-z-]", "", pm.status.lower()) or "unknown"
     head = (f'<div class="pmkb-card__head">{_severity_badge(pm.severity)} '
             f'<span class="pmkb-status pmkb-status--{status_css}">{html_text(pm.status)}</span> '
@@ -195,9 +196,17 @@ def card_head_html(pm: Postmortem, internal: bool = False, terms: Sequence[str] 
                'internal</span> ' if internal else "")
             + f'<span class="pmkb-card__id">{html_text(pm.id)}</span></div>')
     summary = f'<p class="pmkb-card__summary">{html_text(pm.summary)}</p>\n' if pm.summary else ""
-    if terms:
-        summary += f'<p class="pmkb-card__terms">Also searched as: {html_text(", ".join(terms))}</p>\n'
+    if terms_mark:
+        summary += terms_mark + "\n"
+    elif terms:
+        summary += card_terms_html(terms)
     return f"{head}\n{summary}"
+
+
+def card_terms_html(terms: Sequence[str]) -> str:
+    """The card's paragraph of search terms, hidden from view by the stylesheet."""
+    return f'<p class="pmkb-card__terms">Also searched as: {html_text(", ".join(terms))}</p>\n'
+
 
 
 def card_facts_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
@@ -387,8 +396,11 @@ def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
     mark = marks.own + "\n\n"  # around our parts (sanitize_postmortem_page)
     # Our HTML, cleaned here as the knowledge base's own (sanitize_own_html) once, not on every build: the
     # card (its facts, kept out of search, a block of their own inside it), then the two sections' tables.
-    blocks = [CARD_OPEN + sanitize_own_html(card_head_html(pm, internal, missing)) + marks.unsearched(1)
-              + "\n" + CARD_CLOSE, sanitize_own_html(card_facts_html(ln, pm, cluster))]
+    head = sanitize_own_html(card_head_html(pm, internal))
+    blocks = [CARD_OPEN + head + marks.unsearched(1) + "\n" + CARD_CLOSE, sanitize_own_html(card_facts_html(ln, pm, cluster))]
+    if missing:  # the terms: a block of their own in the card, after the summary (Marks.terms)
+        blocks.append(sanitize_own_html(card_terms_html(missing)))
+        blocks[0] = CARD_OPEN + head + marks.terms(2) + "\n" + marks.unsearched(1) + "\n" + CARD_CLOSE
     sections = []
     if actions_anchor:
         blocks.append(sanitize_own_html(action_items_html(pm, today)))

@@ -311,8 +311,9 @@ def sanitize_postmortem_page(html: str, marks: blocks_.Marks, blocks=(), keep_un
     carry the page's nonce (:class:`generator.blocks.Marks`), which its body does not hold, so
     a body cannot call for a block. With ``keep_unsearched`` (MkDocs: the marks are lines of
     our parts), each part is cleaned around its marks, the searched blocks go in, and the
-    unsearched blocks' marks stay (also the one inside the card, its facts) for
-    :func:`fill_unsearched` to fill after the engine's search indexed the page; without it (a
+    unsearched blocks' marks stay (also those inside the card: its facts, and its search terms,
+    which MkDocs indexes as a field of their own) for :func:`fill_unsearched` to fill after the
+    engine's search indexed the page; without it (a
     built page, Zensical), every block goes in and the part is cleaned as a whole.
 
     Args:
@@ -343,7 +344,7 @@ def sanitize_postmortem_page(html: str, marks: blocks_.Marks, blocks=(), keep_un
         # rendered) put in; the unsearched marks (the card's facts too) wait for fill_unsearched.
         pieces = marks.split_marks(part)
         out.append(marks.fill("".join(piece if i % 2 else _clean(piece, own=True) for i, piece in enumerate(pieces)),
-                              blocks, unsearched=False))
+                              blocks, unsearched=False, terms=False))
     return "\n".join(out)
 
 
@@ -351,7 +352,7 @@ def fill_unsearched(html: str, marks: blocks_.Marks, blocks) -> str:
     """A page's HTML (its article) with each unsearched block mark that
     :func:`sanitize_postmortem_page` kept replaced by its block (cleaned when the page was
     rendered); the MkDocs adapter calls it after search indexed the page."""
-    return marks.fill(html, blocks, searched=False)
+    return marks.fill(html, blocks, searched=False, terms=True)
 
 
 def _clean(html: str, own: bool) -> str:

@@ -58,6 +58,10 @@ def test_material_index_has_the_synonyms_as_a_boosted_field(site):
         "time jump, clock went backwards")
     assert "synonyms" not in entries[f"{RRDNS}/#summary"]          # the page's first section only
     assert sum("synonyms" in d for d in index["docs"]) == 53
+    # the card's hidden paragraph of the same terms is put in after search read the page: a result's
+    # snippet never shows "Also searched as: ..." (it is in the page, test above)
+    assert [d["location"] for d in index["docs"] if "Also searched as" in d["text"]] == []
+    assert entries[f"{RRDNS}/"]["text"].endswith("</p>") and "leap second" not in entries[f"{RRDNS}/"]["text"]
 
 
 def test_every_chart_has_its_phone_drawing_in_a_picture(site):
