@@ -173,6 +173,7 @@ class Project:
             _log("WARNING", gap)
         self.authored_pages: list[str] = []
         self.postmortem_pages: dict = {}  # path -> (its marks, its HTML blocks) (sanitize_site)
+        self.generated_blocks: dict[str, list[str]] = {}  # a generated page -> its held tables (fill_generated)
         self.chart_cache: dict = {}
 
     # --- the site source ----------------------------------------------------------------------
@@ -228,6 +229,7 @@ class Project:
 
         files: dict[str, bytes] = {}
         authored: list[str] = []
+        self.generated_blocks = {}
         broken: dict[str, int] = {}
         skipped_postmortems = {pm.path for pm in result.postmortems} - set(source.postmortems)
         for path in sorted(self._docs_files()):
@@ -269,7 +271,13 @@ class Project:
             if path in source.postmortems:
                 raise BuildError(f"post-mortem {path} has the path of a generated page ({source.origin[path]}); "
                                  "rename the post-mortem file")
-            files[path] = blocks.unheld(markdown).encode("utf-8")
+            if serve:  # the preview serves what the engine writes: everything in place
+                files[path] = blocks.unheld(markdown).encode("utf-8")
+            else:  # its unsearched tables go into the built page (fill_generated)
+                text, held = blocks.hold(markdown)
+                files[path] = text.encode("utf-8")
+                if held:
+                    self.generated_blocks[path] = held
         for path, page in source.postmortems.items():  # a build fills the unsearched blocks in (sanitize_site)
             files[path] = page.source(keep_unsearched=not serve).encode("utf-8")
             authored.append(path)
@@ -375,6 +383,7 @@ class Project:
         if code != 0:
             raise BuildError(f"zensical build failed (exit status {code})")
         sanitize_site(built, self.authored_pages, self.use_directory_urls, self.postmortem_pages)
+        fill_generated(built, self.generated_blocks, self.use_directory_urls)
         self.site.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".pmkb-site-", dir=self.site.parent))
         try:
@@ -448,6 +457,24 @@ def as_zensical_writes(html: str, path: str, use_directory_urls: bool) -> str:
     of :func:`page_relative_urls`, and no ``data-search-*`` attributes (read by its search,
     then dropped from the page)."""
     return page_relative_urls(_SEARCH_ATTRIBUTE.sub("", html), path, use_directory_urls)
+
+
+def fill_generated(site: Path, held: Mapping[str, list[str]], use_directory_urls: bool) -> None:
+    """Put, in the built ``site``, the tables of each generated page (docs-relative path ->
+    the blocks :func:`generator.blocks.hold` took out of its Markdown) in place of their marks,
+    as Zensical would have written them (:func:`as_zensical_writes`); they are kept out of the
+    search index, so its index is the same as with the tables in the Markdown."""
+    ln = Links(use_directory_urls)
+    for path, tables in held.items():
+        url = ln.url(path)
+        target = site / (url + "index.html" if url.endswith("/") or url == "" else url)
+        if not target.is_file():
+            continue
+        written = [as_zensical_writes(table, path, use_directory_urls) for table in tables]
+        text = target.read_text(encoding="utf-8")
+        filled = sanitize_article(text, lambda article: blocks.GENERATED.fill(article, written))
+        if filled != text:
+            target.write_text(filled, encoding="utf-8")
 
 
 def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool,

@@ -220,3 +220,20 @@ def test_sigterm_to_pmkb_serve_stops_the_engine_too(tmp_path, engine):
             serve.wait()
         for pid in _processes_naming(marker):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_generated_pages_tables_go_into_the_built_page_as_zensical_would_have_written_them(tmp_path):
+    """A build holds the unsearched tables of a generated page out of Zensical's Markdown
+    (blocks.hold) and puts them into the built page: in the article, URLs relative to the page."""
+    from generator import blocks
+    from generator.material import ARTICLE_OPEN
+
+    page = tmp_path / "services" / "dns" / "index.html"
+    page.parent.mkdir(parents=True)
+    mark = blocks.GENERATED.unsearched(0)
+    page.write_text(f"<title>{mark}</title>{ARTICLE_OPEN}<h1>dns</h1>\n{mark}\n</article>", encoding="utf-8")
+    table = '<div class="pmkb-table" data-search-exclude>\n<a href="../2024-01-01-a/">a</a></div>\n'
+    zensical.fill_generated(tmp_path, {"services/dns.md": [table]}, True)
+    assert page.read_text(encoding="utf-8") == (
+        f'<title>{mark}</title>{ARTICLE_OPEN}<h1>dns</h1>\n<div class="pmkb-table">\n'
+        '<a href="../../2024-01-01-a/">a</a></div>\n</article>')
