@@ -256,6 +256,8 @@ class Project:
             files[path] = (self.docs / path).read_bytes()
             if path.endswith(".md"):
                 authored.append(path)
+                if serve:
+                    files[path] = self._previewed_file(files[path])
         if broken and HOME in source.pages:
             from .error_page import error_banner, with_banner
 
@@ -279,7 +281,8 @@ class Project:
                 if held:
                     self.generated_blocks[path] = held
         for path, page in source.postmortems.items():  # a build fills the unsearched blocks in (sanitize_site)
-            files[path] = page.source(keep_unsearched=not serve).encode("utf-8")
+            files[path] = (self._previewed(page.meta, page.markdown, page) if serve
+                           else page.source(keep_unsearched=True).encode("utf-8"))
             authored.append(path)
         for path, content in source.files.items():
             if path in files:
@@ -297,6 +300,61 @@ class Project:
         self.authored_pages = authored
         self.postmortem_pages = {path: (page.marks, page.blocks) for path, page in source.postmortems.items()}
         return authored
+
+    # --- the live preview's pages -------------------------------------------------------------
+
+    def _previewed(self, meta: dict, markdown: str, page=None) -> bytes:
+        """A page for the live preview, as the build publishes it: its Markdown rendered with
+        the project's extensions (Python-Markdown, as Zensical renders) and sanitised
+        (:func:`generator.sanitize.sanitize_postmortem_page` for a post-mortem ``page``, which
+        also puts its blocks in; :func:`generator.sanitize.sanitize_html` otherwise), written as
+        one raw HTML block under ``meta``. The preview has no sanitising step after the engine,
+        and the validator reads Markdown as CommonMark, which Python-Markdown does not always
+        agree with (an unclosed code fence, a ``<div>`` with blank lines in it): a page the
+        validator passes could otherwise run script in the preview. The preview's pages have
+        no table of contents of their own (their headings are HTML)."""
+        from .sanitize import sanitize_html, sanitize_postmortem_page
+
+        renderer = self._preview_markdown()
+        renderer.reset()
+        html = renderer.convert(markdown)
+        html = sanitize_postmortem_page(html, page.marks, page.blocks) if page is not None else sanitize_html(html)
+        head = "---\n" + json.dumps(meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n"
+        return (head + '<div class="pmkb-preview">\n' + html + "\n</div>\n").encode("utf-8")
+
+    def _previewed_file(self, data: bytes) -> bytes:
+        """:meth:`_previewed` for an authored page other than a post-mortem (its bytes)."""
+        import frontmatter
+
+        text = data.decode("utf-8", errors="replace")
+        try:
+            post = frontmatter.loads(text)
+            meta, body = dict(post.metadata), post.content
+        except Exception:  # noqa: BLE001 - front matter the engine would not read either: all of it is the body
+            meta, body = {}, text
+        return self._previewed(json.loads(json.dumps(meta, default=str)), body)
+
+    def _preview_markdown(self):
+        """One Python-Markdown with the extensions Zensical gets (:func:`engine_config`);
+        an extension that does not load is left out, with a warning."""
+        cached = getattr(self, "_markdown", None)
+        if cached is not None:
+            return cached
+        import markdown as python_markdown
+
+        names, configs = [], {}
+        for entry in engine_config(self.config, "docs", "site")["markdown_extensions"]:
+            name, options = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+            try:
+                python_markdown.Markdown(extensions=[name], extension_configs={name: options} if options else {})
+            except Exception as exc:  # noqa: BLE001 - the engine reports its own extensions
+                _log("WARNING", f"live preview: markdown extension {name} left out ({exc})")
+                continue
+            names.append(name)
+            if options:
+                configs[name] = options
+        self._markdown = python_markdown.Markdown(extensions=names, extension_configs=configs)
+        return self._markdown
 
     def _display(self, path: str) -> str:
         from .validate import display_path

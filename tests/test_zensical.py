@@ -237,3 +237,29 @@ def test_a_generated_pages_tables_go_into_the_built_page_as_zensical_would_have_
     assert page.read_text(encoding="utf-8") == (
         f'<title>{mark}</title>{ARTICLE_OPEN}<h1>dns</h1>\n<div class="pmkb-table">\n'
         '<a href="../../2024-01-01-a/">a</a></div>\n</article>')
+
+
+def test_the_live_preview_gets_each_page_as_the_build_publishes_it(tmp_path):
+    """Tester finding (session 9, HIGH): the validator reads Markdown as CommonMark, the engine
+    as Python-Markdown; a ``<div>`` with blank lines made a code span and an indented block raw
+    HTML, which validate passed and the Zensical preview (no sanitising step) ran. The preview's
+    pages are now rendered and sanitised by the adapter: what the build would publish."""
+    project = make_project(tmp_path / "p")
+    name = "2024-06-11-search-disk-full-logs.md"
+    source = project / "postmortems" / name
+    text = source.read_text(encoding="utf-8").replace(
+        "\n## Root cause\n", "\n<div>\n\n`<img src=x onerror=alert(22)>`\n\n    <script>alert(23)</script>\n\n</div>\n"
+        "\nSee [the other one](2024-07-01-search-volume-full-again.md).\n\n## Root cause\n", 1)
+    source.write_text(text, encoding="utf-8")
+    (project / "postmortems" / "README.md").write_text("# Notes\n\n<div>\n\n    <script>alert(24)</script>\n\n</div>\n",
+                                                       encoding="utf-8")
+    built = zensical.Project(project / "mkdocs.yml")
+    built.render(serve=True)
+    for page in (name, "README.md"):
+        written = (built.build / "docs" / page).read_text(encoding="utf-8")
+        assert "<script" not in written and "onerror" not in written, page
+        assert '<div class="pmkb-preview">' in written
+    written = (built.build / "docs" / name).read_text(encoding="utf-8")
+    assert written.count('<div class="pmkb-card">') == 1 and 'class="pmkb-related-section"' in written
+    assert '<a href="2024-07-01-search-volume-full-again.md">the other one</a>' in written  # Zensical rewrites it
+    assert "data-pmkb" not in written
