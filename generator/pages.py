@@ -370,6 +370,17 @@ class PostmortemPage:
                 + self.marks.fill(self.markdown, self.blocks, unsearched=not keep_unsearched))
 
 
+_FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^[^\]\s]+\]:", re.M)
+
+
+def _has_footnotes(body: str) -> bool:
+    """Whether ``body`` defines a footnote (``[^x]: ...``) outside code."""
+    if "[^" not in body or not _FOOTNOTE_DEFINITION.search(body):
+        return False
+    lines = body.split("\n")
+    return any(_FOOTNOTE_DEFINITION.match(line) for line in scan.prose_lines(lines, scan.code_line_indexes(body)))
+
+
 def heading_ids(body: str) -> set[str]:
     """The ids the ``toc`` extension gives the body's headings (:func:`generator.scan.heading_ids`)."""
     if "#" not in body:
@@ -380,16 +391,21 @@ def heading_ids(body: str) -> set[str]:
 
 def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
                     cluster: Cluster | None, min_score: float, today: dt.date, title: str,
-                    internal: bool = False, synonyms: Synonyms | None = None) -> PostmortemPage:
+                    internal: bool = False, synonyms: Synonyms | None = None,
+                    footnotes_marker: str | None = None) -> PostmortemPage:
     """The page of ``pm`` (``ln`` at ``pm.path``): card, body, tracked action items, related incidents.
 
     ``internal`` marks the card of an incident the public site leaves out. ``title`` is the page title as the theme needs it (:func:`generator.material.page_title`);
-    ``synonyms`` the site's (:func:`search_terms`).
+    ``synonyms`` the site's (:func:`search_terms`); ``footnotes_marker`` the engine's
+    (:func:`generator.render.footnotes_marker`): a body with footnotes gets it at its end, so
+    they stay with the author's text (and in search) instead of below Related incidents.
     The search tags are the post-mortem's tags, then its services and its id (the theme ranks
     tags highest: typing an id or a service finds the incident first).
     """
     actions_anchor, related_anchor = section_anchors(heading_ids(pm.body), bool(pm.action_items))
     body = pm.body if pm.body.endswith("\n") else pm.body + "\n"
+    if footnotes_marker and _has_footnotes(pm.body):
+        body += "\n" + footnotes_marker + "\n"
     group_terms, missing = search_terms(pm, synonyms)
     nonce = nonce_for(pm.body)
     marks = Marks(nonce)

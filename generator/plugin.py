@@ -49,8 +49,8 @@ from .material import (SEARCH_INDEX, SYNONYM_FIELD, add_search_field, bundled_po
                        offline_gaps)
 from .model import Postmortem
 from .paths import REPORTS
-from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteSource, publish_refusal, render_site,
-                     site_options)
+from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteSource, footnotes_marker, publish_refusal,
+                     render_site, site_options)
 from .settings import DEFAULTS, ConfigError, settings_from_options
 
 log = get_plugin_logger(__name__)
@@ -286,7 +286,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
                             f"visibility, or default_visibility: {default_visibility}); mark them "
                             "'visibility: public' or set the option default_visibility: public")
         options = site_options(self.settings, shown, published, site_name=config.site_name,
-                               use_directory_urls=config.use_directory_urls, site_url=config.site_url or None)
+                               use_directory_urls=config.use_directory_urls, site_url=config.site_url or None,
+                               footnotes=footnotes_marker(config.markdown_extensions, config.mdx_configs))
         started = time.perf_counter()
 
         def render() -> tuple[SiteSource, list[tuple[str, str]]]:

@@ -77,6 +77,9 @@ class SiteOptions:
     """The search synonyms (:func:`generator.synonyms.build` of the options); ``None``: none."""
     today_is_latest: bool = False
     """``today`` is the latest incident's date (``today: latest``); the reports say so."""
+    footnotes_marker: str | None = None
+    """The place marker of the engine's ``footnotes`` extension (:func:`footnotes_marker`), or
+    ``None`` without it: a post-mortem's footnotes go at the end of its body."""
 
 
 @dataclass
@@ -122,8 +125,30 @@ def report_day(option: str | None, postmortems: Sequence[Postmortem]) -> dt.date
     return dt.date.fromisoformat(option)
 
 
+FOOTNOTES_PLACE_MARKER = "///Footnotes Go Here///"
+"""Python-Markdown's ``footnotes`` extension's default ``PLACE_MARKER``."""
+
+
+def footnotes_marker(extensions: Sequence, configs: dict | None = None) -> str | None:
+    """The place marker of the ``footnotes`` extension among ``extensions`` (``mkdocs.yml``'s
+    ``markdown_extensions``: names, or one-key mappings of a name to its options; ``configs``:
+    options by name, as MkDocs' ``mdx_configs``), or ``None`` when it is not there.
+
+    Python-Markdown puts footnotes where this marker stands, else after everything: on a
+    post-mortem page that is below Related incidents, whose section the search index leaves
+    out, so the author's footnotes were neither searchable nor with their text."""
+    for entry in extensions or []:
+        name, options = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+        if str(name) in ("footnotes", "markdown.extensions.footnotes"):
+            options = options or (configs or {}).get(name) or {}
+            marker = options.get("PLACE_MARKER") if isinstance(options, dict) else None
+            return str(marker) if marker else FOOTNOTES_PLACE_MARKER
+    return None
+
+
 def site_options(settings, shown: Sequence[Postmortem], published: Sequence[Postmortem], *, site_name: str,
-                 use_directory_urls: bool, site_url: str | None, links_from_source: bool = False) -> SiteOptions:
+                 use_directory_urls: bool, site_url: str | None, links_from_source: bool = False,
+                 footnotes: str | None = None) -> SiteOptions:
     """The :class:`SiteOptions` of a build, the same for every engine adapter.
 
     Args:
@@ -133,13 +158,15 @@ def site_options(settings, shown: Sequence[Postmortem], published: Sequence[Post
         published: the published ones among them: ``today: latest`` is the latest of their dates.
         site_name, use_directory_urls, site_url: from ``mkdocs.yml`` (``site_url`` ``None`` when unset).
         links_from_source: see :attr:`SiteOptions.links_from_source` (Zensical).
+        footnotes: :attr:`SiteOptions.footnotes_marker` (:func:`footnotes_marker` of the configuration).
     """
     from .audience import internal_ids
 
     return SiteOptions(site_name, report_day(settings.today, published), use_directory_urls, site_url,
                        settings.min_score, links_from_source=links_from_source,
                        internal=internal_ids(shown, settings.default_visibility),
-                       synonyms=settings.search_synonyms(), today_is_latest=settings.today == "latest")
+                       synonyms=settings.search_synonyms(), today_is_latest=settings.today == "latest",
+                       footnotes_marker=footnotes)
 
 
 def asset(name: str) -> bytes:
@@ -214,11 +241,13 @@ def render_site(published: Sequence[Postmortem], analysis: Analysis, options: Si
         cluster = clusters_by_id.get(analysis.cluster_of.get(pm.id, ""))
         source.postmortems[pm.path] = pages.postmortem_page(
             ln.at(pm.path), pm, analysis.related.get(pm.id, []), by_id, cluster, options.min_score,
-            options.today, page_title(pm.title), pm.id in options.internal, options.synonyms)
+            options.today, page_title(pm.title), pm.id in options.internal, options.synonyms,
+            options.footnotes_marker)
     for pm in drafts:
         source.postmortems[pm.path] = pages.postmortem_page(
             ln.at(pm.path), pm, (draft_related or {}).get(pm.id, []), by_id, None, options.min_score,
-            options.today, page_title(pm.title), pm.id in options.internal, options.synonyms)
+            options.today, page_title(pm.title), pm.id in options.internal, options.synonyms,
+            options.footnotes_marker)
 
     cache = chart_cache if chart_cache is not None else {}
     for name, spec in specs.items():

@@ -47,7 +47,7 @@ from .cache import Cache
 from .markup import Links
 from .material import SEARCH_INDEX, bundled_polyfills, offline_gaps, sanitize_article, without_tags_nav
 from .paths import HOME
-from .render import SCRIPT, STYLESHEET, WORKER_SHIM, publish_refusal, render_site, site_options
+from .render import SCRIPT, STYLESHEET, WORKER_SHIM, footnotes_marker, publish_refusal, render_site, site_options
 from .settings import Settings, load_settings
 
 NEEDED_EXTENSIONS = ("attr_list", "tables", "admonition", "toc", "md_in_html")
@@ -206,7 +206,8 @@ class Project:
         options = site_options(self.settings, postmortems, published,
                                site_name=str(self.config.get("site_name") or "Post-mortems"),
                                use_directory_urls=self.use_directory_urls, site_url=self.config.get("site_url") or None,
-                               links_from_source=True)
+                               links_from_source=True,
+                               footnotes=footnotes_marker(self.config.get("markdown_extensions") or []))
 
         def render():
             messages: list[tuple[str, str]] = []

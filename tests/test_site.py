@@ -655,3 +655,28 @@ def test_a_body_that_writes_our_marks_or_leaves_a_comment_open_changes_nothing_o
     index = (tmp_path / "site" / ("search/search_index.json" if engine == "mkdocs" else "search.json")).read_text(
         encoding="utf-8")
     assert "<div data-pmkb=" not in index and "pmkb-related" not in index and "still open" not in index
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_footnotes_stay_with_the_authors_text_and_in_search(tmp_path, engine):
+    """Tester finding (session 9): Python-Markdown puts footnotes after everything, below Related
+    incidents, whose section search leaves out: they looked like ours and were never found. A
+    body with footnotes gets the extension's place marker at its end."""
+    if not engine_available(engine):
+        pytest.skip("the [zensical] extra is not installed")
+    text = (FIXTURE_CORPUS / f"{CHECKOUT}.md").read_text(encoding="utf-8")
+    text = text.replace("\n## Impact\n", "\nThe renewal job had failed before[^job].\n\n"
+                                         "[^job]: Twice in 2023, zzfootnote both times.\n\n## Impact\n", 1)
+    project = make_project(tmp_path / "p", files={f"{CHECKOUT}.md": text})
+    done = run_build(project, tmp_path / "site", engine=engine)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "site" / CHECKOUT / "index.html").read_text(encoding="utf-8")
+    article = page[page.index("<article"):page.index("</article>")]
+    assert article.index('id="fn:job"') < article.index('id="tracked-action-items"') < article.index('id="related-incidents"')
+    assert "///Footnotes Go Here///" not in article
+    index = (tmp_path / "site" / ("search/search_index.json" if engine == "mkdocs" else "search.json")).read_text(
+        encoding="utf-8")
+    assert "zzfootnote" in index
+    # a body without footnotes gets no marker (it would show as text)
+    other = (tmp_path / "site" / DISK / "index.html").read_text(encoding="utf-8")
+    assert "Footnotes Go Here" not in other
