@@ -39,9 +39,11 @@ _HELD = re.compile(re.escape(HOLD_OPEN) + r"(.*?)" + re.escape(HOLD_CLOSE), re.S
 
 
 def nonce_for(body: str) -> str:
-    """A nonce (12 hex digits) that ``body`` does not hold in any case: the SHA-256 of the
-    body, hashed again until that holds (a body that quotes the first one gets the next)."""
-    text, folded = body.encode("utf-8"), body.lower()
+    """A nonce (12 hex digits) that ``body`` does not hold in any case, nor once Python-Markdown
+    has dropped the two characters it reserves for its placeholders (U+0002, U+0003: a body's
+    ``ab\x02cd`` renders as ``abcd``): the SHA-256 of the body, hashed again until that holds
+    (a body that quotes the first one gets the next)."""
+    text, folded = body.encode("utf-8"), body.replace("\x02", "").replace("\x03", "").lower()
     while True:
         nonce = hashlib.sha256(text).hexdigest()[:12]
         if nonce not in folded:

@@ -537,3 +537,16 @@ def test_a_pages_nonce_is_one_its_body_does_not_hold(monkeypatch):
                         lambda data: type("H", (), {"hexdigest": lambda self: "abcdef012345" + "0" * 52})()
                         if data == quoting.encode() else real(data))
     assert blocks_module.nonce_for(quoting) == real(b"abcdef012345").hexdigest()[:12]
+
+
+def test_a_nonce_hidden_with_the_characters_python_markdown_drops_is_still_one_the_body_holds(monkeypatch):
+    """Tester finding (session 9): Python-Markdown drops U+0002 and U+0003, so a body holding
+    ``abcdef\x02012345`` renders as ``abcdef012345``; that is a nonce the body holds."""
+    import hashlib
+
+    real = hashlib.sha256
+    body = '<\x02div data-pmkb="abcdef\x02012345"></div>'
+    monkeypatch.setattr(blocks_module.hashlib, "sha256",
+                        lambda data: type("H", (), {"hexdigest": lambda self: "abcdef012345" + "0" * 52})()
+                        if data == body.encode() else real(data))
+    assert blocks_module.nonce_for(body) == real(b"abcdef012345").hexdigest()[:12]
