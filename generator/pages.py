@@ -370,6 +370,31 @@ class PostmortemPage:
                 + self.marks.fill(self.markdown, self.blocks, unsearched=not keep_unsearched))
 
 
+_BLOCK_TAG = re.compile(r"<(/?)(div|details|summary|table|thead|tbody|tfoot|tr|td|th|pre|section|blockquote|dl|ul|ol|"
+                        r"p|h[1-6]|figure|form|fieldset|nav|article|aside|header|footer|main|iframe|noscript|video|"
+                        r"canvas|math|textarea)(?=[\s>/])", re.I)
+
+
+def _closers(body: str) -> str:
+    """End tags, each its own raw HTML block, for the block-level elements ``body`` opens more
+    often than it closes; ``""`` when it closes all it opens (every shipped post-mortem).
+
+    Python-Markdown keeps everything after an unclosed ``<div>`` (``<details>``, ``<table>``,
+    ``<pre>`` ...) raw HTML up to the end of the page, so our section headings that follow the
+    body came out as the literal text ``## Related incidents { #related-incidents ... }``. The
+    end tag of the outermost one ends that block; any other is a stray end tag that the
+    cleaning of the author's part removes. Counted on the whole body (code included): an end
+    tag too many is harmless."""
+    if "<" not in body:
+        return ""
+    open_count: dict[str, int] = {}
+    for match in _BLOCK_TAG.finditer(body):
+        tag = match.group(2).lower()
+        open_count[tag] = open_count.get(tag, 0) + (-1 if match.group(1) else 1)
+    unclosed = [tag for tag, count in open_count.items() if count > 0]
+    return "".join(f"\n</{tag}>\n" for tag in reversed(unclosed))
+
+
 _FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^[^\]\s]+\]:", re.M)
 
 
@@ -406,6 +431,7 @@ def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
     body = pm.body if pm.body.endswith("\n") else pm.body + "\n"
     if footnotes_marker and _has_footnotes(pm.body):
         body += "\n" + footnotes_marker + "\n"
+    body += _closers(pm.body)
     group_terms, missing = search_terms(pm, synonyms)
     nonce = nonce_for(pm.body)
     marks = Marks(nonce)

@@ -680,3 +680,30 @@ def test_footnotes_stay_with_the_authors_text_and_in_search(tmp_path, engine):
     # a body without footnotes gets no marker (it would show as text)
     other = (tmp_path / "site" / DISK / "index.html").read_text(encoding="utf-8")
     assert "Footnotes Go Here" not in other
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_element_the_body_leaves_open_does_not_swallow_our_sections(tmp_path, engine):
+    """Tester finding (session 9): after an unclosed ``<div>`` (``<details>``, ``<table>``,
+    ``<pre>``, ``<h2>``) Python-Markdown kept the rest of the page raw, and our two section
+    headings showed as the text '## Related incidents { #related-incidents ... }', on the page
+    and in search. The body's open block elements are closed before our parts."""
+    if not engine_available(engine):
+        pytest.skip("the [zensical] extra is not installed")
+    files = {}
+    for n, opened in enumerate(["<div>\nopen div zzopen0\n\nstill text\n", "<details><summary>S</summary>\nzzopen1\n\nmore\n",
+                                "<table><tr><td>\nzzopen2\n\nx\n", "<pre>\nzzopen3\n\nx\n", "<h2>Open heading zzopen4\n\nx\n"]):
+        text = (FIXTURE_CORPUS / f"{CHECKOUT}.md").read_text(encoding="utf-8")
+        text = text.replace("id: PM-2024-017", f"id: PM-2024-09{n}")
+        files[f"2024-03-14-open-element-{n}.md"] = text.rstrip("\n") + "\n\n## Notes\n\n" + opened
+    project = make_project(tmp_path / "p", files=files)
+    done = run_build(project, tmp_path / "site", engine=engine, strict=False)
+    assert done.returncode == 0, done.stderr
+    for n in range(5):
+        page = (tmp_path / "site" / f"2024-03-14-open-element-{n}" / "index.html").read_text(encoding="utf-8")
+        assert "{ #related-incidents" not in page and "## Tracked action items" not in page, n
+        assert 'id="tracked-action-items"' in page and 'id="related-incidents"' in page, n
+        assert f"zzopen{n}" in page, n
+    index = (tmp_path / "site" / ("search/search_index.json" if engine == "mkdocs" else "search.json")).read_text(
+        encoding="utf-8")
+    assert "{ #related-incidents" not in index and "zzopen0" in index
