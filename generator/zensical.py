@@ -52,6 +52,8 @@ from .settings import Settings, load_settings
 
 NEEDED_EXTENSIONS = ("attr_list", "tables", "admonition", "toc", "md_in_html")
 BUILD_FOLDER = ".pmkb-build/zensical"
+PREVIEW_PAGES_KEPT = 20_000
+"""Rendered live-preview pages kept between saves (:meth:`Project._previewed`)."""
 
 
 class BuildError(Exception):
@@ -174,6 +176,7 @@ class Project:
         self.authored_pages: list[str] = []
         self.postmortem_pages: dict = {}  # path -> (its marks, its HTML blocks) (sanitize_site)
         self.generated_blocks: dict[str, list[str]] = {}  # a generated page -> its held tables (fill_generated)
+        self._previewed_pages: dict[tuple, bytes] = {}  # the live preview's rendered pages, by what they are made of
         self.chart_cache: dict = {}
 
     # --- the site source ----------------------------------------------------------------------
@@ -316,12 +319,20 @@ class Project:
         no table of contents of their own (their headings are HTML)."""
         from .sanitize import sanitize_html, sanitize_postmortem_page
 
+        head = "---\n" + json.dumps(meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n"
+        key = (head, markdown, tuple(page.blocks) if page is not None else None, page.nonce if page else None)
+        done = self._previewed_pages.get(key)  # a save renders only the pages it changed
+        if done is not None:
+            return done
         renderer = self._preview_markdown()
         renderer.reset()
         html = renderer.convert(markdown)
         html = sanitize_postmortem_page(html, page.marks, page.blocks) if page is not None else sanitize_html(html)
-        head = "---\n" + json.dumps(meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n"
-        return (head + '<div class="pmkb-preview">\n' + html + "\n</div>\n").encode("utf-8")
+        done = (head + '<div class="pmkb-preview">\n' + html + "\n</div>\n").encode("utf-8")
+        if len(self._previewed_pages) > PREVIEW_PAGES_KEPT:  # mostly pages of earlier saves by now
+            self._previewed_pages.clear()
+        self._previewed_pages[key] = done
+        return done
 
     def _previewed_file(self, data: bytes) -> bytes:
         """:meth:`_previewed` for an authored page other than a post-mortem (its bytes)."""

@@ -263,3 +263,23 @@ def test_the_live_preview_gets_each_page_as_the_build_publishes_it(tmp_path):
     assert written.count('<div class="pmkb-card">') == 1 and 'class="pmkb-related-section"' in written
     assert '<a href="2024-07-01-search-volume-full-again.md">the other one</a>' in written  # Zensical rewrites it
     assert "data-pmkb" not in written
+
+
+def test_a_save_renders_only_the_preview_pages_it_changed(tmp_path, monkeypatch):
+    """The preview's pages are rendered by the adapter (above): a second render of an unchanged
+    corpus renders none again, an edit renders the edited page (and those whose related lists
+    or card changed with it)."""
+    project = make_project(tmp_path / "p")
+    built = zensical.Project(project / "mkdocs.yml")
+    built.render(serve=True)
+    renderer = built._preview_markdown()
+    calls = []
+    real = renderer.convert
+    monkeypatch.setattr(renderer, "convert", lambda text: calls.append(text) or real(text))
+    built.render(serve=True)
+    assert calls == []
+    source = project / "postmortems" / "2024-06-11-search-disk-full-logs.md"
+    source.write_text(source.read_text(encoding="utf-8").replace("Log rotation was missing", "Rotation was missing"),
+                      encoding="utf-8")
+    built.render(serve=True)
+    assert 1 <= len(calls) < 6 and any("Rotation was missing" in text for text in calls)
