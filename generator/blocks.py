@@ -51,6 +51,12 @@ def nonce_for(body: str) -> str:
         text = nonce.encode("ascii")
 
 
+_MARK = re.compile(r'<div data-pmkb="([0-9a-z]+) (\d+)( unsearched| terms)?"></div>')
+_MARK_GROUP = re.compile(r'(<div data-pmkb="[0-9a-z]+ \d+(?: unsearched| terms)?"></div>)')
+# One pattern for every page's marks (the nonce compared in the match): a pattern per nonce was
+# compiled again for every page of every build (3,000 pages: 1 to 2 s).
+
+
 class Marks:
     """The marks of one page, each carrying ``nonce``."""
 
@@ -58,10 +64,6 @@ class Marks:
         self.nonce = nonce
         self.own = f'<div data-pmkb="{nonce}"></div>'
         """The mark around the parts of a post-mortem page that are ours."""
-        quoted = re.escape(nonce)
-        self._marks = re.compile(f'<div data-pmkb="{quoted} (\\d+)( unsearched| terms)?"></div>')
-        self._any_group = re.compile(f'(<div data-pmkb="{quoted} \\d+(?: unsearched| terms)?"></div>)')
-        self._own = re.compile("\n*" + re.escape(self.own) + "\n*")
 
     def block(self, n: int) -> str:
         """The mark of block ``n`` (put in after Markdown, before search)."""
@@ -80,12 +82,29 @@ class Marks:
         return f'<div data-pmkb="{self.nonce} {n} terms"></div>'
 
     def split_own(self, html: str) -> list[str]:
-        """``html`` cut at its :attr:`own` marks (with the line breaks around them)."""
-        return self._own.split(html)
+        """``html`` cut at its :attr:`own` marks (the line breaks around them dropped)."""
+        parts = html.split(self.own)
+        for i in range(len(parts)):
+            if i:
+                parts[i] = parts[i].lstrip("\n")
+            if i < len(parts) - 1:
+                parts[i] = parts[i].rstrip("\n")
+        return parts
 
     def split_marks(self, html: str) -> list[str]:
-        """``html`` cut at its block marks: text, mark, text, mark, ..., text."""
-        return self._any_group.split(html)
+        """``html`` cut at its block marks: text, mark, text, mark, ..., text (a mark of
+        another nonce is text)."""
+        if self.nonce not in html:
+            return [html]
+        out: list[str] = []
+        for i, piece in enumerate(_MARK_GROUP.split(html)):
+            if i % 2 and _MARK.match(piece).group(1) == self.nonce:
+                out += [piece, ""]
+            elif out:
+                out[-1] += piece
+            else:
+                out.append(piece)
+        return out
 
     def fill(self, text: str, blocks: Sequence[str], searched: bool = True, unsearched: bool = True,
              clean: Callable[[str], str] | None = None, terms: bool | None = None, _nested: bool = False) -> str:
@@ -94,23 +113,23 @@ class Marks:
         ``unsearched``, the :meth:`terms` one with ``terms`` (``None``: as ``searched``); each
         block through ``clean`` when given. A block may hold marks of its own (the card holds
         its facts' and terms'), filled the same way, one level deep. A block's final newline is
-        dropped (the mark's line ends it); a mark whose ``n`` is not an index of ``blocks`` is
-        left as it is."""
+        dropped (the mark's line ends it); a mark whose ``n`` is not an index of ``blocks``, or
+        of another nonce, is left as it is."""
         terms = searched if terms is None else terms
         if not blocks or self.nonce not in text or not (searched or unsearched or terms):
             return text
         wanted = {None: searched, " unsearched": unsearched, " terms": terms}
 
         def block(match: re.Match) -> str:
-            n = int(match.group(1))
-            if n >= len(blocks) or not wanted[match.group(2)]:
+            n = int(match.group(2))
+            if match.group(1) != self.nonce or n >= len(blocks) or not wanted[match.group(3)]:
                 return match.group(0)
             html = blocks[n].removesuffix("\n")
             if not _nested:
                 html = self.fill(html, blocks, searched, unsearched, None, terms, _nested=True)
             return clean(html) if clean is not None else html
 
-        return self._marks.sub(block, text)
+        return _MARK.sub(block, text)
 
 
 GENERATED = Marks("generated")
