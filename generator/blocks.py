@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 HOLD_OPEN = "<!--pmkb-hold-->\n"
 HOLD_CLOSE = "<!--/pmkb-hold-->\n"
@@ -107,11 +107,11 @@ class Marks:
         return out
 
     def fill(self, text: str, blocks: Sequence[str], searched: bool = True, unsearched: bool = True,
-             clean: Callable[[str], str] | None = None, terms: bool | None = None, _nested: bool = False) -> str:
+             terms: bool | None = None, _nested: bool = False) -> str:
         """``text`` with the marks of ``blocks`` (HTML strings, mark ``n`` is ``blocks[n]``)
         replaced by their block: the searched ones with ``searched``, the unsearched ones with
-        ``unsearched``, the :meth:`terms` one with ``terms`` (``None``: as ``searched``); each
-        block through ``clean`` when given. A block may hold marks of its own (the card holds
+        ``unsearched``, the :meth:`terms` one with ``terms`` (``None``: as ``searched``). A
+        block may hold marks of its own (the card holds
         its facts' and terms'), filled the same way, one level deep. A block's final newline is
         dropped (the mark's line ends it); a mark whose ``n`` is not an index of ``blocks``, or
         of another nonce, is left as it is."""
@@ -125,9 +125,7 @@ class Marks:
             if match.group(1) != self.nonce or n >= len(blocks) or not wanted[match.group(3)]:
                 return match.group(0)
             html = blocks[n].removesuffix("\n")
-            if not _nested:
-                html = self.fill(html, blocks, searched, unsearched, None, terms, _nested=True)
-            return clean(html) if clean is not None else html
+            return html if _nested else self.fill(html, blocks, searched, unsearched, terms, _nested=True)
 
         return _MARK.sub(block, text)
 

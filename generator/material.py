@@ -295,7 +295,6 @@ def sanitize_article(page: str, sanitize: Callable[[str], str]) -> str:
     return page[:start] + sanitize(page[start:end]) + page[end:]
 
 
-
 _TAGS_NAV = re.compile(r'<nav class="md-tags"[^>]*>.*?</nav>\s*', re.S)
 
 

@@ -186,9 +186,9 @@ def card_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None, interna
     return CARD_OPEN + card_head_html(pm, internal, terms) + card_facts_html(ln, pm, cluster) + CARD_CLOSE
 
 
-def card_head_html(pm: Postmortem, internal: bool = False, terms: Sequence[str] = (), terms_mark: str = "") -> str:
-    """The searched part of :func:`card_html`: the line of badges and id, the summary, the terms
-    (or ``terms_mark``, a mark in place of the terms' paragraph, :func:`card_terms_html`)."""
+def card_head_html(pm: Postmortem, internal: bool = False, terms: Sequence[str] = ()) -> str:
+    """The searched part of :func:`card_html`: the line of badges and id, the summary, the
+    terms (:func:`card_terms_html`)."""
     status_css = re.sub(r"[^a-z-]", "", pm.status.lower()) or "unknown"
     head = (f'<div class="pmkb-card__head">{_severity_badge(pm.severity)} '
             f'<span class="pmkb-status pmkb-status--{status_css}">{html_text(pm.status)}</span> '
@@ -196,9 +196,7 @@ def card_head_html(pm: Postmortem, internal: bool = False, terms: Sequence[str] 
                'internal</span> ' if internal else "")
             + f'<span class="pmkb-card__id">{html_text(pm.id)}</span></div>')
     summary = f'<p class="pmkb-card__summary">{html_text(pm.summary)}</p>\n' if pm.summary else ""
-    if terms_mark:
-        summary += terms_mark + "\n"
-    elif terms:
+    if terms:
         summary += card_terms_html(terms)
     return f"{head}\n{summary}"
 
@@ -206,7 +204,6 @@ def card_head_html(pm: Postmortem, internal: bool = False, terms: Sequence[str] 
 def card_terms_html(terms: Sequence[str]) -> str:
     """The card's paragraph of search terms, hidden from view by the stylesheet."""
     return f'<p class="pmkb-card__terms">Also searched as: {html_text(", ".join(terms))}</p>\n'
-
 
 
 def card_facts_html(ln: Links, pm: Postmortem, cluster: Cluster | None = None) -> str:
@@ -438,11 +435,12 @@ def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
     mark = marks.own + "\n\n"  # around our parts (sanitize_postmortem_page)
     # Our HTML, cleaned here as the knowledge base's own (sanitize_own_html) once, not on every build: the
     # card (its facts, kept out of search, a block of their own inside it), then the two sections' tables.
-    head = sanitize_own_html(card_head_html(pm, internal))
-    blocks = [CARD_OPEN + head + marks.unsearched(1) + "\n" + CARD_CLOSE, sanitize_own_html(card_facts_html(ln, pm, cluster))]
-    if missing:  # the terms: a block of their own in the card, after the summary (Marks.terms)
+    # The terms, when there are any, are a block of their own after the summary (Marks.terms).
+    terms = marks.terms(2) + "\n" if missing else ""
+    blocks = [CARD_OPEN + sanitize_own_html(card_head_html(pm, internal)) + terms + marks.unsearched(1) + "\n"
+              + CARD_CLOSE, sanitize_own_html(card_facts_html(ln, pm, cluster))]
+    if missing:
         blocks.append(sanitize_own_html(card_terms_html(missing)))
-        blocks[0] = CARD_OPEN + head + marks.terms(2) + "\n" + marks.unsearched(1) + "\n" + CARD_CLOSE
     sections = []
     if actions_anchor:
         blocks.append(sanitize_own_html(action_items_html(pm, today)))

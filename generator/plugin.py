@@ -46,7 +46,7 @@ from .analysis import Analysis
 from .audience import for_audience, withheld_attachments
 from .cache import Cache
 from .material import (SEARCH_INDEX, SYNONYM_FIELD, add_search_field, bundled_polyfills, offline_extra, offline_features,
-                       offline_gaps)
+                       offline_gaps, sanitize_article)
 from .model import Postmortem
 from .paths import REPORTS
 from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteSource, footnotes_marker, publish_refusal,
@@ -472,8 +472,6 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
     def on_post_page(self, output, page, config):
         """A post-mortem page gets its tracked action items and Related incidents, which the
         search index leaves out, after search read the page (:func:`generator.sanitize.fill_unsearched`)."""
-        from .material import sanitize_article
-
         if page.file.generated_by:  # a generated page's tables (built from escaped values)
             held = self.held_blocks.get(page.file.src_uri)
             return sanitize_article(output, lambda article: blocks.GENERATED.fill(article, held)) if held else output

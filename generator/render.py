@@ -129,6 +129,12 @@ FOOTNOTES_PLACE_MARKER = "///Footnotes Go Here///"
 """Python-Markdown's ``footnotes`` extension's default ``PLACE_MARKER``."""
 
 
+def extension_entries(extensions: Sequence) -> list[tuple[str, object]]:
+    """``mkdocs.yml``'s ``markdown_extensions`` (names, or one-key mappings of a name to its
+    options) as ``(name, options or None)`` pairs."""
+    return [next(iter(entry.items())) if isinstance(entry, dict) else (entry, None) for entry in extensions or []]
+
+
 def footnotes_marker(extensions: Sequence, configs: dict | None = None) -> str | None:
     """The place marker of the ``footnotes`` extension among ``extensions`` (``mkdocs.yml``'s
     ``markdown_extensions``: names, or one-key mappings of a name to its options; ``configs``:
@@ -137,8 +143,7 @@ def footnotes_marker(extensions: Sequence, configs: dict | None = None) -> str |
     Python-Markdown puts footnotes where this marker stands, else after everything: on a
     post-mortem page that is below Related incidents, whose section the search index leaves
     out, so the author's footnotes were neither searchable nor with their text."""
-    for entry in extensions or []:
-        name, options = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+    for name, options in extension_entries(extensions):
         if str(name) in ("footnotes", "markdown.extensions.footnotes"):
             options = options or (configs or {}).get(name) or {}
             marker = options.get("PLACE_MARKER") if isinstance(options, dict) else None

@@ -47,7 +47,8 @@ from .cache import Cache
 from .markup import Links
 from .material import SEARCH_INDEX, bundled_polyfills, offline_gaps, sanitize_article, without_tags_nav
 from .paths import HOME
-from .render import SCRIPT, STYLESHEET, WORKER_SHIM, footnotes_marker, publish_refusal, render_site, site_options
+from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, extension_entries, footnotes_marker, publish_refusal, render_site,
+                     site_options)
 from .settings import Settings, load_settings
 
 NEEDED_EXTENSIONS = ("attr_list", "tables", "admonition", "toc", "md_in_html")
@@ -320,7 +321,7 @@ class Project:
         from .sanitize import sanitize_html, sanitize_postmortem_page
 
         head = "---\n" + json.dumps(meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n"
-        key = (head, markdown, tuple(page.blocks) if page is not None else None, page.nonce if page else None)
+        key = (head, markdown, tuple(page.blocks) if page is not None else None)  # (the nonce is the body's)
         done = self._previewed_pages.get(key)  # a save renders only the pages it changed
         if done is not None:
             return done
@@ -355,8 +356,7 @@ class Project:
         import markdown as python_markdown
 
         names, configs = [], {}
-        for entry in engine_config(self.config, "docs", "site")["markdown_extensions"]:
-            name, options = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+        for name, options in extension_entries(engine_config(self.config, "docs", "site")["markdown_extensions"]):
             try:
                 python_markdown.Markdown(extensions=[name], extension_configs={name: options} if options else {})
             except Exception as exc:  # noqa: BLE001 - the engine reports its own extensions
@@ -529,6 +529,12 @@ def as_zensical_writes(html: str, path: str, use_directory_urls: bool) -> str:
     return page_relative_urls(_SEARCH_ATTRIBUTE.sub("", html), path, use_directory_urls)
 
 
+def _built_page(site: Path, ln: Links, path: str) -> Path:
+    """The HTML file of docs-relative source ``path`` in the built ``site``."""
+    url = ln.url(path)
+    return site / (url + "index.html" if url.endswith("/") or url == "" else url)
+
+
 def fill_generated(site: Path, held: Mapping[str, list[str]], use_directory_urls: bool) -> None:
     """Put, in the built ``site``, the tables of each generated page (docs-relative path ->
     the blocks :func:`generator.blocks.hold` took out of its Markdown) in place of their marks,
@@ -536,8 +542,7 @@ def fill_generated(site: Path, held: Mapping[str, list[str]], use_directory_urls
     search index, so its index is the same as with the tables in the Markdown."""
     ln = Links(use_directory_urls)
     for path, tables in held.items():
-        url = ln.url(path)
-        target = site / (url + "index.html" if url.endswith("/") or url == "" else url)
+        target = _built_page(site, ln, path)
         if not target.is_file():
             continue
         written = [as_zensical_writes(table, path, use_directory_urls) for table in tables]
@@ -561,16 +566,16 @@ def sanitize_site(site: Path, authored: list[str], use_directory_urls: bool,
     for path in authored:
         url = ln.url(path)
         locations.add(url)
-        target = site / (url + "index.html" if url.endswith("/") or url == "" else url)
+        target = _built_page(site, ln, path)
         if target.is_file():
             text = target.read_text(encoding="utf-8")
             ours = (postmortems or {}).get(path)
             if ours is None:
                 clean = sanitize_article(text, lambda article: sanitize_html(without_tags_nav(article)))
             else:
-                marks, blocks = ours[0], [as_zensical_writes(block, path, use_directory_urls) for block in ours[1]]
+                marks, written = ours[0], [as_zensical_writes(block, path, use_directory_urls) for block in ours[1]]
                 clean = sanitize_article(text, lambda article: sanitize_postmortem_page(without_tags_nav(article), marks,
-                                                                                          blocks))
+                                                                                          written))
             if clean != text:
                 target.write_text(clean, encoding="utf-8")
     index_path, key = SEARCH_INDEX["zensical"]
