@@ -232,10 +232,11 @@ CLOSED_ACTION_STATUSES = frozenset({"done", "wont-do"})
 """Action-item statuses of the v1 format that close an item (``open`` and ``in-progress`` do not)."""
 
 
-def _heading(title: str, anchor: str) -> str:
-    # A Markdown heading, so the engine puts it in the table of contents and knows the anchor
-    # (links to #related-incidents resolve in a strict build); the section is kept out of
-    # the search index (data-search-exclude on the heading excludes its section).
+def section_heading(title: str, anchor: str) -> str:
+    """The Markdown heading of one of our sections of a post-mortem page (``title``, id
+    ``anchor``), a blank line after it: a Markdown heading, so the engine puts it in the table of
+    contents and knows the anchor (links to #related-incidents resolve in a strict build); the
+    section is kept out of the search index (data-search-exclude on the heading excludes its section)."""
     return f"## {title} {{ #{anchor} data-search-exclude }}\n\n"
 
 
@@ -248,7 +249,7 @@ def action_items_section(pm: Postmortem, today: dt.date, anchor: str) -> str:
     """
     if not pm.action_items:
         return ""
-    return _heading("Tracked action items", anchor) + action_items_html(pm, today) + "\n"
+    return section_heading("Tracked action items", anchor) + action_items_html(pm, today) + "\n"
 
 
 def action_items_html(pm: Postmortem, today: dt.date) -> str:
@@ -279,7 +280,7 @@ def related_section(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
     (:func:`generator.model.ranked_by`): with the ``[semantic]`` model the fused score that
     ranks and the cosine beside it; the cluster link closes the section.
     """
-    return _heading("Related incidents", anchor) + related_html(ln, pm, links, by_id, cluster, min_score)
+    return section_heading("Related incidents", anchor) + related_html(ln, pm, links, by_id, cluster, min_score)
 
 
 def related_html(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_id: dict[str, Postmortem],
@@ -345,7 +346,9 @@ class PostmortemPage:
     markdown: str
     anchors: tuple[str | None, str]
     draft: bool = False
-    toc: list[tuple[str, str]] = field(default_factory=list)
+    sections: list[tuple[str, str, int]] = field(default_factory=list)
+    """Our sections after the body, in order: ``(title, anchor, n)``, block ``n`` their content
+    (:func:`section_heading` and an unsearched mark in :attr:`markdown`)."""
     synonyms: list[str] = field(default_factory=list)
     """Every term of the synonym groups the post-mortem matches (:func:`search_terms`), for an
     engine whose search index takes a field of its own (:func:`generator.material.add_search_field`)."""
@@ -358,6 +361,14 @@ class PostmortemPage:
     def marks(self) -> Marks:
         """The page's marks (:class:`generator.blocks.Marks`)."""
         return Marks(self.nonce)
+
+    @property
+    def body_markdown(self) -> str:
+        """The author's part of :attr:`markdown`, between its second and third own marks: the
+        body as loaded, with the footnotes' place marker and the end tags it leaves open
+        (:func:`postmortem_page`), for an adapter that puts the card and :attr:`sections` in
+        itself after Markdown (MkDocs): Python-Markdown then renders the author's text only."""
+        return self.markdown.split(self.marks.own, 3)[2].removeprefix("\n\n")
 
     def source(self, keep_unsearched: bool = False) -> str:
         """The page as one Markdown file (front matter + Markdown, our HTML in place), for an
@@ -441,18 +452,18 @@ def postmortem_page(ln: Links, pm: Postmortem, links: Sequence[RelatedLink], by_
               + CARD_CLOSE, sanitize_own_html(card_facts_html(ln, pm, cluster))]
     if missing:
         blocks.append(sanitize_own_html(card_terms_html(missing)))
-    sections = []
+    sections: list[tuple[str, str, int]] = []
     if actions_anchor:
         blocks.append(sanitize_own_html(action_items_html(pm, today)))
-        sections.append(_heading("Tracked action items", actions_anchor) + marks.unsearched(len(blocks) - 1))
+        sections.append(("Tracked action items", actions_anchor, len(blocks) - 1))
     blocks.append(sanitize_own_html(related_html(ln, pm, links, by_id, cluster, min_score)))
-    sections.append(_heading("Related incidents", related_anchor) + marks.unsearched(len(blocks) - 1))
+    sections.append(("Related incidents", related_anchor, len(blocks) - 1))
     markdown = (mark + marks.block(0) + "\n\n" + mark + body + "\n" + mark
-                + "".join(section + "\n\n" for section in sections) + mark)
+                + "".join(section_heading(title, anchor) + marks.unsearched(n) + "\n\n" for title, anchor, n in sections)
+                + mark)
     tags = list(dict.fromkeys([*pm.tags, *pm.services, pm.id]))
     meta = {"title": title, "tags": tags, "search": {"boost": SEARCH_BOOST_POSTMORTEM}}
-    toc = ([("Tracked action items", actions_anchor)] if actions_anchor else []) + [("Related incidents", related_anchor)]
-    return PostmortemPage(pm.path, meta, markdown, (actions_anchor, related_anchor), pm.status == "draft", toc,
+    return PostmortemPage(pm.path, meta, markdown, (actions_anchor, related_anchor), pm.status == "draft", sections,
                           group_terms, blocks, nonce)
 
 

@@ -32,14 +32,18 @@ import re
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
+import markdown
+from markdown.extensions.toc import nest_toc_tokens
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, InclusionLevel
+from mkdocs.structure.toc import TableOfContents, get_toc
 
 from . import blocks, site_cache
 from .analysis import Analysis
@@ -131,6 +135,26 @@ class PostmortemsConfig(base.Config):
     today = c.Optional(c.Type((str, datetime.date)))  # None (not given): the day of the build
 
 
+def with_toc_entries(toc: TableOfContents, tokens: Sequence[dict | None]) -> TableOfContents:
+    """``toc`` (a page's table of contents, as MkDocs made it from the ``toc`` extension) with
+    ``tokens`` (the extension's entries of headings that follow the page's, ``None`` for one it
+    leaves out) after its own, nested as the extension nests a page's headings
+    (``markdown.extensions.toc.nest_toc_tokens``): the same table as if the headings had been
+    in the page's Markdown."""
+    tokens = [token for token in tokens if token is not None]
+    if not tokens:
+        return toc
+
+    def flat(items) -> list[dict]:
+        out = []
+        for item in items:
+            out.append({"level": item.level, "id": item.id, "name": item.title, "children": []})
+            out += flat(item.children)
+        return out
+
+    return get_toc(nest_toc_tokens(flat(toc) + [dict(token, children=[]) for token in tokens]))
+
+
 class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
     """Builds the knowledge base: validation, generated pages, post-mortem pages, exports."""
 
@@ -153,6 +177,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.held_blocks: dict[str, list[str]] = {}  # a generated page -> its unsearched tables (on_post_page)
         self.broken: dict[str, list] = {}
         self.hide = lambda text: text
+        self.headings: dict[tuple[str, str], tuple[str, dict | None]] = {}  # _section_heading
+        self.heading_markdown = None
 
     def on_startup(self, *, command, dirty):
         """Remember whether this is ``mkdocs serve`` (drafts get a page there)."""
@@ -440,7 +466,7 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
 
             return error_page(path, display_path(self.settings.docs_dir / path), self.broken[path], self.hide)
         entry = self.source.postmortems.get(path) if self.source else None
-        return entry.markdown if entry is not None else None
+        return entry.body_markdown if entry is not None else None  # the card and sections: on_page_content
 
     def on_page_markdown(self, markdown, page, config, files):
         """A post-mortem page's front matter is the renderer's (title, search tags and boost)."""
@@ -457,16 +483,42 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         from escaped values)."""
         if page.file.generated_by:
             return html
-        from .sanitize import sanitize_html, sanitize_postmortem_page
+        from .sanitize import sanitize_html, sanitize_postmortem_body
 
         try:
             entry = self.source.postmortems.get(page.file.src_uri) if self.source is not None else None
             if entry is None:
                 return sanitize_html(html)
-            # our blocks in, but the two unsearched sections' (on_post_page): search never parses them
-            return sanitize_postmortem_page(html, entry.marks, entry.blocks, keep_unsearched=True)
+            # Markdown rendered the body only (on_page_read_source): the card and our sections go in here,
+            # with their headings in the table of contents and the anchors MkDocs checks links against;
+            # the unsearched blocks' marks stay for on_post_page: search never parses those blocks.
+            headings = [self._section_heading(title, anchor, config) for title, anchor, _ in entry.sections]
+            page.toc = with_toc_entries(page.toc, [token for _, token in headings])
+            if page.present_anchor_ids is not None:
+                page.present_anchor_ids.update(anchor for _, anchor, _ in entry.sections)
+            return sanitize_postmortem_body(html, entry.marks, entry.blocks, [h for h, _ in headings],
+                                            entry.sections)
         finally:
             self.render_budget.stop()
+
+    def _section_heading(self, title: str, anchor: str, config) -> tuple[str, dict | None]:
+        """The HTML of our section heading ``title`` (id ``anchor``) as this site's Markdown
+        renders :func:`generator.pages.section_heading` (cleaned as ours), and its table-of-contents
+        entry (``None`` when the ``toc`` extension's depth leaves it out); rendered once a build."""
+        found = self.headings.get((title, anchor))
+        if found is None:
+            from .pages import section_heading
+            from .sanitize import sanitize_own_html
+
+            if self.heading_markdown is None:
+                self.heading_markdown = markdown.Markdown(extensions=config.markdown_extensions,
+                                                          extension_configs=config.mdx_configs or {})
+            md = self.heading_markdown
+            md.reset()
+            html = md.convert(section_heading(title, anchor))
+            tokens = getattr(md, "toc_tokens", None) or [None]
+            found = self.headings[(title, anchor)] = (sanitize_own_html(html).strip("\n"), tokens[0])
+        return found
 
     @event_priority(100)  # before any other plugin sees the output
     def on_post_page(self, output, page, config):

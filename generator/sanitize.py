@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html as _html
 import re
+from collections.abc import Sequence
 
 from . import blocks as blocks_
 from . import material
@@ -345,6 +346,37 @@ def sanitize_postmortem_page(html: str, marks: blocks_.Marks, blocks=(), keep_un
         pieces = marks.split_marks(part)
         out.append(marks.fill("".join(piece if i % 2 else _clean(piece, own=True) for i, piece in enumerate(pieces)),
                               blocks, unsearched=False, terms=False))
+    return "\n".join(out)
+
+
+def sanitize_postmortem_body(html: str, marks: blocks_.Marks, blocks, headings: Sequence[str],
+                             sections: Sequence[tuple[str, str, int]]) -> str:
+    """The HTML of a post-mortem page for an adapter that renders only the author's part with the
+    engine's Markdown (MkDocs: :attr:`generator.pages.PostmortemPage.body_markdown`): the card,
+    ``html`` (the body as the engine rendered it) cleaned as the author's, then our sections.
+
+    The same page as :func:`sanitize_postmortem_page` with ``keep_unsearched`` makes of the
+    whole :attr:`~generator.pages.PostmortemPage.markdown` (the tests compare the two), without
+    Python-Markdown reading our marks and headings on every page: the unsearched blocks' marks
+    stay for :func:`fill_unsearched`.
+
+    Args:
+        html: the engine's HTML of the body.
+        marks: the page's marks; ``blocks`` its HTML blocks (block 0 is the card).
+        headings: the HTML of each section's heading as the engine renders
+            :func:`generator.pages.section_heading` (cleaned as ours: :func:`sanitize_own_html`),
+            one per ``sections`` entry.
+        sections: :attr:`~generator.pages.PostmortemPage.sections`: ``(title, anchor, n)``.
+
+    Returns:
+        The page's HTML, the unsearched blocks' marks in it.
+    """
+    out = [marks.fill(marks.block(0), blocks, unsearched=False, terms=False)]
+    body = html.strip("\n")
+    if body:
+        out.append(_clean(body, own=False))
+    out.append("".join(("\n\n" if i else "") + heading + "\n" + marks.unsearched(n)
+                       for i, (heading, (_, _, n)) in enumerate(zip(headings, sections))))
     return "\n".join(out)
 
 

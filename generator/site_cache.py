@@ -37,7 +37,7 @@ from .analysis_cache import CacheMiss, code_digest, corpus_key, from_json, links
 from .cache import Cache, digest
 
 NAMESPACE = "site"
-FORMAT = 1
+FORMAT = 2
 """Version of the entries' layout; entries of another version are misses."""
 
 MAX_ENTRY = 1 << 30

@@ -301,6 +301,9 @@ def test_a_postmortem_pages_markdown_holds_our_html_as_marks_and_its_source_hold
                              f'<div data-pmkb="{nonce} 2 unsearched"></div>\n\n'
                              "## Related incidents { #related-incidents data-search-exclude }\n\n"
                              f'<div data-pmkb="{nonce} 3 unsearched"></div>\n\n{own}\n\n')
+    # an adapter that puts our parts in itself (MkDocs) gives the engine the body alone
+    assert page.body_markdown == "## Summary\n\nText.\n\n"
+    assert page.sections == [("Tracked action items", "tracked-action-items", 2), ("Related incidents", "related-incidents", 3)]
     # the card holds its facts (kept out of search) as a block of their own
     assert [block.split(">", 1)[0] for block in page.blocks] == [
         '<div class="pmkb-card"', '<dl class="pmkb-facts" data-search-exclude=""', '<div class="pmkb-actions"',
