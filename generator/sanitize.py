@@ -314,8 +314,10 @@ def sanitize_postmortem_page(html: str, marks: blocks_.Marks, blocks=(), keep_un
     our parts), each part is cleaned around its marks, the searched blocks go in, and the
     unsearched blocks' marks stay (also those inside the card: its facts, and its search terms,
     which MkDocs indexes as a field of their own) for :func:`fill_unsearched` to fill after the
-    engine's search indexed the page; without it (a
-    built page, Zensical), every block goes in and the part is cleaned as a whole.
+    engine's search indexed the page; without it (a built page, Zensical), every block goes in:
+    the card's part is filled, then cleaned as a whole (its facts' mark is inside the card's
+    element), the sections' part is cleaned around its marks and filled (its blocks are not
+    cleaned a second time: 38 attributes a page through a Python callback, on 3,000 pages).
 
     Args:
         html: the page's article HTML as the engine rendered it from
@@ -337,15 +339,16 @@ def sanitize_postmortem_page(html: str, marks: blocks_.Marks, blocks=(), keep_un
         if index not in (1, 3):
             out.append(_clean(part, own=False))
             continue
-        if not keep_unsearched:  # every block in (the card's facts too), then cleaned as ours
+        if not keep_unsearched and index == 1:  # the card, its facts' mark inside it: filled, then cleaned as ours
             out.append(_clean(marks.fill(part, blocks), own=True))
             continue
-        # MkDocs: the marks are lines of our Markdown, between elements. split_marks: text, mark,
-        # text, ..., text; the text cleaned, the marks kept, the searched blocks (cleaned when
-        # rendered) put in; the unsearched marks (the card's facts too) wait for fill_unsearched.
+        # The marks are lines of our Markdown, between elements (our sections' headings, and in
+        # MkDocs the card's). split_marks: text, mark, text, ..., text; the text cleaned, the marks
+        # kept, the blocks (cleaned when rendered) put in: all of them, or (MkDocs) the searched ones,
+        # the unsearched marks (the card's facts too) waiting for fill_unsearched.
         pieces = marks.split_marks(part)
         out.append(marks.fill("".join(piece if i % 2 else _clean(piece, own=True) for i, piece in enumerate(pieces)),
-                              blocks, unsearched=False, terms=False))
+                              blocks, unsearched=not keep_unsearched, terms=not keep_unsearched))
     return "\n".join(out)
 
 
@@ -387,7 +390,18 @@ def fill_unsearched(html: str, marks: blocks_.Marks, blocks) -> str:
     return marks.fill(html, blocks, searched=False, terms=True)
 
 
+_NOT_PLAIN = re.compile("[<>&\xa0\r\x00\ufeff]")
+"""What makes the cleaner's output differ from its input: markup, entities, the characters it
+escapes (U+00A0 as ``&nbsp;``) or drops or normalises (NUL, CR, a byte-order mark). Text
+without them comes out as it went in (checked over random strings), so it is not parsed: most
+search-index titles, for one (a Zensical build cleans two fields of every entry)."""
+
+
 def _clean(html: str, own: bool) -> str:
+    return _parsed_clean(html, own) if _NOT_PLAIN.search(html) else html
+
+
+def _parsed_clean(html: str, own: bool) -> str:
     filtered = _needs_filter(html)
     cleaner = _CLEANERS.get((filtered, own))
     if cleaner is None:  # built once: converting the allow-lists is a fifth of each call

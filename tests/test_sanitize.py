@@ -618,3 +618,19 @@ def test_the_mkdocs_page_rendered_from_the_body_alone_is_the_page_rendered_from_
         compared += 1
     assert compared == len(shipped) + len(EDGE_BODIES) and len(shipped) >= 60
     assert [s[:2] for s in page.sections] == [("Related incidents", "related-incidents")]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=40), st.booleans())
+@example("\ufeffa byte-order mark first", False)
+@example("no\xa0break", True)
+@example("plain words", False)
+def test_text_the_cleaner_is_not_given_is_text_it_would_give_back_unchanged(text, own):
+    """Plain text (no markup, entity, or character the cleaner escapes, drops or normalises) is
+    not parsed: what the cleaner would make of it is the text itself."""
+    assert sanitize._clean(text, own) == sanitize._parsed_clean(text, own)
+
+
+@pytest.mark.parametrize("text", ["\ufeffbom first", "a\xa0b", "cr\r\nlf", "nul\x00", "a & b", "1 > 0"])
+def test_text_the_cleaner_changes_is_parsed(text):
+    assert sanitize._NOT_PLAIN.search(text) and sanitize._clean(text, False) == sanitize._parsed_clean(text, False)
