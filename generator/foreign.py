@@ -142,7 +142,7 @@ _PLACEHOLDER = re.compile(
     r"y{2,4}[-/]m{1,2}[-/]d{1,2}(?:[t ]hh:mm(?::ss)?z?)?"     # YYYY-MM-DD, YYYY-MM-DDTHH:MMZ
     r"|[a-z]*-?y{4}-?n{2,}"                                  # PM-YYYY-NNN
     r"|sev\s*[x?n#]|sev[1-4](?:\s*[|/]\s*sev[1-4])+"         # SEVx, SEV1 | SEV2 | ...
-    r"|<[^<>]{1,60}>|\{\{[^{}]{0,60}\}\}|\[[a-z _-]{2,40}\]"  # <title>, {{ title }}, [service name]
+    r"|<[^<>=/\"']{1,60}>|\{\{[^{}]{0,60}\}\}|\[[a-z _-]{2,40}\]"  # <title> (not <img src=...>), {{ title }}, [service name]
     r"|todo|tbd|tba|xxx+|n/?a|\.\.\.+|…|_+|-+"
     r")\s*$", re.I)
 _TEMPLATE_FIELDS = ("id", "title", "date", "severity", "status", "started_at", "detected_at", "resolved_at",

@@ -743,9 +743,10 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
         _check_reserved_names(src, data)
     _check_hidden_characters(src)
     _check_personal_data(src, prose, settings)
-    if len(placeholders) >= 2:
+    if len(placeholders) >= 2 and not _names_an_incident(data):
         _report_template(src, placeholders, before)
         return None, set()
+    _report_placeholder_fields(src, data, [name for name in placeholders if name not in bad])
     if pm is not None and src.redactor:
         # The model is the single source of post-mortem text downstream (site, search index,
         # exports, feed, related/clusters/similar, review): it carries the text with secrets
@@ -830,6 +831,38 @@ _FORMAT_CODES = frozenset({"field-missing", "field-empty", "field-type", "field-
                            "timestamps-order", "date-mismatch", "date-in-future", "file-name", "file-name-date",
                            "section-missing", "section-empty", "yaml-implicit-type", "reserved-name",
                            "due-before-date", "related-conflict"})
+
+
+_PLACEHOLDER_TEXT_FIELDS = ("title", "summary", "root_cause")
+"""Text fields whose placeholder (``TODO``, ``TBD`` ...) is reported on a file that names an
+incident; the others fail their format (``date: YYYY-MM-DD``, ``severity: SEVx``)."""
+
+
+def _names_an_incident(data) -> bool:
+    """Whether front matter names a real incident: its ``id`` is an id (:data:`ID_PARTS`) and
+    its ``date`` a date. Such a file is checked as a post-mortem however many of its fields are
+    placeholders (a tester's final post-mortem with ``summary: TODO`` and ``root_cause: TODO``
+    was taken for a template: no check ran, its duplicate id was not reported, the site
+    published it without its card)."""
+    if not isinstance(data, dict):
+        return False
+    pid, date = data.get("id"), data.get("date")
+    return isinstance(pid, str) and bool(ID_PARTS.match(pid.strip())) \
+        and parse_date(date if isinstance(date, str) else str(date)) is not None
+
+
+def _report_placeholder_fields(src: SourceFile, data, placeholders: list[str]) -> None:
+    """``field-placeholder``: a title, summary or root cause that is a template placeholder (and
+    breaks no other rule), on a file that is checked as a post-mortem: an error when its status is ``final`` (the site
+    shows it on the card, in lists and search), else a warning."""
+    final = isinstance(data, dict) and data.get("status") == "final"
+    for name in placeholders:
+        if name not in _PLACEHOLDER_TEXT_FIELDS:
+            continue
+        src.problem(src.line_of(name) or 1, None, name, "error" if final else "warning", "field-placeholder",
+                    f"{name} is a placeholder ({_shorten(str(data[name]))!r}), not the incident's {name.replace('_', ' ')}",
+                    f"write the real {name.replace('_', ' ')}" + ("; a final post-mortem is published with it"
+                                                                    if final else " before the status is final"))
 
 
 def _report_template(src: SourceFile, placeholders: list[str], before: int) -> None:
