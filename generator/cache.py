@@ -89,6 +89,33 @@ def digest(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
+def package_files_digest() -> str:
+    """Digest of every file of this package, names and bytes (Python source, ``assets/``,
+    ``schemas/`` ...; ``__pycache__`` left out): the code and data an entry was computed with."""
+    root = Path(__file__).resolve().parent
+    parts: list[str | bytes] = []
+    for path in sorted(root.rglob("*")):
+        if "__pycache__" in path.parts or not path.is_file():
+            continue
+        parts += [path.relative_to(root).as_posix(), path.read_bytes()]
+    return digest(*parts)
+
+
+def distribution_versions(names) -> list[str]:
+    """``name==version`` of each installed distribution of ``names`` (read from its metadata,
+    :mod:`importlib.metadata`), ``name absent`` for one that is not installed; in the order given."""
+    from importlib import metadata
+
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name} absent")
+    return out
+
+
 class Cache:
     """Files under ``folder/namespace/``, by key.
 

@@ -31,10 +31,9 @@ import dataclasses
 import functools
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from .analysis_cache import CacheMiss, code_digest, corpus_key, from_json, links_key, postmortem_digest, to_json
-from .cache import Cache, digest
+from .cache import Cache, digest, distribution_versions, package_files_digest
 
 NAMESPACE = "site"
 FORMAT = 2
@@ -54,23 +53,12 @@ _HEAD = 8
 
 @functools.lru_cache(maxsize=1)
 def package_digest() -> str:
-    """Digest of every file of this package (names and bytes: Python source, ``assets/``,
-    ``schemas/`` ...; ``__pycache__`` left out), of :func:`~generator.analysis_cache.code_digest`
-    (NumPy, SciPy, scikit-learn versions) and of the installed matplotlib's version (read from
-    its metadata, as :func:`generator.render._chart_code` does)."""
-    from importlib import metadata
-
-    root = Path(__file__).resolve().parent
-    parts: list[str | bytes] = [code_digest()]
-    for path in sorted(root.rglob("*")):
-        if "__pycache__" in path.parts or not path.is_file():
-            continue
-        parts += [path.relative_to(root).as_posix(), path.read_bytes()]
-    try:
-        parts.append("matplotlib==" + metadata.version("matplotlib"))
-    except metadata.PackageNotFoundError:
-        parts.append("matplotlib absent")
-    return digest(*parts)
+    """Digest of every file of this package (:func:`generator.cache.package_files_digest`:
+    names and bytes of the Python source, ``assets/``, ``schemas/`` ...), of
+    :func:`~generator.analysis_cache.code_digest` (NumPy, SciPy, scikit-learn versions) and of
+    the installed matplotlib's version (read from its metadata, as
+    :func:`generator.render._chart_code` does)."""
+    return digest(code_digest(), package_files_digest(), *distribution_versions(["matplotlib"]))
 
 
 def _options_part(options) -> str:
