@@ -73,18 +73,13 @@ class CacheMiss(Exception):
 def code_digest() -> str:
     """Digest of this package's Python source (every ``generator/**/*.py``, names and bytes)
     and of the installed NumPy, SciPy and scikit-learn versions."""
-    from importlib import metadata
+    from .cache import distribution_versions
 
     root = Path(__file__).resolve().parent
     parts: list[str | bytes] = [str(FORMAT)]
     for path in sorted(root.rglob("*.py")):
         parts += [path.relative_to(root).as_posix(), path.read_bytes()]
-    for dist in ("numpy", "scipy", "scikit-learn"):
-        try:
-            parts.append(f"{dist}=={metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            parts.append(f"{dist} absent")
-    return digest(*parts)
+    return digest(*parts, *distribution_versions(["numpy", "scipy", "scikit-learn"]))
 
 
 def postmortem_digest(pm: Postmortem) -> str:

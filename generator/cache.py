@@ -103,17 +103,57 @@ def package_files_digest() -> str:
 
 
 def distribution_versions(names) -> list[str]:
-    """``name==version`` of each installed distribution of ``names`` (read from its metadata,
-    :mod:`importlib.metadata`), ``name absent`` for one that is not installed; in the order given."""
-    from importlib import metadata
+    """``name==version`` of each installed distribution of ``names``, ``name absent`` for one
+    that is not installed; in the order given.
 
+    The version is read from the name of the distribution's ``NAME-VERSION.dist-info`` folder
+    on ``sys.path`` (the wheel format's; the first one wins, as imports find it); for one
+    installed the older way (an ``.egg-info`` folder) from its metadata
+    (:func:`importlib.metadata.version`, which parses the file: ~3 ms a distribution, and 30 ms
+    to import once). A distribution with neither folder is absent."""
+    versions, eggs = _installed()
     out = []
     for name in names:
-        try:
-            out.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            out.append(f"{name} absent")
+        key = _normalized(name)
+        version = versions.get(key)
+        if version is None and key in eggs:
+            from importlib import metadata
+
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                pass
+        out.append(f"{name}=={version}" if version is not None else f"{name} absent")
     return out
+
+
+def _normalized(name: str) -> str:
+    """A distribution name as PEP 503 compares them (``PyYAML`` = ``pyyaml``, ``jsonschema_rs`` =
+    ``jsonschema-rs``)."""
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _installed() -> tuple[dict[str, str], set[str]]:
+    """``({normalized name: version}, {normalized name})`` of the ``*.dist-info`` and the
+    ``*.egg-info`` folders in the ``sys.path`` folders."""
+    import sys
+
+    versions: dict[str, str] = {}
+    eggs: set[str] = set()
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in names:
+            if folder.endswith(".dist-info") and "-" in folder:
+                name, _, version = folder[:-len(".dist-info")].rpartition("-")
+                versions.setdefault(_normalized(name), version)
+            elif folder.endswith(".egg-info"):
+                eggs.add(_normalized(folder[:-len(".egg-info")].split("-", 1)[0]))
+    return versions, eggs
 
 
 class Cache:

@@ -249,16 +249,10 @@ def scanner_digest() -> str:
 
 @lru_cache(maxsize=1)
 def _scanner_digest() -> str:
-    from importlib import metadata
-
     from .analysis_cache import code_digest
-    from .cache import digest
+    from .cache import digest, distribution_versions
 
-    try:
-        version = metadata.version("detect-secrets")
-    except metadata.PackageNotFoundError:
-        version = "absent"
-    return digest(code_digest(), f"detect-secrets=={version}")
+    return digest(code_digest(), *distribution_versions(["detect-secrets"]))
 
 
 class SecretScanner:
