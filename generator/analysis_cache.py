@@ -461,33 +461,46 @@ _TYPES = {cls.__name__: cls for cls in (Cluster, Recurrence, ActionItem, Related
 """The model dataclasses an analysis entry may hold (nothing else is ever constructed)."""
 
 
-def to_json(value):
+def to_json(value, types: dict[str, type] | None = None):
     """``value`` (model dataclasses, dates, tuples, lists, dicts, scalars) as JSON-ready data,
-    tagged so that :func:`from_json` gives back the same types."""
-    if dataclasses.is_dataclass(value) and type(value).__name__ in _TYPES:
+    tagged so that :func:`from_json` gives back the same types.
+
+    Args:
+        value: what to store.
+        types: the dataclasses allowed, by class name (default :data:`_TYPES`, an analysis
+            entry's); an instance of another class is refused.
+
+    Raises:
+        CacheMiss: ``value`` holds something else (a set, bytes, a dict with keys that are not
+            text, a dataclass not in ``types``): then nothing is stored.
+    """
+    types = _TYPES if types is None else types
+    if dataclasses.is_dataclass(value) and types.get(type(value).__name__) is type(value):
         return {"$type": type(value).__name__,
-                "fields": {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+                "fields": {f.name: to_json(getattr(value, f.name), types) for f in dataclasses.fields(value)}}
     if isinstance(value, dt.datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
         return {"$date": value.isoformat()}
     if isinstance(value, tuple):
-        return {"$tuple": [to_json(v) for v in value]}
+        return {"$tuple": [to_json(v, types) for v in value]}
     if isinstance(value, list):
-        return [to_json(v) for v in value]
+        return [to_json(v, types) for v in value]
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise CacheMiss("a dict with keys that are not text")
-        return {"$dict": {k: to_json(v) for k, v in value.items()}}
+        return {"$dict": {k: to_json(v, types) for k, v in value.items()}}
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise CacheMiss(f"{type(value).__name__} cannot be stored")
 
 
-def from_json(value):
-    """The inverse of :func:`to_json`. Raises :class:`CacheMiss` on anything else."""
+def from_json(value, types: dict[str, type] | None = None):
+    """The inverse of :func:`to_json` (with the same ``types``). Raises :class:`CacheMiss` on
+    anything else."""
+    types = _TYPES if types is None else types
     if isinstance(value, list):
-        return [from_json(v) for v in value]
+        return [from_json(v, types) for v in value]
     if isinstance(value, dict):
         if len(value) == 1:
             (tag, inner), = value.items()
@@ -496,16 +509,16 @@ def from_json(value):
             if tag == "$date":
                 return dt.date.fromisoformat(inner)
             if tag == "$tuple":
-                return tuple(from_json(v) for v in inner)
+                return tuple(from_json(v, types) for v in inner)
             if tag == "$dict":
-                return {str(k): from_json(v) for k, v in inner.items()}
-        if set(value) == {"$type", "fields"} and value["$type"] in _TYPES:
-            cls = _TYPES[value["$type"]]
+                return {str(k): from_json(v, types) for k, v in inner.items()}
+        if set(value) == {"$type", "fields"} and value["$type"] in types:
+            cls = types[value["$type"]]
             names = {f.name for f in dataclasses.fields(cls)}
             fields = value["fields"]
             if not isinstance(fields, dict) or not set(fields) <= names:
                 raise CacheMiss(f"fields of {cls.__name__}")
-            return cls(**{name: from_json(v) for name, v in fields.items()})
+            return cls(**{name: from_json(v, types) for name, v in fields.items()})
         raise CacheMiss("an untagged mapping")
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
