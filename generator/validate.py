@@ -1215,16 +1215,35 @@ class PendingValidation:
     """A validation whose files are being checked by worker processes (see :func:`start_validation`).
 
     ``in_background`` tells whether workers are running (large corpora with more than one CPU)
-    or the files will be checked in this process when :meth:`result` is called. Call
-    :meth:`result` exactly once, or :meth:`cancel` to stop the workers.
+    or the files will be checked in this process when :meth:`result` is called; it is False
+    when the result was read from the cache folder (:mod:`generator.validation_cache`): then
+    nothing is checked at all. Call :meth:`result` exactly once, or :meth:`cancel` to stop the
+    workers.
+
+    Args:
+        targets: the post-mortems to check, ``(file, root)``.
+        context: the other post-mortems of the docs folder, for the cross-file rules.
+        settings, today, scan_secrets: as for :func:`validate` (``today`` resolved: a date).
+        inventory: what :func:`collect` found.
+        cache_key: the key the result is stored under (:func:`generator.validation_cache.validation_key`),
+            ``None`` to store nothing.
+        cached: the result read from the cache folder under ``cache_key``, or ``None`` (a miss).
+        rekey: computes the key again, after the validation: the result is stored only when it
+            is still ``cache_key`` (no file changed while it was read).
     """
 
-    def __init__(self, targets, context, settings, today, scan_secrets, inventory: Inventory | None = None):
+    def __init__(self, targets, context, settings, today, scan_secrets, inventory: Inventory | None = None,
+                 cache_key: str | None = None, cached: ValidationResult | None = None, rekey=None):
         self._targets, self._context, self._settings = targets, context, settings
         self._today, self._scan_secrets = today, scan_secrets
         self._inventory = inventory
-        self._known_clean = load_clean_scans(settings) if scan_secrets and targets else frozenset()
-        self._pool, self._results = _start_pool(targets, settings, today, scan_secrets, self._known_clean)
+        self._cache_key, self._cached, self._rekey = cache_key, cached, rekey
+        self.cache_hit = cached is not None
+        if cached is not None:
+            self._known_clean, self._pool, self._results = frozenset(), None, None
+        else:
+            self._known_clean = load_clean_scans(settings) if scan_secrets and targets else frozenset()
+            self._pool, self._results = _start_pool(targets, settings, today, scan_secrets, self._known_clean)
         self.in_background = self._pool is not None
 
     @property
@@ -1237,11 +1256,15 @@ class PendingValidation:
         return [p for p in (self._inventory.problems if self._inventory else []) if p.level == "error"]
 
     def result(self) -> ValidationResult:
-        """Wait for the workers (if any) and run the cross-file rules.
+        """Wait for the workers (if any) and run the cross-file rules; store the result in the
+        cache folder when it may be (:func:`generator.validation_cache.save`).
 
         Returns:
             The :class:`ValidationResult`, exactly as :func:`validate` returns it.
         """
+        if self._cached is not None:
+            cached, self._cached = self._cached, None
+            return cached
         if self._pool is not None:
             try:
                 sources = list(self._results)
@@ -1252,13 +1275,26 @@ class PendingValidation:
             sources = _check_here(self._targets, self._settings, self._today, self._scan_secrets, self._known_clean)
         if self._scan_secrets:
             save_clean_scans(self._settings, self._known_clean, {src.clean_scan for src, _, _ in sources if src.clean_scan})
-        return _finish(sources, self._context, self._settings, self._inventory, self._scan_secrets)
+        result = _finish(sources, self._context, self._settings, self._inventory, self._scan_secrets)
+        if self._cache_key is not None and not result.secrets and self._rekey is not None \
+                and self._rekey() == self._cache_key:
+            from . import validation_cache
+            from .cache import Cache
+
+            validation_cache.save(Cache(self._settings.cache_path()), self._cache_key, result)
+        return result
 
     def cancel(self) -> None:
         """Stop the workers without waiting for their results (a build that failed meanwhile)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def default_today() -> dt.date:
+    """The day the checks take as today when none is given: today at UTC+14, the last place on
+    Earth where a day ends (a date is "in the future" only when it is everywhere)."""
+    return (dt.datetime.now(dt.timezone.utc) + _LATEST_OFFSET).date()
 
 
 def start_validation(paths: list[Path], settings: Settings, today: dt.date | None = None,
@@ -1268,9 +1304,23 @@ def start_validation(paths: list[Path], settings: Settings, today: dt.date | Non
     The site build starts the validation, lets MkDocs collect its files meanwhile, then
     waits for :meth:`PendingValidation.result`. Arguments as for :func:`validate`.
 
+    When nothing the result depends on has changed since a run that stored it, the result is
+    read from the cache folder instead (:mod:`generator.validation_cache`: the key covers the
+    code, the options, ``today``, the paths and working directory, and the bytes of every file
+    the checks read); no file is checked then.
+
     Raises:
         FileNotFoundError: a path does not exist.
     """
+    from . import validation_cache
+    from .cache import Cache
+
+    today = today or default_today()  # one day for the key and every file's checks
+    # Linked files' front matter and headings are remembered within a run, not from an earlier
+    # run of this process (mkdocs serve): the headings were remembered by path alone, and a
+    # result computed from a stale one would now be stored under the key of the new bytes.
+    _front_matter_cached.cache_clear()
+    _heading_ids_of.cache_clear()
     inventory = collect(paths, settings)
     targets = [(e.path, e.root) for e in inventory.entries if e.kind == POSTMORTEM]
     target_set = {file for file, _ in targets}
@@ -1279,7 +1329,13 @@ def start_validation(paths: list[Path], settings: Settings, today: dt.date | Non
     context: list[tuple[Path, Path]] = []
     if docs.is_dir() and docs not in dir_args and any(root == docs for _, root in targets):
         context = [(f, r) for f, r in collect_files([docs], settings) if f not in target_set]
-    return PendingValidation(targets, context, settings, today, scan_secrets, inventory)
+
+    def rekey() -> str | None:
+        return validation_cache.validation_key(paths, settings, today, scan_secrets, inventory, context)
+
+    key = rekey()
+    cached = validation_cache.load(Cache(settings.cache_path()), key) if key is not None else None
+    return PendingValidation(targets, context, settings, today, scan_secrets, inventory, key, cached, rekey)
 
 
 def _finish(sources: list[tuple[SourceFile, Postmortem | None, Path]], context: list[tuple[Path, Path]],

@@ -623,8 +623,10 @@ def test_worker_processes_give_the_same_result_as_one_process(tmp_path, monkeypa
     docs = _corpus_of_six(tmp_path)
     settings = Settings(docs_dir=docs)
     monkeypatch.setenv("PMKB_JOBS", "1")
+    monkeypatch.setenv("PMKB_CACHE_DIR", str(tmp_path / "cache-here"))  # each run checks the files
     here = validate([docs], settings, today=TODAY)
     monkeypatch.setenv("PMKB_JOBS", "2")
+    monkeypatch.setenv("PMKB_CACHE_DIR", str(tmp_path / "cache-pooled"))
     monkeypatch.setattr(validate_module, "PARALLEL_MIN_FILES", 4)
     pending = validate_module.start_validation([docs], settings, today=TODAY)
     assert pending.in_background
