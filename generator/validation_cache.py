@@ -313,8 +313,11 @@ def _sections_in(body: str, raw) -> dict[str, str]:
 def _postmortem_out(pm: Postmortem) -> list:
     if type(pm) is not Postmortem or type(pm.body) is not str:
         raise CacheMiss("a post-mortem of another type")
-    return [_sections_out(pm.body, pm.sections) if name == "sections" else _value_out(getattr(pm, name))
-            for name in _FIELDS]
+    values = [getattr(pm, name) for name in _FIELDS]
+    for i, value in enumerate(values):  # (most values are text: no call for them)
+        if type(value) is not str:
+            values[i] = _sections_out(pm.body, value) if _FIELDS[i] == "sections" else _value_out(value)
+    return values
 
 
 def _postmortem_in(raw) -> Postmortem:
