@@ -60,7 +60,10 @@ def test_a_warm_build_of_a_large_corpus_imports_no_scikit_learn_after_a_warm_one
     """While the validation's workers check a large corpus, the plugin imports scikit-learn for
     the analysis to come, unless the last build of the site was answered from the cache folder
     (then the import only took a core from the workers: 1.5 s of CPU on 3,000 post-mortems).
-    Workers from one file here (``PARALLEL_MIN_FILES``); the third build is the one that skips it."""
+    Workers from one file here (``PARALLEL_MIN_FILES``); the third build is the one that skips it.
+    The validation's own entries are removed before the second and third builds, so that their
+    workers run; the fourth build's validation is read from the cache folder: no workers, no
+    import either."""
     from tests.sitebuild import make_project
 
     project = make_project(tmp_path / "kb", plugin_options="      semantic: \"off\"\n")
@@ -68,9 +71,14 @@ def test_a_warm_build_of_a_large_corpus_imports_no_scikit_learn_after_a_warm_one
             "from mkdocs.__main__ import cli\ntry:\n    cli(['build', '-q', '-d', %r])\nexcept SystemExit:\n    pass\n"
             "print(json.dumps('sklearn' in sys.modules), file=sys.stderr)" % str(tmp_path / "site"))
     imported = []
-    for _ in range(3):
+    env = {**__import__("os").environ, "PMKB_JOBS": "2", "NO_MKDOCS_2_WARNING": "1",
+           "PMKB_CACHE_DIR": str(tmp_path / "cache")}
+    for build in range(4):
+        if build in (1, 2):
+            shutil.rmtree(tmp_path / "cache" / "validation")
         done = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=300,
-                              env={**__import__("os").environ, "PMKB_JOBS": "2", "NO_MKDOCS_2_WARNING": "1"})
+                              env=env)
         assert (tmp_path / "site" / "index.html").is_file(), done.stderr[-2000:]
         imported.append(json.loads(done.stderr.strip().splitlines()[-1]))
-    assert imported == [True, True, False]  # cold (analysis), warm after a cold one (imported early), warm
+    # cold (analysis), warm after a cold one (imported early), warm, warm with the validation cached
+    assert imported == [True, True, False, False]
