@@ -1330,8 +1330,10 @@ def start_validation(paths: list[Path], settings: Settings, today: dt.date | Non
     if docs.is_dir() and docs not in dir_args and any(root == docs for _, root in targets):
         context = [(f, r) for f, r in collect_files([docs], settings) if f not in target_set]
 
+    seen: dict = {}  # the files' hashes: the check after the validation reads only the files changed since
+
     def rekey() -> str | None:
-        return validation_cache.validation_key(paths, settings, today, scan_secrets, inventory, context)
+        return validation_cache.validation_key(paths, settings, today, scan_secrets, inventory, context, seen)
 
     key = rekey()
     cached = validation_cache.load(Cache(settings.cache_path()), key) if key is not None else None
