@@ -737,6 +737,7 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
                     f"{finding.what} would run in a reader's browser",
                     "remove it, or put the payload in a fenced code block (```html) so it shows as text")
     _check_sanitiser_policy(src, body_lines, prose)
+    _check_section_names(src, body_lines, prose, data)
     if isinstance(data, dict):
         _check_front_matter_html(src)
         _check_cross_fields(src, data, times)
@@ -980,6 +981,28 @@ def _check_sanitiser_policy(src: SourceFile, body_lines: list[str], prose: list[
         if why:
             report(link.line, link.column, "unsafe-html",
                    f"the site removes the target of this Markdown {'image' if link.image else 'link'}: {why}")
+
+
+_SITE_SECTIONS = {paths.RELATED_ANCHOR: "Related incidents", paths.ACTION_ITEMS_ANCHOR: "Tracked action items"}
+
+
+def _check_section_names(src: SourceFile, body_lines: list[str], prose: list[str], data) -> None:
+    """``heading-reserved`` (warning): a heading of the body whose id is the one the site gives
+    the section it adds after the body (:func:`generator.paths.section_anchors`): the site's
+    section then takes another id (``#related-incidents-pmkb``), so links to
+    ``#related-incidents`` land on the author's heading, and the page's table of contents shows
+    two sections of that name (a tester's fake "Related incidents" list looked like ours)."""
+    if "#" not in src.body:
+        return
+    added = {paths.RELATED_ANCHOR} | ({paths.ACTION_ITEMS_ANCHOR} if _has_action_items(data) else set())
+    for line, anchor, _ in scan.heading_anchors(prose, src.body_line, body_lines):
+        if anchor in added:
+            src.problem(line, None, None, "warning", "heading-reserved",
+                        f"this heading's id {anchor!r} is the one the site gives the '{_SITE_SECTIONS[anchor]}' "
+                        f"section it adds after the body: the site's section then becomes "
+                        f"#{anchor}{paths.ANCHOR_SUFFIX} and the page shows two sections of that name",
+                        f"rename the heading or give it an id of its own ('## {_SITE_SECTIONS[anchor]} "
+                        f"{{#our-{anchor}}}')")
 
 
 def _check_hidden_characters(src: SourceFile) -> None:

@@ -817,7 +817,9 @@ def _other(status: str = "final", action_items: bool = True, heading: str = "") 
     ("[x](#related-incidents)", _other()),
 ])
 def test_anchors_the_site_plugin_adds_are_known(tmp_path, link, other):
-    assert problems(check(tmp_path, VALID + "\n" + link + "\n", extra={OTHER: other})) == []
+    found = problems(check(tmp_path, VALID + "\n" + link + "\n", extra={OTHER: other}))
+    # the other file's own heading named like ours is a warning of its own (heading-reserved), on it
+    assert [p for p in found if p[4] != "heading-reserved" or p[0] != OTHER] == []
 
 
 @pytest.mark.parametrize("link, other, fix_part", [
@@ -868,3 +870,23 @@ def test_service_or_tag_named_index_is_refused(tmp_path, old, new, line, column,
 def test_draft_with_a_service_named_index_is_left_out_of_the_site(tmp_path):
     text = VALID.replace("status: final", "status: draft").replace("edge-proxy]", "index]")
     assert problems(check(tmp_path, text)) == []
+
+
+def test_a_heading_with_the_id_of_a_section_the_site_adds_is_a_warning(tmp_path):
+    """Tester finding: a body's '## Related incidents' keeps #related-incidents, the site's own
+    list moves to #related-incidents-pmkb and the page shows two; the same for Tracked action
+    items when the front matter has action items (VALID has one). A custom id avoids it."""
+    body = ("\n## Related incidents\n\nSee the 2023 outage.\n\n### Tracked action items\n\nOurs.\n\n"
+            "## Related incidents {#earlier-outages}\n\nFine.\n")
+    result = check(tmp_path, VALID + body)
+    assert [(p.line, p.level, p.code) for p in result.problems] == [(41, "warning", "heading-reserved"),
+                                                                     (45, "warning", "heading-reserved")]
+    assert result.problems[1].message == (
+        "this heading's id 'tracked-action-items' is the one the site gives the 'Tracked action items' section it "
+        "adds after the body: the site's section then becomes #tracked-action-items-pmkb and the page shows two "
+        "sections of that name")
+    assert result.problems[1].fix == ("rename the heading or give it an id of its own "
+                                      "('## Tracked action items {#our-tracked-action-items}')")
+    without_items = VALID.replace("action_items:\n  - title: Automate certificate renewal with ACME\n"
+                                  "    owner: platform-team\n    status: open\n    due: 2024-04-30\n    ticket: OPS-1234\n", "")
+    assert [p.line for p in check(tmp_path, without_items + body).problems] == [35]
