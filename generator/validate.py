@@ -1745,7 +1745,10 @@ def _check_vocabulary(sources: list[tuple[SourceFile, Postmortem | None, Path]],
         return
     indexes = vocabulary.corpus_indexes(counts, settings.search_synonyms())
     for src, values in checked:
+        wrong = {p.field for p in src.problems if p.level == "error" and p.field}  # e.g. field-format: fixed first
         for s in vocabulary.check_values(values, counts, indexes, declared):
+            if s.path in wrong:
+                continue
             message, fix = vocabulary.message(s, len(declared.get(s.field, ())))
             code = "vocabulary-unknown" if s.kind == "unknown" else "vocabulary-near"
             src.problem(*src.positions.get(s.path, (src.line_of(s.path), None)), s.path, "warning", code, message, fix)

@@ -890,3 +890,12 @@ def test_a_heading_with_the_id_of_a_section_the_site_adds_is_a_warning(tmp_path)
     without_items = VALID.replace("action_items:\n  - title: Automate certificate renewal with ACME\n"
                                   "    owner: platform-team\n    status: open\n    due: 2024-04-30\n    ticket: OPS-1234\n", "")
     assert [p.line for p in check(tmp_path, without_items + body).problems] == [35]
+
+
+def test_a_value_with_a_format_error_gets_no_did_you_mean_as_well(tmp_path):
+    """Tester finding: 'Checkout API' got field-format (write it as 'checkout-api') and
+    vocabulary-near (did you mean checkout-api?) for one mistake."""
+    text = VALID.replace("services: [checkout-api, edge-proxy]", "services: [Checkout API, edge-proxy]")
+    result = check(tmp_path, text, extra={OTHER: _other()})
+    assert [(p.path.rsplit("/", 1)[-1], p.code, p.field) for p in result.problems] == [
+        (NAME, "field-format", "services[0]")]
