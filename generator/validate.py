@@ -362,6 +362,13 @@ def _under(path: str, paths: set[str]) -> bool:
     return False
 
 
+def _kebab_form(value: str) -> str:
+    """The kebab-case spelling :func:`kebab_problem` suggests for ``value``."""
+    from slugify import slugify
+
+    return slugify(value, max_length=60, word_boundary=True)
+
+
 def kebab_problem(value: str) -> tuple[str, str]:
     """Why a tag, service or trigger ``value`` is not kebab-case (to follow the value in a
     message: "is not kebab-case ..."), and the fix.
@@ -369,9 +376,7 @@ def kebab_problem(value: str) -> tuple[str, str]:
     The v1 format's kebab-case (the schema's ``kebab`` pattern) is ASCII only: text in other
     scripts is refused with a message that says so, and an ASCII spelling is suggested.
     """
-    from slugify import slugify
-
-    ascii_form = slugify(value, max_length=60, word_boundary=True)
+    ascii_form = _kebab_form(value)
     if not value.isascii():
         reason = ("is not kebab-case: the v1 format allows only lowercase ASCII letters (a-z), digits and "
                   "hyphens here, not accented letters or other scripts")
@@ -1745,10 +1750,10 @@ def _check_vocabulary(sources: list[tuple[SourceFile, Postmortem | None, Path]],
         return
     indexes = vocabulary.corpus_indexes(counts, settings.search_synonyms())
     for src, values in checked:
-        wrong = {p.field for p in src.problems if p.level == "error" and p.field}  # e.g. field-format: fixed first
+        wrong = {p.field for p in src.problems if p.level == "error" and p.field}
         for s in vocabulary.check_values(values, counts, indexes, declared):
-            if s.path in wrong:
-                continue
+            if s.path in wrong and s.close and s.close[0][0] == _kebab_form(s.value):
+                continue  # the field-format fix names that value already ("write it as 'checkout-api'")
             message, fix = vocabulary.message(s, len(declared.get(s.field, ())))
             code = "vocabulary-unknown" if s.kind == "unknown" else "vocabulary-near"
             src.problem(*src.positions.get(s.path, (src.line_of(s.path), None)), s.path, "warning", code, message, fix)

@@ -899,3 +899,8 @@ def test_a_value_with_a_format_error_gets_no_did_you_mean_as_well(tmp_path):
     result = check(tmp_path, text, extra={OTHER: _other()})
     assert [(p.path.rsplit("/", 1)[-1], p.code, p.field) for p in result.problems] == [
         (NAME, "field-format", "services[0]")]
+    # where the kebab-case spelling is not the value in use, the did-you-mean says more: kept
+    text = VALID.replace("services: [checkout-api, edge-proxy]", "services: [Checkout APIs, edge-proxy]")
+    result = check(tmp_path, text, extra={OTHER: _other()})
+    assert [(p.code, p.fix.split("?")[0]) for p in result.problems if p.field == "services[0]"] == [
+        ("field-format", "write it as 'checkout-apis'"), ("vocabulary-near", "did you mean 'checkout-api'")]
