@@ -359,7 +359,8 @@ def _vocabulary_notes(obj: "Context", given: dict[str, list[str]], counts) -> No
 @click.option("--service", "services", multiple=True, callback=_check_service,
               shell_complete=_values_in_use("services"),
               help="Affected service in kebab-case; repeat for several (pmkb vocabulary services lists those "
-                   "in use).")
+                   "in use). At least one is needed: asked for on a terminal, required with --no-input or "
+                   "when the input is not a terminal.")
 @click.option("--tag", "tags", multiple=True, callback=_check_service, shell_complete=_values_in_use("tags"),
               help="Tag in kebab-case; repeat for several.")
 @click.option("--trigger", callback=lambda ctx, param, v: _check_service(ctx, param, (v,))[0] if v else None,
