@@ -42,7 +42,7 @@ SYNTH = next((folder / "shared" / "tools" / "synth_corpus.py" for folder in (ROO
               if (folder / "shared" / "tools" / "synth_corpus.py").is_file()),
              ROOT.parent / "shared" / "tools" / "synth_corpus.py")  # ../shared, or ../../shared from a worktree
 
-from everyday import bare_config  # noqa: E402 (benchmarks/ is the script's folder)
+from everyday import bare_config, bytecode_cached  # noqa: E402 (benchmarks/ is the script's folder)
 
 PLUGIN_ENTRY = "  - postmortems:\n      broken_links: error\n"
 """The plugin's entry in the shipped mkdocs.yml: the full build adds its ``semantic`` option
@@ -56,7 +56,7 @@ def build(project: Path, config: str, site: Path, code: Path | None = None) -> f
     a source tree of the package to build with instead of the installed one (``--baseline``)."""
     if site.exists():
         shutil.rmtree(site)
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "OFFLINE": "false"}
+    env = {**bytecode_cached(os.environ), "NO_MKDOCS_2_WARNING": "1", "OFFLINE": "false"}
     if code is not None:
         env["PYTHONPATH"] = str(code)
     start = time.perf_counter()
@@ -74,7 +74,7 @@ def build_zensical(project: Path, config: str, site: Path, full: bool) -> float:
     for folder in (site, project / "site", project / ".pmkb-build", project / ".cache"):
         if folder.exists():
             shutil.rmtree(folder)
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "OFFLINE": "false"}
+    env = {**bytecode_cached(os.environ), "NO_MKDOCS_2_WARNING": "1", "OFFLINE": "false"}
     if full:
         cmd = [sys.executable, "-c", "from generator.cli import main; main()", "-f", config, "build",
                "--engine", "zensical"]
