@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 
 from . import blocks as blocks_
-from . import material
+from . import material, scan
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details",
@@ -123,6 +123,35 @@ def attribute_verdict(tag: str, name: str, value: str | None) -> tuple[str, str]
         if others:
             return "unsafe-html", f"the site removes the style {', '.join(others)} of <{tag}> (it keeps only text-align)"
     return None
+
+
+_ELEMENT_NAME = re.compile(r"[a-z][a-z0-9-]*")
+
+
+def removed_parts(tag: scan.Tag) -> list[tuple[str, str]]:
+    """What the sanitiser removes from an authored start tag (:func:`generator.scan.html_tags`),
+    as ``(problem code, what in words)``: the element (:func:`element_verdict`), else each
+    attribute it drops (:func:`attribute_verdict`). Left out: what would run script (a
+    dangerous element, ``on*=``, a ``javascript:`` URL: :func:`generator.scan.executable_parts`
+    says so), the ``markdown`` switch of md_in_html (consumed on a raw HTML block; where it
+    stays, on an inline element, dropping it changes nothing a reader sees), end tags and
+    names that are no element (``<a:b>``)."""
+    if tag.closing or tag.name in scan.DANGEROUS_TAGS or not _ELEMENT_NAME.fullmatch(tag.name):
+        return []
+    removed = element_verdict(tag.name)
+    if removed:
+        return [("unsafe-html", f"<{tag.name}> is not HTML the site keeps: {removed}")]
+    found = []
+    for name, value in tag.attrs:
+        if name == "markdown":
+            continue
+        if name.startswith("on") or (name in scan._URL_ATTRS and value
+                                      and scan.unsafe_scheme(_html.unescape(value), name in scan._EMBED_ATTRS)):
+            continue
+        verdict = attribute_verdict(tag.name, name, value)
+        if verdict:
+            found.append(verdict)
+    return found
 
 
 _DATA_IMAGE = re.compile(r"data:image/(?:png|jpe?g|gif|webp|avif|bmp)[;,]", re.I)

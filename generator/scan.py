@@ -1149,6 +1149,24 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
+def executable_parts(tag: Tag) -> list[str]:
+    """What of the start tag ``tag`` would run script in a reader's browser, in words (``[]``
+    for an end tag): a dangerous element (:data:`DANGEROUS_TAGS`), each ``on*=`` attribute,
+    each ``javascript:``, ``vbscript:`` or ``data:`` URL (entities decoded; an image's
+    ``data:image/`` is fine)."""
+    if tag.closing:
+        return []
+    found = [f"<{tag.name}> element"] if tag.name in DANGEROUS_TAGS else []
+    for name, value in tag.attrs:
+        if name.startswith("on"):
+            found.append(f"'{name}' event-handler attribute on <{tag.name}>")
+        elif name in _URL_ATTRS and value:
+            scheme = unsafe_scheme(html.unescape(value), embedded=name in _EMBED_ATTRS)
+            if scheme:
+                found.append(f"{scheme}: URL in {name}= of <{tag.name}>")
+    return found
+
+
 def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]:
     """Raw HTML in the prose that would run in a reader's browser.
 
@@ -1165,18 +1183,7 @@ def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]
     found: list[HtmlFinding] = []
     text = "\n".join(prose)
     for tag in html_tags(text, first_line):
-        if tag.closing:
-            continue
-        where = (tag.line, tag.column)
-        if tag.name in DANGEROUS_TAGS:
-            found.append(HtmlFinding(*where, f"<{tag.name}> element"))
-        for name, value in tag.attrs:
-            if name.startswith("on"):
-                found.append(HtmlFinding(*where, f"'{name}' event-handler attribute on <{tag.name}>"))
-            elif name in _URL_ATTRS and value:
-                scheme = unsafe_scheme(html.unescape(value), embedded=name in _EMBED_ATTRS)
-                if scheme:
-                    found.append(HtmlFinding(*where, f"{scheme}: URL in {name}= of <{tag.name}>"))
+        found.extend(HtmlFinding(tag.line, tag.column, what) for what in executable_parts(tag))
     if ":" in text:
         for link in body_links(prose, first_line):
             scheme = unsafe_scheme(link_destination(link.target), embedded=link.image)

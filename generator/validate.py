@@ -911,7 +911,6 @@ def _check_nesting(src: SourceFile, prose: list[str]) -> None:
                     "close them, escape them (\\` or \\]), or put the text in a fenced code block")
 
 
-_ELEMENT_NAME = re.compile(r"[a-z][a-z0-9-]*")
 _REMOVED_FIX = ("remove it, or show it as text (in `backticks` or a fenced code block); the README's "
                 "'Safe HTML' lists what the site keeps")
 _RESERVED_FIXES = {
@@ -937,23 +936,8 @@ def _check_sanitiser_policy(src: SourceFile, body_lines: list[str], prose: list[
 
     text = "\n".join(prose)
     for tag in scan.html_tags(text, src.body_line) if "<" in text else ():
-        if tag.closing or tag.name in scan.DANGEROUS_TAGS or not _ELEMENT_NAME.fullmatch(tag.name):
-            continue  # dangerous ones are reported as executable; '<a:b>' is no element
-        removed = sanitize.element_verdict(tag.name)
-        if removed:
-            report(tag.line, tag.column, "unsafe-html", f"<{tag.name}> is not HTML the site keeps: {removed}")
-            continue
-        for name, value in tag.attrs:
-            if name == "markdown":
-                # md_in_html's switch (Material documents it): consumed on a block of raw HTML;
-                # where it stays (an inline element) the sanitiser drops it, which no reader sees.
-                continue
-            if name.startswith("on") or (name in scan._URL_ATTRS and value
-                                          and scan.unsafe_scheme(html.unescape(value), name in scan._EMBED_ATTRS)):
-                continue  # executable: reported already
-            verdict = sanitize.attribute_verdict(tag.name, name, value)
-            if verdict:
-                report(tag.line, tag.column, verdict[0], verdict[1])
+        for code, what in sanitize.removed_parts(tag):  # what runs script is reported as executable
+            report(tag.line, tag.column, code, what)
     for tag in scan.authored_attributes(body_lines, prose, src.body_line, scan.fence_infos(src.body)):
         for name, value in tag.attrs:
             if name.startswith("on"):
