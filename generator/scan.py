@@ -1093,11 +1093,23 @@ def html_tags(text: str, first_line: int) -> list[Tag]:
     by ``>`` is no tag (browsers drop it at the end of the input; Python-Markdown escapes it).
     Closed comments are skipped. A reading stops where another tag begins outside quotes,
     also inside an unquoted value (that one is read on its own, and the value up to it is
-    kept), so the cost stays linear in ``text``.
+    kept), so the cost stays linear in ``text``. The tags of the last ``text`` are kept: several
+    checks of a body read its prose's tags, one after the other.
     """
     if "<" not in text:
         return []
-    text = _blank_comments(text)
+    last_text, last_first, last_tags = _last_tags
+    if last_first == first_line and last_text == text:  # the prose again: several checks read its tags
+        return list(last_tags)
+    tags = _html_tags(_blank_comments(text), first_line)
+    _last_tags[:] = [text, first_line, tags]
+    return list(tags)
+
+
+_last_tags: list = [None, None, []]  # text, first line, its tags: html_tags' one-entry cache
+
+
+def _html_tags(text: str, first_line: int) -> list[Tag]:
     starts = _line_starts(text)
     tags = []
     n = len(text)
