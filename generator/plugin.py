@@ -53,13 +53,11 @@ from .material import (SEARCH_INDEX, SYNONYM_FIELD, add_search_field, bundled_po
                        offline_gaps, sanitize_article)
 from .model import Postmortem
 from .paths import REPORTS
-from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, SiteSource, footnotes_marker, publish_refusal,
-                     render_site, site_options)
+from .render import (NEEDED_EXTENSIONS, SCRIPT, STYLESHEET, WORKER_SHIM, SiteSource, footnotes_marker,
+                     publish_refusal, render_site, site_options)
 from .settings import DEFAULTS, ConfigError, settings_from_options
 
 log = get_plugin_logger(__name__)
-
-NEEDED_EXTENSIONS = ("attr_list", "tables", "admonition", "toc", "md_in_html")
 
 
 RENDER_SECONDS = 30.0

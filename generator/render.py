@@ -135,6 +135,57 @@ def extension_entries(extensions: Sequence) -> list[tuple[str, object]]:
     return [next(iter(entry.items())) if isinstance(entry, dict) else (entry, None) for entry in extensions or []]
 
 
+NEEDED_EXTENSIONS = ("attr_list", "tables", "admonition", "toc", "md_in_html")
+"""The Python-Markdown extensions the pages need (the card's attributes, tables, admonitions,
+heading ids, Markdown inside raw HTML): both engine adapters add the ones
+``markdown_extensions`` lacks."""
+
+MKDOCS_BUILTIN_EXTENSIONS = ("toc", "tables", "fenced_code")
+"""The extensions MkDocs loads before ``markdown_extensions`` (its ``builtins``)."""
+
+
+def _short_name(name) -> str:
+    return str(name).split(".")[-1]
+
+
+def site_extensions(extensions: Sequence) -> list[tuple[str, object]]:
+    """The extensions a MkDocs build renders a page with, as ``(name, options or None)``
+    pairs: MkDocs' builtins (:data:`MKDOCS_BUILTIN_EXTENSIONS`), ``extensions``
+    (``mkdocs.yml``'s ``markdown_extensions``, :func:`extension_entries`), then the
+    :data:`NEEDED_EXTENSIONS` they lack; one entry per extension (``markdown.extensions.toc``
+    is ``toc``), where it first appears, with the last options given."""
+    entries: dict[str, tuple[str, object]] = {}
+    for name, options in ([(name, None) for name in MKDOCS_BUILTIN_EXTENSIONS] + extension_entries(extensions)
+                          + [(name, None) for name in NEEDED_EXTENSIONS]):
+        first, before = entries.get(_short_name(name), (str(name), None))
+        entries[_short_name(name)] = (first, options if options is not None else before)
+    return list(entries.values())
+
+
+def python_markdown(entries: Sequence[tuple[str, object]]):
+    """A Python-Markdown renderer (``markdown.Markdown``) with the extensions ``entries``
+    (``(name, options or None)`` pairs, :func:`extension_entries`), as the engines render pages.
+
+    Returns:
+        ``(renderer, left_out)``: ``left_out`` lists ``(name, exception)`` of each extension
+        that does not load (not installed, or options it refuses), which the renderer goes
+        without.
+    """
+    import markdown as python_markdown_
+
+    names, configs, left_out = [], {}, []
+    for name, options in entries:
+        try:
+            python_markdown_.Markdown(extensions=[name], extension_configs={name: options} if options else {})
+        except Exception as exc:  # noqa: BLE001 - any extension's own error: leave it out, say which
+            left_out.append((name, exc))
+            continue
+        names.append(name)
+        if options:
+            configs[name] = options
+    return python_markdown_.Markdown(extensions=names, extension_configs=configs), left_out
+
+
 def footnotes_marker(extensions: Sequence, configs: dict | None = None) -> str | None:
     """The place marker of the ``footnotes`` extension among ``extensions`` (``mkdocs.yml``'s
     ``markdown_extensions``: names, or one-key mappings of a name to its options; ``configs``:

@@ -47,11 +47,10 @@ from .cache import Cache
 from .markup import Links
 from .material import SEARCH_INDEX, bundled_polyfills, offline_gaps, sanitize_article, without_tags_nav
 from .paths import HOME
-from .render import (SCRIPT, STYLESHEET, WORKER_SHIM, extension_entries, footnotes_marker, publish_refusal, render_site,
-                     site_options)
+from .render import (NEEDED_EXTENSIONS, SCRIPT, STYLESHEET, WORKER_SHIM, extension_entries, footnotes_marker,
+                     publish_refusal, python_markdown, render_site, site_options)
 from .settings import Settings, load_settings
 
-NEEDED_EXTENSIONS = ("attr_list", "tables", "admonition", "toc", "md_in_html")
 BUILD_FOLDER = ".pmkb-build/zensical"
 PREVIEW_PAGES_KEPT = 20_000
 """Rendered live-preview pages kept between saves (:meth:`Project._previewed`)."""
@@ -353,19 +352,10 @@ class Project:
         cached = getattr(self, "_markdown", None)
         if cached is not None:
             return cached
-        import markdown as python_markdown
-
-        names, configs = [], {}
-        for name, options in extension_entries(engine_config(self.config, "docs", "site")["markdown_extensions"]):
-            try:
-                python_markdown.Markdown(extensions=[name], extension_configs={name: options} if options else {})
-            except Exception as exc:  # noqa: BLE001 - the engine reports its own extensions
-                _log("WARNING", f"live preview: markdown extension {name} left out ({exc})")
-                continue
-            names.append(name)
-            if options:
-                configs[name] = options
-        self._markdown = python_markdown.Markdown(extensions=names, extension_configs=configs)
+        self._markdown, left_out = python_markdown(
+            extension_entries(engine_config(self.config, "docs", "site")["markdown_extensions"]))
+        for name, exc in left_out:  # the engine reports its own extensions
+            _log("WARNING", f"live preview: markdown extension {name} left out ({exc})")
         return self._markdown
 
     def _display(self, path: str) -> str:
