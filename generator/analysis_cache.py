@@ -53,7 +53,7 @@ FORMAT = 1
 
 NOT_ANALYSIS_OPTIONS = frozenset({
     "docs_dir", "config_file", "cache_dir", "ignore", "templates", "broken_links", "max_file_size",
-    "phone_region", "attachments", "audience", "default_visibility", "today",
+    "phone_region", "attachments", "audience", "default_visibility", "today", "markdown_extensions",
 })
 """Options the analysis never reads (they shape validation or the site, and so, through the
 post-mortems, the key anyway). Every other option is part of :func:`corpus_key`, so a new

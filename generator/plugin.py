@@ -199,6 +199,10 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         for name in NEEDED_EXTENSIONS:
             if not any(str(ext).split(".")[-1] == name for ext in config.markdown_extensions):
                 config.markdown_extensions.append(name)
+        # What the pages are rendered with, for the validation (generator.site_markdown); another
+        # plugin's extension objects are left out (they need not cross to the worker processes).
+        self.settings.markdown_extensions = [{ext: config.mdx_configs[ext]} if config.mdx_configs.get(ext) else ext
+                                             for ext in config.markdown_extensions if isinstance(ext, str)]
         if STYLESHEET not in config.extra_css:
             config.extra_css.append(STYLESHEET)
         if SCRIPT not in [str(script) for script in config.extra_javascript]:

@@ -87,6 +87,11 @@ class Settings:
     vocabulary: dict[str, list[str]] = field(default_factory=dict)
     today: str | None = None
     config_file: Path | None = None
+    markdown_extensions: list = field(default_factory=list)
+    """``mkdocs.yml``'s ``markdown_extensions`` (names, or one-key mappings of a name to its
+    options), which the site renders pages with: ``validate`` renders a body with them where the
+    site's Markdown renderer may read it differently from CommonMark
+    (:mod:`generator.site_markdown`). Not an option of the plugin."""
 
     def problems_path(self) -> Path | None:
         """The problems file (names of recurring problems, :mod:`generator.problems`), absolute:
@@ -123,7 +128,7 @@ class Settings:
 
     def plugin_options(self) -> dict:
         """The options as they are written under ``plugins: - postmortems:``."""
-        skip = {"docs_dir", "config_file"}
+        skip = {"docs_dir", "config_file", "markdown_extensions"}
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
 
 
@@ -193,6 +198,9 @@ def load_settings(config_file: Path | None = None) -> Settings:
     settings = settings_from_options(options, source=str(config_file))
     settings.docs_dir = (config_file.parent / str(raw.get("docs_dir") or "docs")).resolve()
     settings.config_file = config_file.resolve()
+    extensions = raw.get("markdown_extensions")
+    settings.markdown_extensions = [entry for entry in extensions if isinstance(entry, (str, dict))] \
+        if isinstance(extensions, list) else []
     cache = settings.cache_path()
     if cache == settings.docs_dir or settings.docs_dir in cache.parents:
         raise ConfigError(f"{config_file}: 'cache_dir' {settings.cache_dir!r} is inside the docs folder "
