@@ -183,6 +183,14 @@ for _unit in ("[", "](", "[a](", "![", "![a](", "[a](<", "<", "<a ", "<a b=", '<
     SHAPES[f"line: 1 MB of {_unit!r}"] = lambda n, unit=_unit: _repeat(unit, n) + "\n"
 
 
+# validate renders a body with Python-Markdown when a raw HTML block holds code the site reads as
+# HTML (generator.site_markdown): the lines Python-Markdown is slow on, after such a block, kept
+# under the size the comparison renders (MAX_CHARS, 64 KB).
+RAW_BLOCK = "<div>\n\nThe probe sent `<img src=x onerror=alert(1)>`.\n\n</div>\n\n"
+for _unit in ("\\", "` ``", "<a ", "<a x=\"", "a <b c\n", "~", "`", "<!--", "&#", "<", "</div>\n", "<p>\n"):
+    SHAPES[f"raw block, then up to 60 KB of {_unit!r}"] = lambda n, unit=_unit: RAW_BLOCK + _repeat(unit, min(n, 60_000)) + "\n"
+
+
 def file_text(name: str, size: int) -> str:
     text = SHAPES[name](size)
     return text if text.startswith("---\n") else FRONT_MATTER + text
@@ -233,7 +241,7 @@ def render(path: Path, timeout: float) -> str:
 
 def run(names: list[str], size: int, rounds: int, before: bool, growth: bool, render_timeout: float | None) -> int:
     from generator import scan
-    from generator.settings import Settings
+    from generator.settings import Settings, load_settings
 
     if before:
         scan.scan_windows = lambda line: [line]  # the scanner as it was: the whole line, as is
@@ -243,7 +251,8 @@ def run(names: list[str], size: int, rounds: int, before: bool, growth: bool, re
         docs.mkdir()
         # The whole-file shapes link to a shipped post-mortem: it is there, as in the repository.
         shutil.copy(ROOT / "postmortems" / "2011-04-21-block-storage-remirroring-storm.md", docs)
-        settings = Settings(docs_dir=docs, max_file_size=size * 4)
+        settings = Settings(docs_dir=docs, max_file_size=size * 4,
+                            markdown_extensions=load_settings(ROOT / "mkdocs.yml").markdown_extensions)
         path = docs / BASE_FILE.name
         for name in names:
             path.write_text(file_text(name, size), encoding="utf-8")

@@ -1206,6 +1206,62 @@ def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]
     return sorted(set(found), key=lambda f: (f.line, f.column, f.what))
 
 
+# --- code fences, as the site's Markdown renderer reads them -------------------------------
+
+@dataclass(frozen=True)
+class Fence:
+    """A fenced code block as CommonMark reads it: 0-based body lines ``start`` (the opening
+    fence) to ``end`` (exclusive), its fence (``markup``: three or more backticks or tildes) and
+    whether its last line is that same fence (``exact``). Python-Markdown (superfences) reads
+    code only up to the same fence again: a fence CommonMark closes with a longer one, or
+    leaves open to the end of the body, is no code block for the site."""
+
+    start: int
+    end: int
+    markup: str
+    exact: bool
+
+
+def fences(body: str, body_lines: list[str] | None = None) -> list[Fence]:
+    """The fenced code blocks of ``body`` (markdown-it-py's tokens, parsed once for the other
+    checks); ``body_lines``: ``body.split("\n")`` when the caller has it."""
+    if "```" not in body and "~~~" not in body:
+        return []
+    lines = body_lines if body_lines is not None else body.split("\n")
+    out = []
+    for tok in _tokens(body, inline=False):
+        if tok.type != "fence" or not tok.map:
+            continue
+        start, end = tok.map
+        last = end - 1
+        exact = last > start and last < len(lines) and lines[last].strip() == tok.markup
+        out.append(Fence(start, end, tok.markup, exact))
+    return out
+
+
+_TAG_OR_END = re.compile(r"<[A-Za-z]|>")
+
+
+def tag_scan_cost(text: str, limit: int | None = None) -> int:
+    """The characters the standard library's HTML tokenizer (which Python-Markdown reads raw
+    HTML with) reads to find where the start tags of ``text`` end: for each ``<`` and a
+    letter, the distance to the next ``>`` (to the end when there is none). A few thousand on
+    an ordinary page; it grows with the square of the length on a line of unclosed tags such as
+    ``<a <a <a``, where the tokenizer takes a minute for 100 KB. Linear; with ``limit``, the
+    count stops at the first ``>`` where it is over ``limit``."""
+    cost = pending = pending_sum = 0
+    for m in _TAG_OR_END.finditer(text):
+        if m.group() == ">":
+            cost += pending * m.start() - pending_sum
+            pending = pending_sum = 0
+            if limit is not None and cost > limit:
+                return cost
+        else:
+            pending += 1
+            pending_sum += m.start()
+    return cost + pending * len(text) - pending_sum
+
+
 # --- links ---------------------------------------------------------------------------------
 
 _REF_DEF = re.compile(r"^\s{0,3}\[(?!\^)[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")

@@ -743,6 +743,7 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
                     "remove it, or put the payload in a fenced code block (```html) so it shows as text")
     _check_sanitiser_policy(src, body_lines, prose)
     _check_section_names(src, body_lines, prose, data)
+    _check_site_reading(src, body_lines, prose, code, settings)
     if isinstance(data, dict):
         _check_front_matter_html(src)
         _check_cross_fields(src, data, times)
@@ -992,6 +993,27 @@ def _check_section_names(src: SourceFile, body_lines: list[str], prose: list[str
                         f"#{anchor}{paths.ANCHOR_SUFFIX} and the page shows two sections of that name",
                         f"rename the heading or give it an id of its own ('## {_SITE_SECTIONS[anchor]} "
                         f"{{#our-{anchor}}}')")
+
+
+# The shapes validate refuses because the site's Markdown renderer takes minutes on them: such a
+# body is not rendered for _check_site_reading either.
+_SLOW_TO_RENDER = frozenset({"nesting-too-deep", "blank-lines-missing", "unclosed-markup"})
+
+
+def _check_site_reading(src: SourceFile, body_lines: list[str], prose: list[str], code: frozenset[int],
+                        settings: Settings) -> None:
+    """What the site's sanitiser removes from HTML that this validator reads as code (CommonMark)
+    and the site's Markdown renderer (Python-Markdown) as HTML: in a raw HTML block with blank
+    lines, after a fence the same fence does not close (:func:`generator.site_markdown.live_html`).
+    An error each (``unsafe-html``, ``reserved-id``, ``reserved-class``), at the tag's line, saying
+    why the site reads HTML there. Not for a body with a shape the renderer takes minutes on
+    (:data:`_SLOW_TO_RENDER`, an error already)."""
+    if "<" not in src.body or any(p.code in _SLOW_TO_RENDER for p in src.problems):
+        return
+    from .site_markdown import live_html
+
+    for found in live_html(src.body, body_lines, prose, code, src.body_line, settings.markdown_extensions):
+        src.problem(found.line, found.column, None, "error", found.code, found.message, found.fix)
 
 
 def _check_hidden_characters(src: SourceFile) -> None:
@@ -1457,7 +1479,7 @@ def check_other_files(entries: list[Entry], settings: Settings, scan_secrets: bo
                 src.problem(None, None, None, "warning", "file-too-large",
                             f"the page is {src.size / 1e6:.1f} MB, over the {settings.max_file_size / 1e6:g} MB limit",
                             "split it, or move long logs to an attachment")
-            _check_published_text(src, entry.kind, scanner)
+            _check_published_text(src, entry.kind, scanner, settings)
             problems.extend(src.problems)
             if secrets_found is not None:
                 secrets_found.update(src.secrets)
@@ -1467,7 +1489,8 @@ def check_other_files(entries: list[Entry], settings: Settings, scan_secrets: bo
     return problems
 
 
-def _check_published_text(src: SourceFile, kind: str, scanner: scan.SecretScanner | None) -> None:
+def _check_published_text(src: SourceFile, kind: str, scanner: scan.SecretScanner | None,
+                          settings: Settings) -> None:
     """The rules of a page or a text attachment the site publishes as is (see
     :func:`check_other_files`); the secret scan first, so every message after it is masked."""
     if not src.text:
@@ -1495,6 +1518,7 @@ def _check_published_text(src: SourceFile, kind: str, scanner: scan.SecretScanne
                         "remove it, or put the payload in a fenced code block (```html) so it shows as text")
         _check_sanitiser_policy(src, body_lines, prose)
         _check_nesting(src, prose)
+        _check_site_reading(src, body_lines, prose, code, settings)
         _check_hidden_characters(src)
 
 
