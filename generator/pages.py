@@ -378,14 +378,11 @@ class PostmortemPage:
                 + self.marks.fill(self.markdown, self.blocks, unsearched=not keep_unsearched))
 
 
-_BLOCK_TAG = re.compile(r"<(/?)(div|details|summary|table|thead|tbody|tfoot|tr|td|th|pre|section|blockquote|dl|ul|ol|"
-                        r"p|h[1-6]|figure|form|fieldset|nav|article|aside|header|footer|main|iframe|noscript|video|"
-                        r"canvas|math|textarea)(?=[\s>/])", re.I)
-
-
 def _closers(body: str) -> str:
-    """End tags, each its own raw HTML block, for the block-level elements ``body`` opens more
-    often than it closes; ``""`` when it closes all it opens (every shipped post-mortem).
+    """End tags, each its own raw HTML block, for the block-level elements
+    (:data:`generator.scan.BLOCK_ELEMENTS`) ``body`` opens more often than it closes; ``""``
+    when it closes all it opens (every shipped post-mortem). ``validate`` warns of each one a
+    body leaves open (``unclosed-html``, with its line).
 
     Python-Markdown keeps everything after an unclosed ``<div>`` (``<details>``, ``<table>``,
     ``<pre>`` ...) raw HTML up to the end of the page, so our section headings that follow the
@@ -396,7 +393,7 @@ def _closers(body: str) -> str:
     if "<" not in body:
         return ""
     open_count: dict[str, int] = {}
-    for match in _BLOCK_TAG.finditer(body):
+    for match in scan.BLOCK_TAG.finditer(body):
         tag = match.group(2).lower()
         open_count[tag] = open_count.get(tag, 0) + (-1 if match.group(1) else 1)
     unclosed = [tag for tag, count in open_count.items() if count > 0]

@@ -1206,7 +1206,48 @@ def find_executable_html(prose: list[str], first_line: int) -> list[HtmlFinding]
     return sorted(set(found), key=lambda f: (f.line, f.column, f.what))
 
 
-# --- code fences, as the site's Markdown renderer reads them -------------------------------
+# --- block elements and code fences, as the site's Markdown renderer reads them ------------
+
+BLOCK_ELEMENTS = frozenset({
+    "div", "details", "summary", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "pre", "section",
+    "blockquote", "dl", "ul", "ol", "p", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "form", "fieldset", "nav",
+    "article", "aside", "header", "footer", "main", "iframe", "noscript", "video", "canvas", "math", "textarea"})
+"""Block-level elements that a body may leave open: Python-Markdown then keeps the rest of the
+page as raw HTML (our section headings after the body came out as text). The site closes
+them after the body (:func:`generator.pages.postmortem_page`, with :data:`BLOCK_TAG`) and
+``validate`` names the line of each one a body leaves open (``unclosed-html``,
+:func:`unclosed_blocks`)."""
+
+BLOCK_TAG = re.compile(r"<(/?)(" + "|".join(sorted(BLOCK_ELEMENTS, key=lambda name: (-len(name), name)))
+                       + r")(?=[\s>/])", re.I)
+"""A start or end tag of one of :data:`BLOCK_ELEMENTS` (group 1: ``/`` for an end tag; group 2:
+the name as written), closing ``>`` not required."""
+
+
+def unclosed_blocks(tags: list[Tag]) -> list[Tag]:
+    """The start tags of :data:`BLOCK_ELEMENTS` among ``tags`` (in order, :func:`html_tags`)
+    that no end tag closes, outermost first, paired the way Python-Markdown pairs the tags of a
+    raw HTML block: an end tag closes the latest open element of its name and every element
+    opened inside it (``<table><tr><td>x</table>`` leaves nothing open; an end tag with no open
+    element of its name is ignored). Linear in ``tags``."""
+    stack: list[Tag] = []
+    open_count: dict[str, int] = {}
+    for tag in tags:
+        if tag.name not in BLOCK_ELEMENTS:
+            continue
+        if not tag.closing:
+            stack.append(tag)
+            open_count[tag.name] = open_count.get(tag.name, 0) + 1
+            continue
+        if not open_count.get(tag.name):
+            continue
+        while stack:
+            closed = stack.pop()
+            open_count[closed.name] -= 1
+            if closed.name == tag.name:
+                break
+    return stack
+
 
 @dataclass(frozen=True)
 class Fence:

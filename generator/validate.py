@@ -743,6 +743,7 @@ def check_file(src: SourceFile, settings: Settings, relpath: str, secrets: scan.
                     "remove it, or put the payload in a fenced code block (```html) so it shows as text")
     _check_sanitiser_policy(src, body_lines, prose)
     _check_section_names(src, body_lines, prose, data)
+    _check_unclosed_html(src, prose)  # before _check_site_reading: the prose's tags are read once (scan.html_tags)
     _check_site_reading(src, body_lines, prose, code, settings)
     if isinstance(data, dict):
         _check_front_matter_html(src)
@@ -1014,6 +1015,29 @@ def _check_site_reading(src: SourceFile, body_lines: list[str], prose: list[str]
 
     for found in live_html(src.body, body_lines, prose, code, src.body_line, settings.markdown_extensions):
         src.problem(found.line, found.column, None, "error", found.code, found.message, found.fix)
+
+
+def _check_unclosed_html(src: SourceFile, prose: list[str]) -> None:
+    """An ``unclosed-html`` warning at each block element (:data:`generator.scan.BLOCK_ELEMENTS`)
+    the body's prose opens and never closes (:func:`generator.scan.unclosed_blocks`), which the
+    site closes at the end of the body (:func:`generator.pages.postmortem_page`): what follows
+    it is inside it, and after one that starts a line, Python-Markdown reads the rest of the
+    body as raw HTML (its Markdown shows as text)."""
+    text = "\n".join(prose)
+    if "<" not in text or not scan.BLOCK_TAG.search(text):
+        return
+    for tag in scan.unclosed_blocks(scan.html_tags(text, src.body_line)):
+        before = prose[tag.line - src.body_line][:tag.column - 1]
+        if tag.column <= 4 and not before.strip() and not any(name == "markdown" for name, _ in tag.attrs):
+            what = ("the site's Markdown renderer (Python-Markdown) reads the rest of the body after it as raw HTML, "
+                    "so its Markdown (headings, lists, links, code) shows as plain text, and the site closes the "
+                    "element only at the end of the body")
+        else:
+            what = "everything after it, to the end of the body, is inside it (the site closes it there)"
+        src.problem(tag.line, tag.column, None, "warning", "unclosed-html",
+                    f"<{tag.name}> is opened here and never closed: {what}",
+                    f"close it with </{tag.name}> where it should end, before the next section; if it is meant as "
+                    "text, put it in `backticks`")
 
 
 def _check_hidden_characters(src: SourceFile) -> None:

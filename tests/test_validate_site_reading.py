@@ -1,7 +1,7 @@
 """The validator reads a body as CommonMark; the site renders it with Python-Markdown, which reads
 some code as HTML (inside a raw HTML block with blank lines, after a fence the same fence does
-not close). What the sanitiser then removes is an error at its line (``unsafe-html`` ...): a
-tester's finding."""
+not close). What the sanitiser then removes is an error at its line (``unsafe-html`` ...), and a
+block element left open is an ``unclosed-html`` warning (a tester's finding)."""
 
 from __future__ import annotations
 
@@ -166,13 +166,54 @@ def test_tag_scan_cost():
     assert scan.tag_scan_cost("<a " * 10 + ">" + "<b>" * 5, limit=100) == 165  # stops over the limit
 
 
+# --- unclosed-html ------------------------------------------------------------------------------
+
+def test_an_unclosed_details_is_a_warning_at_its_line(tmp_path):
+    body = "<details>\n<summary>Full log</summary>\n\n- 10:02 paged\n"
+    assert check(tmp_path, body) == [(0, 1, "warning", "unclosed-html",
+                                      "<details> is opened here and never closed: the site's Markdown renderer "
+                                      "(Python-Markdown) reads the rest of the body after it as raw HTML, so its "
+                                      "Markdown (headings, lists, links, code) shows as plain text, and the site "
+                                      "closes the element only at the end of the body",
+                                      "close it with </details> where it should end, before the next section; if "
+                                      "it is meant as text, put it in `backticks`")]
+    assert "- 10:02 paged" in site_html(body)  # the list is text
+
+
+def test_an_unclosed_element_inside_a_line_and_one_with_the_markdown_switch(tmp_path):
+    body = "Logs: <div class=\"log\"> below\n\n<blockquote markdown=\"1\">\n\n## More\n"
+    found = check(tmp_path, body)
+    assert [(p[0], p[1], p[4]) for p in found] == [
+        (0, 7, "<div> is opened here and never closed: everything after it, to the end of the body, is inside it "
+               "(the site closes it there)"),
+        (2, 1, "<blockquote> is opened here and never closed: everything after it, to the end of the body, is "
+               "inside it (the site closes it there)")]
+
+
+@pytest.mark.parametrize("body, opened", [
+    ("<table><tr><td>\nx\n</table>\n", "<table><tr><td>\nx\n</tr>\n"),  # end tags the renderer needs not
+    ("<div>\n<details>\n<summary>S</summary>\n</div>\n", "<div>\n<details>\n<summary>S</summary>\n</details>\n"),
+    ("`<div>` is the element\n\n```html\n<div>\n```\n", "<div> is the element\n\n```html\n<div>\n```\n"),  # code
+    ("<details><summary>S</summary>\n\ntext\n\n</details>\n", "<details><summary>S</summary>\n\ntext\n\n"),
+])
+def test_closed_elements_are_no_warning(tmp_path, body, opened):
+    assert check(tmp_path, body) == []
+    assert [p[:4] for p in check(tmp_path, opened)] == [(0, 1, "warning", "unclosed-html")]
+
+
+def test_unclosed_blocks_pairs_tags_as_the_renderer_does():
+    tags = scan.html_tags("<div>\n<p>a\n<table><tr>\n</div>\n<section>\n</nav>\n<ul>", 1)
+    assert [(t.name, t.line) for t in scan.unclosed_blocks(tags)] == [("section", 5), ("ul", 7)]
+
+
 def test_the_shipped_corpus_gets_no_new_problem_and_a_new_file_does(tmp_path):
     docs = tmp_path / "postmortems"
     shutil.copytree(ROOT / "postmortems", docs)
-    (docs / NAME).write_text(VALID.replace("PM-2024-017", "PM-2024-917") + f"\n<div>\n\n`{IMG}`\n\n</div>\n",
-                             encoding="utf-8")
+    (docs / NAME).write_text(VALID.replace("PM-2024-017", "PM-2024-917") + f"\n<div>\n\n`{IMG}`\n\n</div>\n"
+                             "\n<details>\n", encoding="utf-8")
     settings = load_settings(ROOT / "mkdocs.yml")
     settings.docs_dir = docs
     result = validate([docs], settings, today=TODAY)
     assert result.files == 61
-    assert [(Path(p.path).name, p.line, p.code) for p in result.problems] == [(NAME, 43, "unsafe-html")]
+    assert [(Path(p.path).name, p.line, p.code) for p in result.problems] == [(NAME, 43, "unsafe-html"),
+                                                                              (NAME, 47, "unclosed-html")]
