@@ -75,11 +75,14 @@ MAX_ENTRY = 1 << 30
 
 DISTRIBUTIONS = ("PyYAML", "python-frontmatter", "python-slugify", "text-unidecode", "Unidecode", "phonenumbers",
                  "jsonschema-rs", "jsonschema", "markdown-it-py", "mdurl", "Markdown", "nh3", "detect-secrets",
-                 "snowballstemmer", "numpy", "scipy", "scikit-learn", "onnxruntime", "tokenizers")
+                 "snowballstemmer", "numpy", "scipy", "scikit-learn", "onnxruntime", "tokenizers", "matplotlib",
+                 "pymdown-extensions", "mkdocs-material", "mkdocs")
 """The distributions whose installed versions are part of the key: every third-party module the
 validation's modules import (``tests/test_validation_cache.py`` checks that against their
-source), and ``text-unidecode``/``Unidecode``, python-slugify's transliteration (a file name's
-suggested fix)."""
+source), ``text-unidecode``/``Unidecode``, python-slugify's transliteration (a file name's
+suggested fix), and the packages of the Markdown extensions ``mkdocs.yml`` may name, with which
+the validator renders the bodies Python-Markdown and CommonMark read differently
+(:mod:`generator.site_markdown`)."""
 
 TYPES = {cls.__name__: cls for cls in (Postmortem, ActionItem, Source)}
 """The model dataclasses an entry may hold (nothing else is ever constructed)."""

@@ -428,7 +428,7 @@ def test_the_key_covers_every_option(tmp_path):
                "field_weights": {"title": 1.0}, "attachments": [".png"], "semantic": "off", "cache_dir": "other",
                "audience": "public", "default_visibility": "public", "problems_file": "other.yml",
                "synonyms": [["a", "b"]], "builtin_synonyms": False, "vocabulary": {"tags": ["tls"]},
-               "today": "latest", "config_file": tmp_path / "mkdocs.yml"}
+               "today": "latest", "config_file": tmp_path / "mkdocs.yml", "markdown_extensions": ["toc"]}
     assert set(changed) | {"docs_dir"} == {f.name for f in dataclasses.fields(Settings)}
     keys = {name: key(**{name: value}) for name, value in changed.items()}
     assert base not in keys.values() and len(set(keys.values())) == len(changed)

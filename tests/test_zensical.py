@@ -269,6 +269,7 @@ def test_the_live_preview_gets_each_page_as_the_build_publishes_it(tmp_path, mon
     assert '<a href="2024-07-01-search-volume-full-again.md">the other one</a>' in written  # Zensical rewrites it
     assert "data-pmkb" not in written
     monkeypatch.undo()  # with the check: the preview shows the page's errors, at their lines
+    monkeypatch.setenv("PMKB_CACHE_DIR", str(tmp_path / "cache"))  # the validation cached above had no check
     built.render(serve=True)
     written = (built.build / "docs" / name).read_text(encoding="utf-8")
     assert f"Errors in {name}" in written and "<script" not in written
