@@ -327,8 +327,9 @@ def sanitize_html(html: str) -> str:
     return _clean(html, own=False)
 
 
-def sanitize_postmortem_page(html: str, marks: blocks_.Marks, blocks=(), keep_unsearched: bool = False) -> str:
-    """:func:`sanitize_html` for the HTML of a post-mortem page: the parts between the
+def sanitize_postmortem_page(html: str, marks: blocks_.Marks, blocks=()) -> str:
+    """:func:`sanitize_html` for the HTML of a post-mortem page an engine built from the whole
+    :attr:`generator.pages.PostmortemPage.markdown` (Zensical): the parts between the
     ``marks.own`` marks that the renderer wrote (the card, then the tracked action items and
     Related incidents) keep the knowledge base's ``pmkb-`` classes; everything else (the
     author's body, and what Markdown moves after the page, footnotes) loses them. Each part is
@@ -339,24 +340,18 @@ def sanitize_postmortem_page(html: str, marks: blocks_.Marks, blocks=(), keep_un
     Our HTML blocks (``blocks``, :attr:`generator.pages.PostmortemPage.blocks`, cleaned by
     :func:`sanitize_own_html` when the page was rendered) go in place of their marks; the marks
     carry the page's nonce (:class:`generator.blocks.Marks`), which its body does not hold, so
-    a body cannot call for a block. With ``keep_unsearched`` (MkDocs: the marks are lines of
-    our parts), each part is cleaned around its marks, the searched blocks go in, and the
-    unsearched blocks' marks stay (also those inside the card: its facts, and its search terms,
-    which MkDocs indexes as a field of their own) for :func:`fill_unsearched` to fill after the
-    engine's search indexed the page; without it (a built page, Zensical), every block goes in:
-    the card's part is filled, then cleaned as a whole (its facts' mark is inside the card's
-    element), the sections' part is cleaned around its marks and filled (its blocks are not
-    cleaned a second time: 38 attributes a page through a Python callback, on 3,000 pages).
+    a body cannot call for a block. The card's part is filled, then cleaned as a whole (its
+    facts' mark is inside the card's element); the sections' part is cleaned around its marks,
+    which are lines between its headings, and filled after (its blocks are not cleaned a second
+    time: 38 attributes a page through a Python callback, on 3,000 pages).
 
     Args:
-        html: the page's article HTML as the engine rendered it from
-            :attr:`generator.pages.PostmortemPage.markdown`.
+        html: the page's article HTML as the engine rendered it.
         marks: the page's marks (:attr:`generator.pages.PostmortemPage.marks`).
         blocks: the page's HTML blocks, mark ``n`` is ``blocks[n]``.
-        keep_unsearched: leave the unsearched blocks' marks in (MkDocs adapter).
 
     Returns:
-        The sanitised HTML, the own marks removed (and the block marks, but the kept unsearched ones).
+        The sanitised HTML, every mark of the page replaced (or removed).
     """
     parts = marks.split_own(html)
     if len(parts) != 5:
@@ -367,17 +362,12 @@ def sanitize_postmortem_page(html: str, marks: blocks_.Marks, blocks=(), keep_un
             continue
         if index not in (1, 3):
             out.append(_clean(part, own=False))
-            continue
-        if not keep_unsearched and index == 1:  # the card, its facts' mark inside it: filled, then cleaned as ours
+        elif index == 1:
             out.append(_clean(marks.fill(part, blocks), own=True))
-            continue
-        # The marks are lines of our Markdown, between elements (our sections' headings, and in
-        # MkDocs the card's). split_marks: text, mark, text, ..., text; the text cleaned, the marks
-        # kept, the blocks (cleaned when rendered) put in: all of them, or (MkDocs) the searched ones,
-        # the unsearched marks (the card's facts too) waiting for fill_unsearched.
-        pieces = marks.split_marks(part)
-        out.append(marks.fill("".join(piece if i % 2 else _clean(piece, own=True) for i, piece in enumerate(pieces)),
-                              blocks, unsearched=not keep_unsearched, terms=not keep_unsearched))
+        else:  # split_marks: text, mark, text, ..., text; the text cleaned, then the blocks in
+            pieces = marks.split_marks(part)
+            out.append(marks.fill("".join(piece if i % 2 else _clean(piece, own=True)
+                                          for i, piece in enumerate(pieces)), blocks))
     return "\n".join(out)
 
 
@@ -387,8 +377,9 @@ def sanitize_postmortem_body(html: str, marks: blocks_.Marks, blocks, headings: 
     engine's Markdown (MkDocs: :attr:`generator.pages.PostmortemPage.body_markdown`): the card,
     ``html`` (the body as the engine rendered it) cleaned as the author's, then our sections.
 
-    The same page as :func:`sanitize_postmortem_page` with ``keep_unsearched`` makes of the
-    whole :attr:`~generator.pages.PostmortemPage.markdown` (the tests compare the two), without
+    Once :func:`fill_unsearched` has put the unsearched blocks in, the same page as
+    :func:`sanitize_postmortem_page` makes of the whole
+    :attr:`~generator.pages.PostmortemPage.markdown` rendered (the tests compare the two), without
     Python-Markdown reading our marks and headings on every page: the unsearched blocks' marks
     stay for :func:`fill_unsearched`.
 

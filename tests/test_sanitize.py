@@ -502,17 +502,21 @@ def test_our_blocks_go_in_place_of_their_marks_and_an_authors_mark_gets_none():
     assert sanitize.sanitize_postmortem_page(page, MARKS, blocks) == (
         '<div class="pmkb-card"><b>card</b></div>\n<p>body</p>\n<div></div>\n\n'
         '<h2 id="related-incidents">Related incidents</h2>\n<ul class="pmkb-related"><li>r</li></ul>')
-    # MkDocs: the unsearched block stays a mark through search, then goes in
-    kept = sanitize.sanitize_postmortem_page(page, MARKS, blocks, keep_unsearched=True)
+    # MkDocs renders the body alone: the card and sections go in after, the unsearched block stays a
+    # mark through search, then goes in
+    heading = '<h2 id="related-incidents">Related incidents</h2>'
+    kept = sanitize.sanitize_postmortem_body(f'<p>body</p>\n{forged.block(0)}\n<!--pmkb-block 0-->\n', MARKS,
+                                             blocks, [heading], [("Related incidents", "related-incidents", 1)])
     assert kept == ('<div class="pmkb-card"><b>card</b></div>\n<p>body</p>\n<div></div>\n\n'
                     f'<h2 id="related-incidents">Related incidents</h2>\n{U(1)}')
     assert sanitize.fill_unsearched(kept, MARKS, blocks) == sanitize.sanitize_postmortem_page(page, MARKS, blocks)
     # a block may hold a mark of its own (the card, its facts): filled one level deep, kept by MkDocs for later
     nested = [f'<div class="pmkb-card">\n<p>head</p>\n{U(1)}\n</div>\n', '<dl><dt>Date</dt></dl>\n']
     page = f"{OWN}\n{B(0)}\n{OWN}\n<p>body</p>\n{OWN}\n{OWN}\n"
-    kept = sanitize.sanitize_postmortem_page(page, MARKS, nested, keep_unsearched=True)
-    assert kept == f'<div class="pmkb-card">\n<p>head</p>\n{U(1)}\n</div>\n<p>body</p>'
-    assert sanitize.fill_unsearched(kept, MARKS, nested) == sanitize.sanitize_postmortem_page(page, MARKS, nested) == (
+    kept = sanitize.sanitize_postmortem_body("<p>body</p>\n", MARKS, nested, [], [])
+    assert kept == f'<div class="pmkb-card">\n<p>head</p>\n{U(1)}\n</div>\n<p>body</p>\n'
+    assert sanitize.fill_unsearched(kept, MARKS, nested).rstrip("\n") == \
+        sanitize.sanitize_postmortem_page(page, MARKS, nested) == (
         '<div class="pmkb-card">\n<p>head</p>\n<dl><dt>Date</dt></dl>\n</div>\n<p>body</p>')
     # a mark with no block, or of another nonce, stays as it is
     assert MARKS.fill(B(7) + forged.block(0), blocks) == B(7) + forged.block(0)
@@ -576,7 +580,8 @@ def test_the_mkdocs_page_rendered_from_the_body_alone_is_the_page_rendered_from_
     Markdown renders them, and their table-of-contents entries: on 3,000 post-mortems Python-
     Markdown read our marks and headings for 2 s of each build. For every shipped post-mortem and
     bodies with footnotes, an unclosed <div>, an h1, a heading named like ours and none, the HTML
-    and the table of contents are those of the whole Markdown rendered and cleaned as before."""
+    (its unsearched blocks put in) and the table of contents are those of the whole Markdown
+    rendered and cleaned (the Zensical path)."""
     import datetime as dt
 
     from mkdocs.structure.toc import get_toc
@@ -605,15 +610,15 @@ def test_the_mkdocs_page_rendered_from_the_body_alone_is_the_page_rendered_from_
         page = pages.postmortem_page(Links(True, pm.path), pm, [], by_id, None, 0.05, dt.date(2026, 1, 1), pm.title,
                                      footnotes_marker=marker)
         md.reset()
-        whole = sanitize.sanitize_postmortem_page(md.convert(page.markdown), page.marks, page.blocks,
-                                                  keep_unsearched=True)
+        whole = sanitize.sanitize_postmortem_page(md.convert(page.markdown), page.marks, page.blocks)
         whole_toc = str(get_toc(md.toc_tokens))
         md.reset()
         body_html = md.convert(page.body_markdown)
         body_toc = get_toc(md.toc_tokens)
         headings = [plugin._section_heading(title, anchor, config) for title, anchor, _ in page.sections]
-        assert sanitize.sanitize_postmortem_body(body_html, page.marks, page.blocks, [h for h, _ in headings],
-                                                 page.sections) == whole, pm.path
+        body = sanitize.sanitize_postmortem_body(body_html, page.marks, page.blocks, [h for h, _ in headings],
+                                                 page.sections)
+        assert sanitize.fill_unsearched(body, page.marks, page.blocks) == whole, pm.path
         assert str(with_toc_entries(body_toc, [t for _, t in headings])) == whole_toc, pm.path
         compared += 1
     assert compared == len(shipped) + len(EDGE_BODIES) and len(shipped) >= 60
