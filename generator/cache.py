@@ -19,6 +19,15 @@ user's cache home (:func:`secret_path`: ``$XDG_CACHE_HOME/postmortem-kb/cache.ke
 not verify (planted, copied from another machine, truncated, corrupted) is a miss. A CI job
 that keeps its cache folder between runs keeps that file too (or the first run of each job
 recomputes everything, which is always correct). Without a usable key file nothing is cached.
+
+**Nothing is read, written or deleted through a symbolic link** (git stores links, and the
+folder takes committed files): the cache folder and every folder above it up to the project's
+(:meth:`generator.settings.Settings.cache_path` resolves only what lies outside the project),
+the namespace folders, the entries, ``.gitignore`` and ``CACHEDIR.TAG`` are looked at with
+``lstat`` and opened with ``O_NOFOLLOW``; a link among them makes what is under it a miss (a
+write is skipped, a prune leaves it), it is left as it is, and one warning names it
+(:func:`warn_link`). The key file's folder and the key file are not written through a link
+either.
 """
 
 from __future__ import annotations
@@ -26,10 +35,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import os
 import secrets
+import stat
 import tempfile
 from pathlib import Path
+
+from .confine import SymlinkRefused, first_link, make_dirs
 
 DEFAULT_DIR = ".pmkb-cache"
 """Default ``cache_dir``, relative to the folder of ``mkdocs.yml``."""
@@ -38,6 +51,34 @@ _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# postmortem-kb cache; see 
 
 
 _MAGIC = b"PMKB-HMAC1\n"
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+LINK_WARNING = "is a symbolic link; the cache does not follow links (remove it)"
+"""What :func:`warn_link` says after the path."""
+
+log = logging.getLogger("mkdocs.plugins.generator.cache")
+_warned: set[str] = set()
+
+
+def warn_link(path: Path) -> None:
+    """Warn, once a run for each path, that ``path`` (in or as the cache folder, or the key's)
+    is a symbolic link the cache leaves alone (logged as ``mkdocs.plugins.generator.cache``:
+    MkDocs shows it as a warning, so ``mkdocs build --strict`` fails on it; ``pmkb`` prints it
+    on standard error)."""
+    if str(path) not in _warned:
+        _warned.add(str(path))
+        log.warning(f"{path} {LINK_WARNING}")
+
+
+def _real_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder and no link (a link is warned of); ``False`` when absent."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    if stat.S_ISLNK(mode):
+        warn_link(path)
+        return False
+    return stat.S_ISDIR(mode)
 _MAC_BYTES = 32
 SECRET_BYTES = 32
 
@@ -53,19 +94,28 @@ def secret_path() -> Path:
 def _secret(path: Path) -> bytes | None:
     """The HMAC key stored at ``path`` (created atomically with 32 random bytes when absent),
     or ``None`` when it cannot be read or made (nothing is cached then)."""
-    from .inventory import read_regular
+    from .inventory import SYMLINK, NotRegularFile, read_regular
 
     for _ in range(2):
+        if os.path.islink(path.parent):  # the key would be made wherever the link points
+            warn_link(path.parent)
+            return None
         try:
             data = read_regular(path, SECRET_BYTES + 1)
             return data if len(data) == SECRET_BYTES else None
         except FileNotFoundError:
             pass
+        except NotRegularFile as exc:
+            if exc.kind == SYMLINK:
+                warn_link(path)
+            return None
         except OSError:
             return None
         try:  # write a temporary file, then link it into place: never a half-written key
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+            if not _real_dir(path.parent):
+                return None
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # (O_EXCL | O_NOFOLLOW)
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(secrets.token_bytes(SECRET_BYTES))
@@ -160,8 +210,10 @@ class Cache:
     """Files under ``folder/namespace/``, by key.
 
     Args:
-        folder: the cache folder (created on the first write, with its ``.gitignore`` and
-            ``CACHEDIR.TAG``).
+        folder: the cache folder, absolute (created on the first write, with its
+            ``.gitignore`` and ``CACHEDIR.TAG``). No component of it may be a symbolic link
+            (:meth:`generator.settings.Settings.cache_path` resolves the user's part, above
+            the project): else nothing is cached, with a warning naming the link.
 
     ``hits`` and ``misses`` count :meth:`get` calls (for the CLI's notes and the tests).
     An unreadable or unwritable folder is never an error: reads miss, writes are skipped.
@@ -171,24 +223,47 @@ class Cache:
         self.folder = Path(folder)
         self.hits = 0
         self.misses = 0
+        self._usable: bool | None = None
+        self._prepared = False
 
     def _path(self, namespace: str, key: str) -> Path:
         name = digest(key)
         return self.folder / namespace / name[:2] / name
 
+    def _folder_usable(self) -> bool:
+        """Whether no component of the folder is a symbolic link (checked once; a link is warned of)."""
+        if self._usable is None:
+            link = first_link(self.folder)
+            if link is not None:
+                warn_link(link)
+            self._usable = link is None
+        return self._usable
+
+    def _dirs_real(self, path: Path) -> bool:
+        """Whether the folders from the cache folder down to ``path``'s (namespace and prefix)
+        are real folders: not links (a link is warned of), not absent."""
+        return self._folder_usable() and all(_real_dir(self.folder / part) for part in
+                                             _accumulate(path.parent.relative_to(self.folder).parts))
+
     def get(self, namespace: str, key: str) -> bytes | None:
         """The bytes stored under ``key`` in ``namespace``, or ``None`` (a miss).
 
-        Read through :func:`generator.inventory.read_regular`: an entry that is a symbolic link
-        or not a regular file (a pull request can commit anything, even into a git-ignored
-        folder) is a miss, never followed."""
-        from .inventory import read_regular
+        Read through :func:`generator.inventory.read_regular`, below folders checked not to be
+        links: an entry that is a symbolic link, is below one, or is not a regular file (a pull
+        request can commit anything, even into a git-ignored folder) is a miss, never followed."""
+        from .inventory import SYMLINK, NotRegularFile, read_regular
 
         secret = self._secret()
-        try:
-            data = read_regular(self._path(namespace, key)) if secret is not None else None
-        except OSError:
-            data = None
+        path = self._path(namespace, key)
+        data = None
+        if secret is not None and self._dirs_real(path):
+            try:
+                data = read_regular(path)
+            except NotRegularFile as exc:
+                if exc.kind == SYMLINK:
+                    warn_link(path)
+            except OSError:
+                pass
         if data is not None:
             head, mac, body = data[:len(_MAGIC)], data[len(_MAGIC):len(_MAGIC) + _MAC_BYTES], \
                 data[len(_MAGIC) + _MAC_BYTES:]
@@ -210,45 +285,101 @@ class Cache:
         return hmac.new(secret, digest(namespace, key).encode("ascii") + data, hashlib.sha256).digest()
 
     def put(self, namespace: str, key: str, data: bytes) -> None:
-        """Store ``data`` under ``key`` (atomically; silently skipped when the folder cannot
-        be written)."""
+        """Store ``data`` under ``key`` (atomically: a new temporary file, ``O_EXCL |
+        O_NOFOLLOW``, renamed over the entry). Silently skipped when the folder cannot be
+        written; skipped with a warning when a folder on the way or the entry is a symbolic
+        link (which is left as it is)."""
         path = self._path(namespace, key)
         secret = self._secret()
-        if secret is None:
+        if secret is None or not self._folder_usable():
             return
         try:
             self._prepare()
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(path.parent, self.folder)
+        except SymlinkRefused as exc:
+            warn_link(exc.path)
+            return
+        except OSError:
+            return
+        if os.path.islink(path):
+            warn_link(path)
+            return
+        try:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError:
+            return
+        try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(_MAGIC)
                 handle.write(self._mac(secret, namespace, key, data))
                 handle.write(data)
-            os.replace(tmp, path)
+            os.replace(tmp, path)  # (replaces the name: never writes where a link points)
         except OSError:
-            return
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
     def prune(self, namespace: str, keep: int) -> int:
         """Delete all but the ``keep`` most recently written entries of ``namespace`` (for
         entries that are large and many: one per state of the corpus). Returns how many were
-        deleted; an entry that cannot be deleted is left."""
+        deleted; an entry that cannot be deleted is left. The namespace is walked without
+        following a link: a linked namespace or prefix folder, or a linked entry, is left as
+        it is (with a warning), and only regular files are deleted."""
+        folder = self.folder / namespace
+        if not self._folder_usable() or not _real_dir(folder):
+            return 0
+        entries = []
         try:
-            entries = [(path.stat().st_mtime_ns, path) for path in (self.folder / namespace).glob("??/*")
-                       if not path.name.startswith(".")]
+            with os.scandir(folder) as prefixes:
+                for prefix in prefixes:
+                    if prefix.is_symlink():
+                        warn_link(Path(prefix.path))
+                    elif len(prefix.name) == 2 and not prefix.name.startswith(".") and \
+                            prefix.is_dir(follow_symlinks=False):
+                        with os.scandir(prefix.path) as found:
+                            for entry in found:
+                                if entry.name.startswith("."):
+                                    continue
+                                if entry.is_symlink():
+                                    warn_link(Path(entry.path))
+                                elif entry.is_file(follow_symlinks=False):
+                                    entries.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
         except OSError:
             return 0
         deleted = 0
         for _, path in sorted(entries, reverse=True)[keep:]:
             try:
-                path.unlink()
+                os.unlink(path)
                 deleted += 1
             except OSError:
                 pass
         return deleted
 
     def _prepare(self) -> None:
-        if (self.folder / "CACHEDIR.TAG").exists():
+        """Make the folder, and its ``.gitignore`` and ``CACHEDIR.TAG`` where absent (never
+        over an existing file, never through a link: ``O_CREAT | O_EXCL | O_NOFOLLOW``).
+
+        Raises:
+            SymlinkRefused: the folder is a symbolic link.
+            OSError: the folder cannot be made."""
+        if self._prepared:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / ".gitignore").write_text("# created by postmortem-kb\n*\n", encoding="utf-8")
-        (self.folder / "CACHEDIR.TAG").write_text(_TAG, encoding="utf-8")
+        make_dirs(self.folder, self.folder.parent)
+        for name, text in ((".gitignore", "# created by postmortem-kb\n*\n"), ("CACHEDIR.TAG", _TAG)):
+            try:
+                fd = os.open(self.folder / name, _CREATE_FLAGS, 0o644)
+            except FileExistsError:
+                if os.path.islink(self.folder / name):
+                    warn_link(self.folder / name)
+                continue
+            try:
+                os.write(fd, text.encode("utf-8"))
+            finally:
+                os.close(fd)
+        self._prepared = True
+
+
+def _accumulate(parts: tuple[str, ...]) -> list[str]:
+    """``("a", "b")`` -> ``["a", "a/b"]``."""
+    return [os.path.join(*parts[:n]) for n in range(1, len(parts) + 1)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import logging
 import os
 import re
 import sys
@@ -107,6 +108,18 @@ class _Group(click.Group):
 def cli(ctx: click.Context, config_file: Path | None) -> None:
     """postmortem-kb: validate, link and report on incident post-mortems."""
     ctx.obj = Context(config_file)
+    library = logging.getLogger("mkdocs.plugins.generator")
+    if not any(isinstance(handler, _Warnings) for handler in library.handlers):
+        library.addHandler(_Warnings(logging.WARNING))
+
+
+class _Warnings(logging.Handler):
+    """The library's logged warnings (under ``mkdocs.plugins.generator``, as MkDocs shows them
+    in a build; the cache's :func:`generator.cache.warn_link`) on standard error, as
+    ``warning: ...``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"warning: {record.getMessage()}", err=True)
 
 
 def resolve_paths(settings: Settings, paths: tuple[Path, ...]) -> list[Path]:

@@ -104,13 +104,22 @@ class Settings:
     def cache_path(self) -> Path:
         """The cache folder, absolute: ``$PMKB_CACHE_DIR`` when set (CI can keep one cache for
         every checkout), else ``cache_dir`` relative to the folder of ``mkdocs.yml`` (or to the
-        working directory)."""
+        working directory).
+
+        Symbolic links are resolved only where the user put them: in ``$PMKB_CACHE_DIR``, in
+        the project's folder itself and above it, in a ``cache_dir`` outside the project. Below
+        the project's folder the path is kept as written (``..`` taken by its text), so that a
+        committed link there (``.pmkb-cache`` -> elsewhere) is seen, and refused, by
+        :class:`generator.cache.Cache` rather than followed."""
         import os
+
+        from .confine import is_inside
 
         if os.environ.get("PMKB_CACHE_DIR"):
             return Path(os.environ["PMKB_CACHE_DIR"]).resolve()
-        base = self.config_file.parent if self.config_file is not None else Path.cwd()
-        return (base / self.cache_dir).resolve()
+        base = (self.config_file.parent if self.config_file is not None else Path.cwd()).resolve()
+        path = Path(os.path.normpath(base / self.cache_dir))
+        return path if is_inside(path, base) else path.resolve()
 
     def search_synonyms(self):
         """The site search's synonyms: the built-in groups (unless ``builtin_synonyms`` is
@@ -206,6 +215,13 @@ def load_settings(config_file: Path | None = None) -> Settings:
         raise ConfigError(f"{config_file}: 'cache_dir' {settings.cache_dir!r} is inside the docs folder "
                           f"{settings.docs_dir}; the build never writes there: use a folder beside mkdocs.yml "
                           "such as .pmkb-cache")
+    real = cache.resolve()
+    if real == settings.docs_dir or settings.docs_dir in real.parents:
+        from .confine import first_link
+
+        raise ConfigError(f"{config_file}: 'cache_dir' {settings.cache_dir!r}: {first_link(cache) or cache} is a "
+                          f"symbolic link into the docs folder {settings.docs_dir}; the cache does not follow "
+                          "links (remove it)")
     return settings
 
 
