@@ -113,19 +113,37 @@ def write_file(path: Path, data: bytes, mode: int = 0o644) -> None:
         os.close(fd)
 
 
+def scan(folder: Path, skip_hidden: bool = False) -> tuple[list[str], list[Path]]:
+    """The regular files below ``folder`` (paths relative to it, forward slashes) and the
+    symbolic links below it, both sorted, walked without following a link (``scandir``: the
+    kind of an entry comes with its name, no ``stat`` for each). With ``skip_hidden``, entries
+    whose name starts with ``.`` are neither listed nor walked into. A ``folder`` that does not
+    exist has neither; FIFOs, sockets and devices are in neither list."""
+    files: list[str] = []
+    links: list[Path] = []
+    pending = [(Path(folder), "")]
+    while pending:
+        top, prefix = pending.pop()
+        try:
+            with os.scandir(top) as entries:
+                found = list(entries)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in found:
+            if skip_hidden and entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                links.append(top / entry.name)
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append((top / entry.name, prefix + entry.name + "/"))
+            elif entry.is_file(follow_symlinks=False):
+                files.append(prefix + entry.name)
+    return sorted(files), sorted(links)
+
+
 def links_below(folder: Path, skip_hidden: bool = False) -> list[Path]:
-    """The symbolic links anywhere below ``folder`` (walked without following one), sorted;
-    with ``skip_hidden``, entries whose name starts with ``.`` are neither reported nor walked
-    into. A ``folder`` that does not exist has none."""
-    found = []
-    for top, dirs, names in os.walk(folder):
-        if skip_hidden:
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            names = [n for n in names if not n.startswith(".")]
-        for name in (*dirs, *names):
-            if os.path.islink(os.path.join(top, name)):
-                found.append(Path(top) / name)
-    return sorted(found)
+    """The symbolic links anywhere below ``folder`` (:func:`scan`), sorted."""
+    return scan(folder, skip_hidden)[1]
 
 
 def site_refusal(site: Path, project: Path | None) -> str | None:
@@ -143,5 +161,6 @@ def site_refusal(site: Path, project: Path | None) -> str | None:
         link = next(iter(links_below(site, skip_hidden=True)), None)
     if link is None:
         return None
-    return (f"site_dir {site}: {link} is a symbolic link; the build never deletes or writes through a link: "
-            f"remove the symbolic link {link}, or set site_dir to a real folder")
+    where = f"site_dir {site} is a symbolic link" if link == site else f"site_dir {site}: {link} is a symbolic link"
+    return (f"{where}; the build never deletes or writes through a link: remove the symbolic link {link}, "
+            "or set site_dir to a real folder")

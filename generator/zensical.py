@@ -44,6 +44,7 @@ from . import blocks, site_cache
 from .analysis import Analysis, analyse
 from .audience import for_audience, withheld_attachments
 from .cache import Cache
+from .confine import is_inside
 from .markup import Links
 from .material import SEARCH_INDEX, bundled_polyfills, offline_gaps, sanitize_article, without_tags_nav
 from .paths import HOME
@@ -160,12 +161,19 @@ class Project:
         self.settings: Settings = load_settings(self.config_file)
         self.docs = (self.root / str(self.config.get("docs_dir") or "docs")).resolve()
         self.site = (self.root / str(self.config.get("site_dir") or "site")).resolve()
-        self.build = (build_dir or self.root / BUILD_FOLDER).resolve()
-        if self.build == self.docs or self.docs in self.build.parents:
+        # The build folder is written and deleted: kept as written below the project's folder
+        # (never resolved), so that a committed link there is refused, not followed (confine).
+        self.build = Path(os.path.normpath(Path(build_dir).absolute() if build_dir else self.root / BUILD_FOLDER))
+        build = self.build.resolve()
+        if build == self.docs or self.docs in build.parents:
             raise BuildError(f"the build folder {self.build} is inside the docs folder {self.docs}; "
                              "it must be outside it (nothing is ever written into the docs folder)")
-        if self.build in self.docs.parents:
+        if build in self.docs.parents:
             raise BuildError(f"the docs folder {self.docs} is inside the build folder {self.build}")
+        # The folder from which down no component of the build folder may be a link: the
+        # project's, or the build folder's parent for one outside the project (the user's).
+        self._build_root = self.root if is_inside(self.build, self.root) else self.build.parent
+        self._build_checked = False
         # The offline plugin switches directory URLs off (MkDocs' and Zensical's alike).
         offline = _offline(self.config)
         self.use_directory_urls = bool(self.config.get("use_directory_urls", True)) and not offline
@@ -398,24 +406,66 @@ class Project:
 
     def _write(self, files: dict[str, bytes], nav) -> None:
         """Write ``files`` into the build folder's ``docs/`` (unchanged files are left alone, so
-        the engine's cache and live reload see only what changed) and the engine's config."""
+        the engine's cache and live reload see only what changed) and the engine's config.
+
+        Never through a symbolic link: the folders from the project's folder down to every file
+        written must be real folders, and the first write of a project checks that no link is
+        anywhere in the build folder (``docs/``, the engine's ``.cache/`` and ``site/``): a
+        committed ``docs`` linked to ``postmortems/`` would have every post-mortem overwritten.
+        A link is refused, before anything is deleted or written (:meth:`_refuse_link`), rather
+        than removed: the build folder is the adapter's own, so a link in it was put there by
+        someone, and the build says so instead of undoing it silently. Stale files are removed
+        from ``docs/`` only when they are regular files (a walk that follows no link).
+
+        Raises:
+            BuildError: a symbolic link in or above the build folder, or a file cannot be written.
+        """
+        from .confine import SymlinkRefused, links_below, make_dirs, scan, write_file
+        from .inventory import read_regular
+
         docs = self.build / "docs"
-        docs.mkdir(parents=True, exist_ok=True)
-        existing = {p.relative_to(docs).as_posix() for p in docs.rglob("*") if p.is_file() or p.is_symlink()}
-        for stale in existing - set(files):
-            (docs / stale).unlink()
-        for path, content in files.items():
-            target = docs / path
-            if path in existing and target.read_bytes() == content:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-        config = engine_config(self.config, "docs", "site")
-        config["nav"] = nav
-        text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
-        target = self.build / "mkdocs.yml"
-        if not target.exists() or target.read_text(encoding="utf-8") != text:
-            target.write_text(text, encoding="utf-8")
+        try:
+            make_dirs(docs, self._build_root)
+            if not self._build_checked:
+                link = next(iter(links_below(self.build)), None)
+                if link is not None:
+                    raise SymlinkRefused(link)
+                self._build_checked = True
+            regular, links = scan(docs)  # (links are not followed)
+            if links:
+                raise SymlinkRefused(links[0])
+            existing = set(regular)
+            for stale in sorted(existing - set(files)):
+                os.unlink(docs / stale)
+            made = {docs}
+            for path, content in files.items():
+                target = docs / path
+                if target.parent not in made:
+                    make_dirs(target.parent, docs)
+                    made.add(target.parent)
+                if path in existing and read_regular(target) == content:
+                    continue
+                write_file(target, content)
+            config = engine_config(self.config, "docs", "site")
+            config["nav"] = nav
+            data = yaml.safe_dump(config, sort_keys=False, allow_unicode=True).encode("utf-8")
+            target = self.build / "mkdocs.yml"
+            try:
+                unchanged = read_regular(target) == data
+            except FileNotFoundError:
+                unchanged = False
+            if not unchanged:
+                write_file(target, data)
+        except SymlinkRefused as exc:
+            raise BuildError(self._refuse_link(exc.path)) from None
+        except OSError as exc:
+            raise BuildError(f"cannot write the site source into the build folder {self.build}: {exc}") from exc
+
+    @staticmethod
+    def _refuse_link(link: Path) -> str:
+        """The message for a symbolic link in (or above) the build folder."""
+        return (f"{link}: a symbolic link in the build folder, which the build never follows: remove the "
+                f"symbolic link {link}; the build folder is the adapter's own")
 
     # --- the engine ---------------------------------------------------------------------------
 
@@ -430,9 +480,14 @@ class Project:
         Raises:
             BuildError: the engine failed (its exit status in the message).
         """
+        from .confine import first_link
+
         built = self.build / "site"
+        link = first_link(built, self._build_root)
+        if link is not None:
+            raise BuildError(self._refuse_link(link))
         if built.exists():
-            shutil.rmtree(built)
+            shutil.rmtree(built)  # (a real folder: rmtree removes the links inside, never follows them)
         engine = self._engine("build", *(["--strict"] if strict else []))
         try:
             code = engine.wait()
@@ -589,7 +644,7 @@ def build(config_file: Path, strict: bool = False, build_dir: Path | None = None
 
     Raises:
         BuildError: validation errors (or warnings with ``strict``), a generated-page
-            collision, or the engine failed.
+            collision, a symbolic link in the build folder, or the engine failed.
     """
     project = Project(config_file, build_dir)
     project.render(strict=strict)

@@ -208,3 +208,51 @@ def test_the_key_is_not_made_in_a_linked_key_folder(tmp_path, monkeypatch, caplo
     assert not (tmp_path / "cache").exists()  # without a key nothing is cached
     assert [r.getMessage() for r in caplog.records] == [f"{home / 'postmortem-kb'} {LINK_WARNING}"]
     assert cache_module.secret_path() == home / "postmortem-kb" / "cache.key"
+
+
+# --- the Zensical build folder -------------------------------------------------------------------
+
+BUILD_MESSAGE = ("ERROR   -  {link}: a symbolic link in the build folder, which the build never follows: remove the "
+                 "symbolic link {link}; the build folder is the adapter's own")
+
+
+def _zensical_only():
+    from .sitebuild import engine_available
+
+    if not engine_available("zensical"):
+        pytest.skip("the [zensical] extra is not installed")
+
+
+def _targets(tmp_path: Path, root: Path) -> dict[str, Path]:
+    victim_file = tmp_path / "victim.txt"
+    victim_file.write_text("victim file\n", encoding="utf-8")
+    return {"victim": victim_folder(tmp_path), "victim-file": victim_file, "postmortems": root / "postmortems"}
+
+
+@needs_symlinks
+@pytest.mark.parametrize("where, target", [
+    (".pmkb-build", "victim"),
+    (".pmkb-build/zensical", "victim"),
+    (".pmkb-build/zensical/docs", "victim"),        # its stale files were deleted, the site source written there
+    (".pmkb-build/zensical/docs", "postmortems"),   # every post-mortem was overwritten
+    (".pmkb-build/zensical/docs/incidents", "victim"),
+    (".pmkb-build/zensical/mkdocs.yml", "victim-file"),
+    (".pmkb-build/zensical/site", "victim"),
+    (".pmkb-build/zensical/.cache/12458582014954346072", "victim-file"),  # the engine's own cache
+])
+def test_the_zensical_build_follows_no_link_in_its_build_folder(runner, tmp_path, monkeypatch, where, target):
+    _zensical_only()
+    from .sitebuild import make_project
+
+    root = make_project(tmp_path / "p")
+    targets = _targets(tmp_path, root)
+    before = {name: snapshot(path) for name, path in targets.items()}
+    link = root / where
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(os.path.relpath(targets[target], link.parent), link)  # as committed: relative
+    monkeypatch.chdir(root)
+    done = runner.invoke(cli, ["build", "--engine", "zensical"])
+    assert done.exit_code == 1, done.output
+    assert done.stderr.splitlines()[-1] == BUILD_MESSAGE.format(link=link)
+    assert {name: snapshot(path) for name, path in targets.items()} == before
+    assert os.path.islink(link) and not (root / "site").exists()
