@@ -65,6 +65,20 @@ def _mkdocs(command: str, config: Path, *args: str) -> int:
             process.wait()
 
 
+def _site_refusal(config: Path) -> str | None:
+    """Why MkDocs may not build into ``config``'s ``site_dir`` (a symbolic link, or one inside
+    it: :func:`generator.confine.site_refusal`), or ``None``; a file MkDocs cannot read either
+    is left to MkDocs to report."""
+    from .confine import site_refusal
+    from .settings import ConfigError, site_dir
+
+    try:
+        site = site_dir(config)
+    except ConfigError:
+        return None
+    return site_refusal(site, Path(os.path.normpath(os.path.dirname(os.path.abspath(config)))))
+
+
 @click.command()
 @ENGINE
 @click.option("--strict", is_flag=True, help="Warnings fail the build too (as mkdocs build --strict).")
@@ -74,6 +88,10 @@ def build(obj: Context, engine: str, strict: bool) -> None:
     config = _config(obj)
     _exit_on_sigterm()
     if engine == "mkdocs":
+        reason = _site_refusal(config)
+        if reason is not None:  # before MkDocs empties site_dir: through a link, the folder it points to
+            click.echo(f"ERROR   -  {reason}", err=True)
+            sys.exit(EXIT_ERRORS)
         code = _mkdocs("build", config, *(["--strict"] if strict else []))
         sys.exit(EXIT_OK if code == 0 else EXIT_ERRORS)
     _need_zensical()

@@ -196,6 +196,8 @@ class PostmortemsPlugin(BasePlugin[PostmortemsConfig]):
         self.settings.docs_dir = Path(config.docs_dir)
         if config.config_file_path:  # cache_dir is relative to mkdocs.yml
             self.settings.config_file = Path(config.config_file_path).resolve()
+        if getattr(self, "command", None) != "serve":  # (serve builds into a new folder of its own)
+            _refuse_linked_site(config)
         for name in NEEDED_EXTENSIONS:
             if not any(str(ext).split(".")[-1] == name for ext in config.markdown_extensions):
                 config.markdown_extensions.append(name)
@@ -684,6 +686,24 @@ def _one_line(p) -> str:
     """A problem as ``pmkb validate`` prints it (the log level stands for its ``error``/``warning``)."""
     where = p.path + (f":{p.line}" if p.line else "") + (f":{p.column}" if p.line and p.column else "")
     return f"{where}: {p.code}{' ' + p.field if p.field else ''}: {p.message} ({p.fix})"
+
+
+def _refuse_linked_site(config) -> None:
+    """Stop the build, before MkDocs empties ``site_dir`` (``utils.clean_directory`` lists and
+    deletes what the folder holds, through a link too) and writes into it, when ``site_dir`` is
+    a symbolic link, is below one inside the project, or holds one (MkDocs' clean step cannot
+    remove a linked folder and then writes through it): :func:`generator.confine.site_refusal`.
+
+    Raises:
+        PluginError: naming the link."""
+    from .confine import site_refusal
+
+    site = Path(os.path.normpath(config.site_dir))
+    project = Path(os.path.dirname(os.path.abspath(config.config_file_path))) if config.config_file_path \
+        else site.parent
+    reason = site_refusal(site, project)
+    if reason is not None:
+        raise PluginError(reason)
 
 
 def _offline_enabled(config) -> bool:

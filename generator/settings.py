@@ -225,6 +225,25 @@ def load_settings(config_file: Path | None = None) -> Settings:
     return settings
 
 
+def site_dir(config_file: Path) -> Path:
+    """``config_file``'s ``site_dir`` (default ``site``) as MkDocs takes it: relative to the
+    file's folder, made absolute and normalised, never resolved (a link stays a link).
+
+    Raises:
+        ConfigError: the file is not YAML, or not a mapping.
+    """
+    import os
+
+    try:
+        raw = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_PermissiveLoader) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{config_file}: cannot read: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_file}: expected a mapping of settings")
+    return Path(os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(config_file)),
+                                              str(raw.get("site_dir") or "site"))))
+
+
 def plugin_options_from(plugins) -> dict:
     """The ``postmortems`` entry of a ``plugins:`` value (list or mapping form), or ``{}``."""
     if isinstance(plugins, dict):

@@ -160,9 +160,9 @@ class Project:
         self.config = read_config(self.config_file)
         self.settings: Settings = load_settings(self.config_file)
         self.docs = (self.root / str(self.config.get("docs_dir") or "docs")).resolve()
-        self.site = (self.root / str(self.config.get("site_dir") or "site")).resolve()
-        # The build folder is written and deleted: kept as written below the project's folder
-        # (never resolved), so that a committed link there is refused, not followed (confine).
+        # The build and site folders are written and deleted: kept as written below the project's
+        # folder (never resolved), so that a committed link there is refused, not followed (confine).
+        self.site = Path(os.path.normpath(self.root / str(self.config.get("site_dir") or "site")))
         self.build = Path(os.path.normpath(Path(build_dir).absolute() if build_dir else self.root / BUILD_FOLDER))
         build = self.build.resolve()
         if build == self.docs or self.docs in build.parents:
@@ -467,6 +467,20 @@ class Project:
         return (f"{link}: a symbolic link in the build folder, which the build never follows: remove the "
                 f"symbolic link {link}; the build folder is the adapter's own")
 
+    def check_site(self) -> None:
+        """Refuse, before anything is deleted, a ``site_dir`` that is a symbolic link, is below
+        one inside the project, or holds one (:func:`generator.confine.site_refusal`): the build
+        empties ``site_dir`` and writes into it, which through a link would happen wherever it
+        points.
+
+        Raises:
+            BuildError: naming the link."""
+        from .confine import site_refusal
+
+        reason = site_refusal(self.site, self.root)
+        if reason is not None:
+            raise BuildError(reason)
+
     # --- the engine ---------------------------------------------------------------------------
 
     def _engine(self, command: str, *args: str, **kwargs) -> subprocess.Popen:
@@ -480,8 +494,9 @@ class Project:
         Raises:
             BuildError: the engine failed (its exit status in the message).
         """
-        from .confine import first_link
+        from .confine import first_link, make_dirs
 
+        self.check_site()
         built = self.build / "site"
         link = first_link(built, self._build_root)
         if link is not None:
@@ -499,12 +514,19 @@ class Project:
             raise BuildError(f"zensical build failed (exit status {code})")
         sanitize_site(built, self.authored_pages, self.use_directory_urls, self.postmortem_pages)
         fill_generated(built, self.generated_blocks, self.use_directory_urls)
-        self.site.parent.mkdir(parents=True, exist_ok=True)
+        self.check_site()  # (again, just before: the engine ran meanwhile)
+        try:
+            if is_inside(self.site, self.root):
+                make_dirs(self.site.parent, self.root)
+            else:  # a folder the user named elsewhere: theirs, as it is
+                self.site.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BuildError(f"site_dir {self.site}: cannot make its folder: {exc}") from exc
         staging = Path(tempfile.mkdtemp(prefix=".pmkb-site-", dir=self.site.parent))
         try:
             shutil.move(str(built), staging / "site")
             if self.site.exists():
-                shutil.rmtree(self.site)
+                shutil.rmtree(self.site)  # (a real folder, checked: never a link's target)
             os.replace(staging / "site", self.site)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -644,9 +666,11 @@ def build(config_file: Path, strict: bool = False, build_dir: Path | None = None
 
     Raises:
         BuildError: validation errors (or warnings with ``strict``), a generated-page
-            collision, a symbolic link in the build folder, or the engine failed.
+            collision, a symbolic link in the build folder or as (or in) ``site_dir``
+            (:meth:`Project.check_site`), or the engine failed.
     """
     project = Project(config_file, build_dir)
+    project.check_site()  # before anything is written or deleted
     project.render(strict=strict)
     project.run_build(strict=False)
     return project

@@ -256,3 +256,89 @@ def test_the_zensical_build_follows_no_link_in_its_build_folder(runner, tmp_path
     assert done.stderr.splitlines()[-1] == BUILD_MESSAGE.format(link=link)
     assert {name: snapshot(path) for name, path in targets.items()} == before
     assert os.path.islink(link) and not (root / "site").exists()
+
+
+# --- site_dir ------------------------------------------------------------------------------------
+
+SITE_MESSAGE = ("site_dir {site}{what} is a symbolic link; the build never deletes or writes through a link: "
+                "remove the symbolic link {link}, or set site_dir to a real folder")
+
+
+def _linked_site(tmp_path: Path, where: str) -> tuple[Path, Path, Path, Path]:
+    """A project whose site_dir (``site``, or ``out/site`` for a link at ``out``) is or holds a
+    link ``where`` to a victim folder: (project, site_dir, the link, the victim)."""
+    from .sitebuild import make_project
+
+    root = make_project(tmp_path / "p")
+    site = root / "site"
+    if where.startswith("out"):
+        config = root / "mkdocs.yml"
+        config.write_text(config.read_text(encoding="utf-8").replace("site_dir: site", "site_dir: out/site"),
+                          encoding="utf-8")
+        site = root / "out" / "site"
+    victim = victim_folder(tmp_path)
+    (victim / "site").mkdir()
+    (victim / "site" / "index.html").write_text("victim's own page\n", encoding="utf-8")
+    link = root / where
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(victim, link)
+    return root, site, link, victim
+
+
+def _site_message(site: Path, link: Path) -> str:
+    return SITE_MESSAGE.format(site=site, what="" if link == site else f": {link}", link=link)
+
+
+@needs_symlinks
+@pytest.mark.parametrize("engine", ["mkdocs", "zensical"])
+@pytest.mark.parametrize("where", ["site", "out", "site/assets"])
+def test_pmkb_build_refuses_a_linked_site_dir_before_deleting_anything(runner, tmp_path, monkeypatch, engine, where):
+    if engine == "zensical":
+        _zensical_only()
+    root, site, link, victim = _linked_site(tmp_path, where)
+    before = snapshot(victim)
+    monkeypatch.chdir(root)
+    done = runner.invoke(cli, ["build", "--engine", engine])
+    assert done.exit_code == 1, done.output
+    assert done.stderr.splitlines()[-1] == "ERROR   -  " + _site_message(site, link)
+    assert snapshot(victim) == before
+    assert not (root / ".pmkb-build").exists()  # refused before the site source is written
+
+
+@needs_symlinks
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["site", "site/assets"])
+def test_mkdocs_build_with_the_plugin_refuses_a_linked_site_dir(tmp_path, where):
+    """MkDocs' clean step empties the folder a linked site_dir points to, and cannot remove a
+    linked folder inside it (then writes through it): the plugin stops in on_config, before."""
+    import subprocess
+
+    root, site, link, victim = _linked_site(tmp_path, where)
+    before = snapshot(victim)
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=root, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert done.returncode == 1, done.stderr
+    assert "ERROR   -  " + _site_message(site, link) in done.stderr.splitlines()
+    assert snapshot(victim) == before
+
+
+@needs_symlinks
+@pytest.mark.slow
+def test_a_project_reached_through_a_link_and_a_site_dir_outside_it_still_build_with_zensical(runner, tmp_path):
+    """What is above the project's folder, and a site_dir the user names outside it, are the
+    user's own: a real folder there is built into (its old files replaced) as before."""
+    _zensical_only()
+    from .sitebuild import make_project
+
+    root = make_project(tmp_path / "p")
+    out = tmp_path / "published"
+    out.mkdir()
+    (out / "old.html").write_text("an old build\n", encoding="utf-8")
+    config = root / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("site_dir: site", f"site_dir: {out}"),
+                      encoding="utf-8")
+    os.symlink(root, tmp_path / "checkout")
+    done = runner.invoke(cli, ["-f", str(tmp_path / "checkout" / "mkdocs.yml"), "build", "--engine", "zensical"])
+    assert done.exit_code == 0, done.output
+    assert (out / "index.html").is_file() and not (out / "old.html").exists()
+    assert (root / ".pmkb-build" / "zensical" / "docs" / "index.md").is_file()
