@@ -367,15 +367,32 @@ def problems(obj: Context, paths: tuple[Path, ...], fmt: str, include_drafts: bo
     entries, _ = names_file.load(path, settings.problems_file, settings.max_file_size)
     recorded = {e.id: e for e in entries}
     if write:
-        old = path.read_text(encoding="utf-8") if path.is_file() else None
+        from .confine import SymlinkRefused, first_link, replace_file
+        from .inventory import NotRegularFile, read_regular
+
+        root = settings.config_file.parent.resolve()
+        link = first_link(path, root)
+        if link is not None:  # (a committed link: the file it points to is not rewritten)
+            raise click.ClickException(f"{settings.problems_file} was not changed: {link} is a symbolic link, "
+                                       "which is never written through (replace it with a regular file)")
+        try:
+            old = read_regular(path).decode("utf-8")
+        except FileNotFoundError:
+            old = None
+        except (NotRegularFile, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{settings.problems_file} was not changed: {exc}")
         try:
             new = names_file.updated_text(old, result.clusters)
         except ValueError as exc:
             raise click.ClickException(f"{settings.problems_file} was not changed: fix it first ({exc})")
         if new != old:
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(new, encoding="utf-8")
-            os.replace(tmp, path)
+            try:
+                replace_file(path, new.encode("utf-8"), root)
+            except SymlinkRefused as exc:
+                raise click.ClickException(f"{settings.problems_file} was not changed: {exc.path} is a symbolic "
+                                           "link, which is never written through (replace it with a regular file)")
+            except OSError as exc:
+                raise click.ClickException(f"{settings.problems_file} was not changed: {exc}")
             emit(f"wrote {settings.problems_file}: members of {len(result.clusters)} cluster(s) recorded",
                        err=True)
         else:

@@ -113,6 +113,50 @@ def write_file(path: Path, data: bytes, mode: int = 0o644) -> None:
         os.close(fd)
 
 
+def replace_file(path: Path, data: bytes, root: Path | None = None) -> None:
+    """Give ``path`` the content ``data`` atomically: a new temporary file beside it (``O_CREAT
+    | O_EXCL | O_NOFOLLOW``, a random name), then renamed over it (a rename replaces the name,
+    never what a link points to). A new file gets mode 0644 less the umask; a replaced one
+    keeps its mode.
+
+    Raises:
+        SymlinkRefused: ``path``, or a folder on the way to it below ``root``
+            (:func:`checked_parts`), is a symbolic link; nothing is written.
+        OSError: ``path`` is not a regular file, or cannot be written.
+    """
+    import secrets
+
+    link = first_link(path, root)
+    if link is not None:
+        raise SymlinkRefused(link)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, "is not a regular file", str(path))
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) \
+        | getattr(os, "O_BINARY", 0)
+    fd = os.open(temp, flags, 0o644)
+    try:
+        try:
+            if info is not None and hasattr(os, "fchmod"):
+                os.fchmod(fd, stat.S_IMODE(info.st_mode))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
 def scan(folder: Path, skip_hidden: bool = False) -> tuple[list[str], list[Path]]:
     """The regular files below ``folder`` (paths relative to it, forward slashes) and the
     symbolic links below it, both sorted, walked without following a link (``scandir``: the

@@ -96,10 +96,18 @@ class Settings:
     def problems_path(self) -> Path | None:
         """The problems file (names of recurring problems, :mod:`generator.problems`), absolute:
         ``problems_file`` relative to the folder of ``mkdocs.yml``; ``None`` when the settings
-        do not come from a config file (then no names are read)."""
+        do not come from a config file (then no names are read). Below the project's folder the
+        path is kept as written (a committed ``problems.yml`` that is a link is reported as one,
+        never read or written through); a ``problems_file`` outside the project is resolved."""
+        import os
+
+        from .confine import is_inside
+
         if self.config_file is None or not self.problems_file:
             return None
-        return (self.config_file.parent / self.problems_file).resolve()
+        base = self.config_file.parent.resolve()
+        path = Path(os.path.normpath(base / self.problems_file))
+        return path if is_inside(path, base) else path.resolve()
 
     def cache_path(self) -> Path:
         """The cache folder, absolute: ``$PMKB_CACHE_DIR`` when set (CI can keep one cache for

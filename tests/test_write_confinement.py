@@ -342,3 +342,30 @@ def test_a_project_reached_through_a_link_and_a_site_dir_outside_it_still_build_
     assert done.exit_code == 0, done.output
     assert (out / "index.html").is_file() and not (out / "old.html").exists()
     assert (root / ".pmkb-build" / "zensical" / "docs" / "index.md").is_file()
+
+
+# --- the problems file ---------------------------------------------------------------------------
+
+
+@needs_symlinks
+def test_a_linked_problems_file_is_reported_and_never_read_or_rewritten(runner, tmp_path, monkeypatch):
+    """problems_path() resolved the file: a committed problems.yml linked to another file was
+    read as the problems file, and 'pmkb problems --write' replaced the file it points to."""
+    root = project(tmp_path, monkeypatch)
+    victim = tmp_path / "settings.yml"
+    victim.write_text("", encoding="utf-8")  # (an empty YAML file: a problems file to the old code)
+    os.symlink(victim, root / "problems.yml")
+    checked = runner.invoke(cli, ["validate"])
+    assert checked.exit_code == 1
+    assert checked.stdout.splitlines()[0] == ("problems.yml: error problems-yaml: the problems file is a symbolic "
+                                              "link (replace the link with a regular file)")
+    done = runner.invoke(cli, ["problems", "--write"])
+    assert done.exit_code == 1
+    assert done.stderr.splitlines()[-1] == (f"Error: problems.yml was not changed: {root / 'problems.yml'} is a "
+                                            "symbolic link, which is never written through (replace it with a "
+                                            "regular file)")
+    assert victim.read_bytes() == b"" and os.path.islink(root / "problems.yml")
+    os.unlink(root / "problems.yml")  # a regular file is written, and rewritten in place, as before
+    assert runner.invoke(cli, ["problems", "--write"]).exit_code == 0
+    assert (root / "problems.yml").read_text(encoding="utf-8").startswith("# Names of recurring problems")
+    assert sorted(p.name for p in root.iterdir()) == [".pmkb-cache", "mkdocs.yml", "postmortems", "problems.yml"]
