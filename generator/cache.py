@@ -51,6 +51,8 @@ _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# postmortem-kb cache; see 
 
 
 _MAGIC = b"PMKB-HMAC1\n"
+_MAC_BYTES = 32
+SECRET_BYTES = 32
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 LINK_WARNING = "is a symbolic link; the cache does not follow links (remove it)"
 """What :func:`warn_link` says after the path."""
@@ -79,8 +81,6 @@ def _real_dir(path: Path) -> bool:
         warn_link(path)
         return False
     return stat.S_ISDIR(mode)
-_MAC_BYTES = 32
-SECRET_BYTES = 32
 
 
 def secret_path() -> Path:
