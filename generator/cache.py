@@ -383,3 +383,18 @@ class Cache:
 def _accumulate(parts: tuple[str, ...]) -> list[str]:
     """``("a", "b")`` -> ``["a", "a/b"]``."""
     return [os.path.join(*parts[:n]) for n in range(1, len(parts) + 1)]
+
+
+def read_entry(cache: Cache, namespace: str, key: str, decode, max_size: int, miss: type[Exception] = ValueError):
+    """``decode(data, key)`` of the entry ``namespace``/``key`` of ``cache``, or ``None`` for a
+    miss: absent, not this user's, larger than ``max_size`` bytes, or one ``decode`` rejects
+    (``miss``, e.g. :class:`generator.analysis_cache.CacheMiss`; :class:`ValueError` and its kin,
+    :class:`KeyError`, :class:`TypeError`, :class:`AttributeError`, :class:`RecursionError`: an
+    entry's shape is never trusted)."""
+    data = cache.get(namespace, key)
+    if data is None or len(data) > max_size:
+        return None
+    try:
+        return decode(data, key)
+    except (miss, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None

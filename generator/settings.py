@@ -205,12 +205,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     config_file = config_file or find_config()
     if config_file is None:
         return Settings(docs_dir=Path.cwd() / "postmortems")
-    try:
-        raw = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_PermissiveLoader) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{config_file}: cannot read: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{config_file}: expected a mapping of settings")
+    raw = _read_config(config_file)
     options = plugin_options_from(raw.get("plugins"))
     settings = settings_from_options(options, source=str(config_file))
     settings.docs_dir = (config_file.parent / str(raw.get("docs_dir") or "docs")).resolve()
@@ -233,6 +228,21 @@ def load_settings(config_file: Path | None = None) -> Settings:
     return settings
 
 
+def _read_config(config_file: Path) -> dict:
+    """``config_file`` read as YAML (MkDocs' ``!ENV`` and other tags accepted), a mapping.
+
+    Raises:
+        ConfigError: the file cannot be read, is not YAML, or not a mapping.
+    """
+    try:
+        raw = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_PermissiveLoader) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{config_file}: cannot read: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_file}: expected a mapping of settings")
+    return raw
+
+
 def site_dir(config_file: Path) -> Path:
     """``config_file``'s ``site_dir`` (default ``site``) as MkDocs takes it: relative to the
     file's folder, made absolute and normalised, never resolved (a link stays a link).
@@ -242,12 +252,7 @@ def site_dir(config_file: Path) -> Path:
     """
     import os
 
-    try:
-        raw = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_PermissiveLoader) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{config_file}: cannot read: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{config_file}: expected a mapping of settings")
+    raw = _read_config(config_file)
     return Path(os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(config_file)),
                                               str(raw.get("site_dir") or "site"))))
 

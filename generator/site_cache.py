@@ -33,7 +33,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from .analysis_cache import CacheMiss, code_digest, corpus_key, from_json, links_key, postmortem_digest, to_json
-from .cache import Cache, digest, distribution_versions, package_files_digest
+from .cache import Cache, digest, distribution_versions, package_files_digest, read_entry
 
 NAMESPACE = "site"
 FORMAT = 2
@@ -163,13 +163,7 @@ def _texts(mapping) -> bool:
 
 def load(cache: Cache, key: str):
     """``(SiteSource, messages)`` stored under ``key``, or ``None`` (a miss)."""
-    data = cache.get(NAMESPACE, key)
-    if data is None or len(data) > MAX_ENTRY:
-        return None
-    try:
-        return decode(data, key)
-    except (CacheMiss, ValueError, KeyError, TypeError, AttributeError):
-        return None
+    return read_entry(cache, NAMESPACE, key, decode, MAX_ENTRY, CacheMiss)
 
 
 def save(cache: Cache, key: str, source, messages: Sequence[tuple[str, str]]) -> bool:

@@ -56,7 +56,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .analysis_cache import CacheMiss, from_json, to_json
-from .cache import Cache, digest, distribution_versions, package_files_digest
+from .cache import Cache, digest, distribution_versions, package_files_digest, read_entry
 from .model import ActionItem, Postmortem, Problem, Source
 from .validate import _BINARY_ATTACHMENTS, ValidationResult
 
@@ -417,13 +417,7 @@ def decode(data: bytes, key: str):
 
 def load(cache: Cache, key: str):
     """The result stored under ``key``, or ``None`` (a miss: absent, not this user's, damaged)."""
-    data = cache.get(NAMESPACE, key)
-    if data is None or len(data) > MAX_ENTRY:
-        return None
-    try:
-        return decode(data, key)
-    except (CacheMiss, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        return None
+    return read_entry(cache, NAMESPACE, key, decode, MAX_ENTRY, CacheMiss)
 
 
 def save(cache: Cache, key: str, result) -> bool:
